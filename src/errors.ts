@@ -1,0 +1,110 @@
+/**
+ * floe's error model: one base class with a stable `code`, a `retriable` flag and a `cause`.
+ * Subclasses exist only where callers branch on them.
+ *
+ * Messages start with the subsystem that raised them, e.g. `avro: invalid magic bytes`.
+ */
+
+/** Options accepted by every floe error. */
+export interface FloeErrorOptions {
+  /** The underlying error, kept for diagnostics. */
+  cause?: unknown;
+  /** Whether the same operation may succeed if simply tried again. */
+  retriable?: boolean;
+}
+
+/** Base class of every error floe raises on purpose. */
+export class FloeError extends Error {
+  /** Stable, machine-readable code (e.g. `COMMIT_CONFLICT`). Never changes between releases. */
+  readonly code: string;
+  /** True when retrying the same operation unchanged may succeed. */
+  readonly retriable: boolean;
+
+  constructor(code: string, message: string, options: FloeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** Input (config, metadata, a record, a request) is invalid. Never retriable. */
+export class ValidationError extends FloeError {
+  constructor(message: string, options: FloeErrorOptions = {}) {
+    super('VALIDATION', message, { ...options, retriable: false });
+  }
+}
+
+/** A feature the input needs is not supported (e.g. a v3-only feature). */
+export class UnsupportedError extends FloeError {
+  constructor(message: string, options: FloeErrorOptions = {}) {
+    super('UNSUPPORTED', message, { ...options, retriable: false });
+  }
+}
+
+/** A namespace does not exist. */
+export class NoSuchNamespaceError extends FloeError {
+  constructor(message: string, options: FloeErrorOptions = {}) {
+    super('NO_SUCH_NAMESPACE', message, options);
+  }
+}
+
+/** A table does not exist. */
+export class NoSuchTableError extends FloeError {
+  constructor(message: string, options: FloeErrorOptions = {}) {
+    super('NO_SUCH_TABLE', message, options);
+  }
+}
+
+/** A file does not exist. */
+export class NotFoundError extends FloeError {
+  constructor(message: string, options: FloeErrorOptions = {}) {
+    super('NOT_FOUND', message, options);
+  }
+}
+
+/** Something (namespace, table, file) already exists. */
+export class AlreadyExistsError extends FloeError {
+  constructor(message: string, options: FloeErrorOptions = {}) {
+    super('ALREADY_EXISTS', message, options);
+  }
+}
+
+/** A namespace cannot be dropped because it still holds tables. */
+export class NamespaceNotEmptyError extends FloeError {
+  constructor(message: string, options: FloeErrorOptions = {}) {
+    super('NAMESPACE_NOT_EMPTY', message, options);
+  }
+}
+
+/**
+ * A commit's requirements no longer hold: another writer committed first.
+ * Reload the table, re-validate, and retry.
+ */
+export class CommitConflictError extends FloeError {
+  constructor(message: string, options: FloeErrorOptions = {}) {
+    super('COMMIT_CONFLICT', message, { ...options, retriable: true });
+  }
+}
+
+/**
+ * The outcome of a commit is unknown (timeout, 5xx, crash of the catalog mid-write).
+ * Never retry blindly: reload and check whether the commit landed.
+ */
+export class CommitStateUnknownError extends FloeError {
+  constructor(message: string, options: FloeErrorOptions = {}) {
+    super('COMMIT_STATE_UNKNOWN', message, { ...options, retriable: false });
+  }
+}
+
+/** A writer found that the table's recorded stream positions are not the ones it started from. */
+export class FencedError extends FloeError {
+  constructor(message: string, options: FloeErrorOptions = {}) {
+    super('FENCED', message, { ...options, retriable: false });
+  }
+}
+
+/** Returns true when `e` is a floe error with the given code. */
+export function hasCode(e: unknown, code: string): boolean {
+  return e instanceof FloeError && e.code === code;
+}
