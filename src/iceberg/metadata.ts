@@ -61,6 +61,8 @@ export interface Snapshot {
   /** v3 row lineage. */
   'first-row-id'?: bigint;
   'added-rows'?: bigint;
+  /** v3 encryption: id of the key (in `encryption-keys`) that encrypts the manifest list. */
+  'key-id'?: string;
 }
 
 /** A named reference to a snapshot: a branch or a tag. */
@@ -107,6 +109,16 @@ export interface PartitionStatisticsFile {
   'file-size-in-bytes': number;
 }
 
+/** v3 encryption: a wrapped key listed in `encryption-keys`. */
+export interface EncryptedKey {
+  'key-id': string;
+  /** Base64 of the encrypted key metadata. */
+  'encrypted-key-metadata': string;
+  /** Id of the key that encrypted this one (a KMS master key or another entry). */
+  'encrypted-by-id'?: string;
+  properties?: Record<string, string>;
+}
+
 /**
  * Table metadata, normalized: whatever the format version on disk, a parsed value always has
  * `schemas`, `partition-specs`, `sort-orders`, `refs`, `snapshots`, the logs and `properties`
@@ -136,4 +148,6 @@ export interface TableMetadata {
   'partition-statistics'?: PartitionStatisticsFile[];
   /** v3 row lineage. */
   'next-row-id'?: bigint;
+  /** v3 encryption keys. */
+  'encryption-keys'?: EncryptedKey[];
 }

@@ -22,6 +22,12 @@ export type PrimitiveType =
   | 'uuid'
   | 'binary'
   | 'unknown'
+  /** v3 semi-structured and geospatial types (recognized so v1/v2 tables can refuse them). */
+  | 'variant'
+  | 'geometry'
+  | 'geography'
+  | `geometry(${string})`
+  | `geography(${string})`
   | `decimal(${number},${number})`
   | `decimal(${number}, ${number})`
   | `fixed[${number}]`;

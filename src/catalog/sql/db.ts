@@ -1,0 +1,67 @@
+/**
+ * Opening the SQLite database behind the embedded catalog.
+ *
+ * Several processes share one catalog file (`floe run` commits while `floe query` reads), so the
+ * database runs in WAL mode (readers never block the writer) with a busy timeout (a writer waits
+ * for another writer's short transaction instead of failing at once).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import { FloeError, ValidationError } from '../../errors.js';
+
+/** Default time a writer waits for the database lock, in milliseconds. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * The SQLite file path for a catalog URI, or `:memory:`. Accepts a plain path, `:memory:`,
+ * `file:` URIs, SQLAlchemy URIs as PyIceberg configures them (`sqlite:////abs/path.db` is
+ * absolute, `sqlite:///rel.db` relative, `sqlite://` in memory) and Java JDBC URLs
+ * (`jdbc:sqlite:/abs/path.db`, `jdbc:sqlite:file:/abs/path.db`, `jdbc:sqlite::memory:`).
+ */
+export function sqlitePathFromUri(uri: string): string {
+  let u = uri.trim();
+  if (u.length === 0) throw new ValidationError('catalog: empty SQLite catalog uri');
+  if (u.startsWith('jdbc:')) {
+    u = u.slice('jdbc:'.length);
+    if (!u.startsWith('sqlite:')) throw new ValidationError(`catalog: unsupported JDBC url '${uri}' (only jdbc:sqlite: is embedded)`);
+    u = u.slice('sqlite:'.length);
+    if (u === '' || u === ':memory:') return ':memory:';
+  } else if (/^sqlite(\+\w+)?:/.test(u)) {
+    const rest = u.slice(u.indexOf(':') + 1);
+    if (rest === '' || rest === '//' || rest === '///:memory:' || rest === '///') return ':memory:';
+    if (!rest.startsWith('///')) throw new ValidationError(`catalog: invalid SQLite uri '${uri}', expected sqlite:///path`);
+    u = rest.slice(3); // `sqlite:///rel.db` → `rel.db`; `sqlite:////abs.db` → `/abs.db`
+  } else if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(u) && !u.startsWith('file:')) {
+    throw new ValidationError(`catalog: '${uri}' is not a SQLite database location`);
+  }
+  if (u === ':memory:') return ':memory:';
+  if (u.startsWith('file:')) {
+    u = u.slice('file:'.length).replace(/\?.*$/, '');
+    if (u.startsWith('//')) u = u.slice(u.indexOf('/', 2));
+  }
+  return u;
+}
+
+/**
+ * Opens (creating if needed) the SQLite database for `uri`, in WAL mode with a busy timeout.
+ * Creates the parent directory of a file database.
+ */
+export function openSqliteDatabase(uri: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): BetterSqlite3.Database {
+  const path = sqlitePathFromUri(uri);
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path, { timeout: busyTimeoutMs });
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+    // WAL needs a file; an in-memory database keeps its own journal mode.
+    if (path !== ':memory:') db.pragma('journal_mode = WAL');
+    // WAL with synchronous=NORMAL can lose the last commits on power loss; a catalog pointer
+    // must be durable once commitTable returns, so keep FULL.
+    db.pragma('synchronous = FULL');
+    return db;
+  } catch (e) {
+    const detail = e instanceof Error ? e.message : String(e);
+    throw new FloeError('CATALOG_UNAVAILABLE', `catalog: cannot open SQLite database ${path}: ${detail}`, { cause: e });
+  }
+}

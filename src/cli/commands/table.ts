@@ -1,0 +1,233 @@
+/**
+ * `floe table create|describe|list|snapshots|files|drop`, in the spirit of the PyIceberg CLI.
+ * Every subcommand prints a table for humans or, with `--format json`, one JSON array.
+ */
+import type { Catalog, TableIdentifier } from '../../catalog/catalog.js';
+import { formatTableIdentifier, parseTableIdentifier } from '../../catalog/catalog.js';
+import { AlreadyExistsError } from '../../errors.js';
+import { FileContent } from '../../iceberg/manifest-types.js';
+import { schemaToString } from '../../iceberg/schema.js';
+import { planTableScan } from '../../query/table-scan.js';
+import type { JsonOut } from '../../query/result-values.js';
+import { list, pairs, parse, str, UsageError } from '../args.js';
+import { CATALOG_OPTIONS, catalogFrom } from '../context.js';
+import { formatPlain, parseFormat, type OutputFormat } from '../format.js';
+import type { CommandIO } from '../io.js';
+import { parsePartitionArg, parseSchemaArg } from '../schema-arg.js';
+
+export const TABLE_USAGE = `usage: floe table create NAMESPACE.TABLE --schema "col type [not null], ..." [--partition-by "day(ts), bucket(16, id)"]
+                        [--location LOC] [--property K=V]... [--format-version 1|2]
+       floe table describe NAMESPACE.TABLE
+       floe table list [NAMESPACE]
+       floe table snapshots NAMESPACE.TABLE
+       floe table files NAMESPACE.TABLE [--snapshot-id ID]
+       floe table drop NAMESPACE.TABLE [--purge]
+  common: [--catalog URI] [--warehouse DIR] [--format table|json|csv]`;
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function emit(io: CommandIO, format: OutputFormat, columns: string[], rows: JsonOut[][]): void {
+  io.stdout(formatPlain({ columns, rows }, format));
+}
+
+function one(positionals: string[], what: string): TableIdentifier {
+  if (positionals.length !== 1) throw new UsageError(`cli: table ${what} expects NAMESPACE.TABLE\n${TABLE_USAGE}`);
+  return parseTableIdentifier(positionals[0]!);
+}
+
+/** Runs `floe table …`. */
+export async function tableCommand(argv: string[], io: CommandIO): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values, positionals } = parse(`table ${sub ?? ''}`, rest, {
+    ...CATALOG_OPTIONS,
+    format: { type: 'string' },
+    schema: { type: 'string' },
+    'partition-by': { type: 'string' },
+    location: { type: 'string' },
+    property: { type: 'string', multiple: true },
+    'format-version': { type: 'string' },
+    'snapshot-id': { type: 'string' },
+    purge: { type: 'boolean' },
+  });
+  const format = parseFormat(str(values, 'format'));
+  if (!sub || !['create', 'describe', 'list', 'snapshots', 'files', 'drop'].includes(sub)) {
+    throw new UsageError(`cli: unknown table subcommand '${sub ?? ''}'\n${TABLE_USAGE}`);
+  }
+  const catalog = catalogFrom(values, io.env);
+  try {
+    switch (sub) {
+      case 'create':
+        return await create(catalog, one(positionals, sub), values, io, format);
+      case 'describe':
+        return await describe(catalog, one(positionals, sub), io, format);
+      case 'list':
+        return await listTables(catalog, positionals, io, format);
+      case 'snapshots':
+        return await snapshots(catalog, one(positionals, sub), io, format);
+      case 'files':
+        return await files(catalog, one(positionals, sub), values, io, format);
+      default:
+        await catalog.dropTable(one(positionals, sub), { purge: values.purge === true });
+        emit(io, format, ['dropped', 'purged'], [[formatTableIdentifier(one(positionals, sub)), values.purge === true]]);
+        return 0;
+    }
+  } finally {
+    await catalog.close();
+  }
+}
+
+async function create(
+  catalog: Catalog,
+  id: TableIdentifier,
+  values: Record<string, unknown>,
+  io: CommandIO,
+  format: OutputFormat,
+): Promise<number> {
+  const schemaText = str(values, 'schema');
+  if (!schemaText) throw new UsageError(`cli: table create needs --schema\n${TABLE_USAGE}`);
+  const schema = parseSchemaArg(schemaText, 'cli: --schema');
+  const partitionText = str(values, 'partition-by');
+  const partitionSpec = partitionText ? parsePartitionArg(partitionText, schema, 'cli: --partition-by') : undefined;
+  const properties = Object.fromEntries(pairs('--property', list(values, 'property')));
+  const fv = str(values, 'format-version');
+  if (fv !== undefined && fv !== '1' && fv !== '2') throw new UsageError(`cli: --format-version must be 1 or 2, got '${fv}'`);
+  if (!(await catalog.namespaceExists(id.namespace))) {
+    try {
+      await catalog.createNamespace(id.namespace);
+    } catch (e) {
+      if (!(e instanceof AlreadyExistsError)) throw e;
+    }
+  }
+  const location = str(values, 'location');
+  const t = await catalog.createTable(id, {
+    schema,
+    ...(partitionSpec ? { partitionSpec } : {}),
+    ...(location ? { location } : {}),
+    properties,
+    ...(fv ? { formatVersion: Number(fv) as 1 | 2 } : {}),
+  });
+  emit(io, format, ['table', 'location', 'metadata'], [[formatTableIdentifier(id), t.metadata.location, t.metadataLocation]]);
+  return 0;
+}
+
+async function describe(catalog: Catalog, id: TableIdentifier, io: CommandIO, format: OutputFormat): Promise<number> {
+  const t = await catalog.loadTable(id);
+  const md = t.metadata;
+  const schema = md.schemas.find((s) => s['schema-id'] === md['current-schema-id'])!;
+  const spec = md['partition-specs'].find((s) => s['spec-id'] === md['default-spec-id']);
+  const order = md['sort-orders'].find((s) => s['order-id'] === md['default-sort-order-id']);
+  const current = md.snapshots.find((s) => s['snapshot-id'] === md['current-snapshot-id']);
+  if (format === 'json') {
+    io.stdout(
+      JSON.stringify([
+        {
+          table: formatTableIdentifier(id),
+          'format-version': md['format-version'],
+          'table-uuid': md['table-uuid'],
+          location: md.location,
+          'metadata-location': t.metadataLocation,
+          schema: JSON.parse(JSON.stringify(schema)),
+          'partition-spec': spec?.fields ?? [],
+          'sort-order': order?.fields ?? [],
+          properties: md.properties,
+          'current-snapshot-id': md['current-snapshot-id']?.toString() ?? null,
+          'current-snapshot-summary': current?.summary ?? null,
+        },
+      ]) + '\n',
+    );
+    return 0;
+  }
+  const specText = spec?.fields.length
+    ? spec.fields.map((f) => `${f.name}: ${f.transform}(${f['source-id']}) [${f['field-id']}]`).join('\n')
+    : 'unpartitioned';
+  const orderText = order?.fields.length
+    ? order.fields.map((f) => `${f.transform}(${f['source-id']}) ${f.direction} ${f['null-order']}`).join(', ')
+    : 'unsorted';
+  const lines = [
+    `Table            ${formatTableIdentifier(id)}`,
+    `Format version   ${md['format-version']}`,
+    `Table UUID       ${md['table-uuid']}`,
+    `Location         ${md.location}`,
+    `Metadata         ${t.metadataLocation}`,
+    `Last updated     ${iso(md['last-updated-ms'])}`,
+    `Partition spec   ${specText.replace(/\n/g, '\n                 ')}`,
+    `Sort order       ${orderText}`,
+    `Current snapshot ${current ? `${current['snapshot-id']} (${current.summary.operation}, ${iso(current['timestamp-ms'])}, ${current.summary['total-records'] ?? '?'} records)` : 'none'}`,
+    `Properties       ${Object.entries(md.properties).map(([k, v]) => `${k}=${v}`).join('\n                 ') || 'none'}`,
+    `Schema (id ${schema['schema-id']}):`,
+    schemaToString(schema)
+      .split('\n')
+      .map((l) => '  ' + l)
+      .join('\n'),
+  ];
+  io.stdout(lines.join('\n') + '\n');
+  return 0;
+}
+
+async function listTables(catalog: Catalog, positionals: string[], io: CommandIO, format: OutputFormat): Promise<number> {
+  const namespaces = positionals.length ? positionals.map((p) => p.split('.')) : await catalog.listNamespaces();
+  const rows: JsonOut[][] = [];
+  for (const ns of namespaces) {
+    for (const id of await catalog.listTables(ns)) rows.push([id.namespace.join('.'), id.name]);
+  }
+  emit(io, format, ['namespace', 'table'], rows);
+  return 0;
+}
+
+async function snapshots(catalog: Catalog, id: TableIdentifier, io: CommandIO, format: OutputFormat): Promise<number> {
+  const md = (await catalog.loadTable(id)).metadata;
+  const refsBySnapshot = new Map<bigint, string[]>();
+  for (const [name, ref] of Object.entries(md.refs)) {
+    refsBySnapshot.set(ref['snapshot-id'], [...(refsBySnapshot.get(ref['snapshot-id']) ?? []), name]);
+  }
+  const rows: JsonOut[][] = [...md.snapshots]
+    .sort((a, b) => a['timestamp-ms'] - b['timestamp-ms'])
+    .map((s) => [
+      s['snapshot-id'].toString(),
+      s['parent-snapshot-id']?.toString() ?? null,
+      s['sequence-number']?.toString() ?? null,
+      iso(s['timestamp-ms']),
+      s.summary.operation,
+      s.summary['added-records'] ?? '0',
+      s.summary['total-records'] ?? null,
+      s.summary['total-data-files'] ?? null,
+      (refsBySnapshot.get(s['snapshot-id']) ?? []).join(','),
+      format === 'table' ? null : (s.summary as unknown as { [k: string]: JsonOut }),
+    ]);
+  const columns = ['snapshot_id', 'parent_id', 'sequence_number', 'timestamp', 'operation', 'added_records', 'total_records', 'total_data_files', 'refs', 'summary'];
+  if (format === 'table') {
+    emit(io, format, columns.slice(0, -1), rows.map((r) => r.slice(0, -1)));
+  } else {
+    emit(io, format, columns, rows);
+  }
+  return 0;
+}
+
+async function files(
+  catalog: Catalog,
+  id: TableIdentifier,
+  values: Record<string, unknown>,
+  io: CommandIO,
+  format: OutputFormat,
+): Promise<number> {
+  const t = await catalog.loadTable(id);
+  const snap = str(values, 'snapshot-id');
+  const scan = await planTableScan(t.io, t.metadata, snap ? { snapshotId: BigInt(snap) } : {});
+  const contentName = (c: FileContent) => (c === FileContent.DATA ? 'data' : c === FileContent.POSITION_DELETES ? 'position-deletes' : 'equality-deletes');
+  const partitionText = (p: unknown[]) =>
+    JSON.stringify(p, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+  const seen = new Set<string>();
+  const rows: JsonOut[][] = [];
+  for (const task of scan.tasks) {
+    const all = [{ file: task.file, seq: task.dataSequenceNumber }, ...task.deletes.map((d) => ({ file: d.file, seq: d.dataSequenceNumber }))];
+    for (const { file, seq } of all) {
+      if (seen.has(file.file_path)) continue;
+      seen.add(file.file_path);
+      rows.push([file.file_path, contentName(file.content), file.file_format, partitionText(file.partition), file.record_count, file.file_size_in_bytes, seq.toString()]);
+    }
+  }
+  emit(io, format, ['file_path', 'content', 'file_format', 'partition', 'record_count', 'file_size_in_bytes', 'sequence_number'], rows);
+  return 0;
+}

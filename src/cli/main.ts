@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+/**
+ * The floe command line: the only place that reads argv and the environment and sets exit codes.
+ * Everything it does is a call into the library.
+ *
+ * Exit codes: 0 success, 1 failure, 2 bad usage or configuration.
+ */
+import { FloeError, ValidationError } from '../errors.js';
+import { UsageError } from './args.js';
+import type { CommandIO } from './io.js';
+import { QUERY_USAGE, queryCommand } from './commands/query.js';
+import { TABLE_USAGE, tableCommand } from './commands/table.js';
+
+type Command = (argv: string[], io: CommandIO) => Promise<number>;
+
+interface CommandEntry {
+  summary: string;
+  usage: string;
+  load: () => Promise<Command>;
+}
+
+const COMMANDS: Record<string, CommandEntry> = {
+  query: { summary: 'SQL over Iceberg tables (DuckDB)', usage: QUERY_USAGE, load: async () => queryCommand },
+  table: { summary: 'create, describe, list, snapshots, files, drop tables', usage: TABLE_USAGE, load: async () => tableCommand },
+};
+
+/** Registers a command (used by modules that add commands, keeping main small). */
+export function registerCommand(name: string, entry: CommandEntry): void {
+  COMMANDS[name] = entry;
+}
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return [
+    'floe: stream Kinesis into Apache Iceberg tables',
+    '',
+    'usage: floe <command> [options]',
+    '',
+    'commands:',
+    ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`),
+    '',
+    "Run 'floe <command> --help' for a command's options.",
+  ].join('\n');
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[], io: CommandIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(help() + '\n');
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    io.stdout('floe 0.1.0\n');
+    return 0;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    io.stderr(`floe: unknown command '${name}'\n\n${help()}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(entry.usage + '\n');
+    return 0;
+  }
+  try {
+    const command = await entry.load();
+    return await command(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`floe: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof FloeError) {
+      io.stderr(`floe: ${e.message}\n`);
+      if (io.env.FLOE_DEBUG && e.cause) io.stderr(`cause: ${String((e.cause as Error).stack ?? e.cause)}\n`);
+      return e instanceof ValidationError && e.message.startsWith('cli:') ? 2 : 1;
+    }
+    io.stderr(`floe: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+const isEntry = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isEntry || process.argv[1]?.endsWith('/cli/main.js')) {
+  const io: CommandIO = {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    env: process.env,
+    isTTY: process.stdout.isTTY === true,
+  };
+  main(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`floe: ${String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

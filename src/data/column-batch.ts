@@ -1,0 +1,132 @@
+/**
+ * A columnar batch of rows: one array of values per top-level field, keyed by field id.
+ *
+ * Values use the in-memory representation documented on `IcebergValue` (`src/iceberg/types.ts`):
+ * long/decimal/time/timestamp as bigint, date as days (number), uuid as its lowercase string,
+ * binary/fixed as Uint8Array, struct as an array in field order, list as an array, map as a Map.
+ *
+ * Columns are plain arrays (or any ArrayLike, e.g. a typed array view that a decoder filled) so
+ * the pipeline can append record by record without per-row objects, and the writer can walk one
+ * column at a time.
+ */
+import { ValidationError } from '../errors.js';
+import type { IcebergValue, Schema } from '../iceberg/types.js';
+
+/** Rows in columnar form. */
+export interface ColumnBatch {
+  /** Number of rows. Every column holds exactly this many values. */
+  readonly length: number;
+  /**
+   * One column per top-level field id. A field without a column is null in every row (allowed
+   * only for optional fields).
+   */
+  readonly columns: ReadonlyMap<number, ArrayLike<IcebergValue>>;
+}
+
+/**
+ * Builds a {@link ColumnBatch} row by row, keeping one growing array per top-level field.
+ *
+ * ```ts
+ * const b = new ColumnBatchBuilder(schema);
+ * b.append(['id-1', 1700000000000000n]); // values in schema field order
+ * const batch = b.build();
+ * ```
+ */
+export class ColumnBatchBuilder {
+  private readonly fieldIds: number[];
+  private columns: IcebergValue[][];
+  private rows = 0;
+
+  constructor(schema: Schema) {
+    this.fieldIds = schema.fields.map((f) => f.id);
+    this.columns = this.fieldIds.map(() => []);
+  }
+
+  /** Rows appended since construction or the last {@link build}. */
+  get length(): number {
+    return this.rows;
+  }
+
+  /** Appends one row: values of the top-level fields in schema order. */
+  append(row: readonly IcebergValue[]): void {
+    if (row.length !== this.fieldIds.length) {
+      throw new ValidationError(
+        `column-batch: row ${this.rows} has ${row.length} values, the schema has ${this.fieldIds.length} top-level fields`,
+      );
+    }
+    for (let i = 0; i < row.length; i++) this.columns[i]!.push(row[i]!);
+    this.rows++;
+  }
+
+  /** Appends the value of one top-level field for the row being built (column position `index`). */
+  push(index: number, value: IcebergValue): void {
+    const col = this.columns[index];
+    if (!col) throw new ValidationError(`column-batch: no top-level field at position ${index}`);
+    col.push(value);
+  }
+
+  /**
+   * Ends a row started with {@link push}: every column must have received exactly one value.
+   */
+  endRow(): void {
+    const expected = this.rows + 1;
+    for (let i = 0; i < this.columns.length; i++) {
+      const len = this.columns[i]!.length;
+      if (len !== expected) {
+        throw new ValidationError(
+          `column-batch: row ${this.rows}: field id ${this.fieldIds[i]} has ${len - this.rows} values, expected 1`,
+        );
+      }
+    }
+    this.rows = expected;
+  }
+
+  /** Returns the batch built so far and starts a new, empty one. */
+  build(): ColumnBatch {
+    const columns = new Map<number, IcebergValue[]>();
+    for (let i = 0; i < this.fieldIds.length; i++) {
+      const col = this.columns[i]!;
+      // A half-pushed row would make columns of different lengths.
+      if (col.length !== this.rows) {
+        throw new ValidationError(`column-batch: field id ${this.fieldIds[i]} has ${col.length} values for ${this.rows} rows (unfinished row)`);
+      }
+      columns.set(this.fieldIds[i]!, col);
+    }
+    const batch: ColumnBatch = { length: this.rows, columns };
+    this.columns = this.fieldIds.map(() => []);
+    this.rows = 0;
+    return batch;
+  }
+}
+
+/** Builds a batch from rows given as arrays of top-level values in schema field order. */
+export function batchFromRows(schema: Schema, rows: readonly (readonly IcebergValue[])[]): ColumnBatch {
+  const b = new ColumnBatchBuilder(schema);
+  for (const row of rows) b.append(row);
+  return b.build();
+}
+
+/**
+ * Checks the batch's shape against the schema: known field ids, column lengths, no missing
+ * column for a required field. Values themselves are checked while they are written.
+ */
+export function checkBatchShape(schema: Schema, batch: ColumnBatch, what = 'batch'): void {
+  if (!Number.isInteger(batch.length) || batch.length < 0) {
+    throw new ValidationError(`column-batch: ${what}: invalid length ${batch.length}`);
+  }
+  const byId = new Map(schema.fields.map((f) => [f.id, f]));
+  for (const [id, col] of batch.columns) {
+    const field = byId.get(id);
+    if (!field) throw new ValidationError(`column-batch: ${what}: field id ${id} is not a top-level field of the schema`);
+    if (col.length !== batch.length) {
+      throw new ValidationError(
+        `column-batch: ${what}: column ${field.name} (id ${id}) has ${col.length} values, expected ${batch.length}`,
+      );
+    }
+  }
+  for (const f of schema.fields) {
+    if (f.required && batch.length > 0 && !batch.columns.has(f.id)) {
+      throw new ValidationError(`column-batch: ${what}: required field ${f.name} (id ${f.id}) has no column`);
+    }
+  }
+}

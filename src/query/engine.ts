@@ -1,0 +1,149 @@
+/**
+ * SQL over Iceberg tables through DuckDB. Scans are planned in TypeScript (DuckDB's iceberg
+ * extension cannot be installed offline, and floe must honour field ids, deletes and moved paths
+ * exactly); each table becomes a DuckDB view named like the catalog table (`namespace.table`).
+ *
+ * Only the catalog tables a statement mentions are planned, so a query never pays for reading
+ * every table's manifests.
+ */
+import type { DuckDBValue } from '@duckdb/node-api';
+import type { Catalog, LoadedTable, TableIdentifier } from '../catalog/catalog.js';
+import { ValidationError } from '../errors.js';
+import type { Expression } from '../iceberg/expressions.js';
+import type { PathMapping } from '../io/remap.js';
+import { openTableAt } from '../table/open-location.js';
+import { DuckDB, sqlIdent } from './duckdb.js';
+import { planTableScan } from './table-scan.js';
+import { registerTableView, scanToSql } from './table-view.js';
+
+/** Which state of the tables to read. */
+export interface SnapshotSelection {
+  snapshotId?: bigint;
+  asOfTimestampMs?: number;
+  ref?: string;
+}
+
+/** Options of {@link QueryEngine.open}. */
+export interface QueryEngineOptions extends SnapshotSelection {
+  /** Catalog whose tables are queryable as `namespace.table`. */
+  catalog?: Catalog;
+  /** Tables opened from storage: NAME (`t` or `ns.t`) → metadata file or table directory. */
+  tables?: { name: string; location: string }[];
+  /** Prefix rewrites for tables opened from storage. */
+  pathMap?: PathMapping[];
+  /** DuckDB threads. */
+  threads?: number;
+}
+
+/** A query's result. */
+export interface QueryResult {
+  columns: string[];
+  rows: DuckDBValue[][];
+}
+
+function splitName(name: string): { schema?: string; table: string } {
+  const i = name.lastIndexOf('.');
+  if (i < 0) return { table: name };
+  return { schema: name.slice(0, i), table: name.slice(i + 1) };
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** True when `sql` mentions `ns.table` (optionally quoted, any case). */
+export function mentionsTable(sql: string, namespace: string, table: string): boolean {
+  const part = (p: string) => `(?:"${escapeRegex(p)}"|${escapeRegex(p)})`;
+  const re = new RegExp(`(^|[^\\w"])${part(namespace)}\\s*\\.\\s*${part(table)}($|[^\\w"])`, 'i');
+  return re.test(sql);
+}
+
+/** A DuckDB session with Iceberg tables registered as views. */
+export class QueryEngine {
+  private readonly registered = new Set<string>();
+
+  private constructor(
+    private readonly duckdb: DuckDB,
+    private readonly options: QueryEngineOptions,
+  ) {}
+
+  /** Opens a DuckDB instance and registers the tables given by location. */
+  static async open(options: QueryEngineOptions = {}): Promise<QueryEngine> {
+    const duckdb = await DuckDB.open(options.threads !== undefined ? { threads: options.threads } : {});
+    const engine = new QueryEngine(duckdb, options);
+    try {
+      for (const t of options.tables ?? []) {
+        const loaded = await openTableAt(t.location, { pathMap: options.pathMap ?? [], name: splitName(t.name).table });
+        await engine.registerTable(t.name, loaded);
+      }
+    } catch (e) {
+      duckdb.close();
+      throw e;
+    }
+    return engine;
+  }
+
+  /** Registers a loaded table as a view called `name` (`t` or `ns.t`). */
+  async registerTable(name: string, table: LoadedTable, filter?: Expression): Promise<void> {
+    const scan = await planTableScan(table.io, table.metadata, {
+      ...(this.options.snapshotId !== undefined ? { snapshotId: this.options.snapshotId } : {}),
+      ...(this.options.asOfTimestampMs !== undefined ? { asOfTimestampMs: this.options.asOfTimestampMs } : {}),
+      ...(this.options.ref !== undefined ? { ref: this.options.ref } : {}),
+      ...(filter ? { filter } : {}),
+    });
+    const sql = await scanToSql({
+      duckdb: this.duckdb,
+      io: table.io,
+      metadata: scan.metadata,
+      schema: scan.schema,
+      tasks: scan.tasks,
+      ...(scan.filter ? { filter: scan.filter } : {}),
+    });
+    const { schema, table: tableName } = splitName(name);
+    if (schema !== undefined) {
+      await this.duckdb.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(schema)}`);
+      await this.duckdb.run(`CREATE OR REPLACE VIEW ${sqlIdent(schema)}.${sqlIdent(tableName)} AS ${sql}`);
+    } else {
+      await registerTableView(this.duckdb, tableName, sql);
+    }
+    this.registered.add(name.toLowerCase());
+  }
+
+  /** Registers every catalog table the statement mentions and is not registered yet. */
+  private async registerMentioned(sql: string): Promise<void> {
+    const catalog = this.options.catalog;
+    if (!catalog) return;
+    const idents: TableIdentifier[] = [];
+    for (const ns of await catalog.listNamespaces()) {
+      const nsName = ns.join('.');
+      if (!new RegExp(escapeRegex(nsName), 'i').test(sql)) continue;
+      for (const id of await catalog.listTables(ns)) {
+        if (mentionsTable(sql, nsName, id.name)) idents.push(id);
+      }
+    }
+    for (const id of idents) {
+      const name = `${id.namespace.join('.')}.${id.name}`;
+      if (this.registered.has(name.toLowerCase())) continue;
+      await this.registerTable(name, await catalog.loadTable(id));
+    }
+  }
+
+  /** Runs one or more SQL statements and returns the last one's rows. */
+  async query(sql: string): Promise<QueryResult> {
+    if (sql.trim().length === 0) throw new ValidationError('query: empty SQL');
+    await this.registerMentioned(sql);
+    return this.duckdb.withConnection(async (conn) => {
+      try {
+        const reader = await conn.runAndReadAll(sql);
+        return { columns: reader.deduplicatedColumnNames(), rows: reader.getRows() };
+      } catch (e) {
+        throw new ValidationError(`query: ${(e as Error).message}`, { cause: e });
+      }
+    });
+  }
+
+  /** Closes the DuckDB instance. */
+  close(): void {
+    this.duckdb.close();
+  }
+}

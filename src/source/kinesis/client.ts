@@ -1,0 +1,181 @@
+/**
+ * Building a Kinesis client the way the AWS SDK conventions expect, and classifying its errors.
+ *
+ * Always uses the HTTP/1.1 handler: the SDK's default HTTP/2 handler fails against kinesalite and
+ * on large responses from kinesis-local, and GetRecords/PutRecords gain nothing from HTTP/2.
+ */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { ValidationError } from '../../errors.js';
+
+/** Which stream to talk to: by name or by ARN (exactly one). */
+export interface StreamTarget {
+  streamName?: string;
+  streamArn?: string;
+}
+
+/** Static credentials, for callers that have them at hand. */
+export interface StaticCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** Options of {@link kinesisClientFromEnv}; anything unset follows the SDK's conventions. */
+export interface KinesisClientOptions {
+  /** Region; default AWS_REGION, AWS_DEFAULT_REGION, then `us-east-1` for a custom endpoint. */
+  region?: string;
+  /** Endpoint URL; default AWS_ENDPOINT_URL_KINESIS, then AWS_ENDPOINT_URL. */
+  endpoint?: string;
+  /** Credentials; default the SDK's default chain (dummy ones for an unconfigured custom endpoint). */
+  credentials?: StaticCredentials;
+  /** SDK attempts per call (1 = no SDK retries; floe's own loops retry). Default: the SDK's (3). */
+  maxAttempts?: number;
+  /** Socket timeout of one request. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Environment to read instead of `process.env` (tests). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The settings {@link kinesisClientFromEnv} resolved, for logs and tests. */
+export interface ResolvedKinesisClientConfig {
+  region: string | undefined;
+  endpoint: string | undefined;
+  /** True when dummy credentials were supplied (custom endpoint, no credentials configured). */
+  dummyCredentials: boolean;
+}
+
+/** True for an endpoint that is not AWS itself (kinesalite, kinesis-local, a proxy). */
+export function isCustomEndpoint(endpoint: string): boolean {
+  let host: string;
+  try {
+    host = new URL(endpoint).hostname;
+  } catch {
+    throw new ValidationError(`kinesis: endpoint "${endpoint}" is not a URL`);
+  }
+  return !/\.amazonaws\.com(\.cn)?$/i.test(host) && !/\.api\.aws$/i.test(host);
+}
+
+/**
+ * True when the environment configures credentials for the default chain in a way we can see
+ * without contacting anything (environment variables, profile, web identity, container, or the
+ * shared files). Only existence is checked; nothing is read.
+ */
+function credentialsConfigured(env: Readonly<Record<string, string | undefined>>): boolean {
+  if (env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE) return true;
+  if (env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) return true;
+  const home = env.HOME ?? homedir();
+  const files = [env.AWS_SHARED_CREDENTIALS_FILE ?? join(home, '.aws', 'credentials'), env.AWS_CONFIG_FILE ?? join(home, '.aws', 'config')];
+  return files.some((f) => existsSync(f));
+}
+
+/** Resolves region, endpoint and credential mode as {@link kinesisClientFromEnv} will. */
+export function resolveKinesisClientConfig(options: KinesisClientOptions = {}): ResolvedKinesisClientConfig {
+  const env = options.env ?? process.env;
+  // The SDK reads AWS_ENDPOINT_URL_KINESIS / AWS_ENDPOINT_URL itself (serviceId "Kinesis"); we
+  // resolve them here too so we know whether the endpoint is local (credentials, region default).
+  const endpoint = options.endpoint ?? (env.AWS_ENDPOINT_URL_KINESIS || undefined) ?? (env.AWS_ENDPOINT_URL || undefined);
+  const custom = endpoint !== undefined && isCustomEndpoint(endpoint);
+  const region = options.region ?? (env.AWS_REGION || undefined) ?? (env.AWS_DEFAULT_REGION || undefined) ?? (custom ? 'us-east-1' : undefined);
+  const dummyCredentials = options.credentials === undefined && custom && !credentialsConfigured(env);
+  return { region, endpoint, dummyCredentials };
+}
+
+/**
+ * Builds a KinesisClient following the SDK conventions (AWS_REGION, AWS_ENDPOINT_URL_KINESIS, the
+ * default credential chain), with the HTTP/1.1 handler. For a custom endpoint without configured
+ * credentials it supplies dummy ones, which local servers accept.
+ */
+export function kinesisClientFromEnv(options: KinesisClientOptions = {}): KinesisClient {
+  const resolved = resolveKinesisClientConfig(options);
+  const credentials = options.credentials ?? (resolved.dummyCredentials ? { accessKeyId: 'floe-local', secretAccessKey: 'floe-local' } : undefined);
+  return new KinesisClient({
+    ...(resolved.region !== undefined ? { region: resolved.region } : {}),
+    ...(resolved.endpoint !== undefined ? { endpoint: resolved.endpoint } : {}),
+    ...(credentials !== undefined ? { credentials } : {}),
+    ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: 5_000,
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+    }),
+  });
+}
+
+/** Validates a target and returns the request fields naming the stream. */
+export function streamParams(target: StreamTarget): { StreamName: string } | { StreamARN: string } {
+  if ((target.streamName === undefined) === (target.streamArn === undefined)) {
+    throw new ValidationError('kinesis: exactly one of streamName and streamArn must be given');
+  }
+  if (target.streamName !== undefined) {
+    if (!/^[a-zA-Z0-9_.-]{1,128}$/.test(target.streamName)) {
+      throw new ValidationError(`kinesis: streamName "${target.streamName}" is not a valid stream name`);
+    }
+    return { StreamName: target.streamName };
+  }
+  streamNameFromArn(target.streamArn as string);
+  return { StreamARN: target.streamArn as string };
+}
+
+/** The stream name inside a stream ARN (`arn:aws:kinesis:<region>:<account>:stream/<name>`). */
+export function streamNameFromArn(arn: string): string {
+  const m = /^arn:aws[a-z-]*:kinesis:[a-z0-9-]*:\d*:stream\/([a-zA-Z0-9_.-]{1,128})$/.exec(arn);
+  if (!m || m[1] === undefined) throw new ValidationError(`kinesis: streamArn "${arn}" is not a Kinesis stream ARN`);
+  return m[1];
+}
+
+/** How a failed call should be handled. */
+export type ErrorKind =
+  /** Throughput limits: back off and retry. */
+  | 'throttle'
+  /** Server or network trouble: back off and retry. */
+  | 'transient'
+  /** The shard iterator is older than 5 minutes: get a new one from the last position. */
+  | 'expired-iterator'
+  /** The call was aborted by us (closing). */
+  | 'aborted'
+  /** Anything else: retrying the same call cannot succeed. */
+  | 'fatal';
+
+const THROTTLE_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'LimitExceededException',
+  'ThrottlingException',
+  'KMSThrottlingException',
+]);
+const TRANSIENT_NAMES = new Set([
+  'InternalFailure',
+  'InternalFailureException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  // A stream that is being created or resharded refuses some calls for a moment.
+  'ResourceInUseException',
+]);
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED']);
+
+/** Classifies an error thrown by a Kinesis client call. */
+export function classifyKinesisError(e: unknown): ErrorKind {
+  if (typeof e !== 'object' || e === null) return 'fatal';
+  const err = e as { name?: unknown; code?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  const name = typeof err.name === 'string' ? err.name : '';
+  if (name === 'AbortError') return 'aborted';
+  if (name === 'ExpiredIteratorException') return 'expired-iterator';
+  if (THROTTLE_NAMES.has(name)) return 'throttle';
+  const status = err.$metadata?.httpStatusCode;
+  if (status === 429) return 'throttle';
+  if (TRANSIENT_NAMES.has(name)) return 'transient';
+  if (typeof err.code === 'string' && TRANSIENT_CODES.has(err.code)) return 'transient';
+  if (err.$fault === 'server' || (typeof status === 'number' && status >= 500)) return 'transient';
+  return 'fatal';
+}
+
+/** A short description of an SDK error for messages: `Name: message`. */
+export function describeError(e: unknown): string {
+  if (e instanceof Error) return e.name && e.name !== 'Error' ? `${e.name}: ${e.message}` : e.message;
+  return String(e);
+}

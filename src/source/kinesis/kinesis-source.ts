@@ -1,0 +1,399 @@
+/**
+ * The Kinesis Data Streams source: discovers shards with ListShards (and keeps re-discovering them),
+ * runs one {@link ShardReader} per readable shard, and hands records to the pipeline through
+ * {@link KinesisSource.poll}.
+ *
+ * Resharding: a child shard is started only once every parent still in the stream has been read to
+ * its end and that end (SHARD_END) has been committed through {@link KinesisSource.markCommitted}.
+ * All records of a key range in the parents are therefore committed before any record of the
+ * child, and a crash in between resumes the parents, never the child first. See `lineage.ts`.
+ */
+import { ListShardsCommand, type KinesisClient, type ListShardsCommandInput, type Shard } from '@aws-sdk/client-kinesis';
+import { FloeError, ValidationError } from '../../errors.js';
+import type {
+  InitialPosition,
+  PartitionMetrics,
+  PollOptions,
+  Source,
+  SourceBatch,
+  SourceLogger,
+  SourceMetrics,
+  SourceRecord,
+} from '../source.js';
+import { SHARD_END } from '../source.js';
+import { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.js';
+import { classifyKinesisError, describeError, streamNameFromArn, streamParams, type StreamTarget } from './client.js';
+import { listedParents, planShards, type ShardDecision, type ShardNode } from './lineage.js';
+import { compareKinesisPositions, parseKinesisPosition } from './position.js';
+import { ShardReader, type ShardReaderContext } from './shard-reader.js';
+import { ByteBudget, Notifier } from './signal.js';
+
+/** Options of {@link KinesisSource}. Limits default to the Kinesis per-shard limits. */
+export interface KinesisSourceOptions extends StreamTarget {
+  client: KinesisClient;
+  /** How often to re-list shards. Default 10 s (the KCL uses 60 s; shorter finds children sooner). */
+  discoveryIntervalMs?: number;
+  /** GetRecords `Limit` ceiling. Default 10,000 (the Kinesis maximum). */
+  maxRecordsPerCall?: number;
+  /** Minimum time between GetRecords calls of one shard. Default 200 ms (5 calls/s). */
+  minCallIntervalMs?: number;
+  /** Read throughput allowed per shard. Default 2,000,000 bytes/s. */
+  maxBytesPerSecond?: number;
+  /** Wait after an empty GetRecords. Default 250 ms. */
+  idleDelayMs?: number;
+  /** Records buffered per shard before its reader pauses. Default 10,000. */
+  maxBufferedRecordsPerShard?: number;
+  /** Bytes buffered per shard before its reader pauses. Default 8 MiB. */
+  maxBufferedBytesPerShard?: number;
+  /** Bytes buffered across all shards before readers pause. Default 64 MiB. */
+  maxBufferedBytes?: number;
+  /** Retry delays after throttling and transient errors. Default 200 ms doubling to 10 s. */
+  backoff?: Partial<BackoffOptions>;
+  /** Split KPL aggregates into their user records. Default true. */
+  deaggregate?: boolean;
+  log?: SourceLogger;
+}
+
+const MIB = 1024 * 1024;
+
+function positiveOption(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (!Number.isFinite(v) || v <= 0) throw new ValidationError(`kinesis: option ${name} must be a positive number, got ${String(value)}`);
+  return v;
+}
+
+function toNode(s: Shard): ShardNode {
+  if (!s.ShardId) throw new FloeError('SOURCE_READ_FAILED', 'kinesis: ListShards returned a shard without ShardId');
+  const node: ShardNode = { shardId: s.ShardId, closed: s.SequenceNumberRange?.EndingSequenceNumber != null };
+  if (s.ParentShardId) node.parentShardId = s.ParentShardId;
+  if (s.AdjacentParentShardId) node.adjacentParentShardId = s.AdjacentParentShardId;
+  return node;
+}
+
+/** Reads one Kinesis stream. See the module comment and {@link Source}. */
+export class KinesisSource implements Source {
+  readonly id: string;
+  private readonly client: KinesisClient;
+  private readonly stream: { StreamName: string } | { StreamARN: string };
+  private readonly discoveryIntervalMs: number;
+  private readonly readerCtx: ShardReaderContext;
+  private readonly log: SourceLogger;
+
+  private readonly abort = new AbortController();
+  private readonly dataReady = new Notifier();
+  private readonly budget: ByteBudget;
+
+  private started = false;
+  private closed = false;
+  private failure: FloeError | undefined;
+  private initial: InitialPosition = { type: 'TRIM_HORIZON' };
+  private checkpoints = new Map<string, string>();
+  private readonly shards = new Map<string, ShardNode>();
+  private readonly decisions = new Map<string, ShardDecision>();
+  private readonly endedCommitted = new Set<string>();
+  private readonly committed = new Map<string, string>();
+  /** Readers whose records or end marker are not all handed out yet, in start order. */
+  private readonly readers = new Map<string, ShardReader>();
+  /** Metrics of readers that finished, kept for reporting. */
+  private readonly finished = new Map<string, PartitionMetrics>();
+  private readonly runs = new Set<Promise<void>>();
+  private rotate = 0;
+  private discoveries = 0;
+  private discovering: Promise<void> | undefined;
+  private discoveryAgain = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(options: KinesisSourceOptions) {
+    this.client = options.client;
+    this.stream = streamParams(options);
+    this.id = options.streamName ?? streamNameFromArn(options.streamArn as string);
+    this.discoveryIntervalMs = positiveOption(options.discoveryIntervalMs, 10_000, 'discoveryIntervalMs');
+    this.log = options.log ?? (() => {});
+    this.budget = new ByteBudget(positiveOption(options.maxBufferedBytes, 64 * MIB, 'maxBufferedBytes'));
+    const maxRecordsPerCall = positiveOption(options.maxRecordsPerCall, 10_000, 'maxRecordsPerCall');
+    if (!Number.isInteger(maxRecordsPerCall) || maxRecordsPerCall > 10_000) {
+      throw new ValidationError(`kinesis: option maxRecordsPerCall must be an integer in 1..10000, got ${maxRecordsPerCall}`);
+    }
+    this.readerCtx = {
+      client: this.client,
+      stream: this.stream,
+      streamName: this.id,
+      pacing: {
+        minCallIntervalMs: positiveOption(options.minCallIntervalMs, 200, 'minCallIntervalMs'),
+        maxBytesPerSecond: positiveOption(options.maxBytesPerSecond, 2_000_000, 'maxBytesPerSecond'),
+        idleDelayMs: positiveOption(options.idleDelayMs, 250, 'idleDelayMs'),
+      },
+      backoff: {
+        baseMs: positiveOption(options.backoff?.baseMs, DEFAULT_BACKOFF.baseMs, 'backoff.baseMs'),
+        maxMs: positiveOption(options.backoff?.maxMs, DEFAULT_BACKOFF.maxMs, 'backoff.maxMs'),
+      },
+      maxRecordsPerCall,
+      maxBufferedRecords: positiveOption(options.maxBufferedRecordsPerShard, 10_000, 'maxBufferedRecordsPerShard'),
+      maxBufferedBytes: positiveOption(options.maxBufferedBytesPerShard, 8 * MIB, 'maxBufferedBytesPerShard'),
+      budget: this.budget,
+      deaggregate: options.deaggregate ?? true,
+      onData: () => this.dataReady.notifyAll(),
+      onShardEnd: (shardId) => {
+        this.log('info', `kinesis: shard ${shardId} reached its end`, { shardId });
+        this.requestDiscovery();
+      },
+      onFatal: (e) => this.fail(e),
+      log: this.log,
+    };
+  }
+
+  /** See {@link Source.start}. */
+  async start(startPositions: ReadonlyMap<string, string>, initial: InitialPosition): Promise<void> {
+    if (this.started) throw new FloeError('SOURCE_STATE', `kinesis: source for stream ${this.id} was already started`);
+    if (initial.type === 'AT_TIMESTAMP' && !Number.isFinite(initial.timestampMs)) {
+      throw new ValidationError(`kinesis: AT_TIMESTAMP needs a finite timestampMs, got ${String(initial.timestampMs)}`);
+    }
+    for (const [shardId, pos] of startPositions) parseKinesisPosition(pos, `start position of shard ${shardId}`);
+    this.started = true;
+    this.initial = initial;
+    this.checkpoints = new Map(startPositions);
+    for (const [id, pos] of startPositions) this.committed.set(id, pos);
+    await this.discover(true);
+    this.scheduleDiscovery();
+  }
+
+  /** See {@link Source.poll}. */
+  async poll(options: PollOptions): Promise<SourceBatch> {
+    if (!this.started) throw new FloeError('SOURCE_STATE', `kinesis: poll before start (stream ${this.id})`);
+    const maxRecords = Math.max(1, Math.floor(options.maxRecords));
+    const maxBytes = Math.max(0, options.maxBytes);
+    const deadline = Date.now() + (options.waitMs ?? 1000);
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const batch = this.drain(maxRecords, maxBytes);
+      if (batch.records.length > 0 || batch.positions.size > 0) return batch;
+      const left = deadline - Date.now();
+      if (this.closed || left <= 0 || options.signal?.aborted) return batch;
+      await this.dataReady.wait(options.signal, left);
+    }
+  }
+
+  /** Takes from the readers round-robin (rotating the first one) so no shard starves. */
+  private drain(maxRecords: number, maxBytes: number): SourceBatch {
+    const records: SourceRecord[] = [];
+    const positions = new Map<string, string>();
+    const readers = [...this.readers.values()];
+    let bytes = 0;
+    const n = readers.length;
+    const first = n === 0 ? 0 : this.rotate++ % n;
+    for (let k = 0; k < n; k++) {
+      const reader = readers[(first + k) % n] as ShardReader;
+      if (reader.pending === 0) continue;
+      const full = records.length >= maxRecords || (records.length > 0 && bytes >= maxBytes);
+      // When the batch is full, still collect end markers that are next in line (they cost nothing).
+      const got = full
+        ? reader.take(0, 0, false, records)
+        : reader.take(maxRecords - records.length, maxBytes - bytes, records.length === 0, records);
+      bytes += got.bytes;
+      if (got.position !== undefined) positions.set(reader.shardId, got.position);
+      if (reader.state === 'ended') {
+        this.readers.delete(reader.shardId);
+        this.finished.set(reader.shardId, { ...reader.metrics });
+      }
+    }
+    return { records, positions };
+  }
+
+  /** See {@link Source.markCommitted}. */
+  markCommitted(positions: ReadonlyMap<string, string>): void {
+    let ends = false;
+    for (const [shardId, pos] of positions) {
+      parseKinesisPosition(pos, `committed position of shard ${shardId}`);
+      this.committed.set(shardId, pos);
+      if (pos === SHARD_END && !this.endedCommitted.has(shardId)) {
+        this.endedCommitted.add(shardId);
+        ends = true;
+      }
+    }
+    if (ends && this.started && !this.closed) {
+      try {
+        this.applyPlan(false);
+      } catch (e) {
+        this.fail(e instanceof FloeError ? e : new FloeError('SOURCE_READ_FAILED', `kinesis: ${describeError(e)}`, { cause: e }));
+      }
+    }
+  }
+
+  /** See {@link Source.comparePositions}. */
+  comparePositions(a: string, b: string): number {
+    return compareKinesisPositions(a, b);
+  }
+
+  /** See {@link Source.metrics}. */
+  metrics(): SourceMetrics {
+    const partitions: PartitionMetrics[] = [];
+    for (const [shardId, node] of this.shards) {
+      const d = this.decisions.get(shardId);
+      const reader = this.readers.get(shardId);
+      const base = reader ? { ...reader.metrics, state: reader.state } : this.finished.get(shardId);
+      const m: PartitionMetrics = base
+        ? { ...base }
+        : {
+            partitionId: shardId,
+            state: 'waiting',
+            parents: listedParents(node, this.shards),
+            millisBehindLatest: undefined,
+            recordsRead: 0,
+            bytesRead: 0,
+            throttles: 0,
+            retries: 0,
+            fetches: 0,
+            iteratorRenewals: 0,
+            bufferedRecords: 0,
+            bufferedBytes: 0,
+            peakBufferedRecords: 0,
+            peakBufferedBytes: 0,
+            lastPosition: undefined,
+            committedPosition: undefined,
+          };
+      if (d?.kind === 'done') m.state = 'done';
+      else if (d?.kind === 'skip') m.state = 'skipped';
+      else if (d?.kind === 'wait') m.state = 'waiting';
+      if (this.endedCommitted.has(shardId)) m.state = 'done';
+      m.committedPosition = this.committed.get(shardId);
+      partitions.push(m);
+    }
+    let behind: number | undefined;
+    for (const p of partitions) {
+      if ((p.state === 'reading' || p.state === 'ended') && p.millisBehindLatest !== undefined) {
+        behind = Math.max(behind ?? 0, p.millisBehindLatest);
+      }
+    }
+    const sum = (f: (p: PartitionMetrics) => number): number => partitions.reduce((a, p) => a + f(p), 0);
+    return {
+      recordsRead: sum((p) => p.recordsRead),
+      bytesRead: sum((p) => p.bytesRead),
+      throttles: sum((p) => p.throttles),
+      retries: sum((p) => p.retries),
+      bufferedRecords: sum((p) => p.bufferedRecords),
+      bufferedBytes: sum((p) => p.bufferedBytes),
+      millisBehindLatest: behind,
+      discoveries: this.discoveries,
+      partitions,
+    };
+  }
+
+  /** See {@link Source.close}. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.abort.abort();
+    this.dataReady.notifyAll();
+    await Promise.allSettled([...this.runs, ...(this.discovering ? [this.discovering] : [])]);
+  }
+
+  private fail(e: FloeError): void {
+    if (this.failure || this.closed) return;
+    this.failure = e;
+    this.log('error', e.message, {});
+    this.dataReady.notifyAll();
+  }
+
+  private scheduleDiscovery(): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.requestDiscovery(), this.discoveryIntervalMs);
+  }
+
+  /** Re-lists shards soon (coalescing requests while one listing runs). */
+  private requestDiscovery(): void {
+    if (this.closed) return;
+    if (this.discovering) {
+      this.discoveryAgain = true;
+      return;
+    }
+    this.discovering = this.discover(false)
+      .catch((e: unknown) => {
+        const err = e instanceof FloeError ? e : new FloeError('SOURCE_READ_FAILED', `kinesis: ${describeError(e)}`, { cause: e });
+        if (classifyKinesisError(err.cause) === 'fatal') this.fail(err);
+        else this.log('warn', `kinesis: shard discovery failed, retrying later: ${err.message}`, {});
+      })
+      .finally(() => {
+        this.discovering = undefined;
+        this.scheduleDiscovery();
+        if (this.discoveryAgain) {
+          this.discoveryAgain = false;
+          this.requestDiscovery();
+        }
+      });
+  }
+
+  /** Lists every shard (all pages), retrying throttling and transient failures. */
+  private async listShards(): Promise<Shard[]> {
+    const out: Shard[] = [];
+    let nextToken: string | undefined;
+    const backoff = new Backoff(this.readerCtx.backoff);
+    // A for loop, not do/while: `continue` after a retry must not re-test the loop condition.
+    for (;;) {
+      if (this.abort.signal.aborted) return out;
+      // With a NextToken the stream must not be named again (the API refuses both at once).
+      const input: ListShardsCommandInput = nextToken !== undefined ? { NextToken: nextToken } : { ...this.stream };
+      try {
+        const res = await this.client.send(new ListShardsCommand(input), { abortSignal: this.abort.signal });
+        out.push(...(res.Shards ?? []));
+        nextToken = res.NextToken ?? undefined;
+        backoff.reset();
+        if (nextToken === undefined) return out;
+      } catch (e) {
+        const kind = classifyKinesisError(e);
+        if ((kind === 'throttle' || kind === 'transient') && backoff.failures < 8 && !this.abort.signal.aborted) {
+          await sleep(backoff.next(), this.abort.signal);
+          continue;
+        }
+        const what = (e as { name?: string }).name === 'ResourceNotFoundException' ? `stream ${this.id} not found` : `ListShards on stream ${this.id} failed`;
+        throw new FloeError('SOURCE_READ_FAILED', `kinesis: ${what}: ${describeError(e)}`, { cause: e, retriable: kind !== 'fatal' });
+      }
+    }
+  }
+
+  private async discover(first: boolean): Promise<void> {
+    const listed = await this.listShards();
+    if (this.closed) return;
+    this.discoveries++;
+    for (const s of listed) {
+      const node = toNode(s);
+      const known = this.shards.get(node.shardId);
+      if (!known) this.log('debug', `kinesis: discovered shard ${node.shardId}`, { shardId: node.shardId });
+      this.shards.set(node.shardId, node);
+    }
+    // Shards no longer listed (trimmed after retention) are forgotten unless still being read.
+    const listedIds = new Set(listed.map((s) => s.ShardId));
+    for (const id of [...this.shards.keys()]) {
+      if (!listedIds.has(id) && !this.readers.has(id)) this.shards.delete(id);
+    }
+    this.applyPlan(first);
+  }
+
+  /** Decides new and waiting shards and starts the readable ones. */
+  private applyPlan(firstDiscovery: boolean): void {
+    const plan = planShards({
+      shards: this.shards,
+      checkpoints: this.checkpoints,
+      decided: this.decisions,
+      endedCommitted: this.endedCommitted,
+      initial: this.initial,
+      firstDiscovery,
+    });
+    for (const [shardId, d] of plan) {
+      this.decisions.set(shardId, d);
+      if (d.kind === 'read' && !this.readers.has(shardId) && !this.finished.has(shardId)) this.startReader(shardId, d);
+    }
+  }
+
+  private startReader(shardId: string, d: Extract<ShardDecision, { kind: 'read' }>): void {
+    const node = this.shards.get(shardId);
+    const parents = node ? listedParents(node, this.shards) : [];
+    const reader = new ShardReader(shardId, d.start, this.readerCtx, this.abort.signal, parents);
+    this.readers.set(shardId, reader);
+    this.log('info', `kinesis: reading shard ${shardId} from ${d.start.type === 'AFTER' ? `after ${d.start.position.sequenceNumber}` : d.start.type}`, { shardId });
+    const run = reader.run();
+    this.runs.add(run);
+    void run.finally(() => this.runs.delete(run));
+  }
+}

@@ -1,0 +1,400 @@
+/**
+ * One shard's read loop: GetShardIterator, then GetRecords within the shard's limits into a bounded
+ * buffer that the consumer drains through {@link ShardReader.take}.
+ *
+ * Backpressure: the loop only calls GetRecords while its buffer (and the source-wide byte budget)
+ * has room, and sizes the call's `Limit` from the room left and the record sizes seen so far, so a
+ * slow consumer stops the fetching instead of growing memory. Plain records never exceed the
+ * record bound; bytes (and aggregated records, which expand after the call) can exceed the bounds
+ * only by records larger than the running average.
+ */
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type GetShardIteratorCommandInput,
+  type KinesisClient,
+  type _Record as KinesisRecord,
+} from '@aws-sdk/client-kinesis';
+import { FloeError } from '../../errors.js';
+import type { PartitionMetrics, PartitionState, SourceLogger, SourceRecord } from '../source.js';
+import { SHARD_END } from '../source.js';
+import { Backoff, nextCallTime, sleep, type BackoffOptions, type PacingOptions } from './backoff.js';
+import { classifyKinesisError, describeError } from './client.js';
+import { deaggregate } from './kpl.js';
+import type { ReaderStart } from './lineage.js';
+import { ByteBudget, Notifier } from './signal.js';
+
+/** Settings and hooks a reader gets from its source. */
+export interface ShardReaderContext {
+  client: KinesisClient;
+  /** `{ StreamName }` or `{ StreamARN }`. */
+  stream: { StreamName: string } | { StreamARN: string };
+  /** Stream name, for record metadata and messages. */
+  streamName: string;
+  pacing: PacingOptions;
+  backoff: BackoffOptions;
+  /** GetRecords `Limit` ceiling (Kinesis: 10,000). */
+  maxRecordsPerCall: number;
+  maxBufferedRecords: number;
+  maxBufferedBytes: number;
+  /** Source-wide byte budget shared by all readers. */
+  budget: ByteBudget;
+  deaggregate: boolean;
+  /** Records were buffered: wake the consumer. */
+  onData(): void;
+  /** The shard reached its end: re-list shards to find its children. */
+  onShardEnd(shardId: string): void;
+  /** Reading failed for good. */
+  onFatal(error: FloeError): void;
+  log: SourceLogger;
+}
+
+/** A buffered record with its accounted size. */
+interface Buffered {
+  record: SourceRecord;
+  size: number;
+}
+
+/** Marker queued after the last record of a closed shard. */
+const END = Symbol('SHARD_END');
+
+/** Why the record size estimate starts at 1 KiB: Kinesis bills records in 1 KiB units. */
+const INITIAL_RECORD_BYTES = 1024;
+
+/** What {@link ShardReader.take} handed out. */
+export interface TakeResult {
+  records: number;
+  bytes: number;
+  /** Position reached: last record's, or SHARD_END; undefined when nothing was taken. */
+  position: string | undefined;
+}
+
+/** Reads one shard. Create, then {@link run}; stop with the abort signal given to the constructor. */
+export class ShardReader {
+  state: PartitionState = 'reading';
+  private readonly queue: (Buffered | typeof END)[] = [];
+  private head = 0;
+  private bufferedRecords = 0;
+  private bufferedBytes = 0;
+  private readonly space = new Notifier();
+  private readonly backoffState: Backoff;
+
+  /** Sequence number of the last Kinesis record fetched (the renewal point after expiry). */
+  private lastFetchedSeq: string | undefined;
+  /** Resuming inside an aggregate: skip its sub-records up to and including `subSequence`. */
+  private skip: { sequenceNumber: string; subSequence: number } | undefined;
+  /** When a LATEST iterator was obtained, for renewing it without losing records. */
+  private latestObtainedAtMs: number | undefined;
+  /** Running averages that size GetRecords calls. */
+  private avgKinesisRecordBytes = INITIAL_RECORD_BYTES;
+  private avgUserRecordsPerKinesisRecord = 1;
+  private warnedDeaggregation = false;
+
+  readonly metrics: PartitionMetrics;
+
+  constructor(
+    readonly shardId: string,
+    private readonly start: ReaderStart,
+    private readonly ctx: ShardReaderContext,
+    private readonly signal: AbortSignal,
+    parents: string[],
+  ) {
+    this.backoffState = new Backoff(ctx.backoff);
+    if (start.type === 'AFTER' && start.position.subSequence !== undefined) {
+      this.skip = { sequenceNumber: start.position.sequenceNumber, subSequence: start.position.subSequence };
+    }
+    this.metrics = {
+      partitionId: shardId,
+      state: 'reading',
+      parents,
+      millisBehindLatest: undefined,
+      recordsRead: 0,
+      bytesRead: 0,
+      throttles: 0,
+      retries: 0,
+      fetches: 0,
+      iteratorRenewals: 0,
+      bufferedRecords: 0,
+      bufferedBytes: 0,
+      peakBufferedRecords: 0,
+      peakBufferedBytes: 0,
+      lastPosition: undefined,
+      committedPosition: undefined,
+    };
+  }
+
+  /** Number of records plus end markers waiting in the buffer. */
+  get pending(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** The read loop; resolves when the shard ended, the reader was stopped, or it failed. */
+  async run(): Promise<void> {
+    try {
+      await this.loop();
+    } catch (e) {
+      if (this.signal.aborted) return;
+      this.state = 'failed';
+      const err =
+        e instanceof FloeError
+          ? e
+          : new FloeError('SOURCE_READ_FAILED', `kinesis: reading shard ${this.shardId} of stream ${this.ctx.streamName} failed: ${describeError(e)}`, { cause: e });
+      this.ctx.onFatal(err);
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let iterator: string | undefined = await this.getIterator(this.start);
+    let nextCallAt = 0;
+    while (!this.signal.aborted) {
+      while (!this.hasRoom() && !this.signal.aborted) {
+        await Promise.race([this.space.wait(this.signal), this.ctx.budget.freed.wait(this.signal)]);
+      }
+      if (this.signal.aborted) return;
+      const delay = nextCallAt - Date.now();
+      if (delay > 0 && !(await sleep(delay, this.signal))) return;
+      if (iterator === undefined) iterator = await this.getIterator(this.renewalStart());
+      if (this.signal.aborted) return;
+
+      const limit = this.callLimit();
+      const startedAt = Date.now();
+      let res;
+      try {
+        res = await this.ctx.client.send(
+          new GetRecordsCommand({ ShardIterator: iterator, Limit: limit, ...('StreamARN' in this.ctx.stream ? this.ctx.stream : {}) }),
+          { abortSignal: this.signal },
+        );
+      } catch (e) {
+        const kind = classifyKinesisError(e);
+        if (kind === 'aborted' || this.signal.aborted) return;
+        if (kind === 'expired-iterator') {
+          this.metrics.iteratorRenewals++;
+          this.ctx.log('info', `kinesis: iterator of shard ${this.shardId} expired; renewing`, { shardId: this.shardId });
+          iterator = undefined;
+          continue;
+        }
+        if (kind === 'throttle' || kind === 'transient') {
+          if (kind === 'throttle') this.metrics.throttles++;
+          else this.metrics.retries++;
+          const wait = this.backoffState.next();
+          this.ctx.log(kind === 'throttle' ? 'debug' : 'warn', `kinesis: GetRecords on shard ${this.shardId} failed (${describeError(e)}); retrying in ${wait} ms`, {
+            shardId: this.shardId,
+            failures: this.backoffState.failures,
+          });
+          nextCallAt = Math.max(Date.now() + wait, startedAt + this.ctx.pacing.minCallIntervalMs);
+          continue;
+        }
+        throw new FloeError('SOURCE_READ_FAILED', `kinesis: GetRecords on shard ${this.shardId} of stream ${this.ctx.streamName} failed: ${describeError(e)}`, {
+          cause: e,
+        });
+      }
+      this.backoffState.reset();
+      this.metrics.fetches++;
+      if (res.MillisBehindLatest !== undefined) this.metrics.millisBehindLatest = res.MillisBehindLatest;
+      const records = res.Records ?? [];
+      const bytes = this.accept(records);
+      nextCallAt = nextCallTime(startedAt, Date.now(), bytes, records.length, this.ctx.pacing);
+      if (res.NextShardIterator === undefined || res.NextShardIterator === null) {
+        this.queue.push(END);
+        this.ctx.onData();
+        this.ctx.onShardEnd(this.shardId);
+        return;
+      }
+      iterator = res.NextShardIterator;
+    }
+  }
+
+  /** Gets an iterator, retrying throttling and transient failures. */
+  private async getIterator(start: ReaderStart): Promise<string | undefined> {
+    const input: GetShardIteratorCommandInput = { ...this.ctx.stream, ShardId: this.shardId, ShardIteratorType: 'TRIM_HORIZON' };
+    switch (start.type) {
+      case 'TRIM_HORIZON':
+        break;
+      case 'LATEST':
+        input.ShardIteratorType = 'LATEST';
+        break;
+      case 'AT_TIMESTAMP':
+        input.ShardIteratorType = 'AT_TIMESTAMP';
+        input.Timestamp = new Date(start.timestampMs);
+        break;
+      case 'AFTER':
+        // Inside an aggregate the record itself must be read again to reach its remaining sub-records.
+        input.ShardIteratorType = start.position.subSequence === undefined ? 'AFTER_SEQUENCE_NUMBER' : 'AT_SEQUENCE_NUMBER';
+        input.StartingSequenceNumber = start.position.sequenceNumber;
+        break;
+    }
+    const backoff = new Backoff(this.ctx.backoff);
+    for (;;) {
+      if (this.signal.aborted) return undefined;
+      try {
+        const requestedAt = Date.now();
+        const res = await this.ctx.client.send(new GetShardIteratorCommand(input), { abortSignal: this.signal });
+        if (!res.ShardIterator) {
+          throw new FloeError('SOURCE_READ_FAILED', `kinesis: GetShardIterator returned no iterator for shard ${this.shardId}`);
+        }
+        if (start.type === 'LATEST') this.latestObtainedAtMs = requestedAt;
+        return res.ShardIterator;
+      } catch (e) {
+        if (e instanceof FloeError) throw e;
+        const kind = classifyKinesisError(e);
+        if (kind === 'aborted' || this.signal.aborted) return undefined;
+        if (kind === 'throttle' || kind === 'transient') {
+          if (kind === 'throttle') this.metrics.throttles++;
+          else this.metrics.retries++;
+          await sleep(backoff.next(), this.signal);
+          continue;
+        }
+        const where =
+          input.StartingSequenceNumber !== undefined
+            ? ` at sequence number ${input.StartingSequenceNumber} (a checkpoint from another stream, or a stream deleted and re-created?)`
+            : '';
+        throw new FloeError(
+          'SOURCE_READ_FAILED',
+          `kinesis: GetShardIterator ${input.ShardIteratorType} for shard ${this.shardId} of stream ${this.ctx.streamName}${where} failed: ${describeError(e)}`,
+          { cause: e },
+        );
+      }
+    }
+  }
+
+  /** Where to get a fresh iterator after expiry: right after the last record fetched. */
+  private renewalStart(): ReaderStart {
+    if (this.lastFetchedSeq !== undefined) return { type: 'AFTER', position: { sequenceNumber: this.lastFetchedSeq } };
+    if (this.start.type === 'LATEST' && this.latestObtainedAtMs !== undefined) {
+      // Nothing read yet: LATEST again could skip records that arrived while we were stalled.
+      // Go back to a little before the first LATEST iterator (margin for clock skew).
+      return { type: 'AT_TIMESTAMP', timestampMs: this.latestObtainedAtMs - 5_000 };
+    }
+    return this.start;
+  }
+
+  /** True when the buffer and the shared budget have room for at least one more record. */
+  private hasRoom(): boolean {
+    if (this.bufferedRecords >= this.ctx.maxBufferedRecords) return false;
+    if (this.bufferedRecords > 0 && this.bufferedBytes + this.avgKinesisRecordBytes > this.ctx.maxBufferedBytes) return false;
+    return this.ctx.budget.hasRoom(this.avgKinesisRecordBytes);
+  }
+
+  /** GetRecords `Limit` that fills the room left without (on average) overshooting it. */
+  private callLimit(): number {
+    const recordsLeft = (this.ctx.maxBufferedRecords - this.bufferedRecords) / this.avgUserRecordsPerKinesisRecord;
+    const bytesLeft = Math.min(this.ctx.maxBufferedBytes - this.bufferedBytes, this.ctx.budget.available);
+    const byBytes = bytesLeft / this.avgKinesisRecordBytes;
+    return Math.max(1, Math.min(this.ctx.maxRecordsPerCall, Math.floor(recordsLeft), Math.floor(byBytes)));
+  }
+
+  /** Turns fetched Kinesis records into buffered source records; returns the bytes fetched. */
+  private accept(records: KinesisRecord[]): number {
+    let kinesisBytes = 0;
+    let userRecords = 0;
+    let added = 0;
+    for (const r of records) {
+      const seq = r.SequenceNumber;
+      if (seq === undefined) throw new FloeError('SOURCE_READ_FAILED', `kinesis: record without SequenceNumber in shard ${this.shardId}`);
+      const data = r.Data ?? new Uint8Array(0);
+      const partitionKey = r.PartitionKey ?? '';
+      const arrivalTimeMs = r.ApproximateArrivalTimestamp?.getTime() ?? Date.now();
+      kinesisBytes += data.byteLength + partitionKey.length;
+      this.lastFetchedSeq = seq;
+      const baseMeta = { stream: this.ctx.streamName, shardId: this.shardId, sequenceNumber: seq };
+      const skipUpTo = this.skip?.sequenceNumber === seq ? this.skip.subSequence : -1;
+      this.skip = undefined; // only the first record after a resume can be the partly consumed one
+
+      if (this.ctx.deaggregate) {
+        const d = deaggregate(data);
+        if (d.aggregated) {
+          const n = d.records.length;
+          userRecords += n;
+          for (let i = skipUpTo + 1; i < n; i++) {
+            const u = d.records[i] as (typeof d.records)[number];
+            const meta: Record<string, string> = { ...baseMeta, subSequenceNumber: String(i), aggregated: 'true' };
+            if (u.explicitHashKey !== undefined) meta.explicitHashKey = u.explicitHashKey;
+            added += this.push({
+              partitionId: this.shardId,
+              // The last sub-record completes the Kinesis record: a bare sequence number.
+              position: i === n - 1 ? seq : `${seq}:${i}`,
+              data: u.data,
+              partitionKey: u.partitionKey,
+              arrivalTimeMs,
+              meta,
+            });
+          }
+          continue;
+        }
+        if (d.reason !== undefined && !this.warnedDeaggregation) {
+          this.warnedDeaggregation = true;
+          this.ctx.log('warn', `kinesis: record ${seq} of shard ${this.shardId} starts like a KPL aggregate but is not one (${d.reason}); passed on as a plain record`, {
+            shardId: this.shardId,
+          });
+        }
+      }
+      userRecords += 1;
+      const meta: Record<string, string> = { ...baseMeta };
+      if (r.EncryptionType !== undefined) meta.encryptionType = r.EncryptionType;
+      added += this.push({ partitionId: this.shardId, position: seq, data, partitionKey, arrivalTimeMs, meta });
+    }
+    if (records.length > 0) {
+      this.avgKinesisRecordBytes = Math.max(1, (this.avgKinesisRecordBytes + kinesisBytes / records.length) / 2);
+      this.avgUserRecordsPerKinesisRecord = Math.max(1, (this.avgUserRecordsPerKinesisRecord + userRecords / records.length) / 2);
+    }
+    this.metrics.bytesRead += kinesisBytes;
+    if (added > 0) this.ctx.onData();
+    return kinesisBytes;
+  }
+
+  private push(record: SourceRecord): number {
+    const size = record.data.byteLength + record.partitionKey.length;
+    this.queue.push({ record, size });
+    this.bufferedRecords++;
+    this.bufferedBytes += size;
+    this.ctx.budget.add(size);
+    this.metrics.recordsRead++;
+    this.metrics.bufferedRecords = this.bufferedRecords;
+    this.metrics.bufferedBytes = this.bufferedBytes;
+    this.metrics.peakBufferedRecords = Math.max(this.metrics.peakBufferedRecords, this.bufferedRecords);
+    this.metrics.peakBufferedBytes = Math.max(this.metrics.peakBufferedBytes, this.bufferedBytes);
+    return 1;
+  }
+
+  /**
+   * Moves up to `maxRecords` records / `maxBytes` bytes into `out` (the first record even when
+   * larger than `maxBytes` if `allowOversize`), then the end marker when it is next.
+   */
+  take(maxRecords: number, maxBytes: number, allowOversize: boolean, out: SourceRecord[]): TakeResult {
+    let records = 0;
+    let bytes = 0;
+    let position: string | undefined;
+    while (this.head < this.queue.length) {
+      const item = this.queue[this.head] as Buffered | typeof END;
+      if (item === END) {
+        this.head++;
+        this.state = 'ended';
+        position = SHARD_END;
+        break;
+      }
+      if (records >= maxRecords) break;
+      if (bytes + item.size > maxBytes && !(records === 0 && allowOversize)) break;
+      this.queue[this.head] = END; // drop the reference early; the slot is never read again
+      this.head++;
+      out.push(item.record);
+      records++;
+      bytes += item.size;
+      position = item.record.position;
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (records > 0) {
+      this.bufferedRecords -= records;
+      this.bufferedBytes -= bytes;
+      this.metrics.bufferedRecords = this.bufferedRecords;
+      this.metrics.bufferedBytes = this.bufferedBytes;
+      this.ctx.budget.release(bytes);
+      this.space.notifyAll();
+    }
+    if (position !== undefined) this.metrics.lastPosition = position;
+    this.metrics.state = this.state;
+    return { records, bytes, position };
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * A table handle: the catalog it lives in, its current metadata, and the operations that change it.
+ * Every change goes through `Catalog.commitTable`, so the same code commits through the embedded SQL
+ * catalog, REST or Glue.
+ */
+import { CommitConflictError } from '../errors.js';
+import type { Catalog, LoadedTable, TableIdentifier } from '../catalog/catalog.js';
+import { formatTableIdentifier } from '../catalog/catalog.js';
+import type { TableRequirement, TableUpdate } from '../iceberg/commit.js';
+import type { PartitionSpec, Snapshot, TableMetadata } from '../iceberg/metadata.js';
+import { snapshotForRef } from '../iceberg/snapshot.js';
+import type { Schema } from '../iceberg/types.js';
+import type { FileIO } from '../io/file-io.js';
+import { FastAppend } from './append.js';
+import { backoffMs, retryPolicyFromProperties, sleep } from './retry.js';
+import { RewriteFiles, type RewriteOptions } from './rewrite.js';
+import { currentSchema, specById, type CommitOptions } from './snapshot-producer.js';
+
+/** A loaded table with its catalog. */
+export class Table {
+  private current: LoadedTable;
+
+  constructor(
+    readonly catalog: Catalog,
+    loaded: LoadedTable,
+  ) {
+    this.current = loaded;
+  }
+
+  /** Loads a table from a catalog. */
+  static async load(catalog: Catalog, identifier: TableIdentifier): Promise<Table> {
+    return new Table(catalog, await catalog.loadTable(identifier));
+  }
+
+  /** `namespace.table`. */
+  get name(): string {
+    return formatTableIdentifier(this.current.identifier);
+  }
+
+  get identifier(): TableIdentifier {
+    return this.current.identifier;
+  }
+
+  get loaded(): LoadedTable {
+    return this.current;
+  }
+
+  get metadata(): TableMetadata {
+    return this.current.metadata;
+  }
+
+  get metadataLocation(): string {
+    return this.current.metadataLocation;
+  }
+
+  get io(): FileIO {
+    return this.current.io;
+  }
+
+  get location(): string {
+    return this.current.metadata.location;
+  }
+
+  /** The current schema. */
+  schema(): Schema {
+    return currentSchema(this.metadata);
+  }
+
+  /** The default partition spec. */
+  spec(): PartitionSpec {
+    return specById(this.metadata, this.metadata['default-spec-id']);
+  }
+
+  /** The head of `branch` (default main), if any. */
+  currentSnapshot(branch = 'main'): Snapshot | undefined {
+    return snapshotForRef(this.metadata, branch);
+  }
+
+  /** Reloads the metadata from the catalog. */
+  async refresh(): Promise<this> {
+    this.current = await this.catalog.loadTable(this.current.identifier);
+    return this;
+  }
+
+  /** Commits requirements and updates as they are (no retry) and adopts the result. */
+  async commitRaw(requirements: TableRequirement[], updates: TableUpdate[]): Promise<LoadedTable> {
+    this.current = await this.catalog.commitTable(this.current.identifier, requirements, updates);
+    return this.current;
+  }
+
+  /** A new fast append. */
+  newAppend(options?: CommitOptions): FastAppend {
+    return new FastAppend(this, options);
+  }
+
+  /** A new replace (rewrite files with the same rows: compaction). */
+  newReplace(options?: RewriteOptions): RewriteFiles {
+    return new RewriteFiles(this, 'replace', options);
+  }
+
+  /** A new overwrite (remove and add files, changing rows). */
+  newOverwrite(options?: RewriteOptions): RewriteFiles {
+    return new RewriteFiles(this, 'overwrite', options);
+  }
+
+  /**
+   * Applies a metadata change computed from the current metadata, retrying on conflict: `change`
+   * is called again on the reloaded metadata each time, so it must be a pure function of it.
+   */
+  async update(
+    change: (md: TableMetadata) => { requirements: TableRequirement[]; updates: TableUpdate[] },
+  ): Promise<LoadedTable> {
+    const policy = retryPolicyFromProperties(this.metadata.properties);
+    for (let attempt = 1; ; attempt++) {
+      const { requirements, updates } = change(this.metadata);
+      try {
+        return await this.commitRaw(
+          [{ type: 'assert-table-uuid', uuid: this.metadata['table-uuid'] }, ...requirements],
+          updates,
+        );
+      } catch (e) {
+        if (!(e instanceof CommitConflictError) || attempt > policy.retries) throw e;
+        await sleep(backoffMs(policy, attempt));
+        await this.refresh();
+      }
+    }
+  }
+
+  /** Sets and removes table properties. */
+  async updateProperties(set: Record<string, string>, remove: string[] = []): Promise<LoadedTable> {
+    return this.update(() => ({
+      requirements: [],
+      updates: [
+        ...(Object.keys(set).length ? [{ action: 'set-properties' as const, updates: set }] : []),
+        ...(remove.length ? [{ action: 'remove-properties' as const, removals: remove }] : []),
+      ],
+    }));
+  }
+
+  /**
+   * Evolves the schema: `evolve` gets the current schema and returns the new one (use the
+   * evolution helpers in `iceberg/schema.ts`); it becomes the current schema.
+   */
+  async updateSchema(evolve: (current: Schema, md: TableMetadata) => Schema): Promise<LoadedTable> {
+    return this.update((md) => {
+      const current = currentSchema(md);
+      const next = evolve(current, md);
+      return {
+        requirements: [
+          { type: 'assert-current-schema-id', 'current-schema-id': md['current-schema-id'] },
+          { type: 'assert-last-assigned-field-id', 'last-assigned-field-id': md['last-column-id'] },
+        ],
+        updates: [
+          { action: 'add-schema', schema: next },
+          { action: 'set-current-schema', 'schema-id': -1 },
+        ],
+      };
+    });
+  }
+}

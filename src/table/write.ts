@@ -1,0 +1,117 @@
+/**
+ * Writing rows into a table's data files: split a columnar batch by partition (one file per
+ * partition), write Parquet with field ids and metrics, and return manifest-ready data files.
+ * Committing them is a separate step (`table.newAppend().appendFiles(files).commit()`), so a
+ * pipeline can write many files and commit them together with its checkpoint.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ValidationError } from '../errors.js';
+import type { DataFile } from '../iceberg/manifest-types.js';
+import type { PartitionSpec, TableMetadata } from '../iceberg/metadata.js';
+import { partitionPath } from '../iceberg/partitioning.js';
+import { applyTransform, parseTransform } from '../iceberg/transforms.js';
+import type { IcebergValue, Schema } from '../iceberg/types.js';
+import { fileUriToPath, isLocalLocation, joinLocation } from '../io/location.js';
+import type { ColumnBatch } from '../data/column-batch.js';
+import { toDataFile, writeParquetFile, type ParquetCompression } from '../data/parquet-writer.js';
+import type { FileIO } from '../io/file-io.js';
+import { currentSchema, specById } from './snapshot-producer.js';
+
+/** Options of {@link writeDataFiles}. */
+export interface WriteDataFilesOptions {
+  /** Partition spec to write with; default the table's default spec. */
+  specId?: number;
+  /** Parquet compression; default the table property `write.parquet.compression-codec` or zstd. */
+  compression?: ParquetCompression;
+}
+
+/** The table's data directory (`write.data.path` or `<location>/data`). */
+export function dataLocation(md: TableMetadata): string {
+  return md.properties['write.data.path'] ?? joinLocation(md.location, 'data');
+}
+
+function compressionOf(md: TableMetadata, explicit?: ParquetCompression): ParquetCompression {
+  if (explicit) return explicit;
+  const p = md.properties['write.parquet.compression-codec']?.toLowerCase();
+  if (p === 'snappy' || p === 'zstd') return p;
+  if (p === 'uncompressed' || p === 'none') return 'uncompressed';
+  return 'zstd';
+}
+
+/** Groups the batch's rows by partition tuple. */
+export function splitByPartition(
+  schema: Schema,
+  spec: PartitionSpec,
+  batch: ColumnBatch,
+): { partition: IcebergValue[]; rows: number[] | undefined }[] {
+  if (spec.fields.length === 0) return [{ partition: [], rows: undefined }];
+  const fns = spec.fields.map((pf) => {
+    const field = schema.fields.find((f) => f.id === pf['source-id']);
+    if (!field) {
+      throw new ValidationError(
+        `table: partition field '${pf.name}' has source id ${pf['source-id']}, which is not a top-level column (nested partition sources are not supported for writes)`,
+      );
+    }
+    const t = parseTransform(pf.transform);
+    const col = batch.columns.get(field.id);
+    return (row: number) => applyTransform(t, field.type, col ? (col[row] ?? null) : null);
+  });
+  const groups = new Map<string, { partition: IcebergValue[]; rows: number[] }>();
+  for (let r = 0; r < batch.length; r++) {
+    const tuple = fns.map((fn) => fn(r));
+    const key = tuple.map((v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : String(v) + typeof v)).join('\u0001');
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { partition: tuple, rows: [] }));
+    g.rows.push(r);
+  }
+  return [...groups.values()];
+}
+
+function subBatch(batch: ColumnBatch, rows: number[]): ColumnBatch {
+  const columns = new Map<number, IcebergValue[]>();
+  for (const [id, col] of batch.columns) columns.set(id, rows.map((r) => col[r] ?? null));
+  return { length: rows.length, columns };
+}
+
+/**
+ * Writes a batch as Parquet data files of `md`'s table (one per partition) through `io` and returns
+ * them, ready to commit. Files are named with a fresh UUID, so a retry never overwrites anything.
+ */
+export async function writeDataFiles(
+  io: FileIO,
+  md: TableMetadata,
+  batch: ColumnBatch,
+  options: WriteDataFilesOptions = {},
+): Promise<{ files: DataFile[]; specId: number }> {
+  const schema = currentSchema(md);
+  const specId = options.specId ?? md['default-spec-id'];
+  const spec = specById(md, specId);
+  const compression = compressionOf(md, options.compression);
+  const base = dataLocation(md);
+  const files: DataFile[] = [];
+  if (batch.length === 0) return { files, specId };
+  for (const group of splitByPartition(schema, spec, batch)) {
+    const rows = group.rows ? subBatch(batch, group.rows) : batch;
+    const dir = spec.fields.length ? joinLocation(base, partitionPath(spec, schema, group.partition)) : base;
+    const location = joinLocation(dir, `${randomUUID()}.parquet`);
+    if (isLocalLocation(location)) {
+      const result = await writeParquetFile({ schema, rows, path: fileUriToPath(location), compression });
+      files.push(toDataFile(result, group.partition, specId, location).file);
+    } else {
+      // Remote stores: write locally, then upload (conditional put: a name is never reused).
+      const tmp = await mkdtemp(join(tmpdir(), 'floe-write-'));
+      try {
+        const path = join(tmp, 'data.parquet');
+        const result = await writeParquetFile({ schema, rows, path, compression });
+        await io.write(location, await readFile(path));
+        files.push(toDataFile(result, group.partition, specId, location).file);
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    }
+  }
+  return { files, specId };
+}
