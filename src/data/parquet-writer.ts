@@ -59,7 +59,7 @@ export type ParquetCompression = 'zstd' | 'snappy' | 'uncompressed';
 export interface WriteParquetOptions {
   /** The table schema the rows follow. */
   schema: Schema;
-  /** The rows, by top-level field id. */
+  /** The rows, by top-level field id. Leave them unchanged until the returned promise settles. */
   rows: ColumnBatch;
   /** Local file to write (replaced if it exists; parent directories are created). */
   path: string;
@@ -309,11 +309,16 @@ function encoderFor(type: IcebergType, fieldId: number, path: string, repeated: 
   }
   switch (type.type) {
     case 'struct': {
-      const fields = type.fields;
+      const n = type.fields.length;
+      // Values hold every field in order; `unknown` fields are not written (and hold nulls).
+      const positions: number[] = [];
+      type.fields.forEach((f, i) => {
+        if (!isUnknown(f.type)) positions.push(i);
+      });
+      const fields = positions.map((i) => type.fields[i]!);
       const names = fields.map((f) => f.name);
       const required = fields.map((f) => f.required);
       const children = fields.map((f) => encoderFor(f.type, f.id, `${path}.${f.name}`, repeated, leaves));
-      const n = fields.length;
       return {
         addNull() {
           for (const c of children) c.addNull();
@@ -324,8 +329,8 @@ function encoderFor(type: IcebergType, fieldId: number, path: string, repeated: 
           }
           // A null-prototype object: a field named "__proto__" stays an ordinary entry.
           const entries: Record<string, DuckDBValue> = Object.create(null) as Record<string, DuckDBValue>;
-          for (let i = 0; i < n; i++) {
-            const x = v[i] as IcebergValue | undefined;
+          for (let i = 0; i < children.length; i++) {
+            const x = v[positions[i]!] as IcebergValue | undefined;
             if (x === null || x === undefined) {
               if (required[i]) nullInRequired(`${path}.${names[i]}`);
               children[i]!.addNull();
@@ -434,47 +439,6 @@ function writtenType(t: IcebergType, path: string): IcebergType {
   }
 }
 
-/** Drops `unknown` fields inside struct values to match {@link writtenType}. */
-function dropUnknownValues(t: IcebergType, written: IcebergType): ((v: IcebergValue) => IcebergValue) | undefined {
-  if (typeof t === 'string' || typeof written === 'string') return undefined;
-  if (t.type === 'struct' && written.type === 'struct') {
-    const keep = t.fields.map((f) => !isUnknown(f.type));
-    const inner = t.fields.map((f, i) => {
-      if (!keep[i]) return undefined;
-      const w = written.fields.find((x) => x.id === f.id)!;
-      return dropUnknownValues(f.type, w.type);
-    });
-    if (keep.every(Boolean) && inner.every((f) => f === undefined)) return undefined;
-    return (v) => {
-      if (!Array.isArray(v)) return v;
-      const out: IcebergValue[] = [];
-      for (let i = 0; i < t.fields.length; i++) {
-        if (!keep[i]) continue;
-        const x = (v[i] ?? null) as IcebergValue;
-        const f = inner[i];
-        out.push(f && x !== null ? f(x) : x);
-      }
-      return out;
-    };
-  }
-  if (t.type === 'list' && written.type === 'list') {
-    const f = dropUnknownValues(t.element, written.element);
-    return f ? (v) => (Array.isArray(v) ? v.map((x) => (x === null ? x : f(x))) : v) : undefined;
-  }
-  if (t.type === 'map' && written.type === 'map') {
-    const fv = dropUnknownValues(t.value, written.value);
-    const fk = dropUnknownValues(t.key, written.key);
-    if (!fv && !fk) return undefined;
-    return (v) => {
-      if (!(v instanceof Map)) return v;
-      const out = new Map<IcebergValue, IcebergValue>();
-      for (const [k, x] of v) out.set(fk && k !== null ? fk(k) : k, fv && x !== null ? fv(x) : x);
-      return out;
-    };
-  }
-  return undefined;
-}
-
 /** The FIELD_IDS value of COPY for a column of type `t` with field id `id`. */
 function fieldIdsLiteral(t: IcebergType, id: number): string {
   if (typeof t === 'string') return String(id);
@@ -496,7 +460,6 @@ interface WrittenColumn {
   field: NestedField;
   encoder: Encoder;
   values: ArrayLike<IcebergValue> | undefined;
-  prepare: ((v: IcebergValue) => IcebergValue) | undefined;
 }
 
 function checkOptions(opts: WriteParquetOptions): void {
@@ -530,17 +493,16 @@ async function appendBatch(appender: DuckDBAppender, columns: readonly WrittenCo
       const chunk = DuckDBDataChunk.create(types, n);
       for (let c = 0; c < columns.length; c++) {
         column = columns[c]!;
-        const { encoder, values, prepare, field } = column;
+        const { encoder, values, field } = column;
         const vector = chunk.getColumnVector(c);
         for (let i = 0; i < n; i++) {
           row = offset + i;
-          let v = values === undefined ? null : (values[row] ?? null);
+          const v = values === undefined ? null : (values[row] ?? null);
           if (v === null) {
             if (field.required) nullInRequired(field.name);
             encoder.addNull();
             vector.setItem(i, null);
           } else {
-            if (prepare) v = prepare(v);
             vector.setItem(i, encoder.encode(v));
           }
         }
@@ -592,12 +554,10 @@ export async function writeParquetFile(opts: WriteParquetOptions): Promise<Parqu
     }
     seen.set(folded, field.name);
     const type = writtenType(field.type, field.name);
-    const written: NestedField = { ...field, type };
     columns.push({
-      field: written,
-      encoder: encoderFor(type, field.id, field.name, false, leaves),
+      field,
+      encoder: encoderFor(field.type, field.id, field.name, false, leaves),
       values: rows.columns.get(field.id),
-      prepare: dropUnknownValues(field.type, type),
     });
     ddl.push(`${sqlIdent(field.name)} ${duckdbType(type, field.name, { forWrite: true })}`);
     fieldIds.push(`${sqlString(field.name)}: ${fieldIdsLiteral(type, field.id)}`);

@@ -340,7 +340,7 @@ export function reassignPartitionSourceIds(spec: PartitionSpec, from: Schema, to
   const mapId = (sourceId: number, fieldName: string): number => {
     const name = columnName(from, sourceId);
     const id = name === undefined ? undefined : toIds.get(name);
-    if (id === undefined) fail(undefined, `partition field '${fieldName}': source column ${name ?? `id ${sourceId}`} not found in the new schema`);
+    if (id === undefined) fail(undefined, `partition field '${fieldName}': source column ${name === undefined ? `id ${sourceId}` : `'${name}'`} not found in the new schema`);
     return id;
   };
   return {

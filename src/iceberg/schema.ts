@@ -387,7 +387,7 @@ export function parseSchema(json: unknown, what?: string): Schema {
     schema['identifier-field-ids'] = list;
     validateIdentifierFields(schema, list, what);
   }
-  return { ...schema, fields: schema.fields };
+  return schema;
 }
 
 /**
@@ -500,20 +500,19 @@ export function indexByName(schema: IcebergType): Map<string, number> {
   const short = new Map<string, number>();
   const visit = (t: IcebergType, fullPath: string[], shortPath: string[]): void => {
     if (typeof t === 'string') return;
-    const add = (slot: NestedField, fp: string[], sp: string[]) => {
+    // A list element / map value has only its full name; its children may skip "element"/"value".
+    const add = (slot: NestedField, fp: string[], sp: string[], hasShortName: boolean) => {
       full.set(fp.join('.'), slot.id);
-      if (sp.length > 0) short.set(sp.join('.'), slot.id);
+      if (hasShortName) short.set(sp.join('.'), slot.id);
       visit(slot.type, fp, sp);
     };
     if (t.type === 'struct') {
-      for (const f of t.fields) add(f, [...fullPath, f.name], [...shortPath, f.name]);
+      for (const f of t.fields) add(f, [...fullPath, f.name], [...shortPath, f.name], true);
     } else if (t.type === 'list') {
-      // The element itself keeps only its full name; its children may skip "element".
-      add(elementField(t), [...fullPath, 'element'], shortPath);
+      add(elementField(t), [...fullPath, 'element'], shortPath, false);
     } else {
-      full.set([...fullPath, 'key'].join('.'), t['key-id']);
-      visit(t.key, [...fullPath, 'key'], [...shortPath, 'key']);
-      add(valueField(t), [...fullPath, 'value'], shortPath);
+      add(keyField(t), [...fullPath, 'key'], [...shortPath, 'key'], true);
+      add(valueField(t), [...fullPath, 'value'], shortPath, false);
     }
   };
   visit(schema, [], []);
@@ -721,9 +720,10 @@ function mapSlots(t: IcebergType, fn: (slot: NestedField, kind: SlotKind) => Nes
   return { ...t, key: mapSlots(k.type, fn), value: mapSlots(v.type, fn), 'value-required': v.required };
 }
 
-function rebuild(schema: Schema, struct: IcebergType, opts: EvolveOptions, identifierIds = schema['identifier-field-ids']): Schema {
+function rebuild(schema: Schema, struct: IcebergType, opts: EvolveOptions): Schema {
   const out: Schema = { type: 'struct', 'schema-id': opts.schemaId, fields: (struct as StructType).fields };
-  if (identifierIds && identifierIds.length > 0) out['identifier-field-ids'] = [...identifierIds];
+  const ids = schema['identifier-field-ids'];
+  if (ids && ids.length > 0) out['identifier-field-ids'] = [...ids];
   return out;
 }
 
@@ -844,7 +844,9 @@ export function promoteColumn(
   const f = resolve(schema, path, 'change the type of');
   const to = parsePrimitiveType(newType);
   if (!isPrimitive(f.type)) fail(undefined, `cannot change the type of '${path}': it is a ${(f.type as { type: string }).type}, not a primitive`);
-  if (f.name === 'key' && [...indexById(schema).values()].some((x) => isMap(x.type) && x.type['key-id'] === f.id)) {
+  const parentId = indexParents(schema).get(f.id);
+  const parentType = parentId === undefined ? undefined : indexById(schema).get(parentId)?.type;
+  if (parentType && isMap(parentType) && parentType['key-id'] === f.id) {
     fail(undefined, `cannot change the type of '${path}': map keys cannot be changed`);
   }
   const version = opts.formatVersion ?? 2;

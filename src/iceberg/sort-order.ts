@@ -134,7 +134,7 @@ export function reassignSortOrderSourceIds(order: SortOrder, from: Schema, to: S
   const mapId = (sourceId: number): number => {
     const name = columnName(from, sourceId);
     const id = name === undefined ? undefined : toIds.get(name);
-    if (id === undefined) fail(undefined, `sort field source column ${name ?? `id ${sourceId}`} not found in the new schema`);
+    if (id === undefined) fail(undefined, `sort field source column ${name === undefined ? `id ${sourceId}` : `'${name}'`} not found in the new schema`);
     return id;
   };
   return {

@@ -414,9 +414,9 @@ function parseSnapshot(r: Reader, json: JsonValue, path: string, v: number): Sna
     if (!OPERATIONS.has(op)) r.fail(`'${path}.summary.operation' must be append, replace, overwrite or delete, got ${show(op)}`);
     summary = { ...map, operation: op as SnapshotSummary['operation'] };
   } else {
-    if (v > 1) r.fail(`'${path}': summary must exist in format v${v}`);
-    // v1 allowed snapshots without a summary. "overwrite" is the conservative reading: it promises
-    // nothing, so incremental readers will not mistake the snapshot for a pure append.
+    // v1 allowed snapshots without a summary (and Java reads them in any version). "overwrite" is
+    // the conservative reading: it promises nothing, so incremental readers will not mistake the
+    // snapshot for a pure append.
     summary = { operation: 'overwrite' };
   }
   const snap: Snapshot = {

@@ -10,18 +10,20 @@
 import { randomUUID } from 'node:crypto';
 import { CommitConflictError, ValidationError } from '../errors.js';
 import type { TableRequirement, TableUpdate } from './commit.js';
-import type {
-  PartitionField,
-  PartitionSpec,
-  Snapshot,
-  SnapshotRef,
-  SortField,
-  SortOrder,
-  TableMetadata,
-} from './metadata.js';
-import { findV3Features, indexById, indexByName, maxFieldId, parseSchema } from './schema.js';
-import { PARTITION_DATA_ID_START, RESERVED_PROPERTIES, SUPPORTED_FORMAT_VERSION, validateTableMetadata } from './table-metadata.js';
+import type { PartitionSpec, Snapshot, SnapshotRef, SortOrder, TableMetadata } from './metadata.js';
+import {
+  evolvePartitionSpec,
+  PARTITION_DATA_ID_START,
+  validatePartitionSpec,
+  type UnboundPartitionField,
+} from './partitioning.js';
+import { findV3Features, maxFieldId, parseSchema } from './schema.js';
+import { parseSortOrder, sortOrdersEquivalent, validateSortOrder } from './sort-order.js';
+import { RESERVED_PROPERTIES, SUPPORTED_FORMAT_VERSION, validateTableMetadata } from './table-metadata.js';
 import type { Schema } from './types.js';
+
+/** Java tolerates this much clock skew between log entries written by different machines. */
+const ONE_MINUTE_MS = 60_000;
 
 /** Table property: how many previous metadata files the metadata log keeps. */
 export const METADATA_PREVIOUS_VERSIONS_MAX = 'write.metadata.previous-versions-max';
@@ -31,6 +33,16 @@ export const METADATA_PREVIOUS_VERSIONS_MAX_DEFAULT = 100;
 // ---------------------------------------------------------------------------------------------
 // Requirements
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * Ids and sequence numbers are `bigint` by contract, but a request decoded from JSON carries small
+ * ones as numbers; accept both so that `5` and `5n` never compare unequal.
+ */
+function asBigInt(v: unknown, where: string): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  throw new ValidationError(`commit: ${where} must be an integer, got ${JSON.stringify(String(v))}`);
+}
 
 function conflict(msg: string): never {
   throw new CommitConflictError(`commit: requirement failed: ${msg}`);
@@ -57,14 +69,15 @@ export function checkRequirements(base: TableMetadata | undefined, reqs: TableRe
         break;
       case 'assert-ref-snapshot-id': {
         const ref = base.refs[req.ref];
-        const expected = req['snapshot-id'];
+        const raw = req['snapshot-id'];
+        const expected = raw === null || raw === undefined ? null : asBigInt(raw, `assert-ref-snapshot-id ${req.ref}: snapshot-id`);
         if (ref !== undefined) {
-          if (expected === null || expected === undefined) {
+          if (expected === null) {
             conflict(`${ref.type} ${req.ref} was created concurrently (now at snapshot ${ref['snapshot-id']})`);
           } else if (ref['snapshot-id'] !== expected) {
             conflict(`${ref.type} ${req.ref} has changed: expected id ${expected} != ${ref['snapshot-id']}`);
           }
-        } else if (expected !== null && expected !== undefined) {
+        } else if (expected !== null) {
           conflict(`branch or tag ${req.ref} is missing, expected ${expected}`);
         }
         break;
@@ -173,25 +186,19 @@ function schemaKey(s: Schema): string {
   );
 }
 
-function specKey(fields: PartitionField[]): string {
-  return JSON.stringify(fields.map((f) => [f['field-id'], f['source-ids'] ?? [f['source-id']], f.transform, f.name]));
-}
-
-function orderKey(fields: SortField[]): string {
-  return JSON.stringify(fields.map((f) => [f['source-ids'] ?? [f['source-id']], f.transform, f.direction, f['null-order']]));
-}
-
 function currentSchema(md: TableMetadata): Schema {
   const s = md.schemas.find((x) => x['schema-id'] === md['current-schema-id']);
   if (!s) return fail('commit', `current schema ${md['current-schema-id']} not found`);
   return s;
 }
 
-/** Checks that every source column of a partition or sort field exists in the current schema. */
-function checkSources(action: string, schema: Schema, ids: number[], label: string): void {
-  const byId = indexById(schema);
-  for (const id of ids) {
-    if (!byId.has(id)) fail(action, `${label}: cannot find source column ${id} in the current schema (${schema['schema-id']})`);
+/** Runs a sibling module's check, re-raising its ValidationError as this update's failure. */
+function wrapped<T>(action: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ValidationError) throw new ValidationError(`commit: ${action}: ${e.message}`, { cause: e });
+    throw e;
   }
 }
 
@@ -242,7 +249,7 @@ class Builder {
         return this.setRef(name, ref);
       }
       case 'remove-snapshots':
-        return this.removeSnapshots(u['snapshot-ids']);
+        return this.removeSnapshots((u['snapshot-ids'] ?? []).map((id) => asBigInt(id, `${u.action}: snapshot id`)));
       case 'remove-snapshot-ref':
         return this.removeRef(u['ref-name']);
       case 'set-location':
@@ -264,7 +271,8 @@ class Builder {
         return;
       case 'set-statistics': {
         const stats = structuredClone(u.statistics);
-        if (u['snapshot-id'] !== undefined && u['snapshot-id'] !== stats['snapshot-id']) {
+        stats['snapshot-id'] = asBigInt(stats['snapshot-id'], `${u.action}: statistics snapshot-id`);
+        if (u['snapshot-id'] !== undefined && asBigInt(u['snapshot-id'], `${u.action}: snapshot-id`) !== stats['snapshot-id']) {
           fail(u.action, `snapshot-id ${u['snapshot-id']} does not match the statistics file's ${stats['snapshot-id']}`);
         }
         const list = (this.md.statistics ?? []).filter((s) => s['snapshot-id'] !== stats['snapshot-id']);
@@ -274,13 +282,15 @@ class Builder {
       }
       case 'remove-statistics': {
         const list = this.md.statistics ?? [];
-        const kept = list.filter((s) => s['snapshot-id'] !== u['snapshot-id']);
+        const id = asBigInt(u['snapshot-id'], `${u.action}: snapshot-id`);
+        const kept = list.filter((s) => s['snapshot-id'] !== id);
         if (kept.length !== list.length) this.changed = true;
         this.md.statistics = kept;
         return;
       }
       case 'set-partition-statistics': {
         const stats = structuredClone(u['partition-statistics']);
+        stats['snapshot-id'] = asBigInt(stats['snapshot-id'], `${u.action}: snapshot-id`);
         const list = (this.md['partition-statistics'] ?? []).filter((s) => s['snapshot-id'] !== stats['snapshot-id']);
         this.md['partition-statistics'] = [...list, stats];
         this.changed = true;
@@ -288,7 +298,8 @@ class Builder {
       }
       case 'remove-partition-statistics': {
         const list = this.md['partition-statistics'] ?? [];
-        const kept = list.filter((s) => s['snapshot-id'] !== u['snapshot-id']);
+        const id = asBigInt(u['snapshot-id'], `${u.action}: snapshot-id`);
+        const kept = list.filter((s) => s['snapshot-id'] !== id);
         if (kept.length !== list.length) this.changed = true;
         this.md['partition-statistics'] = kept;
         return;
@@ -320,13 +331,7 @@ class Builder {
 
   addSchema(input: Schema, lastColumnId: number | undefined): void {
     const action = 'add-schema';
-    let schema: Schema;
-    try {
-      schema = parseSchema(input, action);
-    } catch (e) {
-      if (e instanceof ValidationError) throw new ValidationError(`commit: ${e.message}`, { cause: e });
-      throw e;
-    }
+    const schema = wrapped(action, () => parseSchema(input));
     const v = this.md['format-version'];
     if (v < 3) {
       const v3 = findV3Features(schema);
@@ -373,63 +378,39 @@ class Builder {
   addSpec(input: PartitionSpec): void {
     const action = 'add-spec';
     const md = this.md;
-    const schema = currentSchema(md);
-    const byName = indexByName(schema);
     const v = md['format-version'];
-    // Start above every id in use even if an old writer left last-partition-id too low.
-    let last = Math.max(md['last-partition-id'], ...md['partition-specs'].flatMap((s) => s.fields.map((f) => f['field-id'])));
-    const names = new Set<string>();
-    const fields: PartitionField[] = (input.fields ?? []).map((f, i) => {
-      const label = `partition field ${JSON.stringify(f.name)}`;
-      if (typeof f.name !== 'string' || f.name.length === 0) fail(action, `partition field ${i}: name must be a non-empty string`);
-      if (names.has(f.name)) fail(action, `Cannot use partition name more than once: ${f.name}`);
-      names.add(f.name);
-      if (typeof f.transform !== 'string' || f.transform.length === 0) fail(action, `${label}: transform must be a non-empty string`);
-      const sources = f['source-ids'] ?? [f['source-id']];
-      checkSources(action, schema, sources, label);
-      // A partition name may equal a column name only when it is that column's identity partition.
-      const sameName = byName.get(f.name);
-      if (sameName !== undefined && !(f.transform === 'identity' && sources.length === 1 && sources[0] === sameName)) {
-        fail(action, `${label}: Cannot create partition from name that exists in schema: ${f.name}`);
-      }
-      let fieldId = f['field-id'] as number | undefined;
-      if (fieldId === undefined || fieldId === null) {
-        // REST clients may leave ids to the server. v1 ids are positional; v2+ reuse the id of the
-        // same (source, transform) from an earlier spec so that partition data stays comparable.
-        const prior =
-          v === 1
-            ? undefined
-            : md['partition-specs']
-                .flatMap((s) => s.fields)
-                .find((p) => p.transform === f.transform && JSON.stringify(p['source-ids'] ?? [p['source-id']]) === JSON.stringify(sources));
-        fieldId = v === 1 ? PARTITION_DATA_ID_START + i : (prior?.['field-id'] ?? ++last);
-      }
-      const out: PartitionField = { 'source-id': sources[0] as number, 'field-id': fieldId, name: f.name, transform: f.transform };
+    // The REST spec lets clients omit field ids (an UnboundPartitionSpec); the table assigns them.
+    const fields = (input.fields ?? []).map((f, i): UnboundPartitionField => {
+      const label = `partition field ${i}`;
+      if (typeof f.name !== 'string') fail(action, `${label}: name must be a string`);
+      if (typeof f.transform !== 'string') fail(action, `${label}: transform must be a string`);
+      if (!Number.isInteger(f['source-id'])) fail(action, `${label}: source-id must be an integer`);
+      const out: UnboundPartitionField = { 'source-id': f['source-id'], name: f.name, transform: f.transform };
       if (f['source-ids'] !== undefined) {
         if (v < 3 && f['source-ids'].length > 1) fail(action, `${label}: multi-argument transforms are not supported until format v3`);
         out['source-ids'] = [...f['source-ids']];
       }
+      const id = f['field-id'] as number | undefined | null;
+      if (id !== undefined && id !== null) out['field-id'] = id;
+      // v1 partition tuples are positional, so v1 ids are too.
+      else if (v === 1) out['field-id'] = PARTITION_DATA_ID_START + i;
       return out;
     });
-    const dupIds = fields.map((f) => f['field-id']).filter((id, i, all) => all.indexOf(id) !== i);
-    if (dupIds.length > 0) fail(action, `duplicate partition field id ${dupIds.join(', ')}`);
-    if (v === 1 && fields.some((f, i) => f['field-id'] !== PARTITION_DATA_ID_START + i)) {
+    // Start above every id in use even if an old writer left last-partition-id too low.
+    const inUse = Math.max(md['last-partition-id'], ...md['partition-specs'].flatMap((s) => s.fields.map((f) => f['field-id'])));
+    const { spec, lastPartitionId, existing } = evolvePartitionSpec(fields, {
+      specs: md['partition-specs'],
+      lastPartitionId: inUse,
+      formatVersion: v,
+    });
+    this.lastAddedSpecId = spec['spec-id'];
+    if (existing) return;
+    wrapped(action, () => validatePartitionSpec(spec, currentSchema(md), { newSpec: true }));
+    if (v === 1 && spec.fields.some((f, i) => f['field-id'] !== PARTITION_DATA_ID_START + i)) {
       fail(action, 'Spec does not use sequential IDs that are required in v1 (1000, 1001, ...)');
     }
-    const key = specKey(fields);
-    const same = md['partition-specs'].find((s) => specKey(s.fields) === key);
-    const newLast = Math.max(md['last-partition-id'], ...fields.map((f) => f['field-id']));
-    if (newLast !== md['last-partition-id']) {
-      md['last-partition-id'] = newLast;
-      this.changed = true;
-    }
-    if (same) {
-      this.lastAddedSpecId = same['spec-id'];
-      return;
-    }
-    const id = Math.max(0, ...md['partition-specs'].map((s) => s['spec-id'] + 1));
-    md['partition-specs'].push({ 'spec-id': id, fields });
-    this.lastAddedSpecId = id;
+    md['partition-specs'].push(spec);
+    md['last-partition-id'] = Math.max(md['last-partition-id'], lastPartitionId);
     this.changed = true;
   }
 
@@ -445,29 +426,22 @@ class Builder {
   addSortOrder(input: SortOrder): void {
     const action = 'add-sort-order';
     const md = this.md;
-    const schema = currentSchema(md);
-    const fields: SortField[] = (input.fields ?? []).map((f, i) => {
-      const label = `sort field ${i}`;
-      if (typeof f.transform !== 'string' || f.transform.length === 0) fail(action, `${label}: transform must be a non-empty string`);
-      if (f.direction !== 'asc' && f.direction !== 'desc') fail(action, `${label}: direction must be asc or desc, got ${JSON.stringify(f.direction)}`);
-      if (f['null-order'] !== 'nulls-first' && f['null-order'] !== 'nulls-last') {
-        fail(action, `${label}: null-order must be nulls-first or nulls-last, got ${JSON.stringify(f['null-order'])}`);
-      }
-      const sources = f['source-ids'] ?? [f['source-id']];
-      checkSources(action, schema, sources, label);
-      const out: SortField = { transform: f.transform, 'source-id': sources[0] as number, direction: f.direction, 'null-order': f['null-order'] };
-      if (f['source-ids'] !== undefined) out['source-ids'] = [...f['source-ids']];
-      return out;
-    });
-    const key = orderKey(fields);
-    const same = md['sort-orders'].find((o) => orderKey(o.fields) === key);
+    const fieldsJson = input.fields ?? [];
+    // The id in the request is the client's; the table assigns its own below. Parse with a
+    // placeholder id that satisfies the "0 means unsorted" rule, to check and normalize the fields.
+    const order = wrapped(action, () => parseSortOrder({ 'order-id': fieldsJson.length > 0 ? 1 : 0, fields: fieldsJson }));
+    wrapped(action, () => validateSortOrder(order, currentSchema(md)));
+    if (md['format-version'] < 3 && order.fields.some((f) => (f['source-ids']?.length ?? 1) > 1)) {
+      fail(action, 'multi-argument transforms are not supported until format v3');
+    }
+    const same = md['sort-orders'].find((o) => sortOrdersEquivalent(o, order));
     if (same) {
       this.lastAddedOrderId = same['order-id'];
       return;
     }
     // Id 0 is reserved for the unsorted order; sorted orders count up from 1.
-    const id = fields.length === 0 ? 0 : Math.max(1, ...md['sort-orders'].map((o) => o['order-id'] + 1));
-    md['sort-orders'].push({ 'order-id': id, fields });
+    const id = order.fields.length === 0 ? 0 : Math.max(1, ...md['sort-orders'].map((o) => o['order-id'] + 1));
+    md['sort-orders'].push({ 'order-id': id, fields: order.fields });
     this.lastAddedOrderId = id;
     this.changed = true;
   }
@@ -485,11 +459,20 @@ class Builder {
     const action = 'add-snapshot';
     const md = this.md;
     const snap = structuredClone(input);
-    const id = snap['snapshot-id'];
-    if (typeof id !== 'bigint') fail(action, `snapshot-id must be a bigint, got ${typeof id}`);
+    const id = asBigInt(snap['snapshot-id'], `${action}: snapshot-id`);
+    snap['snapshot-id'] = id;
+    if (snap['parent-snapshot-id'] === null) delete snap['parent-snapshot-id'];
+    for (const key of ['parent-snapshot-id', 'first-row-id', 'added-rows'] as const) {
+      const val = snap[key];
+      if (val !== undefined) snap[key] = asBigInt(val, `${action}: snapshot ${id}: ${key}`);
+    }
+    if (typeof snap['timestamp-ms'] !== 'number' || !Number.isSafeInteger(snap['timestamp-ms'])) {
+      fail(action, `snapshot ${id}: timestamp-ms must be an integer`);
+    }
+    if (typeof snap.summary?.operation !== 'string') fail(action, `snapshot ${id}: summary.operation is required`);
     if (md.snapshots.some((s) => s['snapshot-id'] === id)) fail(action, `Snapshot already exists for id: ${id}`);
     const v = md['format-version'];
-    const seq = snap['sequence-number'] ?? 0n;
+    const seq = snap['sequence-number'] === undefined || snap['sequence-number'] === null ? 0n : asBigInt(snap['sequence-number'], `${action}: snapshot ${id}: sequence-number`);
     snap['sequence-number'] = seq;
     if (v > 1) {
       if (seq <= md['last-sequence-number']) {
@@ -498,7 +481,7 @@ class Builder {
       if (snap['manifest-list'] === undefined) fail(action, `snapshot ${id}: manifest-list must exist in format v${v}`);
     }
     const parent = snap['parent-snapshot-id'];
-    if (parent !== undefined && parent !== null && !md.snapshots.some((s) => s['snapshot-id'] === parent)) {
+    if (parent !== undefined && !md.snapshots.some((s) => s['snapshot-id'] === parent)) {
       fail(action, `snapshot ${id}: parent snapshot ${parent} not found`);
     }
     if (snap['schema-id'] !== undefined && !md.schemas.some((s) => s['schema-id'] === snap['schema-id'])) {
@@ -524,7 +507,7 @@ class Builder {
     const action = 'set-snapshot-ref';
     const md = this.md;
     if (typeof name !== 'string' || name.length === 0) fail(action, 'ref-name must be a non-empty string');
-    const id = input['snapshot-id'];
+    const id = asBigInt(input['snapshot-id'], `${action}: ${name}: snapshot-id`);
     const snap = md.snapshots.find((s) => s['snapshot-id'] === id);
     if (!snap) fail(action, `Cannot set ${name} to unknown snapshot: ${id}`);
     if (input.type !== 'branch' && input.type !== 'tag') fail(action, `ref ${name}: type must be branch or tag, got ${JSON.stringify(input.type)}`);
@@ -541,6 +524,15 @@ class Builder {
     md.refs[name] = ref;
     this.changed = true;
     if (name === 'main' && md['current-snapshot-id'] !== id) {
+      const lastLogged = md['snapshot-log'].at(-1)?.['timestamp-ms'];
+      if (this.addedSnapshots.has(id) && lastLogged !== undefined && snap['timestamp-ms'] < lastLogged - ONE_MINUTE_MS) {
+        // Java readers reject snapshot logs that go back in time by more than a minute; this
+        // happens when a writer retries a commit with a snapshot built long before.
+        fail(
+          action,
+          `snapshot ${id} (timestamp-ms ${snap['timestamp-ms']}) is older than the table's last snapshot change at ${lastLogged}; re-create the snapshot with a current timestamp`,
+        );
+      }
       md['current-snapshot-id'] = id;
       // A snapshot added in this commit became current when it was created; a rollback to an older
       // snapshot becomes current now.

@@ -125,6 +125,8 @@ export interface SourceMetrics {
   retries: number;
   bufferedRecords: number;
   bufferedBytes: number;
+  /** Highest number of bytes buffered at once across all partitions. */
+  peakBufferedBytes: number;
   millisBehindLatest: number | undefined;
   /** Partition discoveries made (Kinesis ListShards rounds). */
   discoveries: number;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { CommitConflictError } from '../../src/errors.js';
 import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
 import type { FileIO, WriteOptions } from '../../src/io/file-io.js';
@@ -63,15 +64,31 @@ describe('SqlCatalog shared between instances', () => {
     const created = await a.createTable(id, { schema: CONFORMANCE_SCHEMA });
     const viaB = await b.loadTable(id);
     assert.equal(viaB.metadataLocation, created.metadataLocation);
-    const committed = await b.commitTable(id, [], [{ action: 'set-properties', updates: { by: 'b' } }]);
+    const staleInA = await a.loadTable(id);
+    const evolved = {
+      ...staleInA.metadata.schemas[0]!,
+      'schema-id': 1,
+      fields: [...staleInA.metadata.schemas[0]!.fields, { id: 3, name: 'added_by_b', type: 'long' as const, required: false }],
+    };
+    const committed = await b.commitTable(
+      id,
+      [{ type: 'assert-current-schema-id', 'current-schema-id': 0 }],
+      [{ action: 'add-schema', schema: evolved }, { action: 'set-current-schema', 'schema-id': -1 }, { action: 'set-properties', updates: { by: 'b' } }],
+    );
     const viaA = await a.loadTable(id);
     assert.equal(viaA.metadataLocation, committed.metadataLocation);
     assert.equal(viaA.metadata.properties.by, 'b');
-    // A writer holding the old state loses.
+    assert.equal(viaA.metadata['current-schema-id'], 1);
+    // A writer still holding the state it loaded before B's commit loses.
     await assert.rejects(
-      a.commitTable(id, [{ type: 'assert-current-schema-id', 'current-schema-id': 0 }, { type: 'assert-table-uuid', uuid: 'other' }], []),
+      a.commitTable(
+        id,
+        [{ type: 'assert-current-schema-id', 'current-schema-id': staleInA.metadata['current-schema-id'] }],
+        [{ action: 'set-properties', updates: { by: 'a' } }],
+      ),
       CommitConflictError,
     );
+    assert.equal((await b.loadTable(id)).metadata.properties.by, 'b');
     await a.close();
     await b.close();
   });
@@ -110,6 +127,32 @@ describe('SqlCatalog shared between instances', () => {
     );
     await a.close();
     await b.close();
+  });
+
+  it('fails a commit retriably, changing nothing, when another connection holds the lock too long', async () => {
+    const uri = join(dir, 'busy.db');
+    const wh = join(dir, 'wh-busy');
+    const cat = new SqlCatalog({ name: 'c', uri, warehouse: wh, busyTimeoutMs: 150 });
+    await cat.createNamespace(['shared']);
+    const created = await cat.createTable(id, { schema: CONFORMANCE_SCHEMA });
+    const other = new Database(uri);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      await assert.rejects(cat.commitTable(id, [], [{ action: 'set-properties', updates: { a: 'b' } }]), (e: unknown) => {
+        assert.ok(e instanceof CommitConflictError, String(e));
+        assert.equal(e.retriable, true);
+        assert.match(e.message, /busy/);
+        return true;
+      });
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    const t = await cat.loadTable(id);
+    assert.equal(t.metadataLocation, created.metadataLocation);
+    assert.equal((await readdir(join(wh, 'shared', 'events', 'metadata'))).length, 1, 'the unapplied file was removed');
+    await cat.commitTable(id, [], [{ action: 'set-properties', updates: { a: 'b' } }]);
+    await cat.close();
   });
 
   it('serializes commits from two processes without losing any', async () => {

@@ -3,25 +3,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  DuckDBBlobValue,
-  DuckDBDateValue,
-  DuckDBDecimalValue,
-  DuckDBListValue,
-  DuckDBMapValue,
-  DuckDBStructValue,
-  DuckDBTimestampNanosecondsValue,
-  DuckDBTimestampTZValue,
-  DuckDBTimestampValue,
-  DuckDBTimeValue,
-  DuckDBUUIDValue,
-  type DuckDBValue,
-} from '@duckdb/node-api';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { batchFromRows } from '../../src/data/column-batch.js';
 import { writeParquetFile } from '../../src/data/parquet-writer.js';
-import type { IcebergType, IcebergValue, Schema } from '../../src/iceberg/types.js';
+import type { IcebergValue, Schema } from '../../src/iceberg/types.js';
 import { DuckDB, sqlString } from '../../src/query/duckdb.js';
+import { fromDuckDB } from './duckdb-values.js';
 
 /** Every primitive type, nested structs, lists of structs, maps, lists of lists. */
 const schema: Schema = {
@@ -140,34 +127,6 @@ const rows: IcebergValue[][] = [
     [2147483647, [null]], [9223372036854775807n], new Map<IcebergValue, IcebergValue>([['', [-0]]]), [[]], [null],
   ],
 ];
-
-/** Converts a value read back by DuckDB into the Iceberg in-memory representation. */
-function fromDuckDB(type: IcebergType, v: DuckDBValue): IcebergValue {
-  if (v === null) return null;
-  if (typeof type === 'string') {
-    if (v instanceof DuckDBDecimalValue) return v.value;
-    if (v instanceof DuckDBDateValue) return v.days;
-    if (v instanceof DuckDBTimeValue) return v.micros;
-    if (v instanceof DuckDBTimestampTZValue) return v.micros;
-    if (v instanceof DuckDBTimestampValue) return v.micros;
-    if (v instanceof DuckDBTimestampNanosecondsValue) return v.nanos;
-    if (v instanceof DuckDBUUIDValue) return v.toString();
-    if (v instanceof DuckDBBlobValue) return Uint8Array.from(v.bytes);
-    return v as IcebergValue;
-  }
-  switch (type.type) {
-    case 'struct': {
-      assert.ok(v instanceof DuckDBStructValue);
-      return type.fields.map((f) => fromDuckDB(f.type, v.entries[f.name] ?? null));
-    }
-    case 'list':
-      assert.ok(v instanceof DuckDBListValue);
-      return v.items.map((x) => fromDuckDB(type.element, x));
-    case 'map':
-      assert.ok(v instanceof DuckDBMapValue);
-      return new Map(v.entries.map((e) => [fromDuckDB(type.key, e.key), fromDuckDB(type.value, e.value)]));
-  }
-}
 
 let dir: string;
 let db: DuckDB;
@@ -381,5 +340,15 @@ describe('writeParquetFile options and layout', () => {
     const back = await db.values(`SELECT * FROM read_parquet(${sqlString(path)})`);
     assert.equal(back[0]?.[`it's "a.b" c`], 1);
     assert.deepStrictEqual(fromDuckDB(s.fields[1]!.type, back[0]?.['__proto__'] ?? null), ['q']);
+  });
+
+  test('an empty batch makes a file with no rows and no bounds', async () => {
+    const path = join(dir, 'empty.parquet');
+    const res = await writeParquetFile({ schema: flat, rows: { length: 0, columns: new Map() }, path, db });
+    assert.equal(res.recordCount, 0);
+    assert.deepStrictEqual(res.metrics.lowerBounds, new Map());
+    assert.deepStrictEqual(res.metrics.valueCounts, new Map([[1, 0], [2, 0]]));
+    const back = await db.all(`SELECT count(*) AS n FROM read_parquet(${sqlString(path)})`);
+    assert.equal(back[0]?.n, 0n);
   });
 });

@@ -165,3 +165,15 @@ test('derived requirements catch a concurrent commit to main', () => {
   );
   assert.throws(() => checkRequirements(other, reqs), CommitConflictError);
 });
+
+test('assert-ref-snapshot-id accepts a snapshot id decoded from JSON as a number', () => {
+  const md = applyUpdates(table(), [
+    {
+      action: 'add-snapshot',
+      snapshot: { 'snapshot-id': 42n, 'parent-snapshot-id': SNAP, 'sequence-number': 2n, 'timestamp-ms': 4000, 'manifest-list': 'file:///t/m2.avro', summary: { operation: 'append' } },
+    },
+    { action: 'set-snapshot-ref', 'ref-name': 'main', 'snapshot-id': 42n, type: 'branch' },
+  ], 4000);
+  checkRequirements(md, [{ type: 'assert-ref-snapshot-id', ref: 'main', 'snapshot-id': 42 as unknown as bigint }]);
+  conflicts(md, { type: 'assert-ref-snapshot-id', ref: 'main', 'snapshot-id': 41 as unknown as bigint }, 'expected id 41 != 42');
+});

@@ -181,12 +181,12 @@ test('add-spec of an identical spec reuses it', () => {
 });
 
 test('add-spec validation: source columns, names, v1 sequential ids', () => {
-  rejects(fresh(), [{ action: 'add-spec', spec: { 'spec-id': 1, fields: [{ 'source-id': 42, 'field-id': 1000, name: 'x', transform: 'identity' }] } }], 'cannot find source column 42');
-  rejects(fresh(), [{ action: 'add-spec', spec: { 'spec-id': 1, fields: [{ 'source-id': 3, 'field-id': 1000, name: 'id', transform: 'identity' }] } }], 'Cannot create partition from name that exists in schema: id');
+  rejects(fresh(), [{ action: 'add-spec', spec: { 'spec-id': 1, fields: [{ 'source-id': 42, 'field-id': 1000, name: 'x', transform: 'identity' }] } }], 'cannot find source column with id 42');
+  rejects(fresh(), [{ action: 'add-spec', spec: { 'spec-id': 1, fields: [{ 'source-id': 3, 'field-id': 1000, name: 'id', transform: 'identity' }] } }], "name clashes with schema column 'id'");
   rejects(fresh(), [{ action: 'add-spec', spec: { 'spec-id': 1, fields: [
     { 'source-id': 1, 'field-id': 1000, name: 'p', transform: 'identity' },
     { 'source-id': 3, 'field-id': 1001, name: 'p', transform: 'identity' },
-  ] } }], 'Cannot use partition name more than once: p');
+  ] } }], "duplicate partition field name 'p'");
   rejects(fresh(1), [{ action: 'add-spec', spec: { 'spec-id': 1, fields: [{ 'source-id': 1, 'field-id': 1005, name: 'p', transform: 'identity' }] } }], 'sequential IDs that are required in v1');
   // Identity partition named like its own column is fine.
   const ok = applyUpdates(fresh(), [{ action: 'add-spec', spec: { 'spec-id': 1, fields: [{ 'source-id': 1, 'field-id': 1000, name: 'id', transform: 'identity' }] } }], T0 + 1);
@@ -212,8 +212,8 @@ test('add-sort-order + set-default-sort-order -1', () => {
 });
 
 test('add-sort-order / set-default-sort-order failures', () => {
-  rejects(fresh(), [{ action: 'add-sort-order', 'sort-order': { 'order-id': 1, fields: [{ transform: 'identity', 'source-id': 99, direction: 'asc', 'null-order': 'nulls-first' }] } }], 'cannot find source column 99');
-  rejects(fresh(), [{ action: 'add-sort-order', 'sort-order': { 'order-id': 1, fields: [{ transform: 'identity', 'source-id': 1, direction: 'up' as 'asc', 'null-order': 'nulls-first' }] } }], 'direction must be asc or desc');
+  rejects(fresh(), [{ action: 'add-sort-order', 'sort-order': { 'order-id': 1, fields: [{ transform: 'identity', 'source-id': 99, direction: 'asc', 'null-order': 'nulls-first' }] } }], 'cannot find source column with id 99');
+  rejects(fresh(), [{ action: 'add-sort-order', 'sort-order': { 'order-id': 1, fields: [{ transform: 'identity', 'source-id': 1, direction: 'up' as 'asc', 'null-order': 'nulls-first' }] } }], 'direction must be "asc" or "desc"');
   rejects(fresh(), [{ action: 'set-default-sort-order', 'sort-order-id': 3 }], 'Cannot set default sort order to unknown order: 3');
   rejects(fresh(), [{ action: 'set-default-sort-order', 'sort-order-id': -1 }], 'no sort order has been added');
 });
@@ -374,4 +374,41 @@ test('set-partition-statistics / remove-partition-statistics', () => {
   const b = applyUpdates(a, [{ action: 'remove-partition-statistics', 'snapshot-id': S2 }], T0 + 31);
   assert.deepEqual(b['partition-statistics'], []);
   assert.deepEqual(applyUpdates(b, [{ action: 'remove-partition-statistics', 'snapshot-id': S2 }]), b);
+});
+
+// --- robustness ---------------------------------------------------------------------------------
+
+test('add-spec and add-sort-order check transforms against column types', () => {
+  rejects(fresh(), [{ action: 'add-spec', spec: { 'spec-id': 1, fields: [{ 'source-id': 3, 'field-id': 1000, name: 'd', transform: 'day' }] } }], 'transform day cannot be applied');
+  rejects(fresh(), [{ action: 'add-spec', spec: { 'spec-id': 1, fields: [{ 'source-id': 1, 'source-ids': [1, 3], 'field-id': 1000, name: 'm', transform: 'bucket[2]' }] } }], 'not supported until format v3');
+  rejects(fresh(), [{ action: 'add-sort-order', 'sort-order': { 'order-id': 1, fields: [{ transform: 'hour', 'source-id': 1, direction: 'asc', 'null-order': 'nulls-first' }] } }], 'transform hour cannot be applied');
+});
+
+test('ids decoded from JSON as numbers compare equal to bigints', () => {
+  const a = applyUpdates(fresh(), [
+    { action: 'add-snapshot', snapshot: { ...snap(5n, 1n, T0 + 10), 'snapshot-id': 5 as unknown as bigint, 'sequence-number': 1 as unknown as bigint } },
+    { action: 'set-snapshot-ref', 'ref-name': 'main', 'snapshot-id': 5 as unknown as bigint, type: 'branch' },
+  ], T0 + 10);
+  assert.equal(a['current-snapshot-id'], 5n);
+  assert.equal(a.snapshots[0]?.['sequence-number'], 1n);
+  rejects(fresh(), [{ action: 'remove-snapshots', 'snapshot-ids': ['x' as unknown as bigint] }], 'snapshot id must be an integer');
+});
+
+test('a stale snapshot (built long before the last change) cannot become current', () => {
+  const md = withTwoSnapshots();
+  rejects(md, [{ action: 'add-snapshot', snapshot: snap(7n, 3n, T0 + 20 - 120_000, S2) }, commitTo(7n)], 're-create the snapshot with a current timestamp');
+  // Within Java's one-minute clock-skew allowance it is fine.
+  const ok = applyUpdates(md, [{ action: 'add-snapshot', snapshot: snap(7n, 3n, T0 + 20 - 30_000, S2) }, commitTo(7n)], T0 + 100);
+  assert.equal(ok['current-snapshot-id'], 7n);
+});
+
+test('add-spec reuses the field id of the same field from an earlier spec', () => {
+  const a = applyUpdates(fresh(), [
+    { action: 'add-spec', spec: { 'spec-id': 1, fields: [{ 'source-id': 1, 'field-id': 1000, name: 'id_bucket', transform: 'bucket[8]' }] } },
+    { action: 'add-spec', spec: { 'spec-id': 2, fields: [{ 'source-id': 2, 'field-id': 1001, name: 'ts_day', transform: 'day' }] } },
+  ], T0 + 1);
+  const spec = { 'spec-id': 0, fields: [{ 'source-id': 2, name: 'ts_day', transform: 'day' }, { 'source-id': 1, name: 'id_bucket', transform: 'bucket[8]' }] } as unknown as Extract<TableUpdate, { action: 'add-spec' }>['spec'];
+  const b = applyUpdates(a, [{ action: 'add-spec', spec }, { action: 'set-default-spec', 'spec-id': -1 }], T0 + 2);
+  assert.deepEqual(b['partition-specs'].at(-1)?.fields.map((f) => f['field-id']), [1001, 1000]);
+  assert.equal(b['last-partition-id'], 1001);
 });

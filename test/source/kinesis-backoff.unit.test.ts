@@ -29,11 +29,11 @@ test('Backoff counts failures and resets after success', () => {
 
 test('pacing: 5 calls/s, bytes/s budget, idle delay after empty responses', () => {
   const p = { minCallIntervalMs: 200, maxBytesPerSecond: 2_000_000, idleDelayMs: 250 };
-  assert.equal(nextCallTime(1000, 1010, 1000, 10, p), 1200, 'small response: min interval');
-  assert.equal(nextCallTime(1000, 1100, 10_000_000, 10_000, p), 6000, '10 MB at 2 MB/s: 5 s');
-  assert.equal(nextCallTime(1000, 1050, 1_000_000, 100, p), 1500, '1 MB: half a second');
-  assert.equal(nextCallTime(1000, 1050, 0, 0, p), 1300, 'empty: idle delay after the response');
-  assert.equal(nextCallTime(1000, 1010, 0, 0, { ...p, idleDelayMs: 10 }), 1200, 'idle shorter than interval');
+  assert.equal(nextCallTime(1000, 1000, 10, p), 1200, 'small response: min interval');
+  assert.equal(nextCallTime(1000, 10_000_000, 10_000, p), 6000, '10 MB at 2 MB/s: 5 s');
+  assert.equal(nextCallTime(1000, 1_000_000, 100, p), 1500, '1 MB: half a second');
+  assert.equal(nextCallTime(1000, 0, 0, p), 1250, 'empty: idle delay');
+  assert.equal(nextCallTime(1000, 0, 0, { ...p, idleDelayMs: 10 }), 1200, 'idle shorter than interval');
 });
 
 test('sleep resolves early (false) when aborted, true otherwise', async () => {

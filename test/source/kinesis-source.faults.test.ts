@@ -146,20 +146,26 @@ test('an expired iterator is renewed right after the last record read: no loss, 
 });
 
 test('an iterator expiring before any record under LATEST is renewed AT_TIMESTAMP, not LATEST', async () => {
+  // A record put just before the start: LATEST skips it; the renewal goes back 5 s (a margin for
+  // clock skew) and may pick it up. (kinesalite also never answers AT_TIMESTAMP on a shard with
+  // no record at or after the timestamp, so the test needs one there.)
   const stream = await newStream(0);
+  await putRecords(env.client, { streamName: stream }, [{ data: enc('1'), partitionKey: 'k' }]);
   const r = await rig(stream, (op, _b, n) => (op === 'GetRecords' && n === 2 ? { error: { status: 400, type: 'ExpiredIteratorException' } } : undefined), {
     minCallIntervalMs: 10,
   });
   try {
     await r.source.start(new Map(), { type: 'LATEST' });
-    await pollUntil(r.source, () => r.proxy.calls.filter((x) => x.op === 'GetShardIterator').length >= 2);
-    const renewal = r.proxy.calls.filter((x) => x.op === 'GetShardIterator')[1]!;
-    assert.equal(renewal.body.ShardIteratorType, 'AT_TIMESTAMP');
-    const first = r.proxy.calls.find((x) => x.op === 'GetShardIterator')!;
-    assert.ok(Math.abs(Number(renewal.body.Timestamp) * 1000 - (first.at - 5000)) < 1000, 'a little before the first LATEST iterator');
-    await putRecords(env.client, { streamName: stream }, [{ data: enc('7'), partitionKey: 'k' }]);
     const c = await pollUntil(r.source, (c) => c.records.length >= 1);
-    assert.deepEqual(numbers(c.records), [7]);
+    const its = r.proxy.calls.filter((x) => x.op === 'GetShardIterator');
+    assert.equal(its.length, 2);
+    assert.equal(its[0]!.body.ShardIteratorType, 'LATEST');
+    assert.equal(its[1]!.body.ShardIteratorType, 'AT_TIMESTAMP');
+    assert.ok(Math.abs(Number(its[1]!.body.Timestamp) * 1000 - (its[0]!.at - 5000)) < 1000, 'a little before the first LATEST iterator');
+    assert.deepEqual(numbers(c.records), [1]);
+    await putRecords(env.client, { streamName: stream }, [{ data: enc('7'), partitionKey: 'k' }]);
+    const c2 = await pollUntil(r.source, (c) => c.records.length >= 1);
+    assert.deepEqual(numbers(c2.records), [7]);
   } finally {
     await r.close();
   }
@@ -174,9 +180,8 @@ test('GetRecords never exceeds 5 calls per second per shard', async () => {
     assert.deepEqual(numbers(c.records), range(120));
     const ts = getRecordsTimes(r.proxy);
     assert.ok(ts.length >= 12);
-    // Measured at the proxy, so allow for a few ms of transport jitter.
-    for (const g of gaps(ts)) assert.ok(g >= 180, `calls ${g} ms apart`);
-    for (let i = 0; i + 5 < ts.length; i++) assert.ok(ts[i + 5]! - ts[i]! >= 950, 'at most 5 calls in any second');
+    for (const g of gaps(ts)) assert.ok(g >= 200, `calls ${g} ms apart`);
+    for (let i = 0; i + 5 < ts.length; i++) assert.ok(ts[i + 5]! - ts[i]! >= 1000, 'at most 5 calls in any second');
   } finally {
     await r.close();
   }

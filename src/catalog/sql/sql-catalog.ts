@@ -525,25 +525,29 @@ export class SqlCatalog implements Catalog {
     const io = this.ioFor(newLocation);
     await writeTableMetadataFile(io, newLocation, next);
 
+    if (this.closed) {
+      // Closed while the file was being written: the swap never ran, so the file is an orphan.
+      await io.delete(newLocation).catch(() => undefined);
+      throw new FloeError('CATALOG_CLOSED', `catalog: ${this.name} was closed before the commit to ${display}; nothing was applied`);
+    }
     // The commit point (see the file comment): compare-and-swap of metadata_location.
     let changes: number;
     try {
-      if (this.closed) throw new FloeError('CATALOG_CLOSED', `catalog: ${this.name} is closed`);
       changes = this.db
         .prepare(
           'UPDATE iceberg_tables SET metadata_location = ?, previous_metadata_location = ? ' +
-            `WHERE catalog_name = ? AND table_namespace = ? AND table_name = ? AND metadata_location = ?${this.tableTypeFilter}`,
+            `WHERE catalog_name = ? AND table_namespace = ? AND table_name = ?${this.tableTypeFilter}`,
         )
-        .run(newLocation, baseLocation, this.name, ns, name, baseLocation).changes;
+        .run(newLocation, baseLocation, this.name, ns, name).changes;
     } catch (e) {
-      if (isBusy(e) || (e instanceof FloeError && e.code === 'CATALOG_CLOSED')) {
-        // The statement never got the write lock: nothing changed, the new file is an orphan.
+      if (isBusy(e)) {
+        // The statement never got the write lock (busy timeout): nothing changed, the file is an orphan.
         await io.delete(newLocation).catch(() => undefined);
-        throw new CommitConflictError(`catalog: commit to ${display} not applied: the catalog database is busy; reload and retry`, {
+        throw new CommitConflictError(`catalog: commit to ${display} not applied: the catalog database stayed busy; reload and retry`, {
           cause: e,
         });
       }
-      // Anything else may have happened after SQLite made the change durable: keep the file.
+      // Anything else may have failed after SQLite made the change durable: keep the file.
       throw new CommitStateUnknownError(
         `catalog: commit to ${display} may or may not have been applied (new metadata ${newLocation}): ${e instanceof Error ? e.message : String(e)}`,
         { cause: e },

@@ -13,7 +13,7 @@ import { list, pairs, parse, str, UsageError } from '../args.js';
 import { CATALOG_OPTIONS, catalogFrom } from '../context.js';
 import { formatPlain, parseFormat, type OutputFormat } from '../format.js';
 import type { CommandIO } from '../io.js';
-import { parsePartitionArg, parseSchemaArg } from '../schema-arg.js';
+import { parsePartitionArg, parseSchemaArg } from '../../iceberg/notation.js';
 
 export const TABLE_USAGE = `usage: floe table create NAMESPACE.TABLE --schema "col type [not null], ..." [--partition-by "day(ts), bucket(16, id)"]
                         [--location LOC] [--property K=V]... [--format-version 1|2]

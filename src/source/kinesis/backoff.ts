@@ -61,14 +61,15 @@ export interface PacingOptions {
 }
 
 /**
- * When the next GetRecords call of a shard may start, given the last call's start time, the bytes
- * it returned and whether it returned records. A large response pushes the next call out so that
- * the average stays under `maxBytesPerSecond` (after a 10 MB response Kinesis itself refuses calls
- * for 5 s).
+ * When the next GetRecords call of a shard may start, given when the last call returned, the bytes
+ * it returned and whether it returned records. Counting from the response (not the request) keeps
+ * the spacing as seen by the server at least `minCallIntervalMs` whatever the request latency. A
+ * large response pushes the next call out so that the average stays under `maxBytesPerSecond`
+ * (after a 10 MB response Kinesis itself refuses calls for 5 s).
  */
-export function nextCallTime(lastCallStartMs: number, lastCallEndMs: number, bytes: number, records: number, p: PacingOptions): number {
-  let t = lastCallStartMs + p.minCallIntervalMs;
-  t = Math.max(t, lastCallStartMs + (bytes / p.maxBytesPerSecond) * 1000);
+export function nextCallTime(lastCallEndMs: number, bytes: number, records: number, p: PacingOptions): number {
+  let t = lastCallEndMs + p.minCallIntervalMs;
+  t = Math.max(t, lastCallEndMs + (bytes / p.maxBytesPerSecond) * 1000);
   if (records === 0) t = Math.max(t, lastCallEndMs + p.idleDelayMs);
   return Math.ceil(t);
 }

@@ -100,6 +100,9 @@ export function kinesisClientFromEnv(options: KinesisClientOptions = {}): Kinesi
     requestHandler: new NodeHttpHandler({
       connectionTimeout: 5_000,
       requestTimeout: options.requestTimeoutMs ?? 30_000,
+      // Without this the handler only logs a warning and the call can hang forever (kinesalite
+      // never answers AT_TIMESTAMP when no record is at or after the timestamp).
+      throwOnRequestTimeout: true,
     }),
   });
 }

@@ -8,6 +8,7 @@
  * All records of a key range in the parents are therefore committed before any record of the
  * child, and a crash in between resumes the parents, never the child first. See `lineage.ts`.
  */
+import { setMaxListeners } from 'node:events';
 import { ListShardsCommand, type KinesisClient, type ListShardsCommandInput, type Shard } from '@aws-sdk/client-kinesis';
 import { FloeError, ValidationError } from '../../errors.js';
 import type {
@@ -104,6 +105,8 @@ export class KinesisSource implements Source {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: KinesisSourceOptions) {
+    // Every reader listens for this one abort (sleeps, waits, SDK calls): no listener cap.
+    setMaxListeners(0, this.abort.signal);
     this.client = options.client;
     this.stream = streamParams(options);
     this.id = options.streamName ?? streamNameFromArn(options.streamArn as string);
@@ -272,6 +275,7 @@ export class KinesisSource implements Source {
       retries: sum((p) => p.retries),
       bufferedRecords: sum((p) => p.bufferedRecords),
       bufferedBytes: sum((p) => p.bufferedBytes),
+      peakBufferedBytes: this.budget.peak,
       millisBehindLatest: behind,
       discoveries: this.discoveries,
       partitions,

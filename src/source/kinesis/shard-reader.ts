@@ -148,16 +148,26 @@ export class ShardReader {
     let nextCallAt = 0;
     while (!this.signal.aborted) {
       while (!this.hasRoom() && !this.signal.aborted) {
-        await Promise.race([this.space.wait(this.signal), this.ctx.budget.freed.wait(this.signal)]);
+        await Notifier.waitAny([this.space, this.ctx.budget.freed], this.signal);
       }
       if (this.signal.aborted) return;
       const delay = nextCallAt - Date.now();
       if (delay > 0 && !(await sleep(delay, this.signal))) return;
       if (iterator === undefined) iterator = await this.getIterator(this.renewalStart());
       if (this.signal.aborted) return;
+      // Other readers may have taken the shared room while we slept: check again, then reserve
+      // without awaiting in between.
+      if (!this.hasRoom()) continue;
 
       const limit = this.callLimit();
-      const startedAt = Date.now();
+      const reservation = Math.min(limit * this.avgKinesisRecordBytes, this.ctx.budget.available);
+      this.ctx.budget.reserve(reservation);
+      let settled = false;
+      const settle = (actual: number): void => {
+        if (settled) return;
+        settled = true;
+        this.ctx.budget.settle(reservation, actual);
+      };
       let res;
       try {
         res = await this.ctx.client.send(
@@ -165,6 +175,7 @@ export class ShardReader {
           { abortSignal: this.signal },
         );
       } catch (e) {
+        settle(0);
         const kind = classifyKinesisError(e);
         if (kind === 'aborted' || this.signal.aborted) return;
         if (kind === 'expired-iterator') {
@@ -181,7 +192,7 @@ export class ShardReader {
             shardId: this.shardId,
             failures: this.backoffState.failures,
           });
-          nextCallAt = Math.max(Date.now() + wait, startedAt + this.ctx.pacing.minCallIntervalMs);
+          nextCallAt = Date.now() + Math.max(wait, this.ctx.pacing.minCallIntervalMs);
           continue;
         }
         throw new FloeError('SOURCE_READ_FAILED', `kinesis: GetRecords on shard ${this.shardId} of stream ${this.ctx.streamName} failed: ${describeError(e)}`, {
@@ -192,8 +203,13 @@ export class ShardReader {
       this.metrics.fetches++;
       if (res.MillisBehindLatest !== undefined) this.metrics.millisBehindLatest = res.MillisBehindLatest;
       const records = res.Records ?? [];
-      const bytes = this.accept(records);
-      nextCallAt = nextCallTime(startedAt, Date.now(), bytes, records.length, this.ctx.pacing);
+      let bytes: number;
+      try {
+        bytes = this.accept(records, settle);
+      } finally {
+        settle(0); // no-op when accept settled; otherwise frees the reservation
+      }
+      nextCallAt = nextCallTime(Date.now(), bytes, records.length, this.ctx.pacing);
       if (res.NextShardIterator === undefined || res.NextShardIterator === null) {
         this.queue.push(END);
         this.ctx.onData();
@@ -283,11 +299,15 @@ export class ShardReader {
     return Math.max(1, Math.min(this.ctx.maxRecordsPerCall, Math.floor(recordsLeft), Math.floor(byBytes)));
   }
 
-  /** Turns fetched Kinesis records into buffered source records; returns the bytes fetched. */
-  private accept(records: KinesisRecord[]): number {
+  /**
+   * Turns fetched Kinesis records into buffered source records; returns the bytes fetched.
+   * `settle` hands the buffered byte count to the shared budget in place of the reservation.
+   */
+  private accept(records: KinesisRecord[], settle: (actual: number) => void): number {
     let kinesisBytes = 0;
     let userRecords = 0;
     let added = 0;
+    const bytesBefore = this.bufferedBytes;
     for (const r of records) {
       const seq = r.SequenceNumber;
       if (seq === undefined) throw new FloeError('SOURCE_READ_FAILED', `kinesis: record without SequenceNumber in shard ${this.shardId}`);
@@ -338,6 +358,7 @@ export class ShardReader {
       this.avgUserRecordsPerKinesisRecord = Math.max(1, (this.avgUserRecordsPerKinesisRecord + userRecords / records.length) / 2);
     }
     this.metrics.bytesRead += kinesisBytes;
+    settle(this.bufferedBytes - bytesBefore);
     if (added > 0) this.ctx.onData();
     return kinesisBytes;
   }
@@ -347,7 +368,6 @@ export class ShardReader {
     this.queue.push({ record, size });
     this.bufferedRecords++;
     this.bufferedBytes += size;
-    this.ctx.budget.add(size);
     this.metrics.recordsRead++;
     this.metrics.bufferedRecords = this.bufferedRecords;
     this.metrics.bufferedBytes = this.bufferedBytes;

@@ -9,9 +9,9 @@
  * Field ids are placeholders (the catalog assigns fresh ones on create).
  */
 import { ValidationError } from '../errors.js';
-import type { PartitionField, PartitionSpec } from '../iceberg/metadata.js';
-import { parsePrimitiveType, parseSchema } from '../iceberg/schema.js';
-import type { IcebergType, NestedField, Schema } from '../iceberg/types.js';
+import type { PartitionField, PartitionSpec } from './metadata.js';
+import { parsePrimitiveType, parseSchema } from './schema.js';
+import type { IcebergType, NestedField, Schema } from './types.js';
 
 class Lexer {
   i = 0;

@@ -1,0 +1,295 @@
+/**
+ * The `floe run` configuration: parsed from YAML or JSON and validated completely before any work
+ * starts. Every error names the offending key (`commit.interval: ...`); unknown keys are errors
+ * too, because a typo silently ignored is a setting silently lost.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { ValidationError } from '../errors.js';
+import type { InitialPosition } from '../source/source.js';
+import type { ColumnMapping, DerivedValue, TimeFormat, TransformSpec } from './transform.js';
+
+/** Dead-letter policy for records that cannot become rows. */
+export type DeadLetterPolicy = 'dlq' | 'fail' | 'skip';
+
+/** A validated pipeline configuration. */
+export interface PipelineConfig {
+  source: {
+    type: 'kinesis';
+    stream: string;
+    streamArn?: string;
+    region?: string;
+    endpoint?: string;
+    initialPosition: InitialPosition;
+    discoveryIntervalMs: number;
+  };
+  catalog: { uri?: string; warehouse?: string; name?: string };
+  table: {
+    name: string;
+    create: boolean;
+    partitionBy?: string;
+    properties: Record<string, string>;
+  };
+  transform: TransformSpec;
+  commit: {
+    intervalMs: number;
+    maxRecords: number;
+    maxBytes: number;
+    targetFileSizeBytes: number;
+  };
+  deadLetter: { policy: DeadLetterPolicy; table: string };
+}
+
+/** Defaults, documented in the README. */
+export const DEFAULTS = {
+  commitIntervalMs: 1000,
+  maxRecords: 500_000,
+  maxBytes: 128 * 1024 * 1024,
+  targetFileSizeBytes: 128 * 1024 * 1024,
+  discoveryIntervalMs: 10_000,
+} as const;
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkKeys(o: Obj, allowed: string[], where: string): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) {
+      throw new ValidationError(`config: ${where ? where + '.' : ''}${k}: unknown key (allowed: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+function section(root: Obj, key: string, required: boolean): Obj {
+  const v = root[key];
+  if (v === undefined || v === null) {
+    if (required) throw new ValidationError(`config: ${key}: missing section`);
+    return {};
+  }
+  if (!isObj(v)) throw new ValidationError(`config: ${key}: must be a mapping`);
+  return v;
+}
+
+function optString(o: Obj, key: string, where: string): string | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v.length === 0) throw new ValidationError(`config: ${where}.${key}: must be a non-empty string`);
+  return v;
+}
+
+function reqString(o: Obj, key: string, where: string): string {
+  const v = optString(o, key, where);
+  if (v === undefined) throw new ValidationError(`config: ${where}.${key}: required`);
+  return v;
+}
+
+/** Parses `500ms`, `1s`, `2.5s`, `5m`, `1h`, `1d`, or a number of milliseconds. */
+export function parseDuration(v: unknown, where: string): number {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
+  if (typeof v === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(v);
+    if (m) {
+      const n = Number(m[1]);
+      const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms'];
+      return Math.round(n * unit);
+    }
+  }
+  throw new ValidationError(`config: ${where}: invalid duration ${JSON.stringify(v)} (e.g. 500ms, 1s, 5m)`);
+}
+
+/** Parses `64MB`, `1GiB`, `512KB`, or a number of bytes. */
+export function parseSize(v: unknown, where: string): number {
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
+  if (typeof v === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$/i.exec(v);
+    if (m) {
+      const unit = (m[2] ?? 'b').toLowerCase();
+      const mult = unit === 'b' ? 1 : unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 ** 2 : 1024 ** 3;
+      const n = Math.round(Number(m[1]) * mult);
+      if (n > 0) return n;
+    }
+  }
+  throw new ValidationError(`config: ${where}: invalid size ${JSON.stringify(v)} (e.g. 64MB)`);
+}
+
+function positiveInt(v: unknown, where: string): number {
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
+  throw new ValidationError(`config: ${where}: must be a positive integer, got ${JSON.stringify(v)}`);
+}
+
+const DERIVED_VALUES: DerivedValue[] = [
+  'processing_time',
+  'arrival_time',
+  'partition',
+  'shard',
+  'position',
+  'sequence_number',
+  'sub_sequence_number',
+  'partition_key',
+  'stream',
+];
+
+function parseColumns(raw: unknown): ColumnMapping[] {
+  const where = 'transform.columns';
+  const entries: [string, unknown][] = Array.isArray(raw)
+    ? raw.map((c, i) => {
+        if (!isObj(c)) throw new ValidationError(`config: ${where}[${i}]: must be a mapping`);
+        const name = c.name;
+        if (typeof name !== 'string' || !name) throw new ValidationError(`config: ${where}[${i}].name: required`);
+        return [name, c];
+      })
+    : isObj(raw)
+      ? Object.entries(raw)
+      : (() => {
+          throw new ValidationError(`config: ${where}: must be a list or a mapping of columns`);
+        })();
+  if (entries.length === 0) throw new ValidationError(`config: ${where}: at least one column is required`);
+  const seen = new Set<string>();
+  return entries.map(([name, spec], i) => {
+    const at = Array.isArray(raw) ? `${where}[${i}]` : `${where}.${name}`;
+    if (seen.has(name)) throw new ValidationError(`config: ${at}: duplicate column '${name}'`);
+    seen.add(name);
+    if (typeof spec === 'string') return { name, type: spec };
+    if (!isObj(spec)) throw new ValidationError(`config: ${at}: must be a type string or a mapping`);
+    checkKeys(spec, ['name', 'type', 'path', 'value', 'constant', 'required', 'format'], at);
+    const col: ColumnMapping = { name };
+    const type = optString(spec, 'type', at);
+    if (type) col.type = type;
+    const path = optString(spec, 'path', at);
+    if (path) col.path = path;
+    const value = optString(spec, 'value', at);
+    if (value) {
+      if (!DERIVED_VALUES.includes(value as DerivedValue)) {
+        throw new ValidationError(`config: ${at}.value: unknown '${value}' (one of ${DERIVED_VALUES.join(', ')})`);
+      }
+      col.value = value as DerivedValue;
+    }
+    if ('constant' in spec) col.constant = spec.constant;
+    if (spec.required !== undefined) {
+      if (typeof spec.required !== 'boolean') throw new ValidationError(`config: ${at}.required: must be true or false`);
+      col.required = spec.required;
+    }
+    const format = optString(spec, 'format', at);
+    if (format) {
+      if (!['iso', 'epoch_s', 'epoch_ms', 'epoch_us'].includes(format)) {
+        throw new ValidationError(`config: ${at}.format: must be iso, epoch_s, epoch_ms or epoch_us`);
+      }
+      col.format = format as TimeFormat;
+    }
+    return col;
+  });
+}
+
+/** Validates a parsed config object. */
+export function validateConfig(raw: unknown): PipelineConfig {
+  if (!isObj(raw)) throw new ValidationError('config: the document must be a mapping');
+  checkKeys(raw, ['source', 'catalog', 'table', 'transform', 'commit', 'dead_letter'], '');
+
+  const src = section(raw, 'source', true);
+  checkKeys(src, ['type', 'stream', 'stream_arn', 'region', 'endpoint', 'initial_position', 'initial_timestamp', 'discovery_interval'], 'source');
+  const type = optString(src, 'type', 'source') ?? 'kinesis';
+  if (type !== 'kinesis') throw new ValidationError(`config: source.type: '${type}' is not supported (kinesis)`);
+  const streamArn = optString(src, 'stream_arn', 'source');
+  const stream = optString(src, 'stream', 'source') ?? streamArn?.split('/').pop();
+  if (!stream) throw new ValidationError('config: source.stream: required (or source.stream_arn)');
+  const pos = (optString(src, 'initial_position', 'source') ?? 'TRIM_HORIZON').toUpperCase();
+  let initialPosition: InitialPosition;
+  if (pos === 'TRIM_HORIZON' || pos === 'LATEST') initialPosition = { type: pos };
+  else if (pos === 'AT_TIMESTAMP') {
+    const ts = optString(src, 'initial_timestamp', 'source');
+    const ms = ts ? Date.parse(ts) : NaN;
+    if (Number.isNaN(ms)) throw new ValidationError('config: source.initial_timestamp: required ISO-8601 time for AT_TIMESTAMP');
+    initialPosition = { type: 'AT_TIMESTAMP', timestampMs: ms };
+  } else {
+    throw new ValidationError(`config: source.initial_position: must be TRIM_HORIZON, LATEST or AT_TIMESTAMP, got '${pos}'`);
+  }
+  const region = optString(src, 'region', 'source');
+  const endpoint = optString(src, 'endpoint', 'source');
+  if (endpoint && !/^https?:\/\//.test(endpoint)) throw new ValidationError(`config: source.endpoint: must be an http(s) URL, got '${endpoint}'`);
+
+  const cat = section(raw, 'catalog', false);
+  checkKeys(cat, ['uri', 'warehouse', 'name'], 'catalog');
+
+  const tbl = section(raw, 'table', true);
+  checkKeys(tbl, ['name', 'create', 'partition_by', 'properties'], 'table');
+  const tableName = reqString(tbl, 'name', 'table');
+  if (!/^[^.]+(\.[^.]+)+$/.test(tableName)) throw new ValidationError(`config: table.name: expected namespace.table, got '${tableName}'`);
+  if (tbl.create !== undefined && typeof tbl.create !== 'boolean') throw new ValidationError('config: table.create: must be true or false');
+  const props = tbl.properties ?? {};
+  if (!isObj(props) || Object.values(props).some((v) => typeof v !== 'string')) {
+    throw new ValidationError('config: table.properties: must map names to strings');
+  }
+
+  const tr = section(raw, 'transform', true);
+  checkKeys(tr, ['columns'], 'transform');
+  const columns = parseColumns(tr.columns);
+
+  const com = section(raw, 'commit', false);
+  checkKeys(com, ['interval', 'max_records', 'max_bytes', 'target_file_size'], 'commit');
+  const intervalMs = com.interval === undefined ? DEFAULTS.commitIntervalMs : parseDuration(com.interval, 'commit.interval');
+  if (intervalMs < 50) throw new ValidationError('config: commit.interval: must be at least 50ms');
+
+  const dl = section(raw, 'dead_letter', false);
+  checkKeys(dl, ['policy', 'table'], 'dead_letter');
+  const policy = (optString(dl, 'policy', 'dead_letter') ?? 'dlq') as DeadLetterPolicy;
+  if (!['dlq', 'fail', 'skip'].includes(policy)) throw new ValidationError(`config: dead_letter.policy: must be dlq, fail or skip, got '${policy}'`);
+  const dlqTable = optString(dl, 'table', 'dead_letter') ?? `${tableName}_dead_letters`;
+
+  return {
+    source: {
+      type: 'kinesis',
+      stream,
+      ...(streamArn ? { streamArn } : {}),
+      ...(region ? { region } : {}),
+      ...(endpoint ? { endpoint } : {}),
+      initialPosition,
+      discoveryIntervalMs:
+        src.discovery_interval === undefined ? DEFAULTS.discoveryIntervalMs : parseDuration(src.discovery_interval, 'source.discovery_interval'),
+    },
+    catalog: {
+      ...(optString(cat, 'uri', 'catalog') ? { uri: optString(cat, 'uri', 'catalog')! } : {}),
+      ...(optString(cat, 'warehouse', 'catalog') ? { warehouse: optString(cat, 'warehouse', 'catalog')! } : {}),
+      ...(optString(cat, 'name', 'catalog') ? { name: optString(cat, 'name', 'catalog')! } : {}),
+    },
+    table: {
+      name: tableName,
+      create: tbl.create !== false,
+      ...(optString(tbl, 'partition_by', 'table') ? { partitionBy: optString(tbl, 'partition_by', 'table')! } : {}),
+      properties: props as Record<string, string>,
+    },
+    transform: { columns },
+    commit: {
+      intervalMs,
+      maxRecords: com.max_records === undefined ? DEFAULTS.maxRecords : positiveInt(com.max_records, 'commit.max_records'),
+      maxBytes: com.max_bytes === undefined ? DEFAULTS.maxBytes : parseSize(com.max_bytes, 'commit.max_bytes'),
+      targetFileSizeBytes:
+        com.target_file_size === undefined ? DEFAULTS.targetFileSizeBytes : parseSize(com.target_file_size, 'commit.target_file_size'),
+    },
+    deadLetter: { policy, table: dlqTable },
+  };
+}
+
+/** Parses config text (YAML, which includes JSON). */
+export function parseConfig(text: string, what = 'config'): PipelineConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw new ValidationError(`config: ${what}: not valid YAML/JSON: ${(e as Error).message}`);
+  }
+  return validateConfig(raw);
+}
+
+/** Reads and validates a config file. */
+export async function loadConfig(path: string): Promise<PipelineConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ValidationError(`config: cannot read ${path}: ${(e as Error).message}`);
+  }
+  return parseConfig(text, path);
+}

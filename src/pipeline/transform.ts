@@ -1,0 +1,421 @@
+/**
+ * The declared mapping from a stream record (a JSON object) to a table row.
+ *
+ * Each column takes its value from a field path of the record, a constant, or the record's source
+ * metadata (shard, sequence number, arrival time, partition key) or the processing time. Values
+ * are cast to the column's Iceberg type strictly: a value that cannot be cast is an error naming
+ * the column and the path, never a silent null (the reference job's failure mode). Missing or
+ * null values become null for optional columns and an error for required ones.
+ *
+ * The mapping is compiled once into closures, so the per-record cost is a JSON.parse plus one
+ * small function call per column.
+ */
+import { ValidationError } from '../errors.js';
+import { decimalParams, fixedLength, parsePrimitiveType } from '../iceberg/schema.js';
+import type { IcebergType, IcebergValue, NestedField, PrimitiveType, Schema } from '../iceberg/types.js';
+import type { SourceRecord } from '../source/source.js';
+
+/** Source metadata a column can take instead of a record field. */
+export type DerivedValue =
+  | 'processing_time'
+  | 'arrival_time'
+  | 'partition'
+  | 'shard'
+  | 'position'
+  | 'sequence_number'
+  | 'sub_sequence_number'
+  | 'partition_key'
+  | 'stream';
+
+const DERIVED: ReadonlySet<string> = new Set([
+  'processing_time',
+  'arrival_time',
+  'partition',
+  'shard',
+  'position',
+  'sequence_number',
+  'sub_sequence_number',
+  'partition_key',
+  'stream',
+]);
+
+/** How numbers are read as timestamps/dates when the record holds a number. */
+export type TimeFormat = 'iso' | 'epoch_s' | 'epoch_ms' | 'epoch_us';
+
+/** One column of the mapping, as written in the config. */
+export interface ColumnMapping {
+  /** Column name in the table. */
+  name: string;
+  /** Iceberg type; optional when the table exists (its type is used). */
+  type?: string;
+  /** Dot-separated path into the record (`a.b.c`); default: the column name. */
+  path?: string;
+  /** Take source metadata or the processing time instead of a record field. */
+  value?: DerivedValue;
+  /** A constant (JSON) instead of a record field. */
+  constant?: unknown;
+  /** Missing/null is an error (dead letter) instead of null. Default false. */
+  required?: boolean;
+  /** For timestamp/date columns fed with numbers. Default 'iso' (strings only). */
+  format?: TimeFormat;
+}
+
+/** The mapping, as written in the config. */
+export interface TransformSpec {
+  columns: ColumnMapping[];
+}
+
+/** Thrown for a record that cannot be turned into a row; the pipeline dead-letters it. */
+export class RecordError extends ValidationError {}
+
+/** Context for one record. */
+export interface RecordContext {
+  record: SourceRecord;
+  streamName: string;
+  processingTimeUs: bigint;
+}
+
+type Getter = (obj: unknown, ctx: RecordContext) => IcebergValue;
+
+const INT_MIN = -(2 ** 31);
+const INT_MAX = 2 ** 31 - 1;
+const LONG_MIN = -(2n ** 63n);
+const LONG_MAX = 2n ** 63n - 1n;
+
+function fail(column: string, path: string, msg: string): never {
+  throw new RecordError(`transform: column '${column}' (from '${path}'): ${msg}`);
+}
+
+function describe(v: unknown): string {
+  const s = typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return s.length > 60 ? s.slice(0, 57) + '...' : s;
+}
+
+/** Parses an ISO-8601 date-time to epoch microseconds; `local` ignores no zone but requires none-or-Z. */
+export function parseTimestampMicros(s: string): bigint | undefined {
+  const m = /^(-?\d{4,})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d\d(?::?\d\d)?)?$/.exec(s.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', zone] = m;
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(sec);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const ms = Date.UTC(Number(y), month - 1, day, hour, minute, second);
+  if (Number.isNaN(ms)) return undefined;
+  // Reject dates that Date.UTC silently rolled over (2026-02-30).
+  const check = new Date(ms);
+  if (check.getUTCDate() !== day) return undefined;
+  let micros = BigInt(ms) * 1000n + BigInt((frac + '000000').slice(0, 6));
+  if (zone && zone !== 'Z' && zone !== 'z') {
+    const sign = zone.startsWith('-') ? -1n : 1n;
+    const digits = zone.slice(1).replace(':', '');
+    const offMin = BigInt(Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0'));
+    micros -= sign * offMin * 60_000_000n;
+  }
+  return micros;
+}
+
+function numberToMicros(n: number, format: TimeFormat | undefined): bigint | undefined {
+  if (!Number.isFinite(n)) return undefined;
+  switch (format) {
+    case 'epoch_s':
+      return BigInt(Math.round(n * 1e6));
+    case 'epoch_ms':
+      return BigInt(Math.round(n * 1e3));
+    case 'epoch_us':
+      return Number.isInteger(n) ? BigInt(n) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function parseDecimal(text: string, precision: number, scale: number): bigint | undefined {
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text.trim());
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) return undefined;
+  const [, sign, intPart = '', fracPart = '', exp] = m;
+  let digits = intPart + fracPart;
+  let pointShift = -fracPart.length + (exp ? Number(exp) : 0); // value = digits * 10^pointShift
+  // Scale to the column's scale; refuse to drop non-zero digits (no silent rounding).
+  const shift = pointShift + scale;
+  if (shift >= 0) digits = digits + '0'.repeat(shift);
+  else {
+    const cut = digits.slice(digits.length + shift);
+    if (/[1-9]/.test(cut)) return undefined;
+    digits = digits.slice(0, digits.length + shift);
+  }
+  pointShift = 0;
+  const unscaled = BigInt(digits === '' ? '0' : digits) * (sign === '-' ? -1n : 1n);
+  const limit = 10n ** BigInt(precision);
+  if (unscaled >= limit || unscaled <= -limit) return undefined;
+  return unscaled;
+}
+
+const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** Builds the cast from a JSON value to the Iceberg value of `type`. */
+function castFor(type: IcebergType, column: string, path: string, format: TimeFormat | undefined): (v: unknown) => IcebergValue {
+  if (typeof type === 'object') {
+    if (type.type === 'struct') {
+      const fields = type.fields.map((f) => ({ f, cast: castFor(f.type, column, `${path}.${f.name}`, format) }));
+      return (v) => {
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(column, path, `expected an object, got ${describe(v)}`);
+        return fields.map(({ f, cast }) => {
+          const x = (v as Record<string, unknown>)[f.name];
+          if (x === undefined || x === null) {
+            if (f.required) fail(column, `${path}.${f.name}`, 'required field is missing');
+            return null;
+          }
+          return cast(x);
+        });
+      };
+    }
+    if (type.type === 'list') {
+      const cast = castFor(type.element, column, `${path}[]`, format);
+      return (v) => {
+        if (!Array.isArray(v)) fail(column, path, `expected an array, got ${describe(v)}`);
+        return v.map((x) => (x === null || x === undefined ? (type['element-required'] ? fail(column, path, 'null element') : null) : cast(x)));
+      };
+    }
+    const castValue = castFor(type.value, column, `${path}{}`, format);
+    const castKey = castFor(type.key, column, `${path}{key}`, format);
+    return (v) => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(column, path, `expected an object (map), got ${describe(v)}`);
+      const out = new Map<IcebergValue, IcebergValue>();
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) out.set(castKey(k), x === null ? null : castValue(x));
+      return out;
+    };
+  }
+  const p = type as PrimitiveType;
+  const dec = decimalParams(p);
+  if (dec) {
+    return (v) => {
+      const text = typeof v === 'number' ? String(v) : typeof v === 'string' ? v : undefined;
+      const r = text === undefined ? undefined : parseDecimal(text, dec.precision, dec.scale);
+      if (r === undefined) fail(column, path, `cannot cast ${describe(v)} to ${p} without losing digits`);
+      return r;
+    };
+  }
+  const fixed = fixedLength(p);
+  if (fixed !== undefined) {
+    return (v) => {
+      const b = typeof v === 'string' ? Buffer.from(v, 'base64') : undefined;
+      if (!b || b.length !== fixed) fail(column, path, `expected base64 of ${fixed} bytes, got ${describe(v)}`);
+      return new Uint8Array(b);
+    };
+  }
+  switch (p) {
+    case 'string':
+      return (v) => (typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v));
+    case 'boolean':
+      return (v) => {
+        if (typeof v === 'boolean') return v;
+        if (v === 'true' || v === 'false') return v === 'true';
+        return fail(column, path, `cannot cast ${describe(v)} to boolean`);
+      };
+    case 'int':
+      return (v) => {
+        const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v) ? Number(v) : NaN;
+        if (!Number.isInteger(n) || n < INT_MIN || n > INT_MAX) fail(column, path, `cannot cast ${describe(v)} to int`);
+        return n;
+      };
+    case 'long':
+      return (v) => {
+        let r: bigint | undefined;
+        if (typeof v === 'number' && Number.isInteger(v)) r = BigInt(v);
+        else if (typeof v === 'bigint') r = v;
+        else if (typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v)) r = BigInt(v.trim());
+        if (r === undefined || r < LONG_MIN || r > LONG_MAX) fail(column, path, `cannot cast ${describe(v)} to long`);
+        return r;
+      };
+    case 'float':
+    case 'double':
+      return (v) => {
+        const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+        if (Number.isNaN(n) && v !== 'NaN') fail(column, path, `cannot cast ${describe(v)} to ${p}`);
+        return n;
+      };
+    case 'date':
+      return (v) => {
+        if (typeof v === 'string') {
+          const us = /^\d{4}-\d\d-\d\d$/.test(v.trim()) ? parseTimestampMicros(v) : undefined;
+          if (us !== undefined) return Number(us / 86_400_000_000n);
+        } else if (typeof v === 'number') {
+          const us = numberToMicros(v, format);
+          if (us !== undefined) return Math.floor(Number(us) / 86_400_000_000);
+        }
+        return fail(column, path, `cannot cast ${describe(v)} to date (expected YYYY-MM-DD)`);
+      };
+    case 'time':
+      return (v) => {
+        const m = typeof v === 'string' ? /^(\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?$/.exec(v.trim()) : null;
+        if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59) fail(column, path, `cannot cast ${describe(v)} to time`);
+        return (BigInt(Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3] ?? 0)) * 1_000_000n) + BigInt(((m[4] ?? '') + '000000').slice(0, 6));
+      };
+    case 'timestamp':
+    case 'timestamptz':
+      return (v) => {
+        let us: bigint | undefined;
+        if (typeof v === 'string') us = parseTimestampMicros(v);
+        else if (typeof v === 'number') us = numberToMicros(v, format);
+        if (us === undefined) {
+          fail(column, path, `cannot cast ${describe(v)} to ${p} (expected ISO-8601${format && format !== 'iso' ? ` or ${format}` : ''})`);
+        }
+        return us;
+      };
+    case 'uuid':
+      return (v) => {
+        if (typeof v !== 'string' || !UUID_RE.test(v)) fail(column, path, `cannot cast ${describe(v)} to uuid`);
+        return v.toLowerCase();
+      };
+    case 'binary':
+      return (v) => {
+        if (typeof v !== 'string') fail(column, path, `expected base64 text for binary, got ${describe(v)}`);
+        return new Uint8Array(Buffer.from(v, 'base64'));
+      };
+    default:
+      throw new ValidationError(`transform: column '${column}': type ${p} is not supported in mappings`);
+  }
+}
+
+function derivedGetter(value: DerivedValue, type: IcebergType, column: string): Getter {
+  const isTime = type === 'timestamptz' || type === 'timestamp';
+  const isString = type === 'string';
+  const need = (ok: boolean, expected: string) => {
+    if (!ok) throw new ValidationError(`transform: column '${column}': value '${value}' needs a ${expected} column, not ${JSON.stringify(type)}`);
+  };
+  switch (value) {
+    case 'processing_time':
+      need(isTime, 'timestamp/timestamptz');
+      return (_o, ctx) => ctx.processingTimeUs;
+    case 'arrival_time':
+      need(isTime, 'timestamp/timestamptz');
+      return (_o, ctx) => BigInt(ctx.record.arrivalTimeMs) * 1000n;
+    case 'partition':
+    case 'shard':
+      need(isString, 'string');
+      return (_o, ctx) => ctx.record.partitionId;
+    case 'position':
+      need(isString, 'string');
+      return (_o, ctx) => ctx.record.position;
+    case 'sequence_number':
+      need(isString, 'string');
+      return (_o, ctx) => ctx.record.meta.sequenceNumber ?? ctx.record.position;
+    case 'sub_sequence_number':
+      need(type === 'long' || type === 'int', 'long');
+      return (_o, ctx) => {
+        const s = ctx.record.meta.subSequenceNumber;
+        if (s === undefined) return null;
+        return type === 'long' ? BigInt(s) : Number(s);
+      };
+    case 'partition_key':
+      need(isString, 'string');
+      return (_o, ctx) => ctx.record.partitionKey;
+    case 'stream':
+      need(isString, 'string');
+      return (_o, ctx) => ctx.streamName;
+  }
+}
+
+function pathGetter(path: string): (obj: unknown) => unknown {
+  const parts = path.split('.');
+  if (parts.length === 1) {
+    const k = parts[0]!;
+    return (o) => (o as Record<string, unknown>)[k];
+  }
+  return (o) => {
+    let cur: unknown = o;
+    for (const k of parts) {
+      if (cur === null || typeof cur !== 'object') return undefined;
+      cur = (cur as Record<string, unknown>)[k];
+    }
+    return cur;
+  };
+}
+
+/** A compiled mapping. */
+export interface CompiledTransform {
+  /** The table schema the rows follow (top-level field order). */
+  schema: Schema;
+  /** Turns a record's parsed JSON into a row (values in schema field order). Throws RecordError. */
+  apply(obj: unknown, ctx: RecordContext): IcebergValue[];
+}
+
+/** Validates a mapping and derives the schema of a table to create for it. */
+export function schemaForTransform(spec: TransformSpec, what = 'transform'): Schema {
+  let id = 0;
+  const fields: NestedField[] = spec.columns.map((c, i) => {
+    if (!c.type) throw new ValidationError(`${what}.columns[${i}] (${c.name}): 'type' is required to create the table`);
+    const type = parseColumnType(c.type, `${what}.columns[${i}].type`);
+    return { id: ++id, name: c.name, required: c.required === true, type };
+  });
+  return { type: 'struct', 'schema-id': 0, fields };
+}
+
+function parseColumnType(t: string, what: string): IcebergType {
+  return parsePrimitiveType(t.trim().toLowerCase().replace(/\s+/g, ''), what);
+}
+
+/**
+ * Compiles the mapping against the table schema. Columns of the table that the mapping does not
+ * name are null (they must be optional); mapping columns the table lacks are a config error.
+ */
+export function compileTransform(spec: TransformSpec, schema: Schema, what = 'transform'): CompiledTransform {
+  const byName = new Map(spec.columns.map((c, i) => [c.name, { c, i }]));
+  for (const [name, { i }] of byName) {
+    if (!schema.fields.some((f) => f.name === name)) {
+      throw new ValidationError(`${what}.columns[${i}]: the table has no column '${name}'`);
+    }
+  }
+  const getters: Getter[] = schema.fields.map((field) => {
+    const entry = byName.get(field.name);
+    if (!entry) {
+      if (field.required) throw new ValidationError(`${what}: required table column '${field.name}' has no mapping`);
+      return () => null;
+    }
+    const { c, i } = entry;
+    const where = `${what}.columns[${i}]`;
+    if (c.type) {
+      const declared = parseColumnType(c.type, `${where}.type`);
+      if (JSON.stringify(declared) !== JSON.stringify(field.type)) {
+        throw new ValidationError(`${where} (${c.name}): type ${c.type} does not match the table's ${JSON.stringify(field.type)}`);
+      }
+    }
+    const sources = [c.value !== undefined, c.constant !== undefined, c.path !== undefined].filter(Boolean).length;
+    if (sources > 1) throw new ValidationError(`${where} (${c.name}): give only one of path, value, constant`);
+    if (c.value !== undefined) {
+      if (!DERIVED.has(c.value)) {
+        throw new ValidationError(`${where}.value: unknown value '${String(c.value)}' (one of ${[...DERIVED].join(', ')})`);
+      }
+      return derivedGetter(c.value, field.type, c.name);
+    }
+    const cast = castFor(field.type, c.name, c.path ?? c.name, c.format);
+    const required = c.required === true || field.required;
+    if (c.constant !== undefined) {
+      const value = c.constant === null ? null : cast(c.constant);
+      return () => value;
+    }
+    const path = c.path ?? c.name;
+    const get = pathGetter(path);
+    return (obj) => {
+      const v = get(obj);
+      if (v === undefined || v === null) {
+        if (required) fail(c.name, path, 'required value is missing');
+        return null;
+      }
+      return cast(v);
+    };
+  });
+  return {
+    schema,
+    apply(obj, ctx) {
+      if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+        throw new RecordError(`transform: record is not a JSON object (got ${Array.isArray(obj) ? 'an array' : describe(obj)})`);
+      }
+      const row = new Array<IcebergValue>(getters.length);
+      for (let i = 0; i < getters.length; i++) row[i] = getters[i]!(obj, ctx);
+      return row;
+    },
+  };
+}
