@@ -6,6 +6,8 @@
  * - Counts are per leaf column, in Parquet's terms: every slot of the column counts once, so a
  *   null struct counts as a null for each of its leaves, and an empty or null list or map counts
  *   as one null for each leaf beneath it. For a top-level column that is one value per row.
+ *   (Leaves under lists and maps keep their counts, as Iceberg Java's footer metrics and PyIceberg
+ *   do; recent Java versions leave them out. No predicate can reference them either way.)
  * - `nan_value_counts` only for float and double leaves; NaN is a value (not a null) and never a
  *   bound.
  * - Bounds only for leaves outside lists and maps (Iceberg drops them for repeated fields), and

@@ -4,8 +4,8 @@
  * Route: the batch's values go into a temporary DuckDB table through the appender, one
  * 2048-row data chunk at a time, column by column; then `COPY … TO … (FORMAT parquet, FIELD_IDS
  * {…})` writes the file. Measured against an NDJSON temp file read back with `read_json` (the
- * other route that handles every type), chunks were ~1.7× faster with less memory, and they carry
- * bigint timestamps and decimals exactly (no text round trip).
+ * other route that handles every type), chunks were about twice as fast with less memory, and
+ * they carry bigint timestamps and decimals exactly (no text round trip).
  *
  * What the file looks like to Iceberg readers:
  * - every column carries its Iceberg field id at every nesting level (struct fields, list

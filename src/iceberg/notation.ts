@@ -10,6 +10,7 @@
  */
 import { ValidationError } from '../errors.js';
 import type { PartitionField, PartitionSpec } from './metadata.js';
+import { validatePartitionSpec } from './partitioning.js';
 import { parsePrimitiveType, parseSchema } from './schema.js';
 import type { IcebergType, NestedField, Schema } from './types.js';
 
@@ -76,7 +77,7 @@ const ALIASES: Record<string, string> = {
   timestamp_tz: 'timestamptz',
 };
 
-function parseTypeExpr(lx: Lexer, nextId: () => number): IcebergType {
+function parseTypeExpr(lx: Lexer, nextId: () => number, column: string): IcebergType {
   const name = lx.word().toLowerCase();
   if (name === 'struct') {
     lx.expect('<');
@@ -90,7 +91,7 @@ function parseTypeExpr(lx: Lexer, nextId: () => number): IcebergType {
   if (name === 'list' || name === 'array') {
     lx.expect('<');
     const id = nextId();
-    const element = parseTypeExpr(lx, nextId);
+    const element = parseTypeExpr(lx, nextId, `${column}.element`);
     lx.expect('>');
     return { type: 'list', 'element-id': id, element, 'element-required': false };
   }
@@ -98,9 +99,9 @@ function parseTypeExpr(lx: Lexer, nextId: () => number): IcebergType {
     lx.expect('<');
     const keyId = nextId();
     const valueId = nextId();
-    const key = parseTypeExpr(lx, nextId);
+    const key = parseTypeExpr(lx, nextId, `${column}.key`);
     lx.expect(',');
-    const value = parseTypeExpr(lx, nextId);
+    const value = parseTypeExpr(lx, nextId, `${column}.value`);
     lx.expect('>');
     return { type: 'map', 'key-id': keyId, key, 'value-id': valueId, value, 'value-required': false };
   }
@@ -110,22 +111,36 @@ function parseTypeExpr(lx: Lexer, nextId: () => number): IcebergType {
     lx.expect(',');
     const s = lx.int();
     lx.expect(')');
-    return parsePrimitiveType(`decimal(${p},${s})`, lx.what);
+    return primitive(lx, `decimal(${p},${s})`, column);
   }
   if (name === 'fixed') {
     lx.expect('[');
     const l = lx.int();
     lx.expect(']');
-    return parsePrimitiveType(`fixed[${l}]`, lx.what);
+    return primitive(lx, `fixed[${l}]`, column);
   }
-  return parsePrimitiveType(ALIASES[name] ?? name, lx.what);
+  return primitive(lx, ALIASES[name] ?? name, column);
+}
+
+/**
+ * Parses a primitive type name. The schema module's error (`schema: …`) is re-raised through the
+ * lexer so the message names the caller's flag or key, the column and the position (the CLI then
+ * reports bad usage instead of a failure).
+ */
+function primitive(lx: Lexer, text: string, column: string): IcebergType {
+  try {
+    return parsePrimitiveType(text);
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    return lx.fail(`column '${column}': ${e.message.replace(/^schema: /, '')}`);
+  }
 }
 
 function parseField(lx: Lexer, nextId: () => number, sep?: string): NestedField {
   const name = lx.word();
   if (sep) lx.eat(sep);
   const id = nextId();
-  const type = parseTypeExpr(lx, nextId);
+  const type = parseTypeExpr(lx, nextId, name);
   let required = false;
   const save = lx.i;
   if (lx.peek() && /[nN]/.test(lx.peek()!)) {
@@ -150,7 +165,13 @@ export function parseSchemaArg(text: string, what = 'schema'): Schema {
     } catch (e) {
       throw new ValidationError(`${what}: invalid JSON: ${(e as Error).message}`);
     }
-    return parseSchema(json, what);
+    // Prefixed with the caller's flag or key, like every other error of this notation.
+    try {
+      return parseSchema(json);
+    } catch (e) {
+      if (e instanceof ValidationError) throw new ValidationError(`${what}: ${e.message}`, { cause: e });
+      throw e;
+    }
   }
   let id = 0;
   const nextId = () => ++id;
@@ -216,5 +237,15 @@ export function parsePartitionArg(text: string, schema: Schema, what = 'partitio
     fields.push({ 'source-id': col.id, 'field-id': fieldId++, name, transform });
   } while (lx.eat(','));
   if (!lx.atEnd()) lx.fail('unexpected text');
-  return { 'spec-id': 0, fields };
+  const spec: PartitionSpec = { 'spec-id': 0, fields };
+  // Validate here (transform parameters, transform vs. column type, clashing or redundant fields)
+  // so the error names the caller's flag or key: a bad --partition-by is bad usage, not a
+  // catalog failure.
+  try {
+    validatePartitionSpec(spec, schema, { newSpec: true });
+  } catch (e) {
+    if (e instanceof ValidationError) throw new ValidationError(`${what}: ${e.message.replace(/^partition: /, '')}`, { cause: e });
+    throw e;
+  }
+  return spec;
 }

@@ -12,7 +12,7 @@ import { copyFile, link, mkdir, open, readdir, rename, stat, unlink } from 'node
 import { basename, dirname, join, sep } from 'node:path';
 import { AlreadyExistsError, FloeError, NotFoundError, ValidationError } from '../errors.js';
 import type { FileInfo, FileIO, WriteOptions } from './file-io.js';
-import { fileUriToPath, locationScheme } from './location.js';
+import { fileUriToPath } from './location.js';
 
 /** errno codes worth retrying unchanged (transient resource exhaustion or contention). */
 const RETRIABLE_CODES = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'ETIMEDOUT', 'EINTR']);
@@ -160,11 +160,14 @@ export class LocalFileIO implements FileIO {
    * Locations are returned in the prefix's style (`file:` URI or plain path), sorted.
    */
   async *list(prefix: string): AsyncIterable<FileInfo> {
-    const prefixPath = this.toPath(prefix);
-    // A prefix ending in '/' names a directory; otherwise walk the directory holding it.
-    const endsWithSep = prefix.endsWith('/') || prefixPath.endsWith(sep);
-    const root = endsWithSep ? prefixPath : dirname(prefixPath);
-    const style = makeStyler(prefix, prefixPath);
+    let prefixPath = this.toPath(prefix);
+    // A prefix ending in '/' names a directory (path.resolve drops the slash of relative ones).
+    const isDir = prefix.endsWith('/');
+    if (isDir && !prefixPath.endsWith(sep)) prefixPath += sep;
+    const root = isDir ? prefixPath : dirname(prefixPath);
+    // Every listed path starts with prefixPath, so swapping that part back gives the caller's
+    // style exactly (`file:/…`, `file:///…`, relative or absolute path).
+    const style = (path: string): string => prefix + path.slice(prefixPath.length);
     for await (const path of walk(root)) {
       if (!path.startsWith(prefixPath)) continue;
       let st;
@@ -232,15 +235,4 @@ async function* walk(root: string): AsyncGenerator<string> {
     if (entry.isDirectory()) yield* walk(path);
     else yield path;
   }
-}
-
-/** Converts listed paths back to the style of the prefix the caller used. */
-function makeStyler(prefix: string, prefixPath: string): (path: string) => string {
-  if (locationScheme(prefix) === 'file' && prefix.startsWith('file:')) {
-    // Keep the caller's exact URI head (`file:/`, `file:///`, `file://localhost/`).
-    const head = prefix.slice(0, prefix.length - prefixPath.length);
-    if (prefix.endsWith(prefixPath)) return (path) => head + path;
-    return (path) => `file://${path}`;
-  }
-  return (path) => path;
 }

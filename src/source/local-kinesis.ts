@@ -3,8 +3,12 @@
  * `floe local`, the quickstart and tests. Nothing is written to disk; stopping it discards every
  * stream.
  *
- * kinesalite's limits as measured (see ../shared/notes/local-components.md): no ON_DEMAND streams,
- * no UpdateShardCount, ListShards ignores ShardFilter and never paginates, no throttling.
+ * kinesalite's limits as measured (see ../shared/notes/local-components.md and our tests): no
+ * ON_DEMAND streams, no UpdateShardCount, ListShards ignores ShardFilter and never paginates, no
+ * throttling, MillisBehindLatest always 0 on open shards, and GetShardIterator AT_TIMESTAMP never
+ * answers when the shard holds no record at or after the timestamp (the client's request timeout
+ * then turns it into a retried TimeoutError). Splits, merges, every other iterator type and
+ * iterator expiry after 5 minutes behave like Kinesis.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

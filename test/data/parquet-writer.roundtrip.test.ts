@@ -7,7 +7,7 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { batchFromRows } from '../../src/data/column-batch.js';
 import { writeParquetFile } from '../../src/data/parquet-writer.js';
 import type { IcebergValue, Schema } from '../../src/iceberg/types.js';
-import { DuckDB, sqlString } from '../../src/query/duckdb.js';
+import { closeSharedDuckDB, DuckDB, sqlString } from '../../src/query/duckdb.js';
 import { fromDuckDB } from './duckdb-values.js';
 
 /** Every primitive type, nested structs, lists of structs, maps, lists of lists. */
@@ -350,5 +350,23 @@ describe('writeParquetFile options and layout', () => {
     assert.deepStrictEqual(res.metrics.valueCounts, new Map([[1, 0], [2, 0]]));
     const back = await db.all(`SELECT count(*) AS n FROM read_parquet(${sqlString(path)})`);
     assert.equal(back[0]?.n, 0n);
+  });
+  test('concurrent writes on one instance, and the process-wide instance by default', async () => {
+    const mk = (k: number) => ({
+      schema: flat,
+      rows: batchFromRows(flat, Array.from({ length: 3000 }, (_, i) => [`w${k}-${i}`, BigInt(k * 1e6 + i)])),
+      path: join(dir, `concurrent-${k}.parquet`),
+    });
+    const results = await Promise.all([0, 1, 2].map((k) => writeParquetFile({ ...mk(k), db })));
+    for (const [k, r] of results.entries()) {
+      const back = await db.all(`SELECT min(event_id) AS lo, count(*) AS n FROM read_parquet(${sqlString(r.path)})`);
+      assert.deepStrictEqual(back, [{ lo: `w${k}-0`, n: 3000n }]);
+    }
+    try {
+      const r = await writeParquetFile(mk(9));
+      assert.equal(r.recordCount, 3000);
+    } finally {
+      await closeSharedDuckDB();
+    }
   });
 });

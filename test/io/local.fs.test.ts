@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../../src/errors.js';
 import { LocalFileIO } from '../../src/io/local.js';
@@ -44,12 +44,16 @@ describe('LocalFileIO', () => {
   it('lists in the caller\'s location style', async () => {
     await mkdir(join(dir, 'style', 'sub'), { recursive: true });
     await writeFile(join(dir, 'style', 'sub', 'f.txt'), 'x');
-    const plain = [];
+    const plain: string[] = [];
     for await (const f of io.list(join(dir, 'style') + '/')) plain.push(f.location);
     assert.deepEqual(plain, [join(dir, 'style', 'sub', 'f.txt')]);
-    const uri = [];
+    const uri: string[] = [];
     for await (const f of io.list(`file:${dir}/style/`)) uri.push(f.location);
     assert.deepEqual(uri, [`file:${dir}/style/sub/f.txt`]);
+    const rels: string[] = [];
+    const rel = relative(process.cwd(), join(dir, 'style'));
+    for await (const f of io.list(`${rel}/`)) rels.push(f.location);
+    assert.deepEqual(rels, [`${rel}/sub/f.txt`]);
   });
 
   it('returns the path itself as localPath', async () => {

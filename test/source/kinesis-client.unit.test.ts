@@ -22,6 +22,7 @@ test('endpoint and region follow AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL and 
   assert.equal(resolveKinesisClientConfig({ env: { ...env, AWS_REGION: 'ap-northeast-1' } }).region, 'ap-northeast-1');
   assert.equal(resolveKinesisClientConfig({ env: { ...env, AWS_DEFAULT_REGION: 'eu-west-1' } }).region, 'eu-west-1');
   assert.equal(resolveKinesisClientConfig({ env, endpoint: 'http://127.0.0.1:7', region: 'x-1' }).endpoint, 'http://127.0.0.1:7', 'options win');
+  assert.equal(resolveKinesisClientConfig({ env: { ...env, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' } }).endpoint, undefined);
 });
 
 test('real AWS: no endpoint, no region default, never dummy credentials', () => {

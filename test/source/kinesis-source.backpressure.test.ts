@@ -40,6 +40,13 @@ test('a slow consumer keeps each shard buffer within its record bound and loses 
   const callsBefore = proxy.calls.length;
   try {
     await s.start(new Map(), { type: 'TRIM_HORIZON' });
+    // Nobody consumes yet: the buffer fills to the bound and the reader stops calling.
+    await waitFor(() => s.metrics().bufferedRecords === 40, 5000, 'buffer full');
+    await sleep(50);
+    const idleCalls = proxy.calls.length;
+    await sleep(300);
+    assert.equal(proxy.calls.length, idleCalls, 'no GetRecords while the buffer is full');
+    assert.equal(s.metrics().bufferedRecords, 40);
     const got: number[] = [];
     let maxSeen = 0;
     while (got.length < 300) {

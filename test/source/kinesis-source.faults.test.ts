@@ -202,6 +202,34 @@ test('the bytes-per-second budget spaces calls after large responses', async () 
   }
 });
 
+test('ListShards pages are followed with NextToken alone', async () => {
+  const name = `faults-${++streamNo}`;
+  await createStream(env.client, name, 3);
+  // kinesalite never paginates: the proxy cuts its answer after one shard and hands out a token,
+  // then answers the token call from where the page ended.
+  const r = await rig(name, (op, body) => {
+    if (op !== 'ListShards') return undefined;
+    if (body.NextToken === undefined) {
+      return { response: (json) => ({ ...json, Shards: (json.Shards as unknown[]).slice(0, 1), NextToken: 'page-2' }) };
+    }
+    if (body.NextToken === 'page-2') {
+      return {
+        body: { StreamName: name, ExclusiveStartShardId: 'shardId-000000000000' },
+        response: (json) => ({ ...json, Shards: (json.Shards as unknown[]).slice(0, 1), NextToken: 'page-3' }),
+      };
+    }
+    return { body: { StreamName: name, ExclusiveStartShardId: 'shardId-000000000001' } };
+  });
+  try {
+    await r.source.start(new Map(), { type: 'LATEST' });
+    assert.deepEqual(r.source.metrics().partitions.map((p) => p.partitionId), ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002']);
+    const lists = r.proxy.calls.filter((c) => c.op === 'ListShards').map((c) => c.body);
+    assert.deepEqual(lists, [{ StreamName: name }, { NextToken: 'page-2' }, { NextToken: 'page-3' }]);
+  } finally {
+    await r.close();
+  }
+});
+
 test('a stream named by ARN sends StreamARN on every call', async () => {
   const stream = await newStream(3);
   const arn = `arn:aws:kinesis:us-east-1:000000000000:stream/${stream}`;

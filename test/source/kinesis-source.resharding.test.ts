@@ -193,6 +193,7 @@ test('restart after the parent was fully read but its end not committed: parent 
     await s.start(new Map([[parent, last]]), { type: 'LATEST' });
     const end = await pollUntil(s, (c) => c.positions.get(parent) === SHARD_END);
     assert.equal(end.records.length, 0, 'nothing re-read from the parent, no child read yet');
+    assert.equal((await pollFor(s, 400)).records.length, 0, 'children wait for the commit');
     s.markCommitted(end.positions);
     const rest = await pollUntil(s, (c) => c.records.length >= 5);
     // Children start at TRIM_HORIZON even though the default is LATEST: nothing is lost.

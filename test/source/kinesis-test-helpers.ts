@@ -21,6 +21,8 @@ process.on('warning', (w) => {
 /** A running kinesalite plus a client for it. */
 export interface LocalEnv {
   kinesis: LocalKinesis;
+  /** The endpoint URL (same as `kinesis.url`). */
+  url: string;
   client: KinesisClient;
   close(): Promise<void>;
 }
@@ -36,6 +38,7 @@ export async function startLocal(): Promise<LocalEnv> {
   const client = clientFor(kinesis.url);
   return {
     kinesis,
+    url: kinesis.url,
     client,
     async close() {
       client.destroy();

@@ -536,9 +536,9 @@ export class SqlCatalog implements Catalog {
       changes = this.db
         .prepare(
           'UPDATE iceberg_tables SET metadata_location = ?, previous_metadata_location = ? ' +
-            `WHERE catalog_name = ? AND table_namespace = ? AND table_name = ?${this.tableTypeFilter}`,
+            `WHERE catalog_name = ? AND table_namespace = ? AND table_name = ? AND metadata_location = ?${this.tableTypeFilter}`,
         )
-        .run(newLocation, baseLocation, this.name, ns, name).changes;
+        .run(newLocation, baseLocation, this.name, ns, name, baseLocation).changes;
     } catch (e) {
       if (isBusy(e)) {
         // The statement never got the write lock (busy timeout): nothing changed, the file is an orphan.

@@ -4,7 +4,7 @@
  */
 import type { Catalog, TableIdentifier } from '../../catalog/catalog.js';
 import { formatTableIdentifier, parseTableIdentifier } from '../../catalog/catalog.js';
-import { AlreadyExistsError } from '../../errors.js';
+import { AlreadyExistsError, ValidationError } from '../../errors.js';
 import { FileContent } from '../../iceberg/manifest-types.js';
 import { schemaToString } from '../../iceberg/schema.js';
 import { planTableScan } from '../../query/table-scan.js';
@@ -34,7 +34,13 @@ function emit(io: CommandIO, format: OutputFormat, columns: string[], rows: Json
 
 function one(positionals: string[], what: string): TableIdentifier {
   if (positionals.length !== 1) throw new UsageError(`cli: table ${what} expects NAMESPACE.TABLE\n${TABLE_USAGE}`);
-  return parseTableIdentifier(positionals[0]!);
+  try {
+    return parseTableIdentifier(positionals[0]!);
+  } catch (e) {
+    // A malformed name on the command line is bad usage (exit 2), not a catalog failure.
+    if (e instanceof ValidationError) throw new UsageError(`cli: table ${what}: ${e.message}`, { cause: e });
+    throw e;
+  }
 }
 
 /** Runs `floe table …`. */
@@ -214,6 +220,7 @@ async function files(
 ): Promise<number> {
   const t = await catalog.loadTable(id);
   const snap = str(values, 'snapshot-id');
+  if (snap !== undefined && !/^-?\d+$/.test(snap)) throw new UsageError(`cli: --snapshot-id must be an integer, got '${snap}'`);
   const scan = await planTableScan(t.io, t.metadata, snap ? { snapshotId: BigInt(snap) } : {});
   const contentName = (c: FileContent) => (c === FileContent.DATA ? 'data' : c === FileContent.POSITION_DELETES ? 'position-deletes' : 'equality-deletes');
   const partitionText = (p: unknown[]) =>

@@ -28,7 +28,10 @@ export interface StaticCredentials {
 export interface KinesisClientOptions {
   /** Region; default AWS_REGION, AWS_DEFAULT_REGION, then `us-east-1` for a custom endpoint. */
   region?: string;
-  /** Endpoint URL; default AWS_ENDPOINT_URL_KINESIS, then AWS_ENDPOINT_URL. */
+  /**
+   * Endpoint URL; default AWS_ENDPOINT_URL_KINESIS, then AWS_ENDPOINT_URL (unless
+   * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), as the SDK itself resolves them.
+   */
   endpoint?: string;
   /** Credentials; default the SDK's default chain (dummy ones for an unconfigured custom endpoint). */
   credentials?: StaticCredentials;
@@ -77,7 +80,10 @@ export function resolveKinesisClientConfig(options: KinesisClientOptions = {}): 
   const env = options.env ?? process.env;
   // The SDK reads AWS_ENDPOINT_URL_KINESIS / AWS_ENDPOINT_URL itself (serviceId "Kinesis"); we
   // resolve them here too so we know whether the endpoint is local (credentials, region default).
-  const endpoint = options.endpoint ?? (env.AWS_ENDPOINT_URL_KINESIS || undefined) ?? (env.AWS_ENDPOINT_URL || undefined);
+  // AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true makes the SDK ignore both variables; so do we.
+  const ignoreEnv = env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true';
+  const fromEnv = ignoreEnv ? undefined : (env.AWS_ENDPOINT_URL_KINESIS || undefined) ?? (env.AWS_ENDPOINT_URL || undefined);
+  const endpoint = options.endpoint ?? fromEnv;
   const custom = endpoint !== undefined && isCustomEndpoint(endpoint);
   const region = options.region ?? (env.AWS_REGION || undefined) ?? (env.AWS_DEFAULT_REGION || undefined) ?? (custom ? 'us-east-1' : undefined);
   const dummyCredentials = options.credentials === undefined && custom && !credentialsConfigured(env);

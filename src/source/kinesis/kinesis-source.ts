@@ -7,6 +7,14 @@
  * its end and that end (SHARD_END) has been committed through {@link KinesisSource.markCommitted}.
  * All records of a key range in the parents are therefore committed before any record of the
  * child, and a crash in between resumes the parents, never the child first. See `lineage.ts`.
+ *
+ * Records: `partitionId` is the shard id; `position` is the sequence number, or
+ * `<sequenceNumber>:<subSequence>` inside a KPL aggregate (see `position.ts`); `meta` holds
+ * `stream`, `shardId`, `sequenceNumber`, and when they apply `subSequenceNumber`,
+ * `aggregated` ("true"), `explicitHashKey`, `encryptionType`.
+ *
+ * The SDK client's own retries (maxAttempts, default 3) happen inside one call; build the reading
+ * client with `maxAttempts: 1` to leave pacing and throttle counting entirely to the readers.
  */
 import { setMaxListeners } from 'node:events';
 import { ListShardsCommand, type KinesisClient, type ListShardsCommandInput, type Shard } from '@aws-sdk/client-kinesis';

@@ -1,0 +1,362 @@
+/**
+ * The streaming pipeline: source → decode → transform → batch → Parquet files → one Iceberg commit
+ * that carries both the files and the stream positions they cover.
+ *
+ * Exactly once, by construction:
+ * - A run starts from the positions in the table's current snapshot (the configured initial
+ *   position applies only to partitions the table has never seen).
+ * - Data files and the new positions land in the same atomic catalog commit. A crash before the
+ *   commit leaves unreferenced files (swept by orphan removal) and the old positions, so the
+ *   records are read again; a crash after it leaves both.
+ * - Every commit validates that the positions in the table are still the ones this run last
+ *   committed (or started from). If another writer moved them (a second `floe run` on the same
+ *   table by mistake), this run fences itself instead of writing duplicates. Commits that do not
+ *   touch positions (compaction) carry them forward unchanged and do not fence anyone.
+ *
+ * Memory stays bounded: the pipeline pulls from the source and commits inline, so while it writes,
+ * the source's bounded buffers fill and its readers pause (backpressure).
+ */
+import type { Catalog, TableIdentifier } from '../catalog/catalog.js';
+import { parseTableIdentifier } from '../catalog/catalog.js';
+import { AlreadyExistsError, FencedError, FloeError, ValidationError } from '../errors.js';
+import { ColumnBatchBuilder } from '../data/column-batch.js';
+import type { TableMetadata } from '../iceberg/metadata.js';
+import { parsePartitionArg } from '../iceberg/notation.js';
+import { snapshotForRef } from '../iceberg/snapshot.js';
+import type { IcebergValue, Schema } from '../iceberg/types.js';
+import type { Source, SourceMetrics, SourceRecord } from '../source/source.js';
+import { Table } from '../table/table.js';
+import { writeDataFiles } from '../table/write.js';
+import { checkpointSummary, diffPositions, readCheckpoint, samePositions } from './checkpoint.js';
+import type { PipelineConfig } from './config.js';
+import { DEAD_LETTER_SCHEMA, deadLetterRow } from './dead-letter.js';
+import { compileTransform, RecordError, schemaForTransform, type CompiledTransform } from './transform.js';
+
+/** Something the pipeline did, for logs and the status line. */
+export type PipelineEvent =
+  | { type: 'started'; table: string; positions: Record<string, string>; deadLetterTable?: string }
+  | {
+      type: 'commit';
+      snapshotId: string;
+      records: number;
+      deadLetters: number;
+      files: number;
+      bytes: number;
+      durationMs: number;
+      attempts: number;
+      positions: Record<string, string>;
+    }
+  | { type: 'dead-letter'; shard: string; position: string; error: string }
+  | { type: 'stopped'; records: number; deadLetters: number; commits: number }
+  | { type: 'error'; error: string; code: string };
+
+/** Running totals. */
+export interface PipelineStats {
+  records: number;
+  deadLetters: number;
+  skipped: number;
+  commits: number;
+  bytes: number;
+  lastCommitMs: number | undefined;
+  lastSnapshotId: string | undefined;
+  startedMs: number;
+  source: SourceMetrics;
+}
+
+/** Options of {@link Pipeline.open}. */
+export interface PipelineOptions {
+  config: PipelineConfig;
+  catalog: Catalog;
+  source: Source;
+  /** Receives events; must not throw. */
+  onEvent?: (event: PipelineEvent) => void;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+/** Records taken from the source per poll. */
+const POLL_RECORDS = 10_000;
+
+async function ensureNamespace(catalog: Catalog, id: TableIdentifier): Promise<void> {
+  if (await catalog.namespaceExists(id.namespace)) return;
+  try {
+    await catalog.createNamespace(id.namespace);
+  } catch (e) {
+    if (!(e instanceof AlreadyExistsError)) throw e;
+  }
+}
+
+async function openOrCreate(
+  catalog: Catalog,
+  id: TableIdentifier,
+  create: (() => { schema: Schema; partitionBy?: string; properties?: Record<string, string> }) | undefined,
+): Promise<Table> {
+  if (await catalog.tableExists(id)) return Table.load(catalog, id);
+  if (!create) throw new ValidationError(`pipeline: table ${id.namespace.join('.')}.${id.name} does not exist and table.create is false`);
+  const { schema, partitionBy, properties } = create();
+  await ensureNamespace(catalog, id);
+  try {
+    await catalog.createTable(id, {
+      schema,
+      ...(partitionBy ? { partitionSpec: parsePartitionArg(partitionBy, schema, 'config: table.partition_by') } : {}),
+      ...(properties ? { properties } : {}),
+    });
+  } catch (e) {
+    if (!(e instanceof AlreadyExistsError)) throw e; // another process created it first: fine
+  }
+  return Table.load(catalog, id);
+}
+
+/** The streaming job. */
+export class Pipeline {
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private builder: ColumnBatchBuilder;
+  private deadLetters: IcebergValue[][] = [];
+  private bufferedBytes = 0;
+  /** Positions reached since the last commit. */
+  private readonly pending = new Map<string, string>();
+  /** Positions this run last committed (or found in the table at start): the fencing token. */
+  private committed: Map<string, string>;
+  /** Positions recorded in the dead-letter table: records at or before them are already there. */
+  private deadLetterCommitted: Map<string, string>;
+  private stopping = false;
+  private readonly stopController = new AbortController();
+  private readonly statsValue: Omit<PipelineStats, 'source'>;
+
+  private constructor(
+    private readonly options: PipelineOptions,
+    private readonly table: Table,
+    private readonly deadLetterTable: Table | undefined,
+    private readonly transform: CompiledTransform,
+  ) {
+    this.builder = new ColumnBatchBuilder(transform.schema);
+    const stream = options.source.id;
+    this.committed = readCheckpoint(snapshotForRef(table.metadata, 'main'), stream);
+    this.deadLetterCommitted = deadLetterTable ? readCheckpoint(snapshotForRef(deadLetterTable.metadata, 'main'), stream) : new Map();
+    this.statsValue = {
+      records: 0,
+      deadLetters: 0,
+      skipped: 0,
+      commits: 0,
+      bytes: 0,
+      lastCommitMs: undefined,
+      lastSnapshotId: undefined,
+      startedMs: this.now(),
+    };
+  }
+
+  /**
+   * Opens (creating if configured) the table and the dead-letter table and compiles the mapping.
+   * Everything that can be checked is checked here, before any record is read.
+   */
+  static async open(options: PipelineOptions): Promise<Pipeline> {
+    const { config, catalog } = options;
+    const id = parseTableIdentifier(config.table.name);
+    const table = await openOrCreate(
+      catalog,
+      id,
+      config.table.create
+        ? () => ({
+            schema: schemaForTransform(config.transform, 'config: transform'),
+            ...(config.table.partitionBy ? { partitionBy: config.table.partitionBy } : {}),
+            properties: config.table.properties,
+          })
+        : undefined,
+    );
+    const schema = table.schema();
+    const transform = compileTransform(config.transform, schema, 'config: transform');
+    let deadLetterTable: Table | undefined;
+    if (config.deadLetter.policy === 'dlq') {
+      deadLetterTable = await openOrCreate(catalog, parseTableIdentifier(config.deadLetter.table), () => ({ schema: DEAD_LETTER_SCHEMA }));
+      const dlSchema = deadLetterTable.schema();
+      const names = dlSchema.fields.map((f) => f.name).join(',');
+      if (names !== DEAD_LETTER_SCHEMA.fields.map((f) => f.name).join(',')) {
+        throw new ValidationError(`config: dead_letter.table: ${config.deadLetter.table} exists with other columns (${names})`);
+      }
+    }
+    return new Pipeline(options, table, deadLetterTable, transform);
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  private emit(e: PipelineEvent): void {
+    try {
+      this.options.onEvent?.(e);
+    } catch {
+      // A broken listener must not break ingestion.
+    }
+  }
+
+  /** Current totals and source metrics. */
+  stats(): PipelineStats {
+    return { ...this.statsValue, source: this.options.source.metrics() };
+  }
+
+  /** The table being written. */
+  get targetTable(): Table {
+    return this.table;
+  }
+
+  /** Asks the run loop to make a final commit and return. */
+  stop(): void {
+    this.stopping = true;
+    this.stopController.abort();
+  }
+
+  /**
+   * Runs until {@link stop} is called (or the source fails), then makes a final commit and closes
+   * the source. Rejects on a fatal error (fenced, commit failure, `fail` dead-letter policy); the
+   * table is consistent in every case.
+   */
+  async run(): Promise<PipelineStats> {
+    const { source, config } = this.options;
+    const interval = config.commit.intervalMs;
+    const byteBound = Math.min(config.commit.maxBytes, config.commit.targetFileSizeBytes);
+    await source.start(this.committed, config.source.initialPosition);
+    this.emit({
+      type: 'started',
+      table: this.table.name,
+      positions: Object.fromEntries(this.committed),
+      ...(this.deadLetterTable ? { deadLetterTable: this.deadLetterTable.name } : {}),
+    });
+    let lastCommit = this.now();
+    try {
+      while (!this.stopping) {
+        const wait = Math.max(0, lastCommit + interval - this.now());
+        const batch = await source.poll({
+          maxRecords: Math.max(1, Math.min(POLL_RECORDS, config.commit.maxRecords - this.builder.length)),
+          maxBytes: Math.max(1, byteBound - this.bufferedBytes),
+          waitMs: wait,
+          signal: this.stopController.signal,
+        });
+        const processingTimeUs = BigInt(this.now()) * 1000n;
+        for (const record of batch.records) this.ingest(record, processingTimeUs);
+        for (const [p, pos] of batch.positions) this.pending.set(p, pos);
+        const due = this.now() >= lastCommit + interval;
+        const full = this.builder.length >= config.commit.maxRecords || this.bufferedBytes >= byteBound;
+        if ((due || full) && this.pending.size > 0) {
+          await this.commit();
+          lastCommit = this.now();
+        } else if (due) {
+          lastCommit = this.now(); // nothing to commit: don't write empty snapshots
+        }
+      }
+      if (this.pending.size > 0) await this.commit();
+    } catch (e) {
+      const err = e as Error;
+      this.emit({ type: 'error', error: err.message, code: e instanceof FloeError ? e.code : 'UNEXPECTED' });
+      throw e;
+    } finally {
+      await source.close();
+    }
+    this.emit({ type: 'stopped', records: this.statsValue.records, deadLetters: this.statsValue.deadLetters, commits: this.statsValue.commits });
+    return this.stats();
+  }
+
+  /** Decodes and transforms one record into the buffer, or dead-letters it. */
+  private ingest(record: SourceRecord, processingTimeUs: bigint): void {
+    this.bufferedBytes += record.data.length;
+    this.statsValue.bytes += record.data.length;
+    let text: string | undefined;
+    let row: IcebergValue[];
+    try {
+      try {
+        text = this.decoder.decode(record.data);
+      } catch {
+        throw new RecordError('decode: record is not valid UTF-8');
+      }
+      let obj: unknown;
+      try {
+        obj = JSON.parse(text);
+      } catch (e) {
+        throw new RecordError(`decode: record is not JSON: ${(e as Error).message}`);
+      }
+      row = this.transform.apply(obj, { record, streamName: this.options.source.id, processingTimeUs });
+    } catch (e) {
+      if (!(e instanceof RecordError)) throw e;
+      this.deadLetter(record, e.message, text, processingTimeUs);
+      return;
+    }
+    this.builder.append(row);
+    this.statsValue.records++;
+  }
+
+  private deadLetter(record: SourceRecord, error: string, text: string | undefined, nowUs: bigint): void {
+    const policy = this.options.config.deadLetter.policy;
+    const where = `shard ${record.partitionId} position ${record.position}`;
+    if (policy === 'fail') {
+      throw new ValidationError(`pipeline: record at ${where}: ${error} (dead_letter.policy is 'fail')`);
+    }
+    this.emit({ type: 'dead-letter', shard: record.partitionId, position: record.position, error });
+    if (policy === 'skip') {
+      this.statsValue.skipped++;
+      return;
+    }
+    // Already in the dead-letter table from a run that crashed before its main commit.
+    const done = this.deadLetterCommitted.get(record.partitionId);
+    if (done !== undefined && this.options.source.comparePositions(record.position, done) <= 0) return;
+    this.deadLetters.push(deadLetterRow(this.options.source.id, record, error, text, nowUs));
+    this.statsValue.deadLetters++;
+  }
+
+  /** Writes the buffered rows and commits them with the positions they cover. */
+  private async commit(): Promise<void> {
+    const started = this.now();
+    const stream = this.options.source.id;
+    const positions = new Map([...this.committed, ...this.pending]);
+    const summary = checkpointSummary(stream, positions);
+
+    // Dead letters first, stamped with the same positions: if we crash before the main commit,
+    // the replayed records find themselves already dead-lettered and are not written twice.
+    const deadLetters = this.deadLetters;
+    if (this.deadLetterTable && deadLetters.length > 0) {
+      const dlq = this.deadLetterTable;
+      const rows = new ColumnBatchBuilder(dlq.schema());
+      for (const r of deadLetters) rows.append(r);
+      const { files, specId } = await writeDataFiles(dlq.io, dlq.metadata, rows.build());
+      await dlq.newAppend({ summary }).appendFiles(files, specId).commit();
+      this.deadLetterCommitted = new Map(positions);
+    }
+
+    const batch = this.builder.build();
+    const { files, specId } = await writeDataFiles(this.table.io, this.table.metadata, batch);
+    const expected = this.committed;
+    const result = await this.table
+      .newAppend({
+        summary,
+        validate: (base: TableMetadata) => {
+          const actual = readCheckpoint(snapshotForRef(base, 'main'), stream);
+          if (!samePositions(expected, actual)) {
+            throw new FencedError(
+              `pipeline: fenced: the positions of ${stream} in ${this.table.name} moved under this run (${diffPositions(expected, actual)}); another writer is active, stopping without committing`,
+            );
+          }
+        },
+      })
+      .appendFiles(files, specId)
+      .commit();
+
+    this.committed = positions;
+    const committedNow = new Map(this.pending);
+    this.pending.clear();
+    this.deadLetters = [];
+    this.bufferedBytes = 0;
+    this.options.source.markCommitted(committedNow);
+    this.statsValue.commits++;
+    this.statsValue.lastCommitMs = this.now();
+    this.statsValue.lastSnapshotId = result.snapshot['snapshot-id'].toString();
+    this.emit({
+      type: 'commit',
+      snapshotId: result.snapshot['snapshot-id'].toString(),
+      records: batch.length,
+      deadLetters: deadLetters.length,
+      files: files.length,
+      bytes: files.reduce((s, f) => s + f.file_size_in_bytes, 0),
+      durationMs: this.now() - started,
+      attempts: result.attempts,
+      positions: Object.fromEntries(committedNow),
+    });
+  }
+}
