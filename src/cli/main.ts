@@ -10,6 +10,10 @@ import { UsageError } from './args.js';
 import type { CommandIO } from './io.js';
 import { QUERY_USAGE, queryCommand } from './commands/query.js';
 import { TABLE_USAGE, tableCommand } from './commands/table.js';
+import { RUN_USAGE } from './commands/run.js';
+import { PRODUCE_USAGE } from './commands/produce.js';
+import { LOCAL_USAGE } from './commands/local.js';
+import { QUICKSTART_USAGE } from './commands/quickstart.js';
 
 type Command = (argv: string[], io: CommandIO) => Promise<number>;
 
@@ -20,6 +24,18 @@ interface CommandEntry {
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
+  quickstart: {
+    summary: 'the reference pipeline end to end on this machine (what npm start runs)',
+    usage: QUICKSTART_USAGE,
+    load: async () => (await import('./commands/quickstart.js')).quickstartCommand,
+  },
+  run: { summary: 'stream Kinesis into an Iceberg table (long-running)', usage: RUN_USAGE, load: async () => (await import('./commands/run.js')).runCommand },
+  produce: {
+    summary: 'send reference events (or stdin lines) to a Kinesis stream',
+    usage: PRODUCE_USAGE,
+    load: async () => (await import('./commands/produce.js')).produceCommand,
+  },
+  local: { summary: 'an embedded Kinesis-compatible endpoint on 127.0.0.1', usage: LOCAL_USAGE, load: async () => (await import('./commands/local.js')).localCommand },
   query: { summary: 'SQL over Iceberg tables (DuckDB)', usage: QUERY_USAGE, load: async () => queryCommand },
   table: { summary: 'create, describe, list, snapshots, files, drop tables', usage: TABLE_USAGE, load: async () => tableCommand },
 };
@@ -83,6 +99,9 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
 
 const isEntry = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isEntry || process.argv[1]?.endsWith('/cli/main.js')) {
+  // floe pins its AWS SDK version on purpose (Node 20 support); the SDK's notice about future
+  // releases is noise on every command.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const io: CommandIO = {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),

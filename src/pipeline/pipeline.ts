@@ -72,6 +72,13 @@ export interface PipelineOptions {
   onEvent?: (event: PipelineEvent) => void;
   /** Clock (tests). */
   now?: () => number;
+  /**
+   * Called at the commit's crash-sensitive points; crash tests kill the process here to prove
+   * that no point loses or duplicates records. `afterWrite`: data files written, not committed.
+   * `beforeCommit`: manifests not yet written. `afterCommit`: committed, positions not yet
+   * acknowledged to the source.
+   */
+  crashPoint?: (point: 'afterWrite' | 'beforeCommit' | 'afterCommit') => void;
 }
 
 /** Records taken from the source per poll. */
@@ -322,11 +329,13 @@ export class Pipeline {
 
     const batch = this.builder.build();
     const { files, specId } = await writeDataFiles(this.table.io, this.table.metadata, batch);
+    this.options.crashPoint?.('afterWrite');
     const expected = this.committed;
     const result = await this.table
       .newAppend({
         summary,
         validate: (base: TableMetadata) => {
+          this.options.crashPoint?.('beforeCommit');
           const actual = readCheckpoint(snapshotForRef(base, 'main'), stream);
           if (!samePositions(expected, actual)) {
             throw new FencedError(
@@ -337,6 +346,7 @@ export class Pipeline {
       })
       .appendFiles(files, specId)
       .commit();
+    this.options.crashPoint?.('afterCommit');
 
     this.committed = positions;
     const committedNow = new Map(this.pending);

@@ -13,6 +13,11 @@
  * whose `file_path` equals the data file's path *as written in the manifest* (before any FileIO
  * remapping); equality deletes are anti-joined on their `equality_ids` columns with
  * `IS NOT DISTINCT FROM` (NULL matches NULL, as the spec requires).
+ *
+ * Every `read_parquet` passes `hive_partitioning = false`: DuckDB otherwise auto-detects
+ * `key=value` directories (the layout Iceberg writers use for identity partitions, e.g.
+ * `data/b=true/…`) and replaces the file's column of that name with the directory's text value,
+ * turning a boolean or date column into VARCHAR. Partition values come from the manifest only.
  */
 import { UnsupportedError, ValidationError } from '../errors.js';
 import { parseJson, type JsonValue } from '../iceberg/json.js';
@@ -607,7 +612,7 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
       const list = `[${files.map((f) => sqlString(f.localPath)).join(', ')}]`;
       // file_path holds the path as the manifest wrote it, so compare with the un-remapped path.
       conditions.push(
-        `NOT EXISTS (SELECT 1 FROM read_parquet(${list}, union_by_name = true) AS p WHERE p."file_path" = ${sqlString(task.file.file_path)} AND p."pos" = d."__floe_pos")`,
+        `NOT EXISTS (SELECT 1 FROM read_parquet(${list}, union_by_name = true, hive_partitioning = false) AS p WHERE p."file_path" = ${sqlString(task.file.file_path)} AND p."pos" = d."__floe_pos")`,
       );
     }
     for (const del of eqDeletes) {
@@ -622,17 +627,17 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
       });
       const cols = keys.map((k) => `${k.expr} AS "__floe_k_${k.id}"`).join(', ');
       const match = keys.map((k) => `e."__floe_k_${k.id}" IS NOT DISTINCT FROM d."__floe_eq_${k.id}"`).join(' AND ');
-      conditions.push(`NOT EXISTS (SELECT 1 FROM (SELECT ${cols} FROM read_parquet(${sqlString(f.localPath)})) AS e WHERE ${match})`);
+      conditions.push(`NOT EXISTS (SELECT 1 FROM (SELECT ${cols} FROM read_parquet(${sqlString(f.localPath)}, hive_partitioning = false)) AS e WHERE ${match})`);
     }
     return (
-      `SELECT ${outputList} FROM (SELECT ${inner.join(', ')} FROM read_parquet(${sqlString(data.localPath)}, file_row_number = true)) AS d` +
+      `SELECT ${outputList} FROM (SELECT ${inner.join(', ')} FROM read_parquet(${sqlString(data.localPath)}, file_row_number = true, hive_partitioning = false)) AS d` +
       (conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '')
     );
   }
 
   for (const g of groups.values()) {
     const source = g.paths.length === 1 ? sqlString(g.paths[0]!) : `[${g.paths.map(sqlString).join(', ')}]`;
-    selects.unshift(`SELECT ${g.selectList} FROM read_parquet(${source})`);
+    selects.unshift(`SELECT ${g.selectList} FROM read_parquet(${source}, hive_partitioning = false)`);
   }
 
   let sql: string;

@@ -25,6 +25,12 @@ export interface LocalKinesisOptions {
   updateStreamMs?: number;
   /** Shards allowed across all streams. Default 200. */
   shardLimit?: number;
+  /**
+   * Directory to keep the streams in (LevelDB), so they survive restarts: the quickstart keeps
+   * its stream beside the warehouse, so the positions committed in the table stay valid.
+   * Default: in memory.
+   */
+  path?: string;
 }
 
 /** A running embedded endpoint. */
@@ -50,7 +56,7 @@ function nonNegative(v: number | undefined, fallback: number, name: string): num
   return x;
 }
 
-/** Starts kinesalite on 127.0.0.1 with an in-memory store and returns its URL. */
+/** Starts kinesalite on 127.0.0.1 (in memory, or persisted under `path`) and returns its URL. */
 export async function startLocalKinesis(options: LocalKinesisOptions = {}): Promise<LocalKinesis> {
   const port = nonNegative(options.port, 0, 'port');
   if (port > 65535) throw new ValidationError(`local-kinesis: port must be at most 65535, got ${port}`);
@@ -59,6 +65,7 @@ export async function startLocalKinesis(options: LocalKinesisOptions = {}): Prom
     deleteStreamMs: nonNegative(options.deleteStreamMs, 0, 'deleteStreamMs'),
     updateStreamMs: nonNegative(options.updateStreamMs, 0, 'updateStreamMs'),
     shardLimit: nonNegative(options.shardLimit, 200, 'shardLimit'),
+    ...(options.path ? { path: options.path } : {}),
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (e: Error): void => {

@@ -1,7 +1,8 @@
 /**
- * Opens a table straight from storage, without a catalog: from a metadata JSON file or from a
- * table directory (newest metadata from `metadata/version-hint.text`, else the highest
- * `vN.metadata.json` or `NNNNN-<uuid>.metadata.json`).
+ * Opens a table straight from storage, without a catalog: from a metadata JSON file (any name
+ * ending in `.json`, optionally gzip-compressed as `….json.gz`) or from a table directory (newest
+ * metadata from `metadata/version-hint.text`, else the highest `vN.metadata.json` or
+ * `NNNNN-<uuid>.metadata.json`).
  *
  * Moved tables: when the table is opened from a directory other than the location recorded in
  * its metadata, every path under the recorded location is resolved inside the directory it was
@@ -9,7 +10,7 @@
  */
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { LoadedTable } from '../catalog/catalog.js';
-import { parseTableMetadata } from '../iceberg/table-metadata.js';
+import { readTableMetadataFile } from '../catalog/warehouse.js';
 import { metadataVersion } from '../iceberg/update-metadata.js';
 import type { FileIO } from '../io/file-io.js';
 import { fileIOFor } from '../io/resolve.js';
@@ -55,7 +56,9 @@ export async function openTableAt(location: string, options: OpenTableOptions = 
   const loc = stripTrailingSlash(location);
   let metadataLocation: string;
   let tableDir: string;
-  if (loc.endsWith('.metadata.json')) {
+  // Any JSON file is a metadata file: copies and test vectors are often named `….json`, and a
+  // table directory is never named like that.
+  if (/\.json(\.gz)?$/i.test(loc)) {
     metadataLocation = loc;
     const dir = parentLocation(loc);
     tableDir = locationBaseName(dir) === 'metadata' ? parentLocation(dir) : dir;
@@ -63,8 +66,8 @@ export async function openTableAt(location: string, options: OpenTableOptions = 
     tableDir = loc;
     metadataLocation = await findCurrentMetadata(rawIO, loc);
   }
-  const text = new TextDecoder().decode(await rawIO.read(metadataLocation));
-  const metadata = parseTableMetadata(text, metadataLocation);
+  // Gzip-compressed metadata (`….gz.metadata.json`, Java's codec option) is recognized by content.
+  const metadata = await readTableMetadataFile(rawIO, metadataLocation);
   const recorded = stripTrailingSlash(metadata.location);
   const mappings: PathMapping[] = [...(options.pathMap ?? [])];
   if (recorded !== tableDir) mappings.push({ from: recorded, to: tableDir });

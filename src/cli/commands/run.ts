@@ -92,6 +92,26 @@ export class RunReporter {
   }
 }
 
+/**
+ * Crash testing aid: `FLOE_CRASH_POINT=afterWrite:0.2,afterCommit:0.1` makes the process kill
+ * itself with SIGKILL at those commit points with those probabilities.
+ */
+function crashPointFromEnv(env: NodeJS.ProcessEnv): { crashPoint?: (p: string) => void } {
+  const spec = env.FLOE_CRASH_POINT;
+  if (!spec) return {};
+  const odds = new Map<string, number>();
+  for (const part of spec.split(',')) {
+    const [name, p] = part.split(':');
+    if (name) odds.set(name.trim(), p === undefined ? 1 : Number(p));
+  }
+  return {
+    crashPoint: (point) => {
+      const p = odds.get(point);
+      if (p !== undefined && Math.random() < p) process.kill(process.pid, 'SIGKILL');
+    },
+  };
+}
+
 /** Builds the Kinesis source a config asks for. */
 export function kinesisSourceFor(config: PipelineConfig, log: SourceLogger, env: NodeJS.ProcessEnv): KinesisSource {
   const client = kinesisClientFromEnv({
@@ -122,7 +142,7 @@ export async function runPipeline(
   const catalog = openCatalog(config.catalog);
   try {
     const source = kinesisSourceFor(config, (level, message, fields) => reporter.log(level, message, { ...fields }), io.env);
-    const pipeline = await Pipeline.open({ config, catalog, source, onEvent: (e) => reporter.event(e) });
+    const pipeline = await Pipeline.open({ config, catalog, source, onEvent: (e) => reporter.event(e), ...crashPointFromEnv(io.env) });
     const unsubscribe = signals.onStop(() => pipeline.stop());
     const timer = setInterval(() => reporter.status(pipeline.stats()), 1000);
     try {
