@@ -272,13 +272,17 @@ export function applyTransform(t: Transform, sourceType: IcebergType, v: Iceberg
       const w = t.width;
       if (kind === 'int') {
         const x = toInt(v, what);
-        return x - (((x % w) + w) % w);
+        // Java computes this in int arithmetic, which wraps near Integer.MIN_VALUE; `| 0` wraps
+        // the same way so partition values match Java's (and stay within int32).
+        return (x - (((x % w) + w) % w)) | 0;
       }
       if (kind === 'long' || kind === 'decimal') {
         // Decimal: the width applies to the unscaled value (it carries the column's scale).
         const x = toBig(v, what);
         const bw = BigInt(w);
-        return x - (((x % bw) + bw) % bw);
+        const r = x - (((x % bw) + bw) % bw);
+        // long: wrap like Java's long arithmetic; decimals are BigDecimal in Java (no wrap).
+        return kind === 'long' ? BigInt.asIntN(64, r) : r;
       }
       if (kind === 'string') return truncateString(toStr(v, what), w);
       const b = toBytes(v, what);

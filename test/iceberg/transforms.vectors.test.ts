@@ -159,3 +159,11 @@ test('null in, null out; void always null', () => {
   assert.equal(apply('void', 'string', 'x'), null);
   assert.equal(apply('identity', 'string', 'x'), 'x');
 });
+
+test('truncate wraps at the integer limits like Java (int and long arithmetic)', async () => {
+  const { applyTransform, parseTransform } = await import('../../src/iceberg/transforms.js');
+  const t = parseTransform('truncate[10]');
+  // Java: -2147483648 - 2 (remainder) wraps to 2147483646.
+  assert.equal(applyTransform(t, 'int', -2147483648), 2147483646);
+  assert.equal(applyTransform(t, 'long', -(2n ** 63n)), 2n ** 63n - 2n);
+});
