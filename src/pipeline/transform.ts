@@ -91,7 +91,12 @@ function describe(v: unknown): string {
   return s.length > 60 ? s.slice(0, 57) + '...' : s;
 }
 
-/** Parses an ISO-8601 date-time to epoch microseconds; `local` ignores no zone but requires none-or-Z. */
+/**
+ * Parses an ISO-8601 date or date-time (`2026-01-08`, `2026-01-08T15:16:52.123456Z`, a space for
+ * the `T`, `+05:30` / `+0530` / `+05` offsets) to epoch microseconds; without a zone the time is
+ * taken as UTC. Digits beyond microseconds are truncated. Returns undefined when the text is not
+ * such a time or names an impossible one (2026-02-30, 24:00, offset +25:00).
+ */
 export function parseTimestampMicros(s: string): bigint | undefined {
   const m = /^(-?\d{4,})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d\d(?::?\d\d)?)?$/.exec(s.trim());
   if (!m) return undefined;
@@ -102,17 +107,22 @@ export function parseTimestampMicros(s: string): bigint | undefined {
   const minute = Number(mi);
   const second = Number(sec);
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
-  const ms = Date.UTC(Number(y), month - 1, day, hour, minute, second);
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0..99 to 1900..1999.
+  const date = new Date(0);
+  date.setUTCFullYear(Number(y), month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  const ms = date.getTime();
   if (Number.isNaN(ms)) return undefined;
-  // Reject dates that Date.UTC silently rolled over (2026-02-30).
-  const check = new Date(ms);
-  if (check.getUTCDate() !== day) return undefined;
+  // Reject dates that the Date arithmetic silently rolled over (2026-02-30).
+  if (date.getUTCDate() !== day) return undefined;
   let micros = BigInt(ms) * 1000n + BigInt((frac + '000000').slice(0, 6));
   if (zone && zone !== 'Z' && zone !== 'z') {
     const sign = zone.startsWith('-') ? -1n : 1n;
     const digits = zone.slice(1).replace(':', '');
-    const offMin = BigInt(Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0'));
-    micros -= sign * offMin * 60_000_000n;
+    const offHours = Number(digits.slice(0, 2));
+    const offMinutes = Number(digits.slice(2, 4) || '0');
+    if (offHours > 23 || offMinutes > 59) return undefined;
+    micros -= sign * BigInt(offHours * 60 + offMinutes) * 60_000_000n;
   }
   return micros;
 }
@@ -135,8 +145,11 @@ function parseDecimal(text: string, precision: number, scale: number): bigint | 
   const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text.trim());
   if (!m || (m[2] === '' && (m[3] ?? '') === '')) return undefined;
   const [, sign, intPart = '', fracPart = '', exp] = m;
-  let digits = intPart + fracPart;
-  let pointShift = -fracPart.length + (exp ? Number(exp) : 0); // value = digits * 10^pointShift
+  // Leading zeros carry nothing; without them an absurd exponent is refused before any padding.
+  let digits = (intPart + fracPart).replace(/^0+/, '');
+  if (digits === '') return 0n;
+  const pointShift = -fracPart.length + (exp ? Number(exp) : 0); // value = digits * 10^pointShift
+  if (digits.length + pointShift + scale > precision) return undefined;
   // Scale to the column's scale; refuse to drop non-zero digits (no silent rounding).
   const shift = pointShift + scale;
   if (shift >= 0) digits = digits + '0'.repeat(shift);
@@ -145,12 +158,24 @@ function parseDecimal(text: string, precision: number, scale: number): bigint | 
     if (/[1-9]/.test(cut)) return undefined;
     digits = digits.slice(0, digits.length + shift);
   }
-  pointShift = 0;
   const unscaled = BigInt(digits === '' ? '0' : digits) * (sign === '-' ? -1n : 1n);
   const limit = 10n ** BigInt(precision);
   if (unscaled >= limit || unscaled <= -limit) return undefined;
   return unscaled;
 }
+
+/** Standard or URL-safe base64, padded or not; Buffer.from alone would skip invalid characters. */
+function decodeBase64(v: unknown): Uint8Array | undefined {
+  if (typeof v !== 'string') return undefined;
+  const text = v.trim();
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text) || text.replace(/=+$/, '').length % 4 === 1) return undefined;
+  if (text.includes('=') && text.length % 4 !== 0) return undefined;
+  return new Uint8Array(Buffer.from(text, 'base64')); // Node's base64 decoder reads both alphabets
+}
+
+/** A decimal number as text (no hex/binary/octal literals, which Number() would accept). */
+const NUMBER_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const FLOAT_MAX = 3.4028234663852886e38;
 
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
@@ -200,9 +225,9 @@ function castFor(type: IcebergType, column: string, path: string, format: TimeFo
   const fixed = fixedLength(p);
   if (fixed !== undefined) {
     return (v) => {
-      const b = typeof v === 'string' ? Buffer.from(v, 'base64') : undefined;
+      const b = decodeBase64(v);
       if (!b || b.length !== fixed) fail(column, path, `expected base64 of ${fixed} bytes, got ${describe(v)}`);
-      return new Uint8Array(b);
+      return b;
     };
   }
   switch (p) {
@@ -223,7 +248,10 @@ function castFor(type: IcebergType, column: string, path: string, format: TimeFo
     case 'long':
       return (v) => {
         let r: bigint | undefined;
-        if (typeof v === 'number' && Number.isInteger(v)) r = BigInt(v);
+        // A JSON number beyond 2^53 was already rounded by JSON.parse: refuse it rather than
+        // store a neighbouring value. Such values must be sent as strings.
+        if (typeof v === 'number' && Number.isSafeInteger(v)) r = BigInt(v);
+        else if (typeof v === 'number' && Number.isInteger(v)) fail(column, path, `cannot cast ${describe(v)} to long exactly (beyond 2^53: send it as a string)`);
         else if (typeof v === 'bigint') r = v;
         else if (typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v)) r = BigInt(v.trim());
         if (r === undefined || r < LONG_MIN || r > LONG_MAX) fail(column, path, `cannot cast ${describe(v)} to long`);
@@ -232,8 +260,15 @@ function castFor(type: IcebergType, column: string, path: string, format: TimeFo
     case 'float':
     case 'double':
       return (v) => {
-        const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-        if (Number.isNaN(n) && v !== 'NaN') fail(column, path, `cannot cast ${describe(v)} to ${p}`);
+        let n = NaN;
+        if (typeof v === 'number') n = v;
+        else if (typeof v === 'string') {
+          const t = v.trim();
+          if (NUMBER_RE.test(t) || /^[+-]?Infinity$/.test(t)) n = Number(t);
+        }
+        if ((Number.isNaN(n) && v !== 'NaN') || (p === 'float' && Number.isFinite(n) && Math.abs(n) > FLOAT_MAX)) {
+          fail(column, path, `cannot cast ${describe(v)} to ${p}`);
+        }
         return n;
       };
     case 'date':
@@ -271,8 +306,9 @@ function castFor(type: IcebergType, column: string, path: string, format: TimeFo
       };
     case 'binary':
       return (v) => {
-        if (typeof v !== 'string') fail(column, path, `expected base64 text for binary, got ${describe(v)}`);
-        return new Uint8Array(Buffer.from(v, 'base64'));
+        const b = decodeBase64(v);
+        if (!b) fail(column, path, `expected base64 text for binary, got ${describe(v)}`);
+        return b;
       };
     default:
       throw new ValidationError(`transform: column '${column}': type ${p} is not supported in mappings`);
@@ -393,7 +429,13 @@ export function compileTransform(spec: TransformSpec, schema: Schema, what = 'tr
     const cast = castFor(field.type, c.name, c.path ?? c.name, c.format);
     const required = c.required === true || field.required;
     if (c.constant !== undefined) {
-      const value = c.constant === null ? null : cast(c.constant);
+      if (c.constant === null && required) throw new ValidationError(`${where}.constant (${c.name}): null for a required column`);
+      let value: IcebergValue = null;
+      try {
+        value = c.constant === null ? null : cast(c.constant);
+      } catch (e) {
+        throw new ValidationError(`${where}.constant (${c.name}): ${(e as Error).message}`);
+      }
       return () => value;
     }
     const path = c.path ?? c.name;

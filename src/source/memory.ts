@@ -1,0 +1,159 @@
+/**
+ * An in-memory Source: partitions of records held (or generated) in the process. Used by the
+ * benchmarks to measure the pipeline after the source, and by tests that need a source without a
+ * server. Positions are record indexes (`"41"` = records 0..41 consumed), so it resumes exactly
+ * like a real stream.
+ */
+import { ValidationError } from '../errors.js';
+import type {
+  InitialPosition,
+  PartitionMetrics,
+  PollOptions,
+  Source,
+  SourceBatch,
+  SourceMetrics,
+  SourceRecord,
+} from './source.js';
+
+/** A partition's records: a fixed list, or a generator of record `i` (unbounded when `length` is Infinity). */
+export interface MemoryPartition {
+  id: string;
+  length: number;
+  record: (i: number) => { data: Uint8Array; partitionKey?: string; arrivalTimeMs?: number };
+}
+
+/** Options of {@link MemorySource}. */
+export interface MemorySourceOptions {
+  id: string;
+  partitions: MemoryPartition[];
+}
+
+interface State {
+  p: MemoryPartition;
+  next: number;
+  read: number;
+  bytes: number;
+  committed: string | undefined;
+}
+
+/** A Source over in-memory partitions. */
+export class MemorySource implements Source {
+  readonly id: string;
+  private readonly states: State[];
+  private rotate = 0;
+  private closed = false;
+
+  constructor(options: MemorySourceOptions) {
+    this.id = options.id;
+    this.states = options.partitions.map((p) => ({ p, next: 0, read: 0, bytes: 0, committed: undefined }));
+  }
+
+  async start(startPositions: ReadonlyMap<string, string>, initial: InitialPosition): Promise<void> {
+    for (const s of this.states) {
+      const pos = startPositions.get(s.p.id);
+      if (pos !== undefined) {
+        if (!/^\d+$/.test(pos)) throw new ValidationError(`memory-source: partition ${s.p.id}: invalid position '${pos}'`);
+        s.next = Number(pos) + 1;
+      } else if (initial.type === 'LATEST') {
+        s.next = Number.isFinite(s.p.length) ? s.p.length : 0;
+      }
+    }
+  }
+
+  async poll(options: PollOptions): Promise<SourceBatch> {
+    const records: SourceRecord[] = [];
+    const positions = new Map<string, string>();
+    if (this.closed) return { records, positions };
+    let bytes = 0;
+    const n = this.states.length;
+    // Round-robin over partitions so every partition advances, as a real multi-shard read would.
+    for (let k = 0; k < n && records.length < options.maxRecords; k++) {
+      const s = this.states[(this.rotate + k) % n]!;
+      const share = Math.max(1, Math.ceil((options.maxRecords - records.length) / (n - k)));
+      let taken = 0;
+      while (s.next < s.p.length && taken < share && records.length < options.maxRecords) {
+        const r = s.p.record(s.next);
+        if (bytes > 0 && bytes + r.data.length > options.maxBytes) break;
+        records.push({
+          partitionId: s.p.id,
+          position: String(s.next),
+          data: r.data,
+          partitionKey: r.partitionKey ?? `pk_${s.next}`,
+          arrivalTimeMs: r.arrivalTimeMs ?? Date.now(),
+          meta: {},
+        });
+        bytes += r.data.length;
+        s.read++;
+        s.bytes += r.data.length;
+        positions.set(s.p.id, String(s.next));
+        s.next++;
+        taken++;
+      }
+    }
+    this.rotate = (this.rotate + 1) % Math.max(1, n);
+    if (records.length === 0 && options.waitMs) {
+      // Nothing left: behave like an idle stream (wait, unless stopped).
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(options.waitMs ?? 0, 50));
+        options.signal?.addEventListener('abort', () => {
+          clearTimeout(t);
+          resolve();
+        }, { once: true });
+      });
+    }
+    return { records, positions };
+  }
+
+  markCommitted(positions: ReadonlyMap<string, string>): void {
+    for (const s of this.states) {
+      const p = positions.get(s.p.id);
+      if (p !== undefined) s.committed = p;
+    }
+  }
+
+  comparePositions(a: string, b: string): number {
+    return Number(a) - Number(b);
+  }
+
+  /** True when every finite partition has been handed out completely. */
+  get drained(): boolean {
+    return this.states.every((s) => s.next >= s.p.length);
+  }
+
+  metrics(): SourceMetrics {
+    const partitions: PartitionMetrics[] = this.states.map((s) => ({
+      partitionId: s.p.id,
+      state: s.next >= s.p.length ? 'ended' : 'reading',
+      parents: [],
+      millisBehindLatest: 0,
+      recordsRead: s.read,
+      bytesRead: s.bytes,
+      throttles: 0,
+      retries: 0,
+      fetches: 0,
+      iteratorRenewals: 0,
+      bufferedRecords: 0,
+      bufferedBytes: 0,
+      peakBufferedRecords: 0,
+      peakBufferedBytes: 0,
+      lastPosition: s.next > 0 ? String(s.next - 1) : undefined,
+      committedPosition: s.committed,
+    }));
+    return {
+      recordsRead: partitions.reduce((a, p) => a + p.recordsRead, 0),
+      bytesRead: partitions.reduce((a, p) => a + p.bytesRead, 0),
+      throttles: 0,
+      retries: 0,
+      bufferedRecords: 0,
+      bufferedBytes: 0,
+      peakBufferedBytes: 0,
+      millisBehindLatest: 0,
+      discoveries: 1,
+      partitions,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
