@@ -5,6 +5,8 @@
  *
  * Exit codes: 0 success, 1 failure, 2 bad usage or configuration.
  */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { FloeError, ValidationError } from '../errors.js';
 import { UsageError } from './args.js';
 import type { CommandIO } from './io.js';
@@ -97,8 +99,18 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
   }
 }
 
-const isEntry = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (isEntry || process.argv[1]?.endsWith('/cli/main.js')) {
+/** True when this module is the process's entry point (directly, or through a bin symlink). */
+function isEntryPoint(): boolean {
+  const arg = process.argv[1];
+  if (!arg) return false;
+  try {
+    return realpathSync(arg) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
   // floe pins its AWS SDK version on purpose (Node 20 support); the SDK's notice about future
   // releases is noise on every command.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -7,7 +7,17 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { ValidationError } from '../errors.js';
 import type { InitialPosition } from '../source/source.js';
-import type { ColumnMapping, DerivedValue, TimeFormat, TransformSpec } from './transform.js';
+import { parsePartitionArg } from '../iceberg/notation.js';
+import {
+  compileTransform,
+  parseColumnType,
+  parseTimestampMicros,
+  schemaForTransform,
+  type ColumnMapping,
+  type DerivedValue,
+  type TimeFormat,
+  type TransformSpec,
+} from './transform.js';
 
 /** Dead-letter policy for records that cannot become rows. */
 export type DeadLetterPolicy = 'dlq' | 'fail' | 'skip';
@@ -193,22 +203,34 @@ export function validateConfig(raw: unknown): PipelineConfig {
   const type = optString(src, 'type', 'source') ?? 'kinesis';
   if (type !== 'kinesis') throw new ValidationError(`config: source.type: '${type}' is not supported (kinesis)`);
   const streamArn = optString(src, 'stream_arn', 'source');
-  const stream = optString(src, 'stream', 'source') ?? streamArn?.split('/').pop();
+  if (streamArn !== undefined && !/^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/[A-Za-z0-9_.-]+$/.test(streamArn)) {
+    throw new ValidationError(`config: source.stream_arn: not a Kinesis stream ARN (arn:aws:kinesis:<region>:<account>:stream/<name>), got '${streamArn}'`);
+  }
+  const arnStream = streamArn?.split('/').pop();
+  const stream = optString(src, 'stream', 'source') ?? arnStream;
   if (!stream) throw new ValidationError('config: source.stream: required (or source.stream_arn)');
+  if (arnStream !== undefined && stream !== arnStream) {
+    throw new ValidationError(`config: source.stream: '${stream}' differs from the stream of source.stream_arn ('${arnStream}')`);
+  }
   const pos = (optString(src, 'initial_position', 'source') ?? 'TRIM_HORIZON').toUpperCase();
   let initialPosition: InitialPosition;
   if (pos === 'TRIM_HORIZON' || pos === 'LATEST') initialPosition = { type: pos };
   else if (pos === 'AT_TIMESTAMP') {
     const ts = optString(src, 'initial_timestamp', 'source');
-    const ms = ts ? Date.parse(ts) : NaN;
-    if (Number.isNaN(ms)) throw new ValidationError('config: source.initial_timestamp: required ISO-8601 time for AT_TIMESTAMP');
-    initialPosition = { type: 'AT_TIMESTAMP', timestampMs: ms };
+    const us = ts === undefined ? undefined : parseTimestampMicros(ts);
+    if (us === undefined) {
+      throw new ValidationError(`config: source.initial_timestamp: required ISO-8601 time for AT_TIMESTAMP${ts === undefined ? '' : `, got '${ts}'`}`);
+    }
+    initialPosition = { type: 'AT_TIMESTAMP', timestampMs: Number(us / 1000n) };
   } else {
     throw new ValidationError(`config: source.initial_position: must be TRIM_HORIZON, LATEST or AT_TIMESTAMP, got '${pos}'`);
   }
+  if (pos !== 'AT_TIMESTAMP' && src.initial_timestamp !== undefined) {
+    throw new ValidationError(`config: source.initial_timestamp: only used with initial_position AT_TIMESTAMP (initial_position is ${pos})`);
+  }
   const region = optString(src, 'region', 'source');
   const endpoint = optString(src, 'endpoint', 'source');
-  if (endpoint && !/^https?:\/\//.test(endpoint)) throw new ValidationError(`config: source.endpoint: must be an http(s) URL, got '${endpoint}'`);
+  if (endpoint && !/^https?:\/\/[^/?#\s]+/.test(endpoint)) throw new ValidationError(`config: source.endpoint: must be an http(s) URL, got '${endpoint}'`);
 
   const cat = section(raw, 'catalog', false);
   checkKeys(cat, ['uri', 'warehouse', 'name'], 'catalog');
@@ -237,6 +259,23 @@ export function validateConfig(raw: unknown): PipelineConfig {
   const policy = (optString(dl, 'policy', 'dead_letter') ?? 'dlq') as DeadLetterPolicy;
   if (!['dlq', 'fail', 'skip'].includes(policy)) throw new ValidationError(`config: dead_letter.policy: must be dlq, fail or skip, got '${policy}'`);
   const dlqTable = optString(dl, 'table', 'dead_letter') ?? `${tableName}_dead_letters`;
+  if (!/^[^.]+(\.[^.]+)+$/.test(dlqTable)) throw new ValidationError(`config: dead_letter.table: expected namespace.table, got '${dlqTable}'`);
+  if (dlqTable === tableName) throw new ValidationError('config: dead_letter.table: must differ from table.name');
+
+  // What Pipeline.open would find wrong in the mapping, found now: column types, values for the
+  // type, constants, and (for a table created from the mapping) the partition spec.
+  columns.forEach((c, i) => {
+    if (c.type !== undefined) parseColumnType(c.type, `config: transform.columns[${i}].type (${c.name})`);
+  });
+  const partitionBy = optString(tbl, 'partition_by', 'table');
+  if (columns.every((c) => c.type !== undefined)) {
+    const schema = schemaForTransform({ columns }, 'config: transform');
+    compileTransform({ columns }, schema, 'config: transform');
+    if (partitionBy && tbl.create !== false) parsePartitionArg(partitionBy, schema, 'config: table.partition_by');
+  }
+  const discoveryIntervalMs =
+    src.discovery_interval === undefined ? DEFAULTS.discoveryIntervalMs : parseDuration(src.discovery_interval, 'source.discovery_interval');
+  if (discoveryIntervalMs < 100) throw new ValidationError('config: source.discovery_interval: must be at least 100ms');
 
   return {
     source: {
@@ -246,8 +285,7 @@ export function validateConfig(raw: unknown): PipelineConfig {
       ...(region ? { region } : {}),
       ...(endpoint ? { endpoint } : {}),
       initialPosition,
-      discoveryIntervalMs:
-        src.discovery_interval === undefined ? DEFAULTS.discoveryIntervalMs : parseDuration(src.discovery_interval, 'source.discovery_interval'),
+      discoveryIntervalMs,
     },
     catalog: {
       ...(optString(cat, 'uri', 'catalog') ? { uri: optString(cat, 'uri', 'catalog')! } : {}),
@@ -257,7 +295,7 @@ export function validateConfig(raw: unknown): PipelineConfig {
     table: {
       name: tableName,
       create: tbl.create !== false,
-      ...(optString(tbl, 'partition_by', 'table') ? { partitionBy: optString(tbl, 'partition_by', 'table')! } : {}),
+      ...(partitionBy ? { partitionBy } : {}),
       properties: props as Record<string, string>,
     },
     transform: { columns },

@@ -315,11 +315,11 @@ function castFor(type: IcebergType, column: string, path: string, format: TimeFo
   }
 }
 
-function derivedGetter(value: DerivedValue, type: IcebergType, column: string): Getter {
+function derivedGetter(value: DerivedValue, type: IcebergType, column: string, where: string): Getter {
   const isTime = type === 'timestamptz' || type === 'timestamp';
   const isString = type === 'string';
   const need = (ok: boolean, expected: string) => {
-    if (!ok) throw new ValidationError(`transform: column '${column}': value '${value}' needs a ${expected} column, not ${JSON.stringify(type)}`);
+    if (!ok) throw new ValidationError(`${where}.value (${column}): '${value}' needs a ${expected} column, not ${JSON.stringify(type)}`);
   };
   switch (value) {
     case 'processing_time':
@@ -389,8 +389,15 @@ export function schemaForTransform(spec: TransformSpec, what = 'transform'): Sch
   return { type: 'struct', 'schema-id': 0, fields };
 }
 
-function parseColumnType(t: string, what: string): IcebergType {
-  return parsePrimitiveType(t.trim().toLowerCase().replace(/\s+/g, ''), what);
+/** Parses a mapping's column type (`string`, `TIMESTAMPTZ`, `decimal(9, 2)`, `fixed[16]`); errors name `what`. */
+export function parseColumnType(t: string, what: string): IcebergType {
+  try {
+    return parsePrimitiveType(t.trim().toLowerCase().replace(/\s+/g, ''));
+  } catch (e) {
+    // The schema module's message says where in a schema JSON; here the config key is what matters.
+    const reason = (e as Error).message.split(': ').pop();
+    throw new ValidationError(`${what}: invalid type '${t}' (${reason}; a primitive Iceberg type such as string, long, decimal(9,2), timestamptz)`);
+  }
 }
 
 /**
@@ -424,7 +431,7 @@ export function compileTransform(spec: TransformSpec, schema: Schema, what = 'tr
       if (!DERIVED.has(c.value)) {
         throw new ValidationError(`${where}.value: unknown value '${String(c.value)}' (one of ${[...DERIVED].join(', ')})`);
       }
-      return derivedGetter(c.value, field.type, c.name);
+      return derivedGetter(c.value, field.type, c.name, where);
     }
     const cast = castFor(field.type, c.name, c.path ?? c.name, c.format);
     const required = c.required === true || field.required;

@@ -4,6 +4,7 @@
  * consistent either way). On a TTY a live status line; otherwise one JSON object per event.
  */
 import { openCatalog } from '../../catalog/open.js';
+import { ValidationError } from '../../errors.js';
 import { loadConfig, type PipelineConfig } from '../../pipeline/config.js';
 import { Pipeline, type PipelineEvent, type PipelineStats } from '../../pipeline/pipeline.js';
 import { kinesisClientFromEnv } from '../../source/kinesis/client.js';
@@ -186,7 +187,14 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   const { values, positionals } = parse('run', argv, { config: { type: 'string', short: 'c' } });
   const path = str(values, 'config') ?? positionals[0];
   if (!path) throw new UsageError(`cli: run needs --config <file>\n${RUN_USAGE}`);
-  const config = await loadConfig(path); // everything validated before any work
+  let config: PipelineConfig;
+  try {
+    config = await loadConfig(path); // everything validated before any work
+  } catch (e) {
+    // A bad config is bad usage (exit 2), like a bad flag; failures once running exit 1.
+    if (e instanceof ValidationError) throw new UsageError(e.message, { cause: e });
+    throw e;
+  }
   const reporter = new RunReporter(io);
   await runPipeline(config, io, reporter, processSignals(io));
   return 0;
