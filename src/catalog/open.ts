@@ -1,11 +1,16 @@
 /**
  * Opens a catalog from a URI, the way the CLI and configs name catalogs:
  * a SQLite file (`path.db`, `sqlite:///path.db`, `jdbc:sqlite:/path.db`) opens the embedded SQL
- * catalog. Remote catalogs (REST, Glue) plug in here when they exist.
+ * catalog; `glue://[catalog-id][?region=…]` the AWS Glue Data Catalog; `http(s)://…` an Iceberg REST
+ * catalog (`rest/rest-catalog.ts`); an S3 table bucket ARN (`arn:aws:s3tables:…:bucket/<name>`) or
+ * `s3tables://<bucket>` the S3 Tables Iceberg REST endpoint (`s3tables.ts`).
  */
 import { resolve } from 'node:path';
 import { UnsupportedError } from '../errors.js';
 import type { Catalog } from './catalog.js';
+import { isGlueUri, openGlueCatalog } from './glue/glue-catalog.js';
+import { RestCatalog } from './rest/rest-catalog.js';
+import { isS3TablesUri, openS3TablesCatalog } from './s3tables.js';
 import { openSqlCatalog } from './sql/sql-catalog.js';
 
 /** Where floe keeps its tables when nothing else is configured. */
@@ -28,10 +33,32 @@ export function defaultCatalogUri(warehouse: string): string {
 
 /** Opens the catalog a URI names. */
 export function openCatalog(options: OpenCatalogOptions = {}): Catalog {
+  if (options.uri !== undefined && isGlueUri(options.uri)) {
+    // Remote warehouses (s3://…) are used as given; only a local directory is made absolute.
+    const wh = options.warehouse;
+    const warehouse = wh === undefined ? undefined : /^[a-z][\w+.-]*:\/\//i.test(wh) ? wh : resolve(wh);
+    return openGlueCatalog(options.uri, { ...(warehouse ? { warehouse } : {}), ...(options.name ? { name: options.name } : {}) });
+  }
+  if (options.uri !== undefined && isS3TablesUri(options.uri)) {
+    return openS3TablesCatalog(options.uri, options.name ? { name: options.name } : {});
+  }
+  if (options.uri !== undefined && /^https?:\/\//i.test(options.uri)) return openRestCatalog(options.uri, options.name);
   const warehouse = resolve(options.warehouse ?? DEFAULT_WAREHOUSE);
   const uri = options.uri ?? defaultCatalogUri(warehouse);
   if (/^(https?|rest|glue|s3tables):/i.test(uri)) {
     throw new UnsupportedError(`catalog: '${uri}': REST, Glue and S3 Tables catalogs are not available in this build yet`);
   }
   return openSqlCatalog(uri, { warehouse, ...(options.name ? { name: options.name } : {}) });
+}
+
+/**
+ * An Iceberg REST catalog at an http(s) URI. A `warehouse` query parameter
+ * (`http://host:8181?warehouse=wh`) is sent to the server's `/v1/config` and removed from the base
+ * URI; the local `--warehouse` is not, since it names a directory on this machine.
+ */
+function openRestCatalog(uri: string, name: string | undefined): Catalog {
+  const url = new URL(uri);
+  const warehouse = url.searchParams.get('warehouse') ?? undefined;
+  url.search = '';
+  return new RestCatalog({ uri: url.toString(), ...(warehouse ? { warehouse } : {}), ...(name ? { name } : {}) });
 }

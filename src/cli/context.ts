@@ -17,7 +17,9 @@ export const CATALOG_OPTIONS: OptionSpec = {
 
 /** Catalog settings from flags, then environment, then defaults. */
 export function catalogSettings(values: Record<string, unknown>, env: NodeJS.ProcessEnv) {
-  const warehouse = resolve(str(values, 'warehouse') ?? env.FLOE_WAREHOUSE ?? DEFAULT_WAREHOUSE);
+  const rawWarehouse = str(values, 'warehouse') ?? env.FLOE_WAREHOUSE ?? DEFAULT_WAREHOUSE;
+  // A URI (s3://…, file://…) is used as given; only a local directory is made absolute.
+  const warehouse = /^[a-z][\w+.-]*:\/\//i.test(rawWarehouse) ? rawWarehouse : resolve(rawWarehouse);
   const uri = str(values, 'catalog') ?? env.FLOE_CATALOG ?? defaultCatalogUri(warehouse);
   const explicit = str(values, 'catalog') !== undefined || env.FLOE_CATALOG !== undefined || str(values, 'warehouse') !== undefined || env.FLOE_WAREHOUSE !== undefined;
   const name = str(values, 'catalog-name') ?? env.FLOE_CATALOG_NAME;

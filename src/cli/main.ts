@@ -12,10 +12,12 @@ import { UsageError } from './args.js';
 import type { CommandIO } from './io.js';
 import { QUERY_USAGE, queryCommand } from './commands/query.js';
 import { TABLE_USAGE, tableCommand } from './commands/table.js';
+import { CATALOG_USAGE } from './commands/catalog.js';
 import { RUN_USAGE } from './commands/run.js';
 import { PRODUCE_USAGE } from './commands/produce.js';
 import { LOCAL_USAGE } from './commands/local.js';
 import { QUICKSTART_USAGE } from './commands/quickstart.js';
+import { MAINTAIN_USAGE } from './commands/maintain.js';
 
 type Command = (argv: string[], io: CommandIO) => Promise<number>;
 
@@ -38,8 +40,18 @@ const COMMANDS: Record<string, CommandEntry> = {
     load: async () => (await import('./commands/produce.js')).produceCommand,
   },
   local: { summary: 'an embedded Kinesis-compatible endpoint on 127.0.0.1', usage: LOCAL_USAGE, load: async () => (await import('./commands/local.js')).localCommand },
-  query: { summary: 'SQL over Iceberg tables (DuckDB)', usage: QUERY_USAGE, load: async () => queryCommand },
+  query: { summary: 'SQL over Iceberg tables (DuckDB, or Athena with --engine athena)', usage: QUERY_USAGE, load: async () => queryCommand },
   table: { summary: 'create, describe, list, snapshots, files, drop tables', usage: TABLE_USAGE, load: async () => tableCommand },
+  catalog: {
+    summary: 'serve the catalog as an Iceberg REST catalog (catalog serve)',
+    usage: CATALOG_USAGE,
+    load: async () => (await import('./commands/catalog.js')).catalogCommand,
+  },
+  maintain: {
+    summary: 'table maintenance: compact, expire-snapshots, remove-orphans, rewrite-manifests',
+    usage: MAINTAIN_USAGE,
+    load: async () => (await import('./commands/maintain.js')).maintainCommand,
+  },
 };
 
 /** Registers a command (used by modules that add commands, keeping main small). */

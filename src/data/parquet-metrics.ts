@@ -144,6 +144,19 @@ export class LeafStats {
     this.nanCount++;
   }
 
+  /**
+   * Records many slots at once (a writer that tracks a range itself): `count` slots of which
+   * `nulls` are null and `nans` NaN; the other values lie between `min` and `max` (null when
+   * there are none), ordered as {@link add} orders them.
+   */
+  addMany(count: number, nulls: number, nans: number, min: IcebergValue, max: IcebergValue): void {
+    this.valueCount += count;
+    this.nullCount += nulls;
+    this.nanCount += nans;
+    if (min !== null) this.update(min);
+    if (max !== null) this.update(max);
+  }
+
   private updaterFor(kind: PrimitiveKind): (v: IcebergValue) => void {
     switch (kind) {
       case 'float':

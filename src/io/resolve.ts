@@ -3,8 +3,9 @@
  * (`location.ts`) so callers have one import for "where is this file and how do I reach it".
  *
  * Built in: `file:` URIs and plain paths (LocalFileIO), `memory://` (one process-wide
- * MemoryFileIO, so every table and test in the process sees the same in-memory files). Other
- * schemes (`s3`, …) are added with {@link registerFileIO}.
+ * MemoryFileIO, so every table and test in the process sees the same in-memory files), `s3://` and
+ * `s3a://` (one process-wide S3 FileIO configured from the environment, loading the AWS SDK on
+ * first use). Other schemes are added, and built-ins replaced, with {@link registerFileIO}.
  */
 import { UnsupportedError } from '../errors.js';
 import type { FileIO } from './file-io.js';
@@ -21,6 +22,7 @@ import {
   stripTrailingSlash,
 } from './location.js';
 import { MemoryFileIO } from './memory.js';
+import { sharedS3FileIO } from './s3-lazy.js';
 
 export {
   fileUriToPath,
@@ -55,9 +57,10 @@ export function registerFileIO(scheme: string, factory: FileIOFactory): void {
 }
 
 /**
- * The FileIO for a location: LocalFileIO for `file:` URIs and plain paths, the shared
- * MemoryFileIO for `memory://`, otherwise the factory registered for the scheme.
- * @throws UnsupportedError `io: no FileIO for scheme 's3' …` when nothing handles the scheme
+ * The FileIO for a location: the factory registered for the scheme if any, else LocalFileIO for
+ * `file:` URIs and plain paths, the shared MemoryFileIO for `memory://`, the shared S3 FileIO for
+ * `s3://` and `s3a://`.
+ * @throws UnsupportedError `io: no FileIO for scheme 'gs' …` when nothing handles the scheme
  */
 export function fileIOFor(location: string): FileIO {
   const scheme = locationScheme(location);
@@ -65,5 +68,6 @@ export function fileIOFor(location: string): FileIO {
   if (factory) return factory(location);
   if (scheme === 'file') return localIO;
   if (scheme === 'memory') return memoryIO;
+  if (scheme === 's3' || scheme === 's3a') return sharedS3FileIO();
   throw new UnsupportedError(`io: no FileIO for scheme '${scheme}' (location ${location})`);
 }

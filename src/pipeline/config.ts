@@ -48,6 +48,8 @@ export interface PipelineConfig {
     targetFileSizeBytes: number;
   };
   deadLetter: { policy: DeadLetterPolicy; table: string };
+  /** Automatic table maintenance; absent (a config built by hand) means none. */
+  maintenance?: MaintenanceConfig;
 }
 
 /** Defaults, documented in the README. */
@@ -193,10 +195,113 @@ function parseColumns(raw: unknown): ColumnMapping[] {
   });
 }
 
+/**
+ * The `maintenance` section: what `floe run` does to keep its tables healthy, each task on its
+ * own interval, in the background (see `maintenance/scheduler.ts`).
+ */
+export interface MaintenanceConfig {
+  /** Bin-pack a partition's small files once it has `minFiles` of them. */
+  compact: { enabled: boolean; intervalMs: number; minFiles: number; targetFileSizeBytes: number };
+  /** Expire snapshots older than `olderThanMs`, keeping at least `retainLast`, and their files. */
+  expireSnapshots: { enabled: boolean; intervalMs: number; olderThanMs: number; retainLast: number };
+  /** Delete unreferenced files older than `olderThanMs`. */
+  removeOrphans: { enabled: boolean; intervalMs: number; olderThanMs: number };
+  /** Merge manifests once the current snapshot has `minManifests` of them. */
+  rewriteManifests: { enabled: boolean; intervalMs: number; minManifests: number };
+}
+
+/**
+ * Maintenance defaults, documented in the README. Sized for a commit every second: a compaction
+ * a minute keeps about 60 small files per partition at most; an hour of snapshots (3,600) is
+ * the time-travel window, since every retained snapshot is carried in every metadata file.
+ */
+export const MAINTENANCE_DEFAULTS: MaintenanceConfig = {
+  compact: { enabled: true, intervalMs: 60_000, minFiles: 20, targetFileSizeBytes: 128 * 1024 * 1024 },
+  expireSnapshots: { enabled: true, intervalMs: 300_000, olderThanMs: 3_600_000, retainLast: 100 },
+  removeOrphans: { enabled: true, intervalMs: 86_400_000, olderThanMs: 3 * 86_400_000 },
+  rewriteManifests: { enabled: true, intervalMs: 60_000, minManifests: 100 },
+};
+
+/** A task's section: omitted or `true` (defaults), `false` (off), or a mapping. */
+function task(raw: unknown, key: string, allowed: string[]): Obj | false {
+  const where = `maintenance.${key}`;
+  if (raw === undefined || raw === null || raw === true) return {};
+  if (raw === false) return false;
+  if (!isObj(raw)) throw new ValidationError(`config: ${where}: must be a mapping, true or false`);
+  checkKeys(raw, ['enabled', ...allowed], where);
+  if (raw.enabled !== undefined && typeof raw.enabled !== 'boolean') throw new ValidationError(`config: ${where}.enabled: must be true or false`);
+  return raw.enabled === false ? false : raw;
+}
+
+function parseMaintenance(raw: unknown): MaintenanceConfig {
+  const d = MAINTENANCE_DEFAULTS;
+  if (raw === false) {
+    return {
+      compact: { ...d.compact, enabled: false },
+      expireSnapshots: { ...d.expireSnapshots, enabled: false },
+      removeOrphans: { ...d.removeOrphans, enabled: false },
+      rewriteManifests: { ...d.rewriteManifests, enabled: false },
+    };
+  }
+  if (raw !== undefined && raw !== null && raw !== true && !isObj(raw)) {
+    throw new ValidationError('config: maintenance: must be a mapping, true or false');
+  }
+  const m: Obj = isObj(raw) ? raw : {};
+  checkKeys(m, ['enabled', 'compact', 'expire_snapshots', 'remove_orphans', 'rewrite_manifests'], 'maintenance');
+  if (m.enabled !== undefined && typeof m.enabled !== 'boolean') throw new ValidationError('config: maintenance.enabled: must be true or false');
+  if (m.enabled === false) return parseMaintenance(false);
+  const interval = (o: Obj, where: string, dflt: number): number => {
+    if (o.interval === undefined) return dflt;
+    const ms = parseDuration(o.interval, `${where}.interval`);
+    if (ms < 100) throw new ValidationError(`config: ${where}.interval: must be at least 100ms`);
+    return ms;
+  };
+  const age = (o: Obj, where: string, dflt: number): number => (o.older_than === undefined ? dflt : parseDuration(o.older_than, `${where}.older_than`));
+
+  const c = task(m.compact, 'compact', ['interval', 'min_files', 'target_file_size']);
+  const e = task(m.expire_snapshots, 'expire_snapshots', ['interval', 'older_than', 'retain_last']);
+  const o = task(m.remove_orphans, 'remove_orphans', ['interval', 'older_than']);
+  const r = task(m.rewrite_manifests, 'rewrite_manifests', ['interval', 'min_manifests']);
+  return {
+    compact: c
+      ? {
+          enabled: true,
+          intervalMs: interval(c, 'maintenance.compact', d.compact.intervalMs),
+          minFiles: c.min_files === undefined ? d.compact.minFiles : positiveInt(c.min_files, 'maintenance.compact.min_files'),
+          targetFileSizeBytes:
+            c.target_file_size === undefined ? d.compact.targetFileSizeBytes : parseSize(c.target_file_size, 'maintenance.compact.target_file_size'),
+        }
+      : { ...d.compact, enabled: false },
+    expireSnapshots: e
+      ? {
+          enabled: true,
+          intervalMs: interval(e, 'maintenance.expire_snapshots', d.expireSnapshots.intervalMs),
+          olderThanMs: age(e, 'maintenance.expire_snapshots', d.expireSnapshots.olderThanMs),
+          retainLast: e.retain_last === undefined ? d.expireSnapshots.retainLast : positiveInt(e.retain_last, 'maintenance.expire_snapshots.retain_last'),
+        }
+      : { ...d.expireSnapshots, enabled: false },
+    removeOrphans: o
+      ? {
+          enabled: true,
+          intervalMs: interval(o, 'maintenance.remove_orphans', d.removeOrphans.intervalMs),
+          olderThanMs: age(o, 'maintenance.remove_orphans', d.removeOrphans.olderThanMs),
+        }
+      : { ...d.removeOrphans, enabled: false },
+    rewriteManifests: r
+      ? {
+          enabled: true,
+          intervalMs: interval(r, 'maintenance.rewrite_manifests', d.rewriteManifests.intervalMs),
+          minManifests:
+            r.min_manifests === undefined ? d.rewriteManifests.minManifests : positiveInt(r.min_manifests, 'maintenance.rewrite_manifests.min_manifests'),
+        }
+      : { ...d.rewriteManifests, enabled: false },
+  };
+}
+
 /** Validates a parsed config object. */
 export function validateConfig(raw: unknown): PipelineConfig {
   if (!isObj(raw)) throw new ValidationError('config: the document must be a mapping');
-  checkKeys(raw, ['source', 'catalog', 'table', 'transform', 'commit', 'dead_letter'], '');
+  checkKeys(raw, ['source', 'catalog', 'table', 'transform', 'commit', 'dead_letter', 'maintenance'], '');
 
   const src = section(raw, 'source', true);
   checkKeys(src, ['type', 'stream', 'stream_arn', 'region', 'endpoint', 'initial_position', 'initial_timestamp', 'discovery_interval'], 'source');
@@ -307,6 +412,7 @@ export function validateConfig(raw: unknown): PipelineConfig {
         com.target_file_size === undefined ? DEFAULTS.targetFileSizeBytes : parseSize(com.target_file_size, 'commit.target_file_size'),
     },
     deadLetter: { policy, table: dlqTable },
+    maintenance: parseMaintenance(raw.maintenance),
   };
 }
 

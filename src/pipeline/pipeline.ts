@@ -31,6 +31,7 @@ import { checkpointSummary, diffPositions, readCheckpoint, samePositions } from 
 import type { PipelineConfig } from './config.js';
 import { DEAD_LETTER_SCHEMA, deadLetterRow } from './dead-letter.js';
 import { compileTransform, RecordError, schemaForTransform, type CompiledTransform } from './transform.js';
+import { MaintenanceScheduler, type MaintenanceEvent } from '../maintenance/scheduler.js';
 
 /** Something the pipeline did, for logs and the status line. */
 export type PipelineEvent =
@@ -48,7 +49,8 @@ export type PipelineEvent =
     }
   | { type: 'dead-letter'; shard: string; position: string; error: string }
   | { type: 'stopped'; records: number; deadLetters: number; commits: number }
-  | { type: 'error'; error: string; code: string };
+  | { type: 'error'; error: string; code: string }
+  | MaintenanceEvent;
 
 /** Running totals. */
 export interface PipelineStats {
@@ -228,6 +230,8 @@ export class Pipeline {
       positions: Object.fromEntries(this.committed),
       ...(this.deadLetterTable ? { deadLetterTable: this.deadLetterTable.name } : {}),
     });
+    // Table maintenance runs beside ingestion (its own commits, retried like ours); stopped last.
+    const maintenance = this.startMaintenance();
     let lastCommit = this.now();
     try {
       while (!this.stopping) {
@@ -256,10 +260,26 @@ export class Pipeline {
       this.emit({ type: 'error', error: err.message, code: e instanceof FloeError ? e.code : 'UNEXPECTED' });
       throw e;
     } finally {
+      await maintenance?.stop();
       await source.close();
     }
     this.emit({ type: 'stopped', records: this.statsValue.records, deadLetters: this.statsValue.deadLetters, commits: this.statsValue.commits });
     return this.stats();
+  }
+
+  /** Starts the configured maintenance of the table and the dead-letter table, if any. */
+  private startMaintenance(): MaintenanceScheduler | undefined {
+    const policy = this.options.config.maintenance;
+    if (!policy) return undefined;
+    const scheduler = new MaintenanceScheduler({
+      catalog: this.options.catalog,
+      tables: [this.table.identifier, ...(this.deadLetterTable ? [this.deadLetterTable.identifier] : [])],
+      policy,
+      onEvent: (e) => this.emit(e),
+    });
+    if (!scheduler.hasWork) return undefined;
+    scheduler.start();
+    return scheduler;
   }
 
   /** Decodes and transforms one record into the buffer, or dead-letters it. */

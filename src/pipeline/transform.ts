@@ -98,6 +98,8 @@ function describe(v: unknown): string {
  * such a time or names an impossible one (2026-02-30, 24:00, offset +25:00).
  */
 export function parseTimestampMicros(s: string): bigint | undefined {
+  const fast = parseCommonTimestamp(s);
+  if (fast !== undefined) return fast === INVALID ? undefined : fast;
   const m = /^(-?\d{4,})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d\d(?::?\d\d)?)?$/.exec(s.trim());
   if (!m) return undefined;
   const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', zone] = m;
@@ -125,6 +127,73 @@ export function parseTimestampMicros(s: string): bigint | undefined {
     micros -= sign * BigInt(offHours * 60 + offMinutes) * 60_000_000n;
   }
   return micros;
+}
+
+/** {@link parseCommonTimestamp}'s answer for a text of the common shape naming no real time. */
+const INVALID = -1;
+
+/** Two ASCII digits at `i` as a number, or -1. */
+function twoDigits(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * The shape nearly every producer sends, `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` (a space for the `T`,
+ * a lowercase `z` too), parsed without a regex, a Date or intermediate strings: the hot path of
+ * every event. Returns undefined for any other shape (the general parser then decides, so the
+ * results are the same by construction) and INVALID for an impossible time of this shape
+ * (2026-02-30, 24:00:00), which the general parser refuses as well.
+ */
+function parseCommonTimestamp(s: string): bigint | typeof INVALID | undefined {
+  const n = s.length;
+  if (n < 20 || n > 30) return undefined;
+  const last = s.charCodeAt(n - 1);
+  if (last !== 90 /* Z */ && last !== 122 /* z */) return undefined;
+  const t = s.charCodeAt(10);
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || (t !== 84 && t !== 32) || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) {
+    return undefined;
+  }
+  const yHi = twoDigits(s, 0);
+  const yLo = twoDigits(s, 2);
+  const month = twoDigits(s, 5);
+  const day = twoDigits(s, 8);
+  const hour = twoDigits(s, 11);
+  const minute = twoDigits(s, 14);
+  const second = twoDigits(s, 17);
+  if (yHi < 0 || yLo < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return undefined;
+  let frac = 0;
+  if (n > 20) {
+    // `.` or `,` then 1..9 digits; digits beyond microseconds are truncated.
+    const sep = s.charCodeAt(19);
+    if ((sep !== 46 && sep !== 44) || n === 21) return undefined;
+    for (let i = 20; i < n - 1; i++) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return undefined;
+      if (i < 26) frac = frac * 10 + d;
+    }
+    for (let i = Math.min(n - 1, 26); i < 26; i++) frac *= 10;
+  } else if (s.charCodeAt(19) !== 90 && s.charCodeAt(19) !== 122) {
+    return undefined;
+  }
+  const year = yHi * 100 + yLo;
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return INVALID;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!)) return INVALID;
+  // Days since 1970-01-01 of a proleptic Gregorian date (the civil-from-days inverse).
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  const days = era * 146_097 + doe - 719_468;
+  const seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
+  // Exact in a double while below 2^53 microseconds (until the year 2255).
+  const micros = seconds * 1_000_000 + frac;
+  return Number.isSafeInteger(micros) ? BigInt(micros) : BigInt(seconds) * 1_000_000n + BigInt(frac);
 }
 
 function numberToMicros(n: number, format: TimeFormat | undefined): bigint | undefined {

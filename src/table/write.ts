@@ -33,7 +33,8 @@ export function dataLocation(md: TableMetadata): string {
   return md.properties['write.data.path'] ?? joinLocation(md.location, 'data');
 }
 
-function compressionOf(md: TableMetadata, explicit?: ParquetCompression): ParquetCompression {
+/** The Parquet compression for new files: `explicit`, else `write.parquet.compression-codec`, else zstd. */
+export function compressionOf(md: TableMetadata, explicit?: ParquetCompression): ParquetCompression {
   if (explicit) return explicit;
   const p = md.properties['write.parquet.compression-codec']?.toLowerCase();
   if (p === 'snappy' || p === 'zstd') return p;

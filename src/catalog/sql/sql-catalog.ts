@@ -13,7 +13,6 @@
  * CommitConflictError after deleting the file it wrote (which nobody references). Metadata files are
  * written with no-overwrite semantics, so a committed file is never replaced.
  */
-import { randomUUID } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import {
   AlreadyExistsError,
@@ -27,8 +26,7 @@ import {
 } from '../../errors.js';
 import type { TableRequirement, TableUpdate } from '../../iceberg/commit.js';
 import type { TableMetadata } from '../../iceberg/metadata.js';
-import { newTableMetadata, serializeTableMetadata } from '../../iceberg/table-metadata.js';
-import { applyUpdates, checkRequirements, metadataVersion, withMetadataLog } from '../../iceberg/update-metadata.js';
+import { newTableMetadata } from '../../iceberg/table-metadata.js';
 import type { FileIO } from '../../io/file-io.js';
 import { normalizeLocation } from '../../io/location.js';
 import { fileIOFor } from '../../io/resolve.js';
@@ -41,6 +39,7 @@ import {
   type Namespace,
   type TableIdentifier,
 } from '../catalog.js';
+import { createTransactionMetadata, planCommit } from '../metadata-commit.js';
 import { defaultTableLocation, newMetadataLocation, readTableMetadataFile, writeTableMetadataFile } from '../warehouse.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, openSqliteDatabase } from './db.js';
 import { purgeTableFiles } from './purge.js';
@@ -515,13 +514,12 @@ export class SqlCatalog implements Catalog {
     const baseLocation = row.metadata_location;
     if (!baseLocation) throw new ValidationError(`catalog: table ${display} has no metadata_location`);
     const base = await this.readMetadata(baseLocation);
-    checkRequirements(base, requirements);
-    const updated = applyUpdates(base, updates);
+    const plan = planCommit(base, baseLocation, requirements, updates);
     // Nothing changed: no new file, no new version (as PyIceberg and Java do).
-    if (serializeTableMetadata(updated) === serializeTableMetadata(base)) return this.loaded(identifier, baseLocation, base);
+    if (!plan.changed) return this.loaded(identifier, baseLocation, base);
 
-    const next = withMetadataLog(updated, baseLocation, base['last-updated-ms']);
-    const newLocation = newMetadataLocation(next, (metadataVersion(baseLocation) ?? -1) + 1);
+    const next = plan.metadata;
+    const newLocation = plan.metadataLocation;
     const io = this.ioFor(newLocation);
     await writeTableMetadataFile(io, newLocation, next);
 
@@ -573,36 +571,11 @@ export class SqlCatalog implements Catalog {
     updates: TableUpdate[],
   ): Promise<LoadedTable> {
     const { ns, name, display } = this.identParts(identifier);
-    checkRequirements(undefined, requirements);
     const location = this.sql(`creating table ${display}`, () => {
       this.requireNamespace(ns);
       return defaultTableLocation(this.warehouse, identifier.namespace, name, this.nsProperties(ns));
     });
-    const empty: TableMetadata = {
-      'format-version': 1,
-      'table-uuid': randomUUID(),
-      location,
-      'last-sequence-number': 0n,
-      'last-updated-ms': Date.now(),
-      'last-column-id': 0,
-      // Ids 0 (not -1) so that the first schema/spec/order added gets id 0, as in a created table.
-      schemas: [],
-      'current-schema-id': 0,
-      'partition-specs': [],
-      'default-spec-id': 0,
-      'last-partition-id': 999,
-      properties: {},
-      snapshots: [],
-      'snapshot-log': [],
-      'metadata-log': [],
-      'sort-orders': [],
-      'default-sort-order-id': 0,
-      refs: {},
-    };
-    const all: TableUpdate[] = updates.some((u) => u.action === 'upgrade-format-version')
-      ? updates
-      : [{ action: 'upgrade-format-version', 'format-version': 2 }, ...updates];
-    const metadata = applyUpdates(empty, all);
+    const metadata = createTransactionMetadata(location, requirements, updates);
     return this.insertNewTable(
       identifier,
       metadata,

@@ -27,14 +27,21 @@ export async function localCommand(argv: string[], io: CommandIO): Promise<numbe
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`cli: --port must be 0..65535, got '${portText}'`);
   const shards = Number(str(values, 'shards') ?? '1');
   if (!Number.isInteger(shards) || shards < 1) throw new UsageError(`cli: --shards must be a positive integer`);
+  const stream = str(values, 'stream');
+  if (stream !== undefined && !/^[a-zA-Z0-9_.-]{1,128}$/.test(stream)) {
+    throw new UsageError(`cli: --stream: invalid stream name '${stream}' (1 to 128 of a-z, A-Z, 0-9, _ . -)`);
+  }
   const data = str(values, 'data');
   if (data) await mkdir(resolve(data), { recursive: true });
   const local = await startLocalKinesis({ port, ...(data ? { path: resolve(data) } : {}) });
-  const stream = str(values, 'stream');
   if (stream) {
     const client = kinesisClientFromEnv({ endpoint: local.url, env: io.env });
     try {
       await ensureStream(client, { streamName: stream, mode: 'PROVISIONED', shardCount: shards });
+    } catch (e) {
+      // A running server would keep the process alive after the error.
+      await local.close();
+      throw e;
     } finally {
       client.destroy();
     }

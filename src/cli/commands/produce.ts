@@ -11,7 +11,7 @@ import type { CommandIO } from '../io.js';
 
 export const PRODUCE_USAGE = `usage: floe produce --stream <name> [--count N] [--rate R] [--stdin] [--endpoint URL] [--region R]
   Sends N reference events (default 10), at most R records/s (default unlimited),
-  or one record per stdin line with --stdin (partition key pk_<line number>).`;
+  or one record per non-empty stdin line with --stdin (partition keys pk_0, pk_1, …).`;
 
 function bar(done: number, total: number): string {
   const width = 30;
@@ -38,7 +38,8 @@ export async function produceCommand(argv: string[], io: CommandIO, stdin: NodeJ
   });
   const stream = str(values, 'stream');
   if (!stream) throw new UsageError(`cli: produce needs --stream\n${PRODUCE_USAGE}`);
-  const count = Math.floor(positiveNumber(str(values, 'count'), '--count', 10));
+  const count = positiveNumber(str(values, 'count'), '--count', 10);
+  if (!Number.isInteger(count)) throw new UsageError(`cli: --count must be a positive integer, got '${str(values, 'count')}'`);
   const rate = str(values, 'rate') === undefined ? undefined : positiveNumber(str(values, 'rate'), '--rate', 1);
   const endpoint = str(values, 'endpoint');
   const region = str(values, 'region');

@@ -1,18 +1,52 @@
 /**
  * `floe query`: SQL through DuckDB over catalog tables (`namespace.table`) and tables named by
- * location (`--table NAME=LOCATION`).
+ * location (`--table NAME=LOCATION`); or, with `--engine athena`, on Amazon Athena.
  */
 import { ValidationError } from '../../errors.js';
 import { parsePathMapping } from '../../io/remap.js';
+import { athenaClientFromEnv, athenaResultToPlainRows, runAthenaQuery } from '../../query/athena/athena-query.js';
 import { QueryEngine } from '../../query/engine.js';
 import { list, pairs, parse, str, UsageError } from '../args.js';
 import { CATALOG_OPTIONS, optionalCatalogFrom } from '../context.js';
-import { formatResult, parseFormat } from '../format.js';
+import { formatPlain, formatResult, parseFormat, type OutputFormat } from '../format.js';
 import type { CommandIO } from '../io.js';
 
 export const QUERY_USAGE = `usage: floe query [--catalog <uri>] [--warehouse <dir>] [--table NAME=LOCATION]...
                   [--path-map FROM=TO]... [--snapshot-id ID | --as-of TIMESTAMP]
-                  [--format table|json|csv] "SQL"`;
+                  [--format table|json|csv] "SQL"
+       floe query --engine athena [--workgroup W] [--output-location s3://…] [--database D]
+                  [--athena-catalog C] [--format table|json|csv] "SQL"`;
+
+const ATHENA_ONLY = ['workgroup', 'output-location', 'database', 'athena-catalog'] as const;
+const DUCKDB_ONLY = ['catalog', 'warehouse', 'catalog-name', 'table', 'path-map', 'snapshot-id', 'as-of'] as const;
+
+/** `--engine athena`: the statement runs on Athena (tables from the Glue Data Catalog). */
+async function athenaQuery(sql: string, values: Record<string, unknown>, format: OutputFormat, io: CommandIO): Promise<number> {
+  for (const flag of DUCKDB_ONLY) {
+    if (values[flag] !== undefined) {
+      throw new UsageError(
+        `cli: --${flag} does not apply to --engine athena (Athena reads tables from its data catalog; time travel is SQL: FOR TIMESTAMP AS OF …)`,
+      );
+    }
+  }
+  const client = athenaClientFromEnv({ env: io.env });
+  try {
+    const workGroup = str(values, 'workgroup');
+    const outputLocation = str(values, 'output-location');
+    const database = str(values, 'database');
+    const catalog = str(values, 'athena-catalog');
+    const result = await runAthenaQuery(client, sql, {
+      ...(workGroup ? { workGroup } : {}),
+      ...(outputLocation ? { outputLocation } : {}),
+      ...(database ? { database } : {}),
+      ...(catalog ? { catalog } : {}),
+    });
+    io.stdout(formatPlain(athenaResultToPlainRows(result), format));
+  } finally {
+    client.destroy();
+  }
+  return 0;
+}
 
 /** Parses `--as-of`: epoch milliseconds or an ISO-8601 date/time (UTC unless it says otherwise). */
 export function parseAsOf(text: string): number {
@@ -32,10 +66,21 @@ export async function queryCommand(argv: string[], io: CommandIO): Promise<numbe
     'snapshot-id': { type: 'string' },
     'as-of': { type: 'string' },
     format: { type: 'string' },
+    engine: { type: 'string' },
+    workgroup: { type: 'string' },
+    'output-location': { type: 'string' },
+    database: { type: 'string' },
+    'athena-catalog': { type: 'string' },
   });
   if (positionals.length !== 1) throw new UsageError(`cli: query expects exactly one SQL argument\n${QUERY_USAGE}`);
   const sql = positionals[0]!;
   const format = parseFormat(str(values, 'format'));
+  const engineName = str(values, 'engine') ?? 'duckdb';
+  if (engineName === 'athena') return athenaQuery(sql, values, format, io);
+  if (engineName !== 'duckdb') throw new UsageError(`cli: --engine must be duckdb or athena, got '${engineName}'`);
+  for (const flag of ATHENA_ONLY) {
+    if (values[flag] !== undefined) throw new UsageError(`cli: --${flag} only applies to --engine athena`);
+  }
   const snapshotText = str(values, 'snapshot-id');
   const asOfText = str(values, 'as-of');
   if (snapshotText !== undefined && asOfText !== undefined) throw new UsageError('cli: --snapshot-id and --as-of are exclusive');

@@ -69,14 +69,19 @@ export async function quickstartCommand(argv: string[], io: CommandIO): Promise<
       },
     });
     say(`table ${REFERENCE_TABLE} ready in ${relative(process.cwd(), warehouse) || '.'} (embedded SQLite catalog)`);
+    // A pipeline that fails stops the wait below; its error is reported by `await running`.
+    let failed = false;
     const running = pipeline.run();
+    running.catch(() => {
+      failed = true;
+    });
     say('pipeline running (commit interval 1 s)');
 
     const sentAt = Date.now();
     await putRecords(client, { streamName: REFERENCE_STREAM }, referenceEntries(count, { first: 0 }));
     say(`sent ${count} reference events`);
     const deadline = Date.now() + 30_000;
-    while (committed < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (committed < count && !failed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const landed = committed >= count;
     pipeline.stop();
     await running;

@@ -23,6 +23,7 @@ export class RunReporter {
   private lastTick = Date.now();
   private rate = 0;
   private lastCommitLine = 'no commit yet';
+  private lastMaintenanceLine: string | undefined;
 
   constructor(private readonly io: CommandIO) {}
 
@@ -66,6 +67,14 @@ export class RunReporter {
       case 'error':
         this.log('error', e.error, { code: e.code });
         break;
+      case 'maintenance':
+        if (e.error !== undefined) {
+          this.log('warn', `maintenance: ${e.operation} ${e.table} failed: ${e.error}`, { code: e.code, durationMs: e.durationMs });
+        } else {
+          this.lastMaintenanceLine = `${e.operation} ${new Date().toISOString().slice(11, 19)}`;
+          this.log('info', `maintenance: ${e.operation} ${e.table}`, { ...e.details, durationMs: e.durationMs });
+        }
+        break;
     }
   }
 
@@ -81,7 +90,8 @@ export class RunReporter {
     const line =
       `${Math.round(this.rate).toLocaleString('en-US')} rec/s | ${stats.records.toLocaleString('en-US')} rows | ` +
       `behind ${behind === undefined ? '?' : `${behind} ms`} | last commit ${this.lastCommitLine} | ` +
-      `${stats.commits} commits | dead letters ${stats.deadLetters + stats.skipped}`;
+      `${stats.commits} commits | dead letters ${stats.deadLetters + stats.skipped}` +
+      (this.lastMaintenanceLine ? ` | maintenance ${this.lastMaintenanceLine}` : '');
     this.io.stdout(`\r\x1b[2K${line}`);
     this.statusShown = true;
   }

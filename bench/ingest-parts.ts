@@ -1,0 +1,60 @@
+/**
+ * The per-record parts of ingest, each timed alone over the same pre-encoded events: decode,
+ * JSON.parse, transform, column append. Shows where a record's microseconds go.
+ *
+ *   node dist/bench/ingest-parts.js --events 500000 --size 150
+ */
+import { ColumnBatchBuilder } from '../src/data/column-batch.js';
+import { validateConfig } from '../src/pipeline/config.js';
+import { compileTransform, schemaForTransform } from '../src/pipeline/transform.js';
+import type { SourceRecord } from '../src/source/source.js';
+import { emitResult, eventPool, flag } from './common.js';
+import { REFERENCE_COLUMNS } from './reference.js';
+
+const events = Number(flag('events', '500000'));
+const size = Number(flag('size', '150')) as 150 | 1024;
+const pool = eventPool(size);
+const config = validateConfig({ source: { stream: 's' }, table: { name: 'a.b' }, transform: { columns: REFERENCE_COLUMNS } });
+const schema = schemaForTransform(config.transform);
+const transform = compileTransform(config.transform, schema);
+const dec = new TextDecoder('utf-8', { fatal: true });
+const records: SourceRecord[] = pool.map((data, i) => ({ partitionId: 'p', position: String(i), data, partitionKey: 'k', arrivalTimeMs: 0, meta: {} }));
+
+function time(name: string, fn: () => void): [string, number] {
+  fn(); // warm up
+  const t0 = process.cpuUsage();
+  fn();
+  const t = process.cpuUsage(t0);
+  return [name, (t.user + t.system) / events];
+}
+
+const texts = records.map((r) => dec.decode(r.data));
+const objs = texts.map((t) => JSON.parse(t) as unknown);
+const ctx = { record: records[0]!, streamName: 's', processingTimeUs: 1_767_885_412_000_000n };
+const rows = objs.map((o) => transform.apply(o, ctx));
+let sink = 0;
+const results = [
+  time('decode', () => {
+    for (let i = 0; i < events; i++) sink += dec.decode(records[i % records.length]!.data).length;
+  }),
+  time('JSON.parse', () => {
+    for (let i = 0; i < events; i++) sink += (JSON.parse(texts[i % texts.length]!) as { page: string }).page.length;
+  }),
+  time('transform', () => {
+    for (let i = 0; i < events; i++) sink += transform.apply(objs[i % objs.length], ctx).length;
+  }),
+  time('append', () => {
+    const b = new ColumnBatchBuilder(schema);
+    for (let i = 0; i < events; i++) b.append(rows[i % rows.length]!);
+    sink += b.build().length;
+  }),
+  time('all', () => {
+    const b = new ColumnBatchBuilder(schema);
+    for (let i = 0; i < events; i++) {
+      const r = records[i % records.length]!;
+      b.append(transform.apply(JSON.parse(dec.decode(r.data)), { record: r, streamName: 's', processingTimeUs: 1n }));
+    }
+    sink += b.build().length;
+  }),
+];
+emitResult({ bench: 'ingest-parts', events, size, microsPerRecord: Object.fromEntries(results.map(([k, v]) => [k, Number(v.toFixed(3))])), sink });

@@ -1,0 +1,323 @@
+/**
+ * Compaction (bin-packing): small data files of a partition are rewritten into files of about a
+ * target size, with their delete files applied, and committed as one `replace` snapshot.
+ *
+ * How it stays correct next to a pipeline appending every second:
+ * - It reads one snapshot N and writes new files whose rows are exactly the live rows of the input
+ *   files at N (DuckDB runs the planned scan, deletes applied, and writes the Parquet directly).
+ * - The new files get data sequence number N (spec: sequence numbers), so an equality delete
+ *   committed after N still applies to the rewritten rows.
+ * - The commit goes through `RewriteFiles` (a `replace`): appends committed meanwhile are carried
+ *   over, conflicts are retried on the new head, and the `floe.checkpoint.*` positions of the head
+ *   are carried forward unchanged, so the pipeline is never fenced by a compaction.
+ * - Before each attempt the history after N is checked: a concurrent commit that added position
+ *   deletes (which might point into the rewritten files) abandons the compaction, and so does a
+ *   concurrent rewrite when delete files are being removed. Abandoning only wastes work.
+ * - Delete files are removed when every data file they apply to at N is rewritten: rows appended
+ *   after N have higher sequence numbers, which those deletes never apply to.
+ * - A crash at any point leaves the table as it was; written files become orphans (see
+ *   `remove-orphans`), and a failure deletes them at once.
+ */
+import { randomUUID } from 'node:crypto';
+import { FloeError, ValidationError } from '../errors.js';
+import type { Expression } from '../iceberg/expressions.js';
+import { FileContent, ManifestContent, type DataFile } from '../iceberg/manifest-types.js';
+import type { TableMetadata } from '../iceberg/metadata.js';
+import { partitionPath } from '../iceberg/partitioning.js';
+import { partitionKey, type FileScanTask } from '../iceberg/scan.js';
+import { ancestors, snapshotForRef } from '../iceberg/snapshot.js';
+import { joinLocation } from '../io/location.js';
+import { sharedDuckDB, type DuckDB } from '../query/duckdb.js';
+import { planTableScan } from '../query/table-scan.js';
+import { scanToSql } from '../query/table-view.js';
+import { specById } from '../table/snapshot-producer.js';
+import type { Table } from '../table/table.js';
+import { compressionOf, dataLocation } from '../table/write.js';
+import { copyToDataFile } from './copy-writer.js';
+import { checkPositiveInt, ManifestCache } from './files.js';
+import { checkAborted, report, type MaintenanceRunOptions } from './progress.js';
+
+/** Target size of compacted files when neither the caller nor the table says. */
+export const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
+/** Fewest small files a partition needs before it is compacted (Iceberg Java's default). */
+export const DEFAULT_MIN_INPUT_FILES = 5;
+/** Files below this fraction of the target size are "small" (Java's `min-file-size-bytes`). */
+const SMALL_FRACTION = 0.75;
+
+/** Options of {@link compactTable}. */
+export interface CompactOptions extends MaintenanceRunOptions {
+  /**
+   * Size of the files to produce. Default: the table property `write.target-file-size-bytes`,
+   * else 128 MiB.
+   */
+  targetFileSizeBytes?: number;
+  /** A partition is compacted when it has at least this many small files. Default 5. */
+  minInputFiles?: number;
+  /**
+   * Only files that may hold rows matching this filter are candidates (whole files are rewritten;
+   * the filter never drops rows). Typically a partition filter.
+   */
+  filter?: Expression;
+  /** DuckDB that runs the rewrite; default the process-wide instance. */
+  duckdb?: DuckDB;
+}
+
+/** What a compaction did. */
+export interface CompactResult {
+  table: string;
+  /** The replace snapshot; undefined when there was nothing to compact. */
+  snapshotId: bigint | undefined;
+  /** Snapshot whose files were read. */
+  readSnapshotId: bigint | undefined;
+  /** Partitions (per spec) that were rewritten. */
+  partitions: number;
+  rewrittenDataFiles: number;
+  addedDataFiles: number;
+  removedDeleteFiles: number;
+  rewrittenBytes: number;
+  addedBytes: number;
+  /** Rows in the new files. */
+  records: number;
+  /** Commit attempts (conflicts retried). */
+  attempts: number;
+  durationMs: number;
+}
+
+interface Group {
+  specId: number;
+  partition: FileScanTask['partition'];
+  tasks: FileScanTask[];
+}
+
+/** First-fit decreasing: bins of files whose sizes add up to at most `capacity` (a bigger file gets its own bin). */
+function binPack(tasks: FileScanTask[], capacity: number): FileScanTask[][] {
+  const sorted = [...tasks].sort((a, b) => b.file.file_size_in_bytes - a.file.file_size_in_bytes);
+  const bins: { size: number; tasks: FileScanTask[] }[] = [];
+  for (const t of sorted) {
+    const size = t.file.file_size_in_bytes;
+    const bin = bins.find((b) => b.size + size <= capacity);
+    if (bin) {
+      bin.size += size;
+      bin.tasks.push(t);
+    } else {
+      bins.push({ size, tasks: [t] });
+    }
+  }
+  return bins.map((b) => b.tasks);
+}
+
+/** The bins worth rewriting in one partition, per the size rules (see the options). */
+export function planGroup(tasks: FileScanTask[], target: number, minInputFiles: number): FileScanTask[][] {
+  const small = tasks.filter((t) => t.file.file_size_in_bytes < target * SMALL_FRACTION || t.deletes.length > 0);
+  const withDeletes = small.some((t) => t.deletes.length > 0);
+  if (small.length < minInputFiles && !withDeletes) return [];
+  const hasDeletes = (bin: FileScanTask[]) => bin.some((t) => t.deletes.length > 0);
+  const bins = binPack(small, target);
+  // Too few small files: only bins that apply deletes. Otherwise every bin that merges files (a
+  // bin of one file without deletes would rewrite it unchanged).
+  if (small.length < minInputFiles) return bins.filter(hasDeletes);
+  return bins.filter((b) => b.length > 1 || hasDeletes(b));
+}
+
+/** The target file size: the option, else the table property, else 128 MiB. */
+export function targetFileSize(md: TableMetadata, explicit?: number): number {
+  if (explicit !== undefined) return checkPositiveInt(explicit, 'compact: target file size');
+  const prop = Number(md.properties['write.target-file-size-bytes']);
+  return Number.isSafeInteger(prop) && prop > 0 ? prop : DEFAULT_TARGET_FILE_SIZE;
+}
+
+/**
+ * Delete files that apply to nothing once the rewritten data files are gone: those whose every
+ * data file at the read snapshot is rewritten, and unreferenced ones in rewritten partitions.
+ */
+async function danglingDeletes(
+  table: Table,
+  md: TableMetadata,
+  allTasks: FileScanTask[],
+  rewritten: Set<string>,
+  rewrittenPartitions: Set<string>,
+): Promise<DataFile[]> {
+  const uses = new Map<string, { file: DataFile; users: string[] }>();
+  for (const t of allTasks) {
+    for (const d of t.deletes) {
+      let u = uses.get(d.file.file_path);
+      if (!u) uses.set(d.file.file_path, (u = { file: d.file, users: [] }));
+      u.users.push(t.file.file_path);
+    }
+  }
+  const out: DataFile[] = [];
+  for (const u of uses.values()) {
+    if (u.users.every((p) => rewritten.has(p))) out.push(u.file);
+  }
+  // Delete files no data file uses (e.g. position deletes of files an earlier compaction rewrote).
+  const snapshot = snapshotForRef(md, 'main');
+  if (snapshot) {
+    const cache = new ManifestCache(table.io, table.name);
+    for (const m of await cache.snapshotManifests(snapshot)) {
+      if (m.content !== ManifestContent.DELETES) continue;
+      for (const e of await cache.entries(m)) {
+        if (e.status === 2 || uses.has(e.data_file.file_path)) continue;
+        if (rewrittenPartitions.has(partitionKey(m.partition_spec_id, e.data_file.partition))) out.push(e.data_file);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Refuses to commit over concurrent changes that would make the rewrite wrong: position deletes
+ * added after the read snapshot (they may target rewritten files), and, when delete files are
+ * removed, another rewrite (its files may carry sequence numbers those deletes apply to).
+ */
+function validateHistory(tableName: string, readId: bigint, removesDeletes: boolean): (base: TableMetadata) => void {
+  return (base) => {
+    const head = snapshotForRef(base, 'main');
+    if (!head) throw new ValidationError(`compact: ${tableName}: the table has no current snapshot any more`);
+    for (const s of ancestors(base, head['snapshot-id'])) {
+      if (s['snapshot-id'] === readId) return;
+      const op = s.summary.operation;
+      const positionDeletes = Number(s.summary['added-position-delete-files'] ?? 0) + Number(s.summary['added-dvs'] ?? 0);
+      if (positionDeletes > 0) {
+        throw new ValidationError(
+          `compact: ${tableName}: snapshot ${s['snapshot-id']} (${op}) added position deletes while compacting; abandoned (run it again)`,
+        );
+      }
+      if (removesDeletes && op !== 'append') {
+        throw new ValidationError(
+          `compact: ${tableName}: snapshot ${s['snapshot-id']} (${op}) rewrote files while compacting; abandoned (run it again)`,
+        );
+      }
+    }
+    throw new ValidationError(
+      `compact: ${tableName}: snapshot ${readId}, which the compaction read, is no longer an ancestor of the current snapshot (expired or rolled back); abandoned`,
+    );
+  };
+}
+
+/**
+ * Compacts a table's small data files (see the file comment). Returns what it did; when nothing
+ * qualifies, no snapshot is committed.
+ * @throws ValidationError when a concurrent commit makes the rewrite unsafe (nothing committed)
+ * @throws CommitConflictError when the commit still conflicts after the table's retries
+ */
+export async function compactTable(table: Table, options: CompactOptions = {}): Promise<CompactResult> {
+  const started = Date.now();
+  const what = `compact: ${table.name}`;
+  await table.refresh();
+  const md = table.metadata;
+  const target = targetFileSize(md, options.targetFileSizeBytes);
+  const minInputFiles = checkPositiveInt(options.minInputFiles ?? DEFAULT_MIN_INPUT_FILES, 'compact: minimum input files');
+  const snapshot = snapshotForRef(md, 'main');
+  const result: CompactResult = {
+    table: table.name,
+    snapshotId: undefined,
+    readSnapshotId: snapshot?.['snapshot-id'],
+    partitions: 0,
+    rewrittenDataFiles: 0,
+    addedDataFiles: 0,
+    removedDeleteFiles: 0,
+    rewrittenBytes: 0,
+    addedBytes: 0,
+    records: 0,
+    attempts: 0,
+    durationMs: 0,
+  };
+  const done = (): CompactResult => ({ ...result, durationMs: Date.now() - started });
+  if (!snapshot) return done();
+
+  report(options.onProgress, { operation: 'compact', phase: 'plan', done: 0, total: 1 });
+  const full = await planTableScan(table.io, md, { ref: 'main' });
+  let selected = full.tasks;
+  if (options.filter) {
+    const filtered = await planTableScan(table.io, md, { ref: 'main', filter: options.filter });
+    const keep = new Set(filtered.tasks.map((t) => t.file.file_path));
+    selected = full.tasks.filter((t) => keep.has(t.file.file_path));
+  }
+  const groups = new Map<string, Group>();
+  for (const t of selected) {
+    const key = partitionKey(t.specId, t.partition);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { specId: t.specId, partition: t.partition, tasks: [] }));
+    g.tasks.push(t);
+  }
+  const work: { group: Group; bins: FileScanTask[][] }[] = [];
+  for (const group of groups.values()) {
+    const bins = planGroup(group.tasks, target, minInputFiles);
+    if (bins.length > 0) work.push({ group, bins });
+  }
+  report(options.onProgress, { operation: 'compact', phase: 'plan', done: 1, total: 1 });
+  if (work.length === 0) return done();
+
+  const rewritten = new Set(work.flatMap((w) => w.bins.flat().map((t) => t.file.file_path)));
+  const rewrittenPartitions = new Set(work.map((w) => partitionKey(w.group.specId, w.group.partition)));
+  const deletes = md['format-version'] >= 2 ? await danglingDeletes(table, md, full.tasks, rewritten, rewrittenPartitions) : [];
+
+  const duckdb = options.duckdb ?? (await sharedDuckDB());
+  const schema = full.schema;
+  const compression = compressionOf(md);
+  const written: { file: DataFile; specId: number }[] = [];
+  const totalBins = work.reduce((n, w) => n + w.bins.length, 0);
+  try {
+    let binsDone = 0;
+    for (const { group, bins } of work) {
+      const spec = specById(md, group.specId);
+      let dir = dataLocation(md);
+      if (spec.fields.length > 0) {
+        try {
+          dir = joinLocation(dir, partitionPath(spec, schema, group.partition));
+        } catch {
+          // A spec whose source column is gone from the schema: the data directory itself.
+        }
+      }
+      for (const bin of bins) {
+        checkAborted(options.signal, what);
+        report(options.onProgress, { operation: 'compact', phase: 'write', done: binsDone, total: totalBins });
+        const selectSql = await scanToSql({ duckdb, io: table.io, metadata: md, schema, tasks: bin });
+        const file = await copyToDataFile({
+          duckdb,
+          io: table.io,
+          schema,
+          selectSql,
+          location: joinLocation(dir, `${randomUUID()}.parquet`),
+          partition: group.partition,
+          specId: group.specId,
+          compression,
+        });
+        if (file) written.push({ file, specId: group.specId });
+        binsDone++;
+      }
+    }
+    report(options.onProgress, { operation: 'compact', phase: 'write', done: totalBins, total: totalBins });
+    checkAborted(options.signal, what);
+
+    report(options.onProgress, { operation: 'compact', phase: 'commit', done: 0, total: 1 });
+    const readSeq = snapshot['sequence-number'];
+    const op = table.newReplace({
+      ...(md['format-version'] >= 2 && readSeq !== undefined ? { dataSequenceNumber: readSeq } : {}),
+      validate: validateHistory(table.name, snapshot['snapshot-id'], deletes.length > 0),
+    });
+    for (const p of rewritten) op.deleteFile(p);
+    for (const d of deletes) op.deleteFile(d.file_path);
+    for (const w of written) op.addFile(w.file, w.specId);
+    const committed = await op.commit();
+    report(options.onProgress, { operation: 'compact', phase: 'commit', done: 1, total: 1 });
+
+    result.snapshotId = committed.snapshot['snapshot-id'];
+    result.attempts = committed.attempts;
+    result.partitions = work.length;
+    result.rewrittenDataFiles = rewritten.size;
+    result.addedDataFiles = written.length;
+    result.removedDeleteFiles = deletes.filter((d) => d.content !== FileContent.DATA).length;
+    result.rewrittenBytes = work.reduce((n, w) => n + w.bins.flat().reduce((m, t) => m + t.file.file_size_in_bytes, 0), 0);
+    result.addedBytes = written.reduce((n, w) => n + w.file.file_size_in_bytes, 0);
+    result.records = written.reduce((n, w) => n + w.file.record_count, 0);
+    return done();
+  } catch (e) {
+    // Nothing references the new files: remove them now rather than leave them to orphan removal.
+    // (After an unknown commit outcome they may be referenced: keep them.)
+    if (!(e instanceof FloeError && e.code === 'COMMIT_STATE_UNKNOWN')) {
+      for (const w of written) await table.io.delete(w.file.file_path).catch(() => undefined);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * `floe maintain compact|expire-snapshots|remove-orphans|rewrite-manifests` against a temporary
+ * warehouse: JSON output and exit codes, rows unchanged through `floe query`, file and snapshot
+ * counts dropping, bad usage (exit 2, naming the flag), a missing table (exit 1), and the progress
+ * bar drawn on stderr when the output is a terminal.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { openCatalog } from '../../src/catalog/open.js';
+import { main } from '../../src/cli/main.js';
+import type { CommandIO } from '../../src/cli/io.js';
+import { batchFromRows } from '../../src/data/column-batch.js';
+import type { IcebergValue } from '../../src/iceberg/types.js';
+import { Table } from '../../src/table/table.js';
+import { writeDataFiles } from '../../src/table/write.js';
+import { assertFails, cliJson, runCli } from './helpers.js';
+
+const BASE_US = 1_767_225_600_000_000n; // 2026-01-01T00:00:00Z
+
+function rows(from: number, n: number): IcebergValue[][] {
+  return Array.from({ length: n }, (_, k) => {
+    const i = from + k;
+    return [`evt-${i}`, BigInt(i % 5), BASE_US + BigInt(i % 2) * 86_400_000_000n + BigInt(i) * 1_000_000n];
+  });
+}
+
+describe('floe maintain', () => {
+  let warehouse: string;
+  const wh = (...argv: string[]) => [...argv, '--warehouse', warehouse];
+
+  async function append(from: number, n: number): Promise<void> {
+    const catalog = openCatalog({ warehouse });
+    try {
+      const table = await Table.load(catalog, { namespace: ['db'], name: 'events' });
+      const { files, specId } = await writeDataFiles(table.io, table.metadata, batchFromRows(table.schema(), rows(from, n)));
+      await table.newAppend({ summary: { 'floe.checkpoint.s.shard-0': String(from) } }).appendFiles(files, specId).commit();
+    } finally {
+      await catalog.close();
+    }
+  }
+
+  const allRows = async () => {
+    const out = await cliJson(wh('query', 'SELECT * FROM db.events ORDER BY event_id'));
+    return JSON.stringify(out);
+  };
+  const dataFiles = async () => (await cliJson(wh('table', 'files', 'db.events'))).filter((f) => f.content === 'data').length;
+  const snapshots = async () => (await cliJson(wh('table', 'snapshots', 'db.events'))).length;
+
+  before(async () => {
+    warehouse = mkdtempSync(join(tmpdir(), 'floe-cli-maint-'));
+    const r = await runCli(wh('table', 'create', 'db.events', '--schema', 'event_id string not null, user_id long, event_time timestamptz', '--partition-by', 'day(event_time)'));
+    assert.equal(r.code, 0, r.stderr);
+    for (let i = 0; i < 8; i++) await append(i * 10, 10);
+  });
+  after(() => rmSync(warehouse, { recursive: true, force: true }));
+
+  test('compact: JSON row, fewer files, same rows, checkpoints carried', async () => {
+    const before = await allRows();
+    const filesBefore = await dataFiles();
+    assert.equal(filesBefore, 16);
+    const [row] = await cliJson(wh('maintain', 'compact', 'db.events', '--min-input-files', '3', '--target-file-size', '64MB'));
+    assert.ok(row);
+    assert.equal(row.table, 'db.events');
+    assert.equal(row.partitions, 2);
+    assert.equal(row.rewritten_files, 16);
+    assert.equal(row.added_files, 2);
+    assert.equal(row.records, 80);
+    assert.match(String(row.snapshot_id), /^\d+$/);
+    assert.equal(await dataFiles(), 2);
+    assert.equal(await allRows(), before);
+    const snaps = await cliJson(wh('table', 'snapshots', 'db.events'));
+    const last = snaps[snaps.length - 1]!;
+    assert.equal(last.operation, 'replace');
+    assert.match(JSON.stringify(last), /floe\.checkpoint\.s\.shard-0.{0,6}70/);
+    // Again: nothing to do, exit 0, snapshot_id null.
+    const [again] = await cliJson(wh('maintain', 'compact', 'db.events'));
+    assert.equal(again!.snapshot_id, null);
+  });
+
+  test('compact --where: only matching partitions', async () => {
+    await append(100, 10);
+    await append(110, 10);
+    const [row] = await cliJson(wh('maintain', 'compact', 'db.events', '--min-input-files', '2', '--where', "event_time < '2026-01-02'"));
+    assert.equal(row!.partitions, 1);
+    assert.equal(row!.rewritten_files, 3);
+  });
+
+  test('rewrite-manifests: merges the manifests', async () => {
+    const before = await allRows();
+    const [row] = await cliJson(wh('maintain', 'rewrite-manifests', 'db.events'));
+    assert.ok(Number(row!.manifests_before) > Number(row!.manifests_after));
+    assert.equal(row!.manifests_after, 1);
+    assert.equal(await allRows(), before);
+  });
+
+  test('expire-snapshots: only the newest remain; rows unchanged', async () => {
+    const before = await allRows();
+    assert.ok((await snapshots()) > 10);
+    const [row] = await cliJson(wh('maintain', 'expire-snapshots', 'db.events', '--older-than', '0s', '--retain-last', '2'));
+    assert.equal(row!.retained_snapshots, 2);
+    assert.ok(Number(row!.deleted_data_files) >= 16);
+    assert.equal(row!.failed_deletes, 0);
+    assert.equal(await snapshots(), 2);
+    assert.equal(await allRows(), before);
+  });
+
+  test('remove-orphans: --dry-run lists, then deletes; young files are kept', async () => {
+    const dir = join(warehouse, 'db', 'events', 'data');
+    mkdirSync(dir, { recursive: true });
+    const old = join(dir, 'stray.parquet');
+    writeFileSync(old, 'x');
+    const t = Date.now() / 1000 - 5 * 86_400;
+    utimesSync(old, t, t);
+    writeFileSync(join(dir, 'young.parquet'), 'y');
+    const dry = await cliJson(wh('maintain', 'remove-orphans', 'db.events', '--dry-run'));
+    assert.deepEqual(dry.map((o) => [o.location, o.deleted]), [[old, false]]);
+    assert.ok(existsSync(old));
+    const real = await cliJson(wh('maintain', 'remove-orphans', 'db.events'));
+    assert.deepEqual(real.map((o) => [o.location, o.deleted]), [[old, true]]);
+    assert.ok(!existsSync(old));
+    assert.ok(existsSync(join(dir, 'young.parquet')));
+    const table = await runCli(wh('maintain', 'remove-orphans', 'db.events'));
+    assert.equal(table.code, 0);
+    assert.match(table.stdout, /\(0 rows\)/);
+  });
+
+  test('bad usage exits 2 naming the flag; a missing table exits 1', async () => {
+    assertFails(await runCli(wh('maintain', 'shrink', 'db.events')), 2, /unknown maintain subcommand 'shrink'/);
+    assertFails(await runCli(wh('maintain', 'compact')), 2, /expects NAMESPACE\.TABLE/);
+    assertFails(await runCli(wh('maintain', 'expire-snapshots', 'db.events', '--older-than', 'soon')), 2, /cli: --older-than: invalid duration "soon"/);
+    assertFails(await runCli(wh('maintain', 'expire-snapshots', 'db.events', '--retain-last', '0')), 2, /--retain-last: expected an integer >= 1/);
+    assertFails(await runCli(wh('maintain', 'compact', 'db.events', '--target-file-size', 'big')), 2, /--target-file-size: invalid size/);
+    assertFails(await runCli(wh('maintain', 'compact', 'db.events', '--where', "nope = 1")), 2, /--where: unknown column 'nope'/);
+    assertFails(await runCli(wh('maintain', 'compact', 'db.events', '--dry-run')), 2, /--dry-run does not apply to compact/);
+    assertFails(await runCli(wh('maintain', 'compact', 'db.nope')), 1, /db\.nope does not exist/);
+    const help = await runCli(['maintain', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /floe maintain remove-orphans/);
+  });
+
+  test('a progress bar on stderr when the output is a terminal', async () => {
+    await append(200, 5);
+    await append(205, 5);
+    let stderr = '';
+    let stdout = '';
+    const io: CommandIO = {
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stderr += t),
+      env: {},
+      isTTY: true,
+    };
+    const code = await main(wh('maintain', 'compact', 'db.events', '--min-input-files', '2'), io);
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /\r\x1b\[2Kcompact (plan|write|commit)\s+\[[#.]{24}\] \d+\/\d+/);
+    assert.ok(stderr.endsWith('\r\x1b[2K'), 'the bar is cleared before the result');
+    assert.match(stdout, /\(1 row\)/);
+  });
+});
