@@ -10,47 +10,74 @@ import { fileURLToPath } from 'node:url';
 import { FloeError, ValidationError } from '../errors.js';
 import { UsageError } from './args.js';
 import type { CommandIO } from './io.js';
-import { QUERY_USAGE, queryCommand } from './commands/query.js';
-import { TABLE_USAGE, tableCommand } from './commands/table.js';
-import { CATALOG_USAGE } from './commands/catalog.js';
-import { RUN_USAGE } from './commands/run.js';
-import { PRODUCE_USAGE } from './commands/produce.js';
-import { LOCAL_USAGE } from './commands/local.js';
-import { QUICKSTART_USAGE } from './commands/quickstart.js';
-import { MAINTAIN_USAGE } from './commands/maintain.js';
-
 type Command = (argv: string[], io: CommandIO) => Promise<number>;
 
+/**
+ * A command: its one-line summary and a loader. Command modules are imported only when their
+ * command runs (or its --help is asked for), so `floe run` never pays for DuckDB's SQL engine
+ * start-up code paths it does not use, and `floe --help` loads nothing.
+ */
 interface CommandEntry {
   summary: string;
-  usage: string;
-  load: () => Promise<Command>;
+  load: () => Promise<{ command: Command; usage: string }>;
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
   quickstart: {
     summary: 'the reference pipeline end to end on this machine (what npm start runs)',
-    usage: QUICKSTART_USAGE,
-    load: async () => (await import('./commands/quickstart.js')).quickstartCommand,
+    load: async () => {
+      const m = await import('./commands/quickstart.js');
+      return { command: m.quickstartCommand, usage: m.QUICKSTART_USAGE };
+    },
   },
-  run: { summary: 'stream Kinesis into an Iceberg table (long-running)', usage: RUN_USAGE, load: async () => (await import('./commands/run.js')).runCommand },
+  run: {
+    summary: 'stream Kinesis into an Iceberg table (long-running)',
+    load: async () => {
+      const m = await import('./commands/run.js');
+      return { command: m.runCommand, usage: m.RUN_USAGE };
+    },
+  },
   produce: {
     summary: 'send reference events (or stdin lines) to a Kinesis stream',
-    usage: PRODUCE_USAGE,
-    load: async () => (await import('./commands/produce.js')).produceCommand,
+    load: async () => {
+      const m = await import('./commands/produce.js');
+      return { command: m.produceCommand, usage: m.PRODUCE_USAGE };
+    },
   },
-  local: { summary: 'an embedded Kinesis-compatible endpoint on 127.0.0.1', usage: LOCAL_USAGE, load: async () => (await import('./commands/local.js')).localCommand },
-  query: { summary: 'SQL over Iceberg tables (DuckDB, or Athena with --engine athena)', usage: QUERY_USAGE, load: async () => queryCommand },
-  table: { summary: 'create, describe, list, snapshots, files, drop tables', usage: TABLE_USAGE, load: async () => tableCommand },
+  local: {
+    summary: 'an embedded Kinesis-compatible endpoint on 127.0.0.1',
+    load: async () => {
+      const m = await import('./commands/local.js');
+      return { command: m.localCommand, usage: m.LOCAL_USAGE };
+    },
+  },
+  query: {
+    summary: 'SQL over Iceberg tables (DuckDB, or Athena with --engine athena)',
+    load: async () => {
+      const m = await import('./commands/query.js');
+      return { command: m.queryCommand, usage: m.QUERY_USAGE };
+    },
+  },
+  table: {
+    summary: 'create, describe, list, snapshots, files, drop tables',
+    load: async () => {
+      const m = await import('./commands/table.js');
+      return { command: m.tableCommand, usage: m.TABLE_USAGE };
+    },
+  },
   catalog: {
     summary: 'serve the catalog as an Iceberg REST catalog (catalog serve)',
-    usage: CATALOG_USAGE,
-    load: async () => (await import('./commands/catalog.js')).catalogCommand,
+    load: async () => {
+      const m = await import('./commands/catalog.js');
+      return { command: m.catalogCommand, usage: m.CATALOG_USAGE };
+    },
   },
   maintain: {
     summary: 'table maintenance: compact, expire-snapshots, remove-orphans, rewrite-manifests',
-    usage: MAINTAIN_USAGE,
-    load: async () => (await import('./commands/maintain.js')).maintainCommand,
+    load: async () => {
+      const m = await import('./commands/maintain.js');
+      return { command: m.maintainCommand, usage: m.MAINTAIN_USAGE };
+    },
   },
 };
 
@@ -89,12 +116,12 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
     io.stderr(`floe: unknown command '${name}'\n\n${help()}\n`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout(entry.usage + '\n');
-    return 0;
-  }
   try {
-    const command = await entry.load();
+    const { command, usage } = await entry.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout(usage + '\n');
+      return 0;
+    }
     return await command(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {

@@ -199,6 +199,28 @@ describe('GlueCatalog commits', () => {
     assert.equal(fake.table(id.namespace[0]!, 'events')?.VersionId, '0');
   });
 
+  it('checks a CreateTable that failed with a 5xx: created → success, otherwise unknown', async () => {
+    const catalog = open();
+    const db = `create_${randomUUID().replace(/-/g, '_')}`;
+    await catalog.createNamespace([db]);
+    fake.inject('CreateTable', { status: 500, applyFirst: true });
+    const t = await catalog.createTable({ namespace: [db], name: 'landed' }, { schema: SCHEMA });
+    assert.equal((await catalog.loadTable({ namespace: [db], name: 'landed' })).metadataLocation, t.metadataLocation);
+    fake.inject('CreateTable', { status: 500 });
+    await assert.rejects(catalog.createTable({ namespace: [db], name: 'lost' }, { schema: SCHEMA }), CommitStateUnknownError);
+    assert.equal(await catalog.tableExists({ namespace: [db], name: 'lost' }), false);
+  });
+
+  it('rolls a rename back when the old table cannot be deleted', async () => {
+    const catalog = open();
+    const id = await newTable(catalog);
+    const to = { namespace: id.namespace, name: 'renamed' };
+    fake.inject('DeleteTable', { status: 400, type: 'AccessDeniedException', message: 'no glue:DeleteTable' });
+    await assert.rejects(catalog.renameTable(id, to), /AccessDeniedException: no glue:DeleteTable/);
+    assert.equal(await catalog.tableExists(id), true);
+    assert.equal(await catalog.tableExists(to), false, 'the new name was removed again');
+  });
+
   it('retries reads through throttling and 5xx', async () => {
     const catalog = open({ readRetry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 } });
     const id = await newTable(catalog);

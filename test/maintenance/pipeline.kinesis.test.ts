@@ -64,12 +64,13 @@ async function setup(): Promise<Env> {
   };
 }
 
-/** Sends `count` reference events from `first`, in batches, as fast as kinesalite takes them. */
-async function produce(env: Env, first: number, count: number, batch = 100): Promise<void> {
+/** Sends `count` reference events from `first`, in batches, pausing between them (many commits). */
+async function produce(env: Env, first: number, count: number, batch = 100, pauseMs = 0): Promise<void> {
   const client = clientFor(env.url, 3);
   try {
     for (let i = 0; i < count; i += batch) {
       await putRecords(client, { streamName: REFERENCE_STREAM }, referenceEntries(Math.min(batch, count - i), { first: first + i }));
+      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
     }
   } finally {
     client.destroy();
@@ -123,7 +124,7 @@ test('maintenance in a loop beside a running pipeline: every record exactly once
     let expiries = 0;
     let merges = 0;
     const events = await runPipeline(env, config, N, async (committed) => {
-      const producing = produce(env, 0, N);
+      const producing = produce(env, 0, N, 100, 150);
       let stop = false;
       const loop = (async () => {
         const table = await Table.load(env.catalog, TABLE);
@@ -177,7 +178,7 @@ test('floe run’s maintenance policy compacts, merges and expires while ingesti
     });
     const N = 2500;
     const events = await runPipeline(env, config, N, async (committed) => {
-      await produce(env, 0, N, 50);
+      await produce(env, 0, N, 50, 60);
       await waitFor(() => committed() >= N, 60_000, 'all records committed');
       // Let each task run at least once more on the final state.
       await new Promise((r) => setTimeout(r, 1500));

@@ -45,6 +45,8 @@ export interface KinesisLocalServer {
   /** `http://127.0.0.1:<port>`: the plain HTTP endpoint. */
   url: string;
   port: number;
+  /** Every port the server listens on (the plain one and the TLS one), all on 127.0.0.1. */
+  ports: number[];
   /** Process id of the server. */
   pid: number;
   /** The last 64 KiB the server wrote to stdout and stderr (for failure messages). */
@@ -267,6 +269,7 @@ export async function startKinesisLocal(options: KinesisLocalOptions = {}): Prom
   return {
     url,
     port: plain,
+    ports: [...ports],
     pid: child.pid as number,
     output: () => output,
     close,

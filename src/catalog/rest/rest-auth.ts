@@ -86,6 +86,7 @@ export class OAuth2ClientCredentialsAuth implements RestAuth {
   readonly kind = 'oauth2';
   private token: { value: string; expiresAt: number } | undefined;
   private pending: Promise<string> | undefined;
+  private fetchedAt = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: OAuth2ClientCredentialsOptions) {
@@ -138,7 +139,8 @@ export class OAuth2ClientCredentialsAuth implements RestAuth {
       throw new FloeError('AUTH', `catalog: rest: oauth2 token response from ${o.tokenEndpoint} has no access_token`);
     }
     const lifetimeMs = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in * 1000 : (o.defaultLifetimeMs ?? 3_600_000);
-    this.token = { value: token, expiresAt: this.now() + lifetimeMs };
+    this.fetchedAt = this.now();
+    this.token = { value: token, expiresAt: this.fetchedAt + lifetimeMs };
     this.tokensFetched++;
     return token;
   }
@@ -158,6 +160,13 @@ export class OAuth2ClientCredentialsAuth implements RestAuth {
   }
 
   async refresh(): Promise<boolean> {
+    // Several requests rejected together refresh once: a token fetched within the last second
+    // (or being fetched) is already the fresh one.
+    if (this.pending) {
+      await this.pending;
+      return true;
+    }
+    if (this.token && this.now() - this.fetchedAt < 1_000) return true;
     this.token = undefined;
     await this.accessToken();
     return true;

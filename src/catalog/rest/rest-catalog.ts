@@ -182,8 +182,9 @@ export class RestCatalog implements Catalog {
       const items = body[key];
       if (items !== undefined && items !== null && !Array.isArray(items)) throw new ValidationError(`catalog: rest: ${call.what} listing: '${key}' must be a list`);
       (items ?? []).forEach((item, i) => out.push(read(item, i)));
+      // Followed even when no page was asked for: some servers page regardless.
       const next = optStr(body, 'next-page-token', `${call.what} listing`);
-      if (!next || token === undefined) return out;
+      if (!next) return out;
       if (next === token || pages > 100_000) throw new ValidationError(`catalog: rest: ${call.what} listing: the server repeats page token '${next}'`);
       token = next;
     }
