@@ -131,7 +131,7 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
     if (e instanceof FloeError) {
       io.stderr(`floe: ${e.message}\n`);
       if (io.env.FLOE_DEBUG && e.cause) io.stderr(`cause: ${String((e.cause as Error).stack ?? e.cause)}\n`);
-      return e instanceof ValidationError && e.message.startsWith('cli:') ? 2 : 1;
+      return e instanceof ValidationError && /^(cli|config):/.test(e.message) ? 2 : 1;
     }
     io.stderr(`floe: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
     return 1;

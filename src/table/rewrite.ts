@@ -27,6 +27,13 @@ export interface RewriteOptions extends CommitOptions {
 export class RewriteFiles extends SnapshotProducer {
   private readonly toRemove = new Set<string>();
   private readonly toAdd = new Map<number, DataFile[]>();
+  /**
+   * What earlier attempts made of each parent manifest and of the new files, reused on retry:
+   * manifests are immutable, so the outcome for a manifest path never changes, and a retry only
+   * reads the manifests committed since (keeps the attempt short next to a busy writer).
+   */
+  private newFileManifests: ManifestFile[] | undefined;
+  private readonly filtered = new Map<string, { manifest: ManifestFile; removed: DataFile[] }>();
 
   constructor(
     table: Table,
@@ -63,7 +70,8 @@ export class RewriteFiles extends SnapshotProducer {
     const seq = this.rewriteOptions.dataSequenceNumber ?? null;
 
     // New files first (as Java orders them), one manifest per spec and content.
-    for (const [specId, files] of this.toAdd) {
+    if (this.newFileManifests) manifests.push(...this.newFileManifests);
+    else for (const [specId, files] of this.toAdd) {
       for (const content of ['data', 'deletes'] as const) {
         const chosen = files.filter((f) => (content === 'data') === (f.content === FileContent.DATA));
         if (chosen.length === 0) continue;
@@ -77,31 +85,23 @@ export class RewriteFiles extends SnapshotProducer {
         manifests.push(await this.writeManifest(base, specById(base, specId), content, entries));
       }
     }
+    this.newFileManifests ??= [...manifests];
 
     for (const manifest of await this.parentManifests(parent)) {
       if (this.toRemove.size === 0) {
         manifests.push(manifest);
         continue;
       }
-      const entries = await this.manifestEntries(manifest);
-      const hits = entries.filter((e) => e.status !== EntryStatus.DELETED && this.toRemove.has(e.data_file.file_path));
-      if (hits.length === 0) {
-        manifests.push(manifest);
-        continue;
+      let outcome = this.filtered.get(manifest.manifest_path);
+      if (!outcome) {
+        outcome = await this.filter(base, manifest);
+        this.filtered.set(manifest.manifest_path, outcome);
       }
-      const rewritten: ManifestEntry[] = [];
-      for (const e of entries) {
-        if (e.status === EntryStatus.DELETED) continue; // deletions of earlier snapshots are history
-        if (this.toRemove.has(e.data_file.file_path)) {
-          found.add(e.data_file.file_path);
-          removed.push(e.data_file);
-          rewritten.push({ ...e, status: EntryStatus.DELETED, snapshot_id: this.snapshotId });
-        } else {
-          rewritten.push({ ...e, status: EntryStatus.EXISTING });
-        }
+      manifests.push(outcome.manifest);
+      for (const f of outcome.removed) {
+        found.add(f.file_path);
+        removed.push(f);
       }
-      const content = manifest.content === 1 ? 'deletes' : 'data';
-      manifests.push(await this.writeManifest(base, specById(base, manifest.partition_spec_id), content, rewritten));
     }
 
     const missing = [...this.toRemove].filter((p) => !found.has(p));
@@ -112,5 +112,25 @@ export class RewriteFiles extends SnapshotProducer {
     }
     const added = [...this.toAdd.values()].flat();
     return { manifests, added, removed };
+  }
+
+  /** A parent manifest as this operation leaves it: as is, or rewritten with removed entries DELETED. */
+  private async filter(base: TableMetadata, manifest: ManifestFile): Promise<{ manifest: ManifestFile; removed: DataFile[] }> {
+    const entries = await this.manifestEntries(manifest);
+    const hits = entries.filter((e) => e.status !== EntryStatus.DELETED && this.toRemove.has(e.data_file.file_path));
+    if (hits.length === 0) return { manifest, removed: [] };
+    const removed: DataFile[] = [];
+    const rewritten: ManifestEntry[] = [];
+    for (const e of entries) {
+      if (e.status === EntryStatus.DELETED) continue; // deletions of earlier snapshots are history
+      if (this.toRemove.has(e.data_file.file_path)) {
+        removed.push(e.data_file);
+        rewritten.push({ ...e, status: EntryStatus.DELETED, snapshot_id: this.snapshotId });
+      } else {
+        rewritten.push({ ...e, status: EntryStatus.EXISTING });
+      }
+    }
+    const content = manifest.content === 1 ? 'deletes' : 'data';
+    return { manifest: await this.writeManifest(base, specById(base, manifest.partition_spec_id), content, rewritten), removed };
   }
 }

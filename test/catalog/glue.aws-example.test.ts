@@ -9,7 +9,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { GlueCatalog } from '../../src/catalog/glue/glue-catalog.js';
 import { loadConfig, validateConfig } from '../../src/pipeline/config.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
@@ -19,11 +18,12 @@ import { QueryEngine } from '../../src/query/engine.js';
 import { KinesisSource } from '../../src/source/kinesis/kinesis-source.js';
 import { putRecords } from '../../src/source/kinesis/producer.js';
 import { referenceEntries } from '../../src/source/kinesis/reference-events.js';
+import { repoRoot } from '../helpers/shared.js';
 import { startAthenaFake } from '../query/athena-fake.js';
 import { clientFor, createStream, startFaultProxy, startLocal, waitFor } from '../source/kinesis-test-helpers.js';
 import { startGlueFake } from './glue-fake.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = repoRoot();
 
 interface Statement {
   Sid: string;

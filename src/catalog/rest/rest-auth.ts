@@ -27,10 +27,11 @@ export interface RestAuth {
   /** Adds credentials to the request (an Authorization header, a signature). */
   apply(request: RestRequest): Promise<void>;
   /**
-   * Called once after the server answered 401 or 419 (expired credentials): obtain fresh ones and
-   * return true to have the request sent again, or false to fail it.
+   * Called once after the server answered 401 or 419 (expired credentials) to `rejected` (the
+   * request as sent): obtain fresh credentials and return true to have the request sent again
+   * (re-authenticated with `apply`), or false to fail it.
    */
-  refresh?(): Promise<boolean>;
+  refresh?(rejected: RestRequest): Promise<boolean>;
 }
 
 /** Sends no credentials. */
@@ -86,7 +87,6 @@ export class OAuth2ClientCredentialsAuth implements RestAuth {
   readonly kind = 'oauth2';
   private token: { value: string; expiresAt: number } | undefined;
   private pending: Promise<string> | undefined;
-  private fetchedAt = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: OAuth2ClientCredentialsOptions) {
@@ -139,8 +139,7 @@ export class OAuth2ClientCredentialsAuth implements RestAuth {
       throw new FloeError('AUTH', `catalog: rest: oauth2 token response from ${o.tokenEndpoint} has no access_token`);
     }
     const lifetimeMs = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in * 1000 : (o.defaultLifetimeMs ?? 3_600_000);
-    this.fetchedAt = this.now();
-    this.token = { value: token, expiresAt: this.fetchedAt + lifetimeMs };
+    this.token = { value: token, expiresAt: this.now() + lifetimeMs };
     this.tokensFetched++;
     return token;
   }
@@ -159,14 +158,14 @@ export class OAuth2ClientCredentialsAuth implements RestAuth {
     request.headers.authorization = `Bearer ${await this.accessToken()}`;
   }
 
-  async refresh(): Promise<boolean> {
-    // Several requests rejected together refresh once: a token fetched within the last second
-    // (or being fetched) is already the fresh one.
+  async refresh(rejected: RestRequest): Promise<boolean> {
+    // Several requests rejected together refresh once: if the rejected request did not carry the
+    // current token, another request already fetched a new one (or is fetching it).
     if (this.pending) {
       await this.pending;
       return true;
     }
-    if (this.token && this.now() - this.fetchedAt < 1_000) return true;
+    if (this.token && rejected.headers.authorization !== `Bearer ${this.token.value}`) return true;
     this.token = undefined;
     await this.accessToken();
     return true;

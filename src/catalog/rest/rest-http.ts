@@ -87,7 +87,7 @@ export class RestHttp {
       const res = await this.exchange(call);
       if ((res.status === 401 || res.status === 419) && !refreshed && this.options.auth.refresh) {
         refreshed = true;
-        if (await this.options.auth.refresh()) continue;
+        if (await this.options.auth.refresh(res.request)) continue;
       }
       if (res.status < 300 || res.status === 304) return { status: res.status, headers: res.headers, json: res.json };
       const error = restError(call.op, call.what, res.status, res.json);
@@ -97,7 +97,7 @@ export class RestHttp {
     }
   }
 
-  private async exchange(call: RestCall): Promise<{ status: number; headers: Headers; json: JsonValue | undefined }> {
+  private async exchange(call: RestCall): Promise<{ status: number; headers: Headers; json: JsonValue | undefined; request: RestRequest }> {
     const body = call.body === undefined ? undefined : stringifyJson(call.body);
     const request: RestRequest = {
       method: call.method,
@@ -137,7 +137,7 @@ export class RestHttp {
         json = undefined; // an error page in HTML or text: the status still tells what happened
       }
     }
-    return { status: res.status, headers: res.headers, json };
+    return { status: res.status, headers: res.headers, json, request };
   }
 }
 

@@ -70,7 +70,13 @@ export async function ensureStream(client: KinesisClient, options: EnsureStreamO
     throw new ValidationError(`kinesis: shardCount must be a positive integer, got ${shardCount}`);
   }
   let created = false;
-  if (!(await describe(client, options.streamName))) {
+  let existing: DescribeStreamSummaryCommandOutput | undefined;
+  try {
+    existing = await describe(client, options.streamName);
+  } catch (e) {
+    throw new FloeError('KINESIS_ADMIN_FAILED', `kinesis: describing stream ${options.streamName} failed: ${describeError(e)}`, { cause: e });
+  }
+  if (!existing) {
     try {
       await client.send(
         new CreateStreamCommand(
