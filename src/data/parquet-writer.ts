@@ -51,6 +51,7 @@ import type { IcebergType, IcebergValue, NestedField, PrimitiveType, Schema } fr
 import { type DuckDB, runOn, sharedDuckDB, sqlIdent, sqlString } from '../query/duckdb.js';
 import { checkBatchShape, type ColumnBatch } from './column-batch.js';
 import { allValid, SCAN_CHUNK_ROWS, withColumnScan, type PreparedColumn } from './column-scan.js';
+import { encodedColumnOf } from './encoded-column.js';
 import { duckdbType } from './duckdb-types.js';
 import { compareStrings } from '../iceberg/conversions.js';
 import { buildMetrics, LeafStats, readFooterInfo, type ParquetFileMetrics } from './parquet-metrics.js';
@@ -773,6 +774,18 @@ async function prepareColumns(columns: readonly WrittenColumn[], rowCount: numbe
   try {
     for (column of columns) {
       const type = column.field.type;
+      const encoded = encodedColumnOf(column.values);
+      if (encoded && column.leaf && encoded.type === type && encoded.length === rowCount) {
+        // Checked and counted on append: take the column as it is.
+        if (column.field.required && encoded.nulls > 0) {
+          p.row = encoded.firstNull();
+          nullInRequired(column.field.name);
+        }
+        const { min, max } = encoded.range();
+        column.leaf.addMany(rowCount, encoded.nulls, encoded.nans, min, max);
+        prepared.push(encoded.prepared());
+        continue;
+      }
       const kind = typeof type === 'string' && column.check ? primitiveKind(type) : undefined;
       const layout = kind ? fixedLayoutOf(type) : undefined;
       if (layout) prepared.push(await prepareFixed(column, layout, rowCount, p));

@@ -19,7 +19,7 @@
  *   `remove-orphans`), and a failure deletes them at once.
  */
 import { randomUUID } from 'node:crypto';
-import { FloeError, ValidationError } from '../errors.js';
+import { CommitConflictError, FloeError, ValidationError } from '../errors.js';
 import type { Expression } from '../iceberg/expressions.js';
 import { FileContent, ManifestContent, type DataFile } from '../iceberg/manifest-types.js';
 import type { TableMetadata } from '../iceberg/metadata.js';
@@ -30,6 +30,7 @@ import { joinLocation } from '../io/location.js';
 import { sharedDuckDB, type DuckDB } from '../query/duckdb.js';
 import { planTableScan } from '../query/table-scan.js';
 import { scanToSql } from '../query/table-view.js';
+import { retryPolicyFromProperties } from '../table/retry.js';
 import { specById } from '../table/snapshot-producer.js';
 import type { Table } from '../table/table.js';
 import { compressionOf, dataLocation } from '../table/write.js';
@@ -41,6 +42,8 @@ import { checkAborted, report, type MaintenanceRunOptions } from './progress.js'
 export const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
 /** Fewest small files a partition needs before it is compacted (Iceberg Java's default). */
 export const DEFAULT_MIN_INPUT_FILES = 5;
+/** Rounds of the table's commit retry policy before a conflicting compaction gives up. */
+const COMMIT_ROUNDS = 3;
 /** Files below this fraction of the target size are "small" (Java's `min-file-size-bytes`). */
 const SMALL_FRACTION = 0.75;
 
@@ -292,18 +295,35 @@ export async function compactTable(table: Table, options: CompactOptions = {}): 
 
     report(options.onProgress, { operation: 'compact', phase: 'commit', done: 0, total: 1 });
     const readSeq = snapshot['sequence-number'];
-    const op = table.newReplace({
-      ...(md['format-version'] >= 2 && readSeq !== undefined ? { dataSequenceNumber: readSeq } : {}),
-      validate: validateHistory(table.name, snapshot['snapshot-id'], deletes.length > 0),
-    });
-    for (const p of rewritten) op.deleteFile(p);
-    for (const d of deletes) op.deleteFile(d.file_path);
-    for (const w of written) op.addFile(w.file, w.specId);
-    const committed = await op.commit();
+    const commitOnce = () => {
+      const op = table.newReplace({
+        ...(md['format-version'] >= 2 && readSeq !== undefined ? { dataSequenceNumber: readSeq } : {}),
+        validate: validateHistory(table.name, snapshot['snapshot-id'], deletes.length > 0),
+      });
+      for (const p of rewritten) op.deleteFile(p);
+      for (const d of deletes) op.deleteFile(d.file_path);
+      for (const w of written) op.addFile(w.file, w.specId);
+      return op.commit();
+    };
+    // The rewritten files are the expensive part: when a busy writer wins every retry of the
+    // table's commit policy, try the commit again (a few rounds) rather than throw them away.
+    let attempts = 0;
+    let committed;
+    for (let round = 1; ; round++) {
+      try {
+        committed = await commitOnce();
+        attempts += committed.attempts;
+        break;
+      } catch (e) {
+        if (!(e instanceof CommitConflictError) || round >= COMMIT_ROUNDS || options.signal?.aborted) throw e;
+        attempts += retryPolicyFromProperties(table.metadata.properties).retries + 1;
+        await table.refresh();
+      }
+    }
     report(options.onProgress, { operation: 'compact', phase: 'commit', done: 1, total: 1 });
 
     result.snapshotId = committed.snapshot['snapshot-id'];
-    result.attempts = committed.attempts;
+    result.attempts = attempts;
     result.partitions = work.length;
     result.rewrittenDataFiles = rewritten.size;
     result.addedDataFiles = written.length;

@@ -80,6 +80,7 @@ export function planManifestMerge(manifests: readonly ManifestFile[], target: nu
 class RewriteManifestsOp extends SnapshotProducer {
   /** Filled by each attempt; the producer reads it when it writes the snapshot summary. */
   private readonly extra: Record<string, string>;
+  private bins: { items: ManifestFile[]; output: { manifest: ManifestFile | null; entries: number } | undefined }[] | undefined;
   created = 0;
   replaced = 0;
   entries = 0;
@@ -100,22 +101,35 @@ class RewriteManifestsOp extends SnapshotProducer {
 
   protected async build(base: TableMetadata, parent: Snapshot | undefined): Promise<BuiltSnapshot> {
     const current = await this.parentManifests(parent);
-    const bins = planManifestMerge(current, this.target);
-    const merged = new Set(bins.flat().map((m) => m.manifest_path));
+    const present = new Set(current.map((m) => m.manifest_path));
+    // The first attempt fixes the bins; a retry reuses each merged manifest whose inputs are all
+    // still in the table (manifests committed meanwhile are carried as they are), so a retry next
+    // to a busy writer only rewrites the manifest list.
+    this.bins ??= planManifestMerge(current, this.target).map((items) => ({ items, output: undefined }));
+    const merged = new Set<string>();
     const written: ManifestFile[] = [];
     let entries = 0;
-    for (const bin of bins) {
-      const live: ManifestEntry[] = [];
-      for (const m of bin) {
-        for (const e of await this.manifestEntries(m)) {
-          if (e.status === EntryStatus.DELETED) continue;
-          live.push({ ...e, status: EntryStatus.EXISTING });
+    for (const bin of this.bins) {
+      if (!bin.items.every((m) => present.has(m.manifest_path))) continue;
+      if (!bin.output) {
+        const live: ManifestEntry[] = [];
+        for (const m of bin.items) {
+          for (const e of await this.manifestEntries(m)) {
+            if (e.status === EntryStatus.DELETED) continue;
+            live.push({ ...e, status: EntryStatus.EXISTING });
+          }
         }
+        const first = bin.items[0]!;
+        // Only history (deleted entries): the manifests just go.
+        const manifest =
+          live.length === 0
+            ? null
+            : await this.writeManifest(base, specById(base, first.partition_spec_id), first.content === 1 ? 'deletes' : 'data', live);
+        bin.output = { manifest, entries: live.length };
       }
-      entries += live.length;
-      if (live.length === 0) continue; // only history: the manifests just go
-      const first = bin[0]!;
-      written.push(await this.writeManifest(base, specById(base, first.partition_spec_id), first.content === 1 ? 'deletes' : 'data', live));
+      for (const m of bin.items) merged.add(m.manifest_path);
+      entries += bin.output.entries;
+      if (bin.output.manifest) written.push(bin.output.manifest);
     }
     const kept = current.filter((m) => !merged.has(m.manifest_path));
     this.created = written.length;

@@ -70,22 +70,25 @@ export class RewriteFiles extends SnapshotProducer {
     const seq = this.rewriteOptions.dataSequenceNumber ?? null;
 
     // New files first (as Java orders them), one manifest per spec and content.
-    if (this.newFileManifests) manifests.push(...this.newFileManifests);
-    else for (const [specId, files] of this.toAdd) {
-      for (const content of ['data', 'deletes'] as const) {
-        const chosen = files.filter((f) => (content === 'data') === (f.content === FileContent.DATA));
-        if (chosen.length === 0) continue;
-        const entries: ManifestEntry[] = chosen.map((f) => ({
-          status: EntryStatus.ADDED,
-          snapshot_id: v1 ? this.snapshotId : null,
-          sequence_number: seq,
-          file_sequence_number: null,
-          data_file: f,
-        }));
-        manifests.push(await this.writeManifest(base, specById(base, specId), content, entries));
+    if (!this.newFileManifests) {
+      const written: ManifestFile[] = [];
+      for (const [specId, files] of this.toAdd) {
+        for (const content of ['data', 'deletes'] as const) {
+          const chosen = files.filter((f) => (content === 'data') === (f.content === FileContent.DATA));
+          if (chosen.length === 0) continue;
+          const entries: ManifestEntry[] = chosen.map((f) => ({
+            status: EntryStatus.ADDED,
+            snapshot_id: v1 ? this.snapshotId : null,
+            sequence_number: seq,
+            file_sequence_number: null,
+            data_file: f,
+          }));
+          written.push(await this.writeManifest(base, specById(base, specId), content, entries));
+        }
       }
+      this.newFileManifests = written;
     }
-    this.newFileManifests ??= [...manifests];
+    manifests.push(...this.newFileManifests);
 
     for (const manifest of await this.parentManifests(parent)) {
       if (this.toRemove.size === 0) {

@@ -26,6 +26,11 @@ export interface WriteDataFilesOptions {
   specId?: number;
   /** Parquet compression; default the table property `write.parquet.compression-codec` or zstd. */
   compression?: ParquetCompression;
+  /**
+   * The partition tuple of every row, when the caller has already grouped the rows by partition
+   * (the pipeline does, as rows arrive): the batch becomes one file without being split again.
+   */
+  partition?: IcebergValue[];
 }
 
 /** The table's data directory (`write.data.path` or `<location>/data`). */
@@ -94,7 +99,8 @@ export async function writeDataFiles(
   const base = dataLocation(md);
   const files: DataFile[] = [];
   if (batch.length === 0) return { files, specId };
-  for (const group of splitByPartition(schema, spec, batch)) {
+  const groups = options.partition ? [{ partition: options.partition, rows: undefined }] : splitByPartition(schema, spec, batch);
+  for (const group of groups) {
     const rows = group.rows ? subBatch(batch, group.rows) : batch;
     const dir = spec.fields.length ? joinLocation(base, partitionPath(spec, schema, group.partition)) : base;
     const location = joinLocation(dir, `${randomUUID()}.parquet`);

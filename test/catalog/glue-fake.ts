@@ -4,24 +4,28 @@
  * `@aws-sdk/client-glue` talks to it (point AWS_ENDPOINT_URL_GLUE or the client's endpoint at it).
  * Test-only code.
  *
- * Facts checked against the AWS Glue API reference and the SDK's service model
- * (`@aws-sdk/client-glue` 3.1143 schemas):
- * - Protocol awsJson1_1: `POST /`, `Content-Type: application/x-amz-json-1.1`,
- *   `X-Amz-Target: AWSGlue.<Operation>`; errors are JSON `{"__type": "<Code>", "Message": "…"}`
- *   with status 400 (client) or 500 (InternalServiceException); timestamps are epoch seconds.
+ * Facts checked, and where:
+ * - Protocol awsJson1_1 (the SDK's service model, `@aws-sdk/client-glue` 3.1143 schemas): `POST /`,
+ *   `Content-Type: application/x-amz-json-1.1`, `X-Amz-Target: AWSGlue.<Operation>`; errors are
+ *   JSON `{"__type": "<Code>", "Message": "…"}` with status 400 (client) or 500
+ *   (InternalServiceException); timestamps are epoch seconds.
  * - Request members (names and nesting) of CreateDatabase, GetDatabase, GetDatabases,
  *   UpdateDatabase, DeleteDatabase, CreateTable, GetTable, GetTables, UpdateTable, DeleteTable,
- *   GetTableVersions: as in the model (`DatabaseInput`, `TableInput`, `StorageDescriptor`,
+ *   GetTableVersions: the SDK's service model (`DatabaseInput`, `TableInput`, `StorageDescriptor`,
  *   `Column{Name,Type,Comment,Parameters}`, UpdateTable's `SkipArchive` and `VersionId`).
+ * - UpdateTable archives the previous version unless SkipArchive is true (API reference:
+ *   "By default, UpdateTable always creates an archived version of the table before updating it").
  * - Table.VersionId is a string; a new table has version "0", each UpdateTable adds one, and an
  *   UpdateTable whose VersionId is not the current one fails with ConcurrentModificationException
- *   ("Update table failed due to concurrent modifications.") and changes nothing.
- * - UpdateTable archives the previous version (GetTableVersions lists it) unless SkipArchive is
- *   true; Glue's quota is 100,000 versions per table.
- * - Names of databases and tables are stored in lower case (Hive compatibility).
- * - Missing entities are EntityNotFoundException ("Database x not found.", "Table x not found."),
- *   duplicates AlreadyExistsException; DeleteDatabase also deletes the database's tables.
- * - GetDatabases/GetTables page with MaxResults (1–100) and an opaque NextToken.
+ *   ("Update table failed due to concurrent modifications.") and changes nothing (AWS CLI
+ *   behaviour as reported in floci-io/floci#1205 and apache/iceberg#8636).
+ * - Database and table names are stored in lower case (API reference: "For Hive compatibility,
+ *   this name is entirely lowercase").
+ * - Missing entities are EntityNotFoundException, duplicates AlreadyExistsException, and
+ *   DeleteDatabase deletes the database's tables with it (why Java's GlueCatalog checks for
+ *   tables first). Exact messages other than the one above are illustrative.
+ * - GetDatabases/GetTables page with MaxResults and an opaque NextToken; the 1–100 range enforced
+ *   here is from memory of the API reference, not re-checked.
  *
  * Deliberately stricter than Glue, to catch client mistakes: unknown request members are
  * rejected (ValidationException), and requests must carry a SigV4 Authorization header scoped to

@@ -99,9 +99,10 @@ describe('bearer and OAuth2', () => {
     assert.equal(req.form.get('scope'), 'catalog');
     assert.equal(req.form.get('client_id'), 'client-1');
 
-    // The server revokes the token: the next call is answered 401, the client gets a new one.
+    // The server revokes the token: the next calls are answered 401, and the client gets one new
+    // token for all of them.
     valid = `tok-${before + 2}`;
-    await c.listNamespaces();
+    await Promise.all([c.listNamespaces(), c.listNamespaces(), c.namespaceExists(['y'])]);
     assert.equal(auth.tokensFetched, 2);
     // Expired credentials answered 419 work the same way.
     valid = `tok-${before + 3}`;

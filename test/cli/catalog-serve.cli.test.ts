@@ -20,11 +20,10 @@ import { writeDataFiles } from '../../src/table/write.js';
 import { repoRoot } from '../helpers/shared.js';
 import { assertFails, cliJson, runCli } from './helpers.js';
 
-/** How to start the CLI: compiled when this test runs compiled, else through tsx. */
+/** How to start the CLI: the compiled one beside this test when it runs compiled, else through tsx. */
 function cli(): { cmd: string; args: string[] } {
-  if (fileURLToPath(import.meta.url).includes(`${join('dist', 'test')}`)) {
-    return { cmd: process.execPath, args: [join(repoRoot(), 'dist', 'src', 'cli', 'main.js')] };
-  }
+  const self = fileURLToPath(import.meta.url);
+  if (self.endsWith('.js')) return { cmd: process.execPath, args: [fileURLToPath(new URL('../../src/cli/main.js', import.meta.url))] };
   return { cmd: process.execPath, args: ['--import', 'tsx', join(repoRoot(), 'src', 'cli', 'main.ts')] };
 }
 

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { batchFromRows } from '../../src/data/column-batch.js';
+import { batchFromRows, ColumnBatchBuilder } from '../../src/data/column-batch.js';
 import { writeParquetFile } from '../../src/data/parquet-writer.js';
 import { LeafStats } from '../../src/data/parquet-metrics.js';
 import type { IcebergValue, PrimitiveType, Schema } from '../../src/iceberg/types.js';
@@ -127,12 +127,19 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+function encodedBatch(rows: IcebergValue[][]) {
+  const b = new ColumnBatchBuilder(schema, { encode: true, expectedRows: 100 });
+  for (const row of rows) b.append(row);
+  return b.build();
+}
+
 describe('writeParquetFile: many chunks', () => {
-  for (const count of [1, 2047, 2048, 2049, 9000]) {
-    test(`${count} rows read back exactly, with exact counts`, async () => {
+  for (const [count, encoded] of [[1, false], [2047, false], [2048, true], [2049, false], [9000, false], [9000, true], [1, true]] as const) {
+    test(`${count} rows ${encoded ? 'from encoded columns' : 'from values'} read back exactly, with exact counts`, async () => {
       const rows = makeRows(count, count);
-      const path = join(dir, `bulk-${count}.parquet`);
-      const result = await writeParquetFile({ schema, rows: batchFromRows(schema, rows), path, db });
+      const path = join(dir, `bulk-${count}-${encoded}.parquet`);
+      const batch = encoded ? encodedBatch(rows) : batchFromRows(schema, rows);
+      const result = await writeParquetFile({ schema, rows: batch, path, db });
       assert.equal(result.recordCount, count);
       const read = await db.values(`SELECT * FROM read_parquet(${sqlString(path)}) ORDER BY id`);
       assert.equal(read.length, count);

@@ -85,6 +85,7 @@ test('pipeline: UpdateShardCount while running and while stopped: every record e
   const events: PipelineEvent[] = [];
   let committedRecords = 0;
   const clients: KinesisClient[] = [];
+  const runs: { pipeline: Pipeline; done: Promise<unknown> }[] = [];
   const run = async (): Promise<{ pipeline: Pipeline; done: Promise<unknown> }> => {
     const sourceClient = clientFor(url, 3);
     clients.push(sourceClient);
@@ -97,7 +98,9 @@ test('pipeline: UpdateShardCount while running and while stopped: every record e
         if (e.type === 'commit') committedRecords += e.records + e.deadLetters;
       },
     });
-    return { pipeline, done: pipeline.run() };
+    const r = { pipeline, done: pipeline.run() };
+    runs.push(r);
+    return r;
   };
 
   try {
@@ -176,6 +179,8 @@ test('pipeline: UpdateShardCount while running and while stopped: every record e
     assert.ok(split.some((s) => /^\d+$/.test(started[1]!.positions[s] ?? '')), `a child part-way when run 2 started: ${JSON.stringify(started[1]!.positions)}`);
   } finally {
     await producer.stop().catch(() => undefined);
+    for (const r of runs) r.pipeline.stop(); // a no-op for runs that ended; after a failure, ends the others
+    await Promise.allSettled(runs.map((r) => r.done));
     for (const x of clients) x.destroy();
     await catalog.close();
     await rm(dir, { recursive: true, force: true });

@@ -6,8 +6,9 @@
  * It does not run SQL: tests register what a statement returns (column metadata and rows as the
  * text Athena prints), and how many polls it stays QUEUED/RUNNING, or how it fails.
  *
- * Facts checked against the Athena API reference and the SDK's service model
- * (`@aws-sdk/client-athena` 3.1143 schemas):
+ * Shapes checked against the SDK's service model (`@aws-sdk/client-athena` 3.1143 schemas) and the
+ * Athena API reference (ColumnInfo, Datum); behaviour as documented by AWS and relied on by Athena
+ * clients such as PyAthena (header row, NULL datums); exact error messages are illustrative:
  * - awsJson1_1: `POST /`, `X-Amz-Target: AmazonAthena.<Operation>`, JSON errors
  *   `{"__type": "InvalidRequestException", "Message": "…", "AthenaErrorCode": "…"}`;
  *   timestamps epoch seconds.

@@ -9,7 +9,7 @@ import { networkInterfaces } from 'node:os';
 import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
 import { ensureStream } from '../../src/source/kinesis/admin.js';
 import { tryStartKinesisLocal } from './kinesis-local-server.js';
-import { clientFor } from './kinesis-test-helpers.js';
+import { clientFor, waitFor } from './kinesis-test-helpers.js';
 
 function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -46,7 +46,7 @@ test('ephemeral ports, loopback only, works through the SDK, stopped by close', 
   const client = clientFor(server.url, 3);
   try {
     assert.equal(server.url, `http://127.0.0.1:${server.port}`);
-    assert.equal(server.ports.length, 2, `plain and TLS ports: ${server.ports.join(', ')}`);
+    await waitFor(() => server.ports.length === 2, 10_000, 'plain and TLS ports listening');
     assert.ok(server.ports.includes(server.port));
     const external = Object.values(networkInterfaces())
       .flat()

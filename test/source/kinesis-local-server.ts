@@ -20,7 +20,7 @@ import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { FloeError } from '../../src/errors.js';
+import { FloeError, ValidationError } from '../../src/errors.js';
 
 /** Options of {@link startKinesisLocal}. */
 export interface KinesisLocalOptions {
@@ -45,8 +45,11 @@ export interface KinesisLocalServer {
   /** `http://127.0.0.1:<port>`: the plain HTTP endpoint. */
   url: string;
   port: number;
-  /** Every port the server listens on (the plain one and the TLS one), all on 127.0.0.1. */
-  ports: number[];
+  /**
+   * Every port the server reported listening on so far (the plain one, and the TLS one, which
+   * may come up a moment after the plain one answers), all on 127.0.0.1.
+   */
+  readonly ports: number[];
   /** Process id of the server. */
   pid: number;
   /** The last 64 KiB the server wrote to stdout and stderr (for failure messages). */
@@ -101,8 +104,11 @@ export function kinesisLocalMain(): string | undefined {
   }
 }
 
-function fail(message: string, cause?: unknown): FloeError {
-  return new FloeError('KINESIS_LOCAL_FAILED', `kinesis-local: ${message}`, cause === undefined ? {} : { cause });
+/** Error code of a start that failed for reasons of the machine (missing package, crash, timeout). */
+const UNAVAILABLE = 'KINESIS_LOCAL_UNAVAILABLE';
+
+function fail(message: string, cause?: unknown, code = UNAVAILABLE): FloeError {
+  return new FloeError(code, `kinesis-local: ${message}`, cause === undefined ? {} : { cause });
 }
 
 /** True when `port` on 127.0.0.1 answers ListStreams over plain HTTP with 200. */
@@ -140,7 +146,7 @@ function answersListStreams(port: number, timeoutMs: number): Promise<boolean> {
 }
 
 function nonNegativeInt(v: number, name: string): number {
-  if (!Number.isInteger(v) || v < 0) throw fail(`${name} must be a non-negative integer, got ${String(v)}`);
+  if (!Number.isInteger(v) || v < 0) throw new ValidationError(`kinesis-local: ${name} must be a non-negative integer, got ${String(v)}`);
   return v;
 }
 
@@ -197,11 +203,17 @@ export async function startKinesisLocal(options: KinesisLocalOptions = {}): Prom
 
   const ports: number[] = [];
   let badAddress: string | undefined;
+  let url: string | undefined;
   child.on('message', (m: unknown) => {
     const msg = m as { type?: unknown; address?: unknown; port?: unknown };
     if (msg.type !== 'listening' || typeof msg.port !== 'number') return;
-    if (msg.address !== '127.0.0.1') badAddress = String(msg.address);
-    else ports.push(msg.port);
+    if (msg.address === '127.0.0.1') {
+      ports.push(msg.port);
+    } else {
+      badAddress = String(msg.address);
+      // After the start the tests are already using it: stop it hard rather than leave it exposed.
+      if (url !== undefined) child.kill('SIGKILL');
+    }
   });
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let spawnError: Error | undefined;
@@ -237,13 +249,12 @@ export async function startKinesisLocal(options: KinesisLocalOptions = {}): Prom
   };
 
   const deadline = Date.now() + timeoutMs;
-  let url: string | undefined;
   let plain = 0;
   try {
     while (!url) {
       if (spawnError && child.pid === undefined) throw fail(`cannot run ${process.execPath} ${main}: ${spawnError.message}`, spawnError);
       if (exited) throw fail(`server exited during start (code ${exited.code}, signal ${exited.signal}); output:\n${output.slice(-4000)}`);
-      if (badAddress !== undefined) throw fail(`server listened on ${badAddress}, not 127.0.0.1; stopped it`);
+      if (badAddress !== undefined) throw fail(`server listened on ${badAddress}, not 127.0.0.1; stopped it`, undefined, 'KINESIS_LOCAL_NOT_LOOPBACK');
       if (Date.now() > deadline) throw fail(`server did not answer within ${timeoutMs} ms (listening on ${ports.join(', ') || 'nothing'}); output:\n${output.slice(-4000)}`);
       const candidates = port !== 0 ? ports.filter((p) => p === port) : ports;
       for (const p of candidates) {
@@ -269,7 +280,9 @@ export async function startKinesisLocal(options: KinesisLocalOptions = {}): Prom
   return {
     url,
     port: plain,
-    ports: [...ports],
+    get ports() {
+      return [...ports];
+    },
     pid: child.pid as number,
     output: () => output,
     close,
@@ -277,14 +290,16 @@ export async function startKinesisLocal(options: KinesisLocalOptions = {}): Prom
 }
 
 /**
- * Starts kinesis-local, or explains why it could not: tests call `t.skip(skip)` then. Set
- * FLOE_REQUIRE_KINESIS_LOCAL=1 to turn a failed start into a failure instead (CI).
+ * Starts kinesis-local, or explains why it could not: tests call `t.skip(skip)` then. Only
+ * failures of the machine (package missing, server crashed or never answered) become a skip; a
+ * server on a non-loopback address or bad options still throw. Set FLOE_REQUIRE_KINESIS_LOCAL=1
+ * to make every failed start throw (CI).
  */
 export async function tryStartKinesisLocal(options: KinesisLocalOptions = {}): Promise<KinesisLocalStart> {
   try {
     return { server: await startKinesisLocal(options) };
   } catch (e) {
-    if (process.env.FLOE_REQUIRE_KINESIS_LOCAL === '1') throw e;
+    if (process.env.FLOE_REQUIRE_KINESIS_LOCAL === '1' || !(e instanceof FloeError) || e.code !== UNAVAILABLE) throw e;
     return { skip: `kinesis-local cannot start on this machine, test skipped: ${(e as Error).message.split('\n')[0] ?? ''}` };
   }
 }
