@@ -212,12 +212,13 @@ export interface MaintenanceConfig {
 
 /**
  * Maintenance defaults, documented in the README. Sized for a commit every second: a compaction
- * a minute keeps about 60 small files per partition at most; an hour of snapshots (3,600) is
- * the time-travel window, since every retained snapshot is carried in every metadata file.
+ * a minute keeps about 60 small files per partition at most; snapshots are kept 15 minutes (the
+ * time-travel window), because every retained snapshot (about 1 KB) is carried in every metadata
+ * file, which each commit reads and writes: 900 snapshots are about 1 MB.
  */
 export const MAINTENANCE_DEFAULTS: MaintenanceConfig = {
   compact: { enabled: true, intervalMs: 60_000, minFiles: 20, targetFileSizeBytes: 128 * 1024 * 1024 },
-  expireSnapshots: { enabled: true, intervalMs: 300_000, olderThanMs: 3_600_000, retainLast: 100 },
+  expireSnapshots: { enabled: true, intervalMs: 300_000, olderThanMs: 900_000, retainLast: 100 },
   removeOrphans: { enabled: true, intervalMs: 86_400_000, olderThanMs: 3 * 86_400_000 },
   rewriteManifests: { enabled: true, intervalMs: 60_000, minManifests: 100 },
 };

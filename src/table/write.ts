@@ -99,6 +99,9 @@ export async function writeDataFiles(
   const base = dataLocation(md);
   const files: DataFile[] = [];
   if (batch.length === 0) return { files, specId };
+  if (options.partition && options.partition.length !== spec.fields.length) {
+    throw new ValidationError(`table: a partition tuple of ${options.partition.length} values for spec ${specId}, which has ${spec.fields.length} fields`);
+  }
   const groups = options.partition ? [{ partition: options.partition, rows: undefined }] : splitByPartition(schema, spec, batch);
   for (const group of groups) {
     const rows = group.rows ? subBatch(batch, group.rows) : batch;

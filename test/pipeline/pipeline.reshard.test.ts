@@ -99,6 +99,7 @@ test('pipeline: UpdateShardCount while running and while stopped: every record e
       },
     });
     const r = { pipeline, done: pipeline.run() };
+    r.done.catch(() => undefined); // awaited by the test; no unhandled rejection if a step before fails
     runs.push(r);
     return r;
   };

@@ -1,0 +1,87 @@
+/**
+ * The rows a pipeline holds between two commits, grouped by partition as they arrive and encoded
+ * column by column (`data/encoded-column.ts`), so that a commit writes each group as one Parquet
+ * file without touching a value again, and the garbage collector never sees the buffered rows.
+ */
+import { ColumnBatchBuilder } from '../data/column-batch.js';
+import type { ColumnBatch } from '../data/column-batch.js';
+import { ValidationError } from '../errors.js';
+import type { PartitionSpec } from '../iceberg/metadata.js';
+import { applyTransform, parseTransform } from '../iceberg/transforms.js';
+import type { IcebergValue, Schema } from '../iceberg/types.js';
+
+/** One partition's rows. */
+export interface BufferedGroup {
+  /** Partition tuple (the spec's field order); empty for an unpartitioned spec. */
+  partition: IcebergValue[];
+  batch: ColumnBatch;
+}
+
+interface Group {
+  partition: IcebergValue[];
+  builder: ColumnBatchBuilder;
+}
+
+/** Buffers rows by partition for one table schema and partition spec. */
+export class RowBuffer {
+  private groups = new Map<string, Group>();
+  private rows = 0;
+  private readonly partitioners: ((row: readonly IcebergValue[]) => IcebergValue)[];
+  /** Rows per group at the last drain: the next builders start that large. */
+  private expected = 1024;
+
+  constructor(
+    private readonly schema: Schema,
+    readonly spec: PartitionSpec,
+  ) {
+    this.partitioners = spec.fields.map((pf) => {
+      const index = schema.fields.findIndex((f) => f.id === pf['source-id']);
+      const field = schema.fields[index];
+      if (!field) {
+        throw new ValidationError(
+          `pipeline: partition field '${pf.name}' has source id ${pf['source-id']}, which is not a top-level column (nested partition sources are not supported for writes)`,
+        );
+      }
+      const t = parseTransform(pf.transform);
+      return (row) => applyTransform(t, field.type, row[index] ?? null);
+    });
+  }
+
+  /** Rows buffered since the last {@link drain}. */
+  get length(): number {
+    return this.rows;
+  }
+
+  /** Adds a row (values of the top-level fields in schema order). */
+  append(row: readonly IcebergValue[]): void {
+    let key = '';
+    let partition: IcebergValue[] | undefined;
+    if (this.partitioners.length > 0) {
+      partition = this.partitioners.map((p) => p(row));
+      key = partition.map(keyPart).join('\u0001');
+    }
+    let g = this.groups.get(key);
+    if (!g) {
+      g = { partition: partition ?? [], builder: new ColumnBatchBuilder(this.schema, { encode: true, expectedRows: this.expected }) };
+      this.groups.set(key, g);
+    }
+    g.builder.append(row);
+    this.rows++;
+  }
+
+  /** The buffered groups (one batch each); the buffer starts empty again. */
+  drain(): BufferedGroup[] {
+    const out: BufferedGroup[] = [];
+    for (const g of this.groups.values()) out.push({ partition: g.partition, batch: g.builder.build() });
+    // Next builders start near the last average size (saves regrowing), within reason.
+    this.expected = Math.min(262_144, Math.max(1024, Math.ceil(this.rows / Math.max(1, out.length))));
+    this.groups = new Map();
+    this.rows = 0;
+    return out;
+  }
+}
+
+function keyPart(v: IcebergValue): string {
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  return String(v) + typeof v;
+}
