@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { UnsupportedError } from '../errors.js';
 import type { Catalog } from './catalog.js';
 import { isGlueUri, openGlueCatalog } from './glue/glue-catalog.js';
+import type { RestAuthConfig } from './rest/rest-auth.js';
 import { RestCatalog } from './rest/rest-catalog.js';
 import { isS3TablesUri, openS3TablesCatalog } from './s3tables.js';
 import { openSqlCatalog } from './sql/sql-catalog.js';
@@ -24,6 +25,8 @@ export interface OpenCatalogOptions {
   warehouse?: string;
   /** Catalog name (JDBC `catalog_name`); default `floe`. */
   name?: string;
+  /** Authentication for REST catalogs (bearer token, OAuth2 client credentials, SigV4). */
+  auth?: RestAuthConfig;
 }
 
 /** The default catalog database of a warehouse directory. */
@@ -42,11 +45,11 @@ export function openCatalog(options: OpenCatalogOptions = {}): Catalog {
   if (options.uri !== undefined && isS3TablesUri(options.uri)) {
     return openS3TablesCatalog(options.uri, options.name ? { name: options.name } : {});
   }
-  if (options.uri !== undefined && /^https?:\/\//i.test(options.uri)) return openRestCatalog(options.uri, options.name);
+  if (options.uri !== undefined && /^https?:\/\//i.test(options.uri)) return openRestCatalog(options.uri, options.name, options.auth);
   const warehouse = resolve(options.warehouse ?? DEFAULT_WAREHOUSE);
   const uri = options.uri ?? defaultCatalogUri(warehouse);
   if (/^(https?|rest|glue|s3tables):/i.test(uri)) {
-    throw new UnsupportedError(`catalog: '${uri}': REST, Glue and S3 Tables catalogs are not available in this build yet`);
+    throw new UnsupportedError(`catalog: '${uri}': not a catalog URI floe knows (SQLite file, http(s):// REST, glue:, s3tables: or an S3 Tables ARN)`);
   }
   return openSqlCatalog(uri, { warehouse, ...(options.name ? { name: options.name } : {}) });
 }
@@ -56,9 +59,9 @@ export function openCatalog(options: OpenCatalogOptions = {}): Catalog {
  * (`http://host:8181?warehouse=wh`) is sent to the server's `/v1/config` and removed from the base
  * URI; the local `--warehouse` is not, since it names a directory on this machine.
  */
-function openRestCatalog(uri: string, name: string | undefined): Catalog {
+function openRestCatalog(uri: string, name: string | undefined, auth: RestAuthConfig | undefined): Catalog {
   const url = new URL(uri);
   const warehouse = url.searchParams.get('warehouse') ?? undefined;
   url.search = '';
-  return new RestCatalog({ uri: url.toString(), ...(warehouse ? { warehouse } : {}), ...(name ? { name } : {}) });
+  return new RestCatalog({ uri: url.toString(), ...(warehouse ? { warehouse } : {}), ...(name ? { name } : {}), ...(auth ? { auth } : {}) });
 }

@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
 import { DEFAULT_WAREHOUSE, defaultCatalogUri, openCatalog } from '../catalog/open.js';
-import { str, type OptionSpec } from './args.js';
+import type { RestAuthConfig } from '../catalog/rest/rest-auth.js';
+import { str, UsageError, type OptionSpec } from './args.js';
 
 /** Flags every catalog-using command accepts. */
 export const CATALOG_OPTIONS: OptionSpec = {
@@ -14,6 +15,32 @@ export const CATALOG_OPTIONS: OptionSpec = {
   warehouse: { type: 'string' },
   'catalog-name': { type: 'string' },
 };
+
+/**
+ * REST catalog authentication from the environment (never from flags or config files, which end
+ * up in shell history and repositories): `FLOE_CATALOG_TOKEN` (bearer), or
+ * `FLOE_CATALOG_CREDENTIAL=<client id>:<client secret>` (OAuth2 client credentials, token endpoint
+ * `FLOE_CATALOG_OAUTH2_SERVER_URI` or the catalog's `/v1/oauth/tokens`, scope
+ * `FLOE_CATALOG_SCOPE`), or `FLOE_CATALOG_SIGV4_SIGNING_NAME` (AWS SigV4, e.g. `glue` for the Glue
+ * Iceberg REST endpoint, with the default credential chain).
+ */
+export function restAuthFromEnv(env: NodeJS.ProcessEnv): RestAuthConfig | undefined {
+  if (env.FLOE_CATALOG_TOKEN) return { type: 'bearer', token: env.FLOE_CATALOG_TOKEN };
+  const cred = env.FLOE_CATALOG_CREDENTIAL;
+  if (cred) {
+    const i = cred.indexOf(':');
+    if (i <= 0) throw new UsageError('cli: FLOE_CATALOG_CREDENTIAL must be <client id>:<client secret>');
+    return {
+      type: 'oauth2',
+      clientId: cred.slice(0, i),
+      clientSecret: cred.slice(i + 1),
+      ...(env.FLOE_CATALOG_OAUTH2_SERVER_URI ? { tokenEndpoint: env.FLOE_CATALOG_OAUTH2_SERVER_URI } : {}),
+      ...(env.FLOE_CATALOG_SCOPE ? { scope: env.FLOE_CATALOG_SCOPE } : {}),
+    };
+  }
+  if (env.FLOE_CATALOG_SIGV4_SIGNING_NAME) return { type: 'sigv4', signingName: env.FLOE_CATALOG_SIGV4_SIGNING_NAME };
+  return undefined;
+}
 
 /** Catalog settings from flags, then environment, then defaults. */
 export function catalogSettings(values: Record<string, unknown>, env: NodeJS.ProcessEnv) {
@@ -23,13 +50,14 @@ export function catalogSettings(values: Record<string, unknown>, env: NodeJS.Pro
   const uri = str(values, 'catalog') ?? env.FLOE_CATALOG ?? defaultCatalogUri(warehouse);
   const explicit = str(values, 'catalog') !== undefined || env.FLOE_CATALOG !== undefined || str(values, 'warehouse') !== undefined || env.FLOE_WAREHOUSE !== undefined;
   const name = str(values, 'catalog-name') ?? env.FLOE_CATALOG_NAME;
-  return { warehouse, uri, explicit, ...(name ? { name } : {}) };
+  const auth = restAuthFromEnv(env);
+  return { warehouse, uri, explicit, ...(name ? { name } : {}), ...(auth ? { auth } : {}) };
 }
 
 /** Opens the configured catalog. */
 export function catalogFrom(values: Record<string, unknown>, env: NodeJS.ProcessEnv): Catalog {
   const s = catalogSettings(values, env);
-  return openCatalog({ uri: s.uri, warehouse: s.warehouse, ...(s.name ? { name: s.name } : {}) });
+  return openCatalog({ uri: s.uri, warehouse: s.warehouse, ...(s.name ? { name: s.name } : {}), ...(s.auth ? { auth: s.auth } : {}) });
 }
 
 /**
@@ -40,5 +68,5 @@ export function optionalCatalogFrom(values: Record<string, unknown>, env: NodeJS
   const s = catalogSettings(values, env);
   const isFile = !/^[a-z][\w+.-]*:\/\//i.test(s.uri) && !s.uri.startsWith('sqlite:') && !s.uri.startsWith('jdbc:');
   if (!s.explicit && isFile && !existsSync(s.uri)) return undefined;
-  return openCatalog({ uri: s.uri, warehouse: s.warehouse, ...(s.name ? { name: s.name } : {}) });
+  return openCatalog({ uri: s.uri, warehouse: s.warehouse, ...(s.name ? { name: s.name } : {}), ...(s.auth ? { auth: s.auth } : {}) });
 }

@@ -13,23 +13,32 @@
  *   table by mistake), this run fences itself instead of writing duplicates. Commits that do not
  *   touch positions (compaction) carry them forward unchanged and do not fence anyone.
  *
- * Memory stays bounded: the pipeline pulls from the source and commits inline, so while it writes,
- * the source's bounded buffers fill and its readers pause (backpressure).
+ * Ingest and writing overlap: when a commit is due, the buffered rows are sealed with the
+ * positions they reach and written and committed in the background while the next rows are read.
+ * Commits stay in order (a sealed unit waits for the previous commit to finish) and each carries
+ * exactly the positions of its own rows, merged with those committed before.
+ *
+ * Memory stays bounded: at most one sealed unit is being written while one fills; when the filling
+ * one is full before the write ends, the pipeline stops pulling, the source's bounded buffers fill
+ * and its readers pause (backpressure).
  */
 import type { Catalog, TableIdentifier } from '../catalog/catalog.js';
 import { parseTableIdentifier } from '../catalog/catalog.js';
 import { AlreadyExistsError, FencedError, FloeError, ValidationError } from '../errors.js';
 import { ColumnBatchBuilder } from '../data/column-batch.js';
+import type { DataFile } from '../iceberg/manifest-types.js';
 import type { TableMetadata } from '../iceberg/metadata.js';
 import { parsePartitionArg } from '../iceberg/notation.js';
 import { snapshotForRef } from '../iceberg/snapshot.js';
 import type { IcebergValue, Schema } from '../iceberg/types.js';
 import type { Source, SourceMetrics, SourceRecord } from '../source/source.js';
 import { Table } from '../table/table.js';
+import { specById } from '../table/snapshot-producer.js';
 import { writeDataFiles } from '../table/write.js';
 import { checkpointSummary, diffPositions, readCheckpoint, samePositions } from './checkpoint.js';
 import type { PipelineConfig } from './config.js';
 import { DEAD_LETTER_SCHEMA, deadLetterRow } from './dead-letter.js';
+import { RowBuffer, type BufferedGroup } from './row-buffer.js';
 import { compileTransform, RecordError, schemaForTransform, type CompiledTransform } from './transform.js';
 import { MaintenanceScheduler, type MaintenanceEvent } from '../maintenance/scheduler.js';
 
@@ -86,6 +95,23 @@ export interface PipelineOptions {
 /** Records taken from the source per poll. */
 const POLL_RECORDS = 10_000;
 
+/**
+ * Records per poll while a commit writes in the background, followed by a turn of the event
+ * loop: DuckDB pulls the rows being written through callbacks on this thread (column-scan.ts),
+ * one 2048-row chunk per turn.
+ */
+const SLICE_RECORDS = 2048;
+
+/** Rows, dead letters and positions sealed for one commit. */
+interface SealedUnit {
+  groups: BufferedGroup[];
+  records: number;
+  deadLetters: IcebergValue[][];
+  /** Positions reached by this unit's records (and dead letters). */
+  pending: Map<string, string>;
+  sealedMs: number;
+}
+
 async function ensureNamespace(catalog: Catalog, id: TableIdentifier): Promise<void> {
   if (await catalog.namespaceExists(id.namespace)) return;
   try {
@@ -119,8 +145,12 @@ async function openOrCreate(
 /** The streaming job. */
 export class Pipeline {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
-  private builder: ColumnBatchBuilder;
+  private readonly buffer: RowBuffer;
   private deadLetters: IcebergValue[][] = [];
+  /** The sealed unit being written and committed in the background, if any. */
+  private inflight: Promise<void> | undefined;
+  /** A background commit's failure, rethrown by the run loop. */
+  private commitError: unknown;
   private bufferedBytes = 0;
   /** Positions reached since the last commit. */
   private readonly pending = new Map<string, string>();
@@ -138,7 +168,7 @@ export class Pipeline {
     private readonly deadLetterTable: Table | undefined,
     private readonly transform: CompiledTransform,
   ) {
-    this.builder = new ColumnBatchBuilder(transform.schema);
+    this.buffer = new RowBuffer(transform.schema, specById(table.metadata, table.metadata['default-spec-id']));
     const stream = options.source.id;
     this.committed = readCheckpoint(snapshotForRef(table.metadata, 'main'), stream);
     this.deadLetterCommitted = deadLetterTable ? readCheckpoint(snapshotForRef(deadLetterTable.metadata, 'main'), stream) : new Map();
@@ -235,9 +265,11 @@ export class Pipeline {
     let lastCommit = this.now();
     try {
       while (!this.stopping) {
+        if (this.commitError !== undefined) throw this.commitError;
+        const writing = this.inflight !== undefined;
         const wait = Math.max(0, lastCommit + interval - this.now());
         const batch = await source.poll({
-          maxRecords: Math.max(1, Math.min(POLL_RECORDS, config.commit.maxRecords - this.builder.length)),
+          maxRecords: Math.max(1, Math.min(writing ? SLICE_RECORDS : POLL_RECORDS, config.commit.maxRecords - this.buffer.length)),
           maxBytes: Math.max(1, byteBound - this.bufferedBytes),
           waitMs: wait,
           signal: this.stopController.signal,
@@ -246,20 +278,32 @@ export class Pipeline {
         for (const record of batch.records) this.ingest(record, processingTimeUs);
         for (const [p, pos] of batch.positions) this.pending.set(p, pos);
         const due = this.now() >= lastCommit + interval;
-        const full = this.builder.length >= config.commit.maxRecords || this.bufferedBytes >= byteBound;
+        const full = this.buffer.length >= config.commit.maxRecords || this.bufferedBytes >= byteBound;
         if ((due || full) && this.pending.size > 0) {
-          await this.commit();
+          // In order, one at a time: the previous commit must have landed before this one seals.
+          await this.inflight;
+          if (this.commitError !== undefined) throw this.commitError;
+          this.startCommit();
           lastCommit = this.now();
         } else if (due) {
           lastCommit = this.now(); // nothing to commit: don't write empty snapshots
         }
+        if (writing && batch.records.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      if (this.pending.size > 0) await this.commit();
+      await this.inflight;
+      if (this.commitError !== undefined) throw this.commitError;
+      if (this.pending.size > 0) {
+        this.startCommit();
+        await this.inflight;
+        if (this.commitError !== undefined) throw this.commitError;
+      }
     } catch (e) {
       const err = e as Error;
       this.emit({ type: 'error', error: err.message, code: e instanceof FloeError ? e.code : 'UNEXPECTED' });
       throw e;
     } finally {
+      // A commit still in flight is valid on its own: let it land (or fail) before closing.
+      await this.inflight;
       await maintenance?.stop();
       await source.close();
     }
@@ -306,7 +350,7 @@ export class Pipeline {
       this.deadLetter(record, e.message, text, processingTimeUs);
       return;
     }
-    this.builder.append(row);
+    this.buffer.append(row);
     this.statsValue.records++;
   }
 
@@ -328,16 +372,43 @@ export class Pipeline {
     this.statsValue.deadLetters++;
   }
 
-  /** Writes the buffered rows and commits them with the positions they cover. */
-  private async commit(): Promise<void> {
-    const started = this.now();
+  /**
+   * Seals the buffered rows, dead letters and positions into a unit and starts writing and
+   * committing it in the background ({@link inflight}); the buffers start empty.
+   */
+  private startCommit(): void {
+    const unit: SealedUnit = {
+      records: this.buffer.length,
+      groups: this.buffer.drain(),
+      deadLetters: this.deadLetters,
+      pending: new Map(this.pending),
+      sealedMs: this.now(),
+    };
+    this.pending.clear();
+    this.deadLetters = [];
+    this.bufferedBytes = 0;
+    const done = this.commit(unit).then(
+      () => {
+        if (this.inflight === done) this.inflight = undefined;
+      },
+      (e: unknown) => {
+        this.commitError ??= e;
+        if (this.inflight === done) this.inflight = undefined;
+      },
+    );
+    this.inflight = done;
+  }
+
+  /** Writes a sealed unit's rows and commits them with the positions they cover. */
+  private async commit(unit: SealedUnit): Promise<void> {
+    const started = unit.sealedMs;
     const stream = this.options.source.id;
-    const positions = new Map([...this.committed, ...this.pending]);
+    const positions = new Map([...this.committed, ...unit.pending]);
     const summary = checkpointSummary(stream, positions);
 
     // Dead letters first, stamped with the same positions: if we crash before the main commit,
     // the replayed records find themselves already dead-lettered and are not written twice.
-    const deadLetters = this.deadLetters;
+    const deadLetters = unit.deadLetters;
     if (this.deadLetterTable && deadLetters.length > 0) {
       const dlq = this.deadLetterTable;
       const rows = new ColumnBatchBuilder(dlq.schema());
@@ -347,8 +418,13 @@ export class Pipeline {
       this.deadLetterCommitted = new Map(positions);
     }
 
-    const batch = this.builder.build();
-    const { files, specId } = await writeDataFiles(this.table.io, this.table.metadata, batch);
+    // One file per partition group, written with the spec the rows were grouped by.
+    const specId = this.buffer.spec['spec-id'];
+    const files: DataFile[] = [];
+    for (const g of unit.groups) {
+      const written = await writeDataFiles(this.table.io, this.table.metadata, g.batch, { specId, partition: g.partition });
+      files.push(...written.files);
+    }
     this.options.crashPoint?.('afterWrite');
     const expected = this.committed;
     const result = await this.table
@@ -369,10 +445,7 @@ export class Pipeline {
     this.options.crashPoint?.('afterCommit');
 
     this.committed = positions;
-    const committedNow = new Map(this.pending);
-    this.pending.clear();
-    this.deadLetters = [];
-    this.bufferedBytes = 0;
+    const committedNow = unit.pending;
     this.options.source.markCommitted(committedNow);
     this.statsValue.commits++;
     this.statsValue.lastCommitMs = this.now();
@@ -380,7 +453,7 @@ export class Pipeline {
     this.emit({
       type: 'commit',
       snapshotId: result.snapshot['snapshot-id'].toString(),
-      records: batch.length,
+      records: unit.records,
       deadLetters: deadLetters.length,
       files: files.length,
       bytes: files.reduce((s, f) => s + f.file_size_in_bytes, 0),

@@ -12,6 +12,7 @@ import { KinesisSource } from '../../source/kinesis/kinesis-source.js';
 import type { SourceLogger } from '../../source/source.js';
 import { parse, str, UsageError } from '../args.js';
 import type { CommandIO } from '../io.js';
+import { restAuthFromEnv } from '../context.js';
 
 export const RUN_USAGE = `usage: floe run --config <file.yaml|file.json>
   Streams the configured Kinesis stream into the configured Iceberg table until SIGINT/SIGTERM.`;
@@ -150,7 +151,8 @@ export async function runPipeline(
   reporter: RunReporter,
   signals: { onStop: (stop: () => void) => () => void },
 ): Promise<PipelineStats> {
-  const catalog = openCatalog(config.catalog);
+  const auth = restAuthFromEnv(io.env);
+  const catalog = openCatalog({ ...config.catalog, ...(auth ? { auth } : {}) });
   try {
     const source = kinesisSourceFor(config, (level, message, fields) => reporter.log(level, message, { ...fields }), io.env);
     const pipeline = await Pipeline.open({ config, catalog, source, onEvent: (e) => reporter.event(e), ...crashPointFromEnv(io.env) });
