@@ -206,3 +206,34 @@ test('compact: format v1 tables compact too', async () => {
     { formatVersion: 1 },
   );
 });
+
+test('compact: removing delete files is abandoned when another rewrite added files meanwhile', async () => {
+  await withTable(
+    async ({ catalog }) => {
+      const writer = await Table.load(catalog, ID);
+      // Day 1 (2026-01-08): rows 0..71; day 2: rows 72..143.
+      for (let i = 0; i < 4; i++) await appendRows(writer, i * 18, 18);
+      for (let i = 0; i < 4; i++) await appendRows(writer, 72 + i * 18, 18);
+      const day1 = (await liveDataFiles(writer)).find((f) => f.partition[0] === 20461)!;
+      await commitDeletes(writer, [await positionDeleteFile(writer, day1, [0])], 0);
+      const before = await sortedRows(catalog);
+      const compactor = await Table.load(
+        interleaving(catalog, async () => {
+          const other = await Table.load(catalog, ID);
+          await compactTable(other, { minInputFiles: 2, filter: parseWhere("event_time >= '2026-01-09'", other.schema()) });
+        }),
+        ID,
+      );
+      await assert.rejects(
+        compactTable(compactor, { minInputFiles: 2, filter: parseWhere("event_time < '2026-01-09'", compactor.schema()) }),
+        /rewrote data files while compacting; abandoned/,
+      );
+      await assertRows(catalog, before, 'after the abandoned compaction');
+      // Run again: it completes and removes the delete file.
+      const r = await compactTable(writer, { minInputFiles: 2 });
+      assert.equal(r.removedDeleteFiles, 1);
+      await assertRows(catalog, before, 'after the re-run');
+    },
+    { spec: BY_DAY },
+  );
+});
