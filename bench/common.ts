@@ -1,6 +1,7 @@
 /**
  * Shared pieces of the benchmarks: the reference events (150-byte and 1 KB variants) in the shape
- * GetRecords returns them, a peak-RSS sampler, and result printing.
+ * GetRecords returns them, RSS samplers (this process and others), flags, statistics, and result
+ * printing (one JSON line on stdout, which `run.ts` parses).
  */
 import { readFileSync } from 'node:fs';
 
@@ -18,7 +19,9 @@ export function eventPool(size: 150 | 1024, count = 65_536): Uint8Array[] {
       timestamp: `2026-01-08T15:${String(16 + (i % 40)).padStart(2, '0')}:52Z`,
     };
     let text = JSON.stringify(base);
-    if (size === 1024) text = JSON.stringify({ ...base, payload: 'x'.repeat(Math.max(0, 1024 - text.length - 14)) });
+    // Exactly `size` bytes: the event id is zero-padded (150), or a payload string added (1 KB).
+    if (size === 150) text = JSON.stringify({ ...base, event_id: `evt_1767885412_${String(i).padStart(6 + Math.max(0, 150 - text.length), '0')}` });
+    else text = JSON.stringify({ ...base, payload: 'x'.repeat(Math.max(0, 1024 - text.length - 14)) });
     out.push(enc.encode(text));
   }
   return out;
@@ -40,19 +43,29 @@ export function peakRss(): number {
   return process.memoryUsage().rss;
 }
 
-/** Samples RSS every `ms` and keeps the maximum (for phases within one process). */
+/**
+ * Samples memory every `ms` and keeps the maximum RSS, and the V8 heap and external (array
+ * buffers, native) memory at that moment.
+ */
 export class RssSampler {
   max = 0;
+  /** V8 heap (total) and external memory when RSS peaked. */
+  atPeak = { heap: 0, external: 0 };
   private readonly timer: NodeJS.Timeout;
   constructor(ms = 50) {
-    this.timer = setInterval(() => {
-      this.max = Math.max(this.max, process.memoryUsage().rss);
-    }, ms);
+    this.timer = setInterval(() => this.sample(), ms);
     this.timer.unref();
+  }
+  private sample(): void {
+    const m = process.memoryUsage();
+    if (m.rss > this.max) {
+      this.max = m.rss;
+      this.atPeak = { heap: m.heapTotal, external: m.external };
+    }
   }
   stop(): number {
     clearInterval(this.timer);
-    this.max = Math.max(this.max, process.memoryUsage().rss);
+    this.sample();
     return this.max;
   }
 }
@@ -73,4 +86,54 @@ export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[idx]!;
+}
+
+/** Sorted copy of numbers. */
+export function sorted(xs: readonly number[]): number[] {
+  return [...xs].sort((a, b) => a - b);
+}
+
+/** Median (NaN for none). */
+export function median(xs: readonly number[]): number {
+  return percentile(sorted(xs), 50);
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** VmRSS and VmHWM (peak) of a process, in bytes (Linux); undefined when it is gone. */
+export function processMemory(pid: number): { rss: number; peak: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+    if (!rss || !hwm) return undefined;
+    return { rss: Number(rss[1]) * 1024, peak: Number(hwm[1]) * 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The compiled CLI (`dist/src/cli/main.js`), next to the compiled benchmarks. */
+export function floeMain(): string {
+  return new URL('../src/cli/main.js', import.meta.url).pathname;
+}
+
+/**
+ * A reference event as JSON bytes with a unique `event_id` (`<prefix>_<seq>`) and the current
+ * time, about 150 bytes: what the Kinesis scenarios send.
+ */
+export function liveEvent(prefix: string, seq: number, nowMs = Date.now()): Uint8Array {
+  const types = ['click', 'page_view', 'purchase'];
+  return new TextEncoder().encode(
+    JSON.stringify({
+      event_id: `${prefix}_${seq}`,
+      user_id: `user_00${seq % 5}`,
+      event_type: types[seq % 3],
+      page: `/products/${100 + (seq % 100_000)}`,
+      timestamp: new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    }),
+  );
 }

@@ -129,6 +129,7 @@ export class ColumnBatchBuilder {
       if (col.length !== this.rows) {
         throw new ValidationError(`column-batch: field id ${this.fieldIds[i]} has ${col.length} values for ${this.rows} rows (unfinished row)`);
       }
+      if (!Array.isArray(col)) col.seal();
       columns.set(this.fieldIds[i]!, Array.isArray(col) ? col : asArrayLike(col));
     }
     const batch: ColumnBatch = { length: this.rows, columns };

@@ -45,10 +45,13 @@ export type PreparedColumn =
     }
   | {
       layout: 'bytes';
-      /** UTF-8 of strings, or raw bytes of binary values, back to back. */
-      heap: Uint8Array;
-      /** Row `i` is `heap[offsets[i], offsets[i + 1])`; null rows are empty. */
-      offsets: Int32Array;
+      /**
+       * UTF-8 of strings, or raw bytes of binary values, back to back: one block per 2048-row
+       * chunk (block `k` holds rows `2048k …`).
+       */
+      blocks: readonly Uint8Array[];
+      /** Byte length of each row's value; null rows are empty. */
+      lengths: Int32Array;
       validity: Uint8Array | undefined;
     }
   | {
@@ -84,49 +87,50 @@ const scratchBytes = new Uint8Array(scratch);
 const scratchView = new DataView(scratch);
 
 function fillBytes(vector: unknown, col: Extract<PreparedColumn, { layout: 'bytes' }>, offset: number, n: number): void {
-  const { heap, offsets } = col;
+  const block = col.blocks[offset / SCAN_CHUNK_ROWS]!;
+  const lengths = col.lengths;
   if (!DIRECT_STRINGS) {
+    let from = 0;
     for (let i = 0; i < n; i++) {
-      const s = offsets[offset + i]!;
-      const e = offsets[offset + i + 1]!;
-      bindings.vector_assign_string_element_len(vector, i, heap.subarray(s, e));
+      const len = lengths[offset + i]!;
+      bindings.vector_assign_string_element_len(vector, i, block.subarray(from, from + len));
+      from += len;
     }
     return;
   }
-  const start = offsets[offset]!;
-  const end = offsets[offset + n]!;
   let long = false;
-  for (let i = 0; i < n && !long; i++) long = offsets[offset + i + 1]! - offsets[offset + i]! > INLINE_MAX;
+  for (let i = 0; i < n && !long; i++) long = lengths[offset + i]! > INLINE_MAX;
   // The chunk's bytes become one string of the vector's own heap; rows point into it.
   let lo = 0;
   let hi = 0;
   if (long) {
-    bindings.vector_assign_string_element_len(vector, 0, heap.subarray(start, end));
+    bindings.vector_assign_string_element_len(vector, 0, block);
     const head = bindings.vector_get_data(vector, STRING_T);
     const view = new DataView(head.buffer, head.byteOffset, STRING_T);
-    if (view.getUint32(0, true) !== end - start) {
+    if (view.getUint32(0, true) !== block.length) {
       throw new FloeError('PARQUET_WRITE', 'column-scan: DuckDB did not keep the chunk bytes as one string');
     }
     lo = view.getUint32(8, true);
     hi = view.getUint32(12, true);
   }
   scratchBytes.fill(0, 0, n * STRING_T);
+  let from = 0;
   for (let i = 0; i < n; i++) {
     const o = i * STRING_T;
-    const s = offsets[offset + i]!;
-    const len = offsets[offset + i + 1]! - s;
+    const len = lengths[offset + i]!;
     scratchView.setUint32(o, len, true);
     if (len <= INLINE_MAX) {
-      for (let k = 0; k < len; k++) scratchBytes[o + 4 + k] = heap[s + k]!;
+      for (let k = 0; k < len; k++) scratchBytes[o + 4 + k] = block[from + k]!;
     } else {
-      scratchBytes[o + 4] = heap[s]!;
-      scratchBytes[o + 5] = heap[s + 1]!;
-      scratchBytes[o + 6] = heap[s + 2]!;
-      scratchBytes[o + 7] = heap[s + 3]!;
-      const low = lo + (s - start);
+      scratchBytes[o + 4] = block[from]!;
+      scratchBytes[o + 5] = block[from + 1]!;
+      scratchBytes[o + 6] = block[from + 2]!;
+      scratchBytes[o + 7] = block[from + 3]!;
+      const low = lo + from;
       scratchView.setUint32(o + 8, low >>> 0, true);
       scratchView.setUint32(o + 12, (hi + (low > 0xffffffff ? 1 : 0)) >>> 0, true);
     }
+    from += len;
   }
   bindings.copy_data_to_vector(vector, 0, scratch, 0, n * STRING_T);
 }

@@ -11,13 +11,14 @@
  *
  * Reading a value back (`get`) decodes it; that is for the rare consumer that needs values
  * (partition splitting of a mixed batch, tests). Strings read back as their UTF-8 round trip: a
- * lone surrogate becomes U+FFFD, as it does in the written file anyway.
+ * lone surrogate becomes U+FFFD, as it does in the written file anyway. A column is appended to
+ * until it is sealed (when its batch is built, or read).
  */
 import { ValidationError } from '../errors.js';
 import { compareBytes, compareStrings } from '../iceberg/conversions.js';
 import { fixedLength, primitiveKind } from '../iceberg/schema.js';
 import type { IcebergType, IcebergValue, PrimitiveType } from '../iceberg/types.js';
-import { allValid, type PreparedColumn } from './column-scan.js';
+import { allValid, SCAN_CHUNK_ROWS, type PreparedColumn } from './column-scan.js';
 
 /** How an encoded column lays out its values. */
 export type EncodedKind = 'boolean' | 'int32' | 'int64' | 'time' | 'float' | 'double' | 'string' | 'binary';
@@ -56,10 +57,6 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const MICROS_PER_DAY = 86_400_000_000;
-/** Strings up to this many UTF-16 units are copied by a JavaScript loop (faster than a native call). */
-const SHORT_STRING = 48;
-
-type Fixed = Uint8Array | Int32Array | BigInt64Array | Float32Array | Float64Array;
 
 function describe(v: IcebergValue): string {
   if (v instanceof Uint8Array) return `${v.length} bytes`;
@@ -67,7 +64,15 @@ function describe(v: IcebergValue): string {
   return `${typeof v} ${s !== undefined && s.length > 60 ? s.slice(0, 57) + '...' : s}`;
 }
 
-/** Values of one primitive top-level field, encoded on arrival. */
+const utf8 = new TextEncoder();
+
+/**
+ * Values of one primitive top-level field, encoded on arrival.
+ *
+ * Strings and binary values are kept per 2048-row chunk (the chunks DuckDB reads): a chunk's
+ * strings are held until the chunk is complete, then joined and encoded with one native call each
+ * into a block of exactly their size. Nothing large is ever copied to grow.
+ */
 export class EncodedColumn {
   readonly kind: EncodedKind;
   /** Number of values (nulls included). */
@@ -78,11 +83,21 @@ export class EncodedColumn {
   nans = 0;
   private readonly fixedLen: number | undefined;
   private capacity: number;
+  private sealed = false;
   private validity: Uint8Array | undefined;
-  private fixed: Fixed | undefined;
-  private heap: Buffer | undefined;
-  private offsets: Int32Array | undefined;
-  private used = 0;
+  // Fixed-width values: one typed array per kind, so each store site sees one array type.
+  private u8: Uint8Array | undefined;
+  private i32: Int32Array | undefined;
+  private i64: BigInt64Array | undefined;
+  private f32: Float32Array | undefined;
+  private f64: Float64Array | undefined;
+  // Strings and binary: byte length per row, one block per complete chunk, the chunk being filled.
+  private lengths: Int32Array | undefined;
+  private readonly blocks: Uint8Array[] = [];
+  private chunkStart = 0;
+  private readonly chunkStrings: (string | null)[] = [];
+  private chunkBytes: Uint8Array | undefined;
+  private chunkUsed = 0;
   // Ranges: numbers where exact (ints, floats, bigints within ±2^53), bigints beyond, strings, bytes.
   private numMin = Infinity;
   private numMax = -Infinity;
@@ -98,6 +113,7 @@ export class EncodedColumn {
   /**
    * @param type the field's primitive type (one {@link encodedKindOf} knows)
    * @param name names the field in errors
+   * @param initialCapacity rows to reserve (the arrays double beyond)
    */
   constructor(
     readonly type: PrimitiveType,
@@ -109,32 +125,47 @@ export class EncodedColumn {
     this.kind = kind;
     this.fixedLen = fixedLength(type);
     this.capacity = Math.max(16, initialCapacity);
-    this.allocate(this.capacity);
+    this.grow(this.capacity);
   }
 
-  private allocate(n: number): void {
+  private grow(n: number): void {
+    const keep = this.length;
     switch (this.kind) {
-      case 'boolean':
-        this.fixed = this.copyInto(new Uint8Array(n));
+      case 'boolean': {
+        const a = new Uint8Array(n);
+        if (this.u8) a.set(this.u8.subarray(0, keep));
+        this.u8 = a;
         break;
-      case 'int32':
-        this.fixed = this.copyInto(new Int32Array(n));
+      }
+      case 'int32': {
+        const a = new Int32Array(n);
+        if (this.i32) a.set(this.i32.subarray(0, keep));
+        this.i32 = a;
         break;
+      }
       case 'int64':
-      case 'time':
-        this.fixed = this.copyInto(new BigInt64Array(n));
+      case 'time': {
+        const a = new BigInt64Array(n);
+        if (this.i64) a.set(this.i64.subarray(0, keep));
+        this.i64 = a;
         break;
-      case 'float':
-        this.fixed = this.copyInto(new Float32Array(n));
+      }
+      case 'float': {
+        const a = new Float32Array(n);
+        if (this.f32) a.set(this.f32.subarray(0, keep));
+        this.f32 = a;
         break;
-      case 'double':
-        this.fixed = this.copyInto(new Float64Array(n));
+      }
+      case 'double': {
+        const a = new Float64Array(n);
+        if (this.f64) a.set(this.f64.subarray(0, keep));
+        this.f64 = a;
         break;
+      }
       default: {
-        const offsets = new Int32Array(n + 1);
-        if (this.offsets) offsets.set(this.offsets.subarray(0, this.length + 1));
-        this.offsets = offsets;
-        this.heap ??= Buffer.allocUnsafe(Math.max(1024, n * 16));
+        const a = new Int32Array(n);
+        if (this.lengths) a.set(this.lengths.subarray(0, keep));
+        this.lengths = a;
       }
     }
     if (this.validity) {
@@ -144,141 +175,183 @@ export class EncodedColumn {
     }
   }
 
-  private copyInto<T extends Fixed>(fresh: T): T {
-    if (this.fixed) (fresh as unknown as { set(a: ArrayLike<unknown>): void }).set(this.fixed.subarray(0, this.length) as ArrayLike<unknown>);
-    return fresh;
-  }
-
-  private ensureHeap(extra: number): Buffer {
-    const heap = this.heap!;
-    if (this.used + extra <= heap.length) return heap;
-    const bigger = Buffer.allocUnsafe(Math.max(this.used + extra, heap.length * 2));
-    heap.copy(bigger, 0, 0, this.used);
-    this.heap = bigger;
-    return bigger;
-  }
-
   private bad(v: IcebergValue, expected: string): never {
     throw new ValidationError(`column-batch: ${this.name}: row ${this.length}: expected ${expected}, got ${describe(v)}`);
   }
 
   /** Appends one value (null for null), checking it against the type. */
   append(v: IcebergValue | undefined): void {
+    if (this.sealed) throw new ValidationError(`column-batch: ${this.name}: column is complete (built), no more values`);
     const i = this.length;
     if (i === this.capacity) {
       this.capacity *= 2;
-      this.allocate(this.capacity);
+      this.grow(this.capacity);
     }
     if (v === null || v === undefined) {
       this.validity ??= allValid(this.capacity);
       this.validity[i >>> 3]! &= ~(1 << (i & 7));
       this.nulls++;
-      if (this.offsets) this.offsets[i + 1] = this.used;
-      this.length = i + 1;
-      return;
-    }
-    switch (this.kind) {
-      case 'string':
-        if (typeof v !== 'string') this.bad(v, `a string (${this.type})`);
-        this.appendString(v);
-        break;
-      case 'int64':
-      case 'time': {
-        if (typeof v !== 'bigint') this.bad(v, `a bigint (${this.type})`);
-        const x = Number(v);
-        if (this.kind === 'time' && !(x >= 0 && x < MICROS_PER_DAY)) this.bad(v, 'microseconds since midnight in [0, 86400000000) (time)');
-        if (x >= -MAX_SAFE && x <= MAX_SAFE) {
-          if (x < this.numMin) this.numMin = x;
-          if (x > this.numMax) this.numMax = x;
-        } else {
-          if (v < INT64_MIN || v > INT64_MAX) this.bad(v, `a ${this.type} in the 64-bit range`);
-          if (this.bigMin === null || v < this.bigMin) this.bigMin = v;
-          if (this.bigMax === null || v > this.bigMax) this.bigMax = v;
-        }
-        (this.fixed as BigInt64Array)[i] = v;
-        break;
-      }
-      case 'int32':
-        if (typeof v !== 'number' || (v | 0) !== v) this.bad(v, `a 32-bit integer (${this.type})`);
-        (this.fixed as Int32Array)[i] = v;
-        if (v < this.numMin) this.numMin = v;
-        if (v > this.numMax) this.numMax = v;
-        break;
-      case 'float':
-      case 'double': {
-        if (typeof v !== 'number') this.bad(v, `a number (${this.type})`);
-        (this.fixed as Float32Array | Float64Array)[i] = v;
-        if (v !== v) {
-          this.nans++;
+      if (this.kind === 'string') this.chunkStrings[i - this.chunkStart] = null;
+    } else {
+      switch (this.kind) {
+        case 'string':
+          if (typeof v !== 'string') this.bad(v, `a string (${this.type})`);
+          this.chunkStrings[i - this.chunkStart] = v;
           break;
-        }
-        // Bounds of the value as stored; -0.0 sorts before 0.0 (Java's compare).
-        const x = this.kind === 'float' ? Math.fround(v) : v;
-        if (x < this.numMin || (x === 0 && this.numMin === 0 && Object.is(x, -0))) this.numMin = x;
-        if (x > this.numMax || (x === 0 && this.numMax === 0 && Object.is(this.numMax, -0))) this.numMax = x;
-        break;
+        case 'int64':
+        case 'time':
+          if (typeof v !== 'bigint') this.bad(v, `a bigint (${this.type})`);
+          this.appendBigInt(v, i);
+          break;
+        case 'int32':
+          if (typeof v !== 'number' || (v | 0) !== v) this.bad(v, `a 32-bit integer (${this.type})`);
+          this.i32![i] = v;
+          if (v < this.numMin) this.numMin = v;
+          if (v > this.numMax) this.numMax = v;
+          break;
+        case 'float':
+          if (typeof v !== 'number') this.bad(v, `a number (${this.type})`);
+          this.f32![i] = v;
+          this.addFloat(v, Math.fround(v));
+          break;
+        case 'double':
+          if (typeof v !== 'number') this.bad(v, `a number (${this.type})`);
+          this.f64![i] = v;
+          this.addFloat(v, v);
+          break;
+        case 'boolean':
+          if (typeof v !== 'boolean') this.bad(v, 'a boolean');
+          this.u8![i] = v ? 1 : 0;
+          if (v) this.sawTrue = true;
+          else this.sawFalse = true;
+          break;
+        case 'binary':
+          if (!(v instanceof Uint8Array)) this.bad(v, `a Uint8Array (${this.type})`);
+          if (this.fixedLen !== undefined && v.length !== this.fixedLen) this.bad(v, `exactly ${this.fixedLen} bytes (${this.type})`);
+          this.appendBytes(v, i);
+          break;
       }
-      case 'boolean':
-        if (typeof v !== 'boolean') this.bad(v, 'a boolean');
-        (this.fixed as Uint8Array)[i] = v ? 1 : 0;
-        if (v) this.sawTrue = true;
-        else this.sawFalse = true;
-        break;
-      case 'binary':
-        if (!(v instanceof Uint8Array)) this.bad(v, `a Uint8Array (${this.type})`);
-        if (this.fixedLen !== undefined && v.length !== this.fixedLen) this.bad(v, `exactly ${this.fixedLen} bytes (${this.type})`);
-        this.ensureHeap(v.length).set(v, this.used);
-        this.used += v.length;
-        this.offsets![i + 1] = this.used;
-        if (this.minValue === null || compareBytes(v, this.minValue as Uint8Array) < 0) this.minValue = v.slice();
-        if (this.maxValue === null || compareBytes(v, this.maxValue as Uint8Array) > 0) this.maxValue = v.slice();
-        break;
     }
     this.length = i + 1;
+    if (this.lengths && (this.length & (SCAN_CHUNK_ROWS - 1)) === 0) this.endChunk();
   }
 
-  private appendString(s: string): void {
-    const n = s.length;
-    const heap = this.ensureHeap(n * 3);
-    let pos = this.used;
-    let ascii = true;
-    if (n <= SHORT_STRING) {
-      for (let k = 0; k < n; k++) {
-        const c = s.charCodeAt(k);
-        if (c > 0x7f) {
-          ascii = false;
-          break;
-        }
-        heap[pos + k] = c;
-      }
-      if (ascii) pos += n;
+  private appendBigInt(v: bigint, i: number): void {
+    const x = Number(v);
+    if (this.kind === 'time' && !(x >= 0 && x < MICROS_PER_DAY)) this.bad(v, 'microseconds since midnight in [0, 86400000000) (time)');
+    if (x >= -MAX_SAFE && x <= MAX_SAFE) {
+      if (x < this.numMin) this.numMin = x;
+      if (x > this.numMax) this.numMax = x;
+    } else {
+      if (v < INT64_MIN || v > INT64_MAX) this.bad(v, `a ${this.type} in the 64-bit range`);
+      if (this.bigMin === null || v < this.bigMin) this.bigMin = v;
+      if (this.bigMax === null || v > this.bigMax) this.bigMax = v;
     }
-    if (!ascii || n > SHORT_STRING) {
-      // Lone surrogates become U+FFFD, as in every UTF-8 encoder. As many bytes as UTF-16
-      // units means every unit was ASCII.
-      const written = heap.write(s, pos, 'utf8');
-      ascii = written === n;
-      pos += written;
-    }
-    this.used = pos;
-    this.offsets![this.length + 1] = pos;
-    // JavaScript's string order (UTF-16 units) is the code point order when both are ASCII.
-    const min = this.minValue as string | null;
-    if (min === null) {
-      this.minValue = this.maxValue = s;
-      this.minAscii = this.maxAscii = ascii;
+    this.i64![i] = v;
+  }
+
+  /** Bounds of the value as stored (`x`); -0.0 sorts before 0.0 (Java's compare). */
+  private addFloat(v: number, x: number): void {
+    if (v !== v) {
+      this.nans++;
       return;
     }
-    if (ascii && this.minAscii ? s < min : compareStrings(s, min) < 0) {
-      this.minValue = s;
-      this.minAscii = ascii;
+    if (x < this.numMin || (x === 0 && this.numMin === 0 && Object.is(x, -0))) this.numMin = x;
+    if (x > this.numMax || (x === 0 && this.numMax === 0 && Object.is(this.numMax, -0))) this.numMax = x;
+  }
+
+  private appendBytes(v: Uint8Array, i: number): void {
+    let block = this.chunkBytes;
+    if (!block || this.chunkUsed + v.length > block.length) {
+      const bigger = new Uint8Array(Math.max(256, (this.chunkUsed + v.length) * 2));
+      if (block) bigger.set(block.subarray(0, this.chunkUsed));
+      block = this.chunkBytes = bigger;
+    }
+    block.set(v, this.chunkUsed);
+    this.chunkUsed += v.length;
+    this.lengths![i] = v.length;
+    if (this.minValue === null || compareBytes(v, this.minValue as Uint8Array) < 0) this.minValue = v.slice();
+    if (this.maxValue === null || compareBytes(v, this.maxValue as Uint8Array) > 0) this.maxValue = v.slice();
+  }
+
+  /** Encodes the chunk being filled into its block. */
+  private endChunk(): void {
+    const start = this.chunkStart;
+    const n = this.length - start;
+    if (n === 0) return;
+    if (this.kind === 'binary') {
+      this.blocks.push((this.chunkBytes ?? new Uint8Array(0)).subarray(0, this.chunkUsed));
+      this.chunkBytes = undefined;
+      this.chunkUsed = 0;
     } else {
-      const max = this.maxValue as string;
-      if (ascii && this.maxAscii ? s > max : compareStrings(s, max) > 0) {
-        this.maxValue = s;
-        this.maxAscii = ascii;
+      this.encodeStrings(start, n);
+    }
+    this.chunkStart = this.length;
+  }
+
+  private encodeStrings(start: number, n: number): void {
+    const strings = this.chunkStrings;
+    // One native join and one native encode per chunk (nulls join as empty strings).
+    const joined = strings.join('');
+    const lengths = this.lengths!;
+    // ASCII (the usual case): one native call, byte lengths are UTF-16 lengths.
+    let block = new Uint8Array(joined.length);
+    const ascii = utf8.encodeInto(joined, block).read === joined.length;
+    if (ascii) {
+      for (let k = 0; k < n; k++) {
+        const s = strings[k];
+        lengths[start + k] = s === null || s === undefined ? 0 : s.length;
+      }
+    } else {
+      // Else string by string: a lone surrogate must not pair up with its neighbour's, and
+      // becomes U+FFFD, as in every UTF-8 encoder.
+      let total = 0;
+      for (let k = 0; k < n; k++) {
+        const s = strings[k];
+        const len = s === null || s === undefined ? 0 : Buffer.byteLength(s, 'utf8');
+        lengths[start + k] = len;
+        total += len;
+      }
+      const buf = Buffer.allocUnsafe(total);
+      let pos = 0;
+      for (let k = 0; k < n; k++) {
+        const s = strings[k];
+        if (s) pos += buf.write(s, pos, 'utf8');
+      }
+      block = new Uint8Array(buf.buffer, buf.byteOffset, total);
+    }
+    this.blocks.push(block);
+    // Bounds. JavaScript's string order (UTF-16 units) is the code point order for ASCII.
+    let min = this.minValue as string | null;
+    let max = this.maxValue as string | null;
+    let minAscii = this.minAscii;
+    let maxAscii = this.maxAscii;
+    for (let k = 0; k < n; k++) {
+      const s = strings[k];
+      if (s === null || s === undefined) continue;
+      if (min === null) {
+        min = max = s;
+        minAscii = maxAscii = ascii;
+      } else if (ascii && minAscii ? s < min : compareStrings(s, min) < 0) {
+        min = s;
+        minAscii = ascii;
+      } else if (ascii && maxAscii ? s > max! : compareStrings(s, max!) > 0) {
+        max = s;
+        maxAscii = ascii;
       }
     }
+    this.minValue = min;
+    this.maxValue = max;
+    this.minAscii = minAscii;
+    this.maxAscii = maxAscii;
+    strings.length = 0;
+  }
+
+  /** Ends appending: encodes the last chunk. Called when the batch is built; idempotent. */
+  seal(): void {
+    if (this.sealed) return;
+    if (this.lengths) this.endChunk();
+    this.sealed = true;
   }
 
   /** Whether value `i` is null. */
@@ -286,18 +359,29 @@ export class EncodedColumn {
     return this.validity !== undefined && (this.validity[i >>> 3]! & (1 << (i & 7))) === 0;
   }
 
-  /** Value `i`, decoded (strings: their UTF-8 round trip). */
+  /** Value `i`, decoded (strings: their UTF-8 round trip). Seals the column. */
   get(i: number): IcebergValue {
     if (!(i >= 0 && i < this.length) || this.isNull(i)) return null;
     switch (this.kind) {
       case 'string':
-        return this.heap!.toString('utf8', this.offsets![i]!, this.offsets![i + 1]!);
-      case 'binary':
-        return new Uint8Array(this.heap!.subarray(this.offsets![i]!, this.offsets![i + 1]!));
+      case 'binary': {
+        this.seal();
+        const block = this.blocks[Math.floor(i / SCAN_CHUNK_ROWS)]!;
+        let from = 0;
+        for (let r = i - (i % SCAN_CHUNK_ROWS); r < i; r++) from += this.lengths![r]!;
+        const bytes = block.subarray(from, from + this.lengths![i]!);
+        return this.kind === 'string' ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8') : new Uint8Array(bytes);
+      }
       case 'boolean':
-        return this.fixed![i] === 1;
+        return this.u8![i] === 1;
+      case 'int32':
+        return this.i32![i]!;
+      case 'float':
+        return this.f32![i]!;
+      case 'double':
+        return this.f64![i]!;
       default:
-        return this.fixed![i]!;
+        return this.i64![i]!;
     }
   }
 
@@ -308,8 +392,9 @@ export class EncodedColumn {
     return -1;
   }
 
-  /** The least and greatest non-null, non-NaN values (null when there are none). */
+  /** The least and greatest non-null, non-NaN values (null when there are none). Seals the column. */
   range(): { min: IcebergValue; max: IcebergValue } {
+    this.seal();
     switch (this.kind) {
       case 'boolean':
         return { min: this.sawFalse ? false : this.sawTrue ? true : null, max: this.sawTrue ? true : this.sawFalse ? false : null };
@@ -334,19 +419,12 @@ export class EncodedColumn {
     }
   }
 
-  /** The values in DuckDB's vector layout (views, valid until the next append). */
+  /** The values in DuckDB's vector layout (views of this column's memory). Seals the column. */
   prepared(): PreparedColumn {
+    this.seal();
     const validity = this.nulls > 0 ? this.validity : undefined;
-    if (this.offsets) {
-      const heap = this.heap!;
-      return {
-        layout: 'bytes',
-        heap: new Uint8Array(heap.buffer, heap.byteOffset, this.used),
-        offsets: this.offsets.subarray(0, this.length + 1),
-        validity,
-      };
-    }
-    const f = this.fixed!;
+    if (this.lengths) return { layout: 'bytes', blocks: this.blocks, lengths: this.lengths.subarray(0, this.length), validity };
+    const f = (this.u8 ?? this.i32 ?? this.i64 ?? this.f32 ?? this.f64)!;
     return {
       layout: 'fixed',
       data: new Uint8Array(f.buffer, f.byteOffset, this.length * f.BYTES_PER_ELEMENT),

@@ -51,7 +51,7 @@ import type { IcebergType, IcebergValue, NestedField, PrimitiveType, Schema } fr
 import { type DuckDB, runOn, sharedDuckDB, sqlIdent, sqlString } from '../query/duckdb.js';
 import { checkBatchShape, type ColumnBatch } from './column-batch.js';
 import { allValid, SCAN_CHUNK_ROWS, withColumnScan, type PreparedColumn } from './column-scan.js';
-import { encodedColumnOf } from './encoded-column.js';
+import { EncodedColumn, encodedColumnOf } from './encoded-column.js';
 import { duckdbType } from './duckdb-types.js';
 import { compareStrings } from '../iceberg/conversions.js';
 import { buildMetrics, LeafStats, readFooterInfo, type ParquetFileMetrics } from './parquet-metrics.js';
@@ -69,7 +69,7 @@ export interface WriteParquetOptions {
   path: string;
   /** Default `zstd`. */
   compression?: ParquetCompression;
-  /** Rows per row group; DuckDB's default (122,880) when absent. */
+  /** Rows per row group; default {@link DEFAULT_ROW_GROUP_ROWS}. */
   rowGroupSize?: number;
   /** Truncation length of string and binary bounds; default 16 (Iceberg's `truncate(16)`). */
   boundsTruncateLength?: number;
@@ -92,6 +92,14 @@ export interface NewDataFile {
   file: DataFile;
   specId: number;
 }
+
+/**
+ * Rows per row group unless told otherwise. DuckDB buffers a whole row group while it writes: at
+ * its default of 122,880 rows, writing a 370k-row batch of the reference schema grew RSS by about
+ * 90 MB; at 65,536 by about 50 MB, and the write was 15% faster. Streaming files are small and get
+ * compacted, so row groups of this size cost readers little.
+ */
+export const DEFAULT_ROW_GROUP_ROWS = 65_536;
 
 /** Values checked between two turns of the event loop (a few tens of ms of work). */
 const YIELD_EVERY_VALUES = 131_072;
@@ -479,9 +487,14 @@ async function tick(p: Progress, values: number): Promise<void> {
   }
 }
 
-function markNull(col: WrittenColumn, validity: Uint8Array, row: number): void {
+/** A null of a top-level column: refused in a required field, else counted. */
+function countNull(col: WrittenColumn): void {
   if (col.field.required) nullInRequired(col.field.name);
   col.encoder.addNull();
+}
+
+function markNull(col: WrittenColumn, validity: Uint8Array, row: number): void {
+  countNull(col);
   validity[row >>> 3]! &= ~(1 << (row & 7));
 }
 
@@ -641,104 +654,41 @@ async function prepareFixed(
   };
 }
 
-const utf8 = new TextEncoder();
-
-function grow(heap: Uint8Array<ArrayBuffer>, need: number, used: number): Uint8Array<ArrayBuffer> {
-  if (need <= heap.length) return heap;
-  const bigger = new Uint8Array(Math.max(need, heap.length * 2));
-  bigger.set(heap.subarray(0, used));
-  return bigger;
-}
-
-/** Strings (as UTF-8) or binary values, back to back in one heap, with offsets. */
+/**
+ * Strings or binary values: checked here (the writer's messages, nulls, required), laid out by an
+ * {@link EncodedColumn} (which also keeps the string range, in fewer comparisons than the leaf).
+ */
 async function prepareBytes(col: WrittenColumn, text: boolean, rowCount: number, p: Progress): Promise<PreparedColumn> {
   const { values, field } = col;
   const type = field.type as PrimitiveType;
   const check = col.check!;
   const leaf = col.leaf!;
-  const validity = allValid(rowCount);
-  let nulls = false;
-  let heap: Uint8Array<ArrayBuffer> = new Uint8Array(Math.max(1024, rowCount * 16));
-  const offsets = new Int32Array(rowCount + 1);
-  const ends = new Int32Array(SCAN_CHUNK_ROWS);
-  let pos = 0;
+  const encoded = new EncodedColumn(type, field.name, rowCount);
   for (let seg = 0; seg < rowCount; seg += SCAN_CHUNK_ROWS) {
-    const n = Math.min(SCAN_CHUNK_ROWS, rowCount - seg);
-    if (text) {
-      // One encodeInto per chunk: when the chunk is ASCII, byte offsets are UTF-16 offsets.
-      let joined = '';
-      let count = 0;
-      for (let i = 0; i < n; i++) {
-        const r = seg + i;
-        const v = values === undefined ? null : (values[r] ?? null);
-        if (v === null) {
-          p.row = r;
-          markNull(col, validity, r);
-          nulls = true;
-        } else {
-          if (typeof v !== 'string') {
-            p.row = r;
-            badValue(field.name, type, v);
-          }
-          joined += v;
-          count++;
-        }
-        ends[i] = joined.length;
-      }
-      heap = grow(heap, pos + joined.length * 3, pos);
-      const written = utf8.encodeInto(joined, heap.subarray(pos)).written;
-      const ascii = written === joined.length;
-      if (ascii) {
-        for (let i = 0; i < n; i++) offsets[seg + i + 1] = pos + ends[i]!;
-        pos += written;
-      } else {
-        // Not ASCII: encode string by string (a lone surrogate must not pair up with its
-        // neighbour's) to learn the byte offsets.
-        let prev = 0;
-        for (let i = 0; i < n; i++) {
-          const e = ends[i]!;
-          if (e > prev) pos += utf8.encodeInto(joined.slice(prev, e), heap.subarray(pos)).written;
-          offsets[seg + i + 1] = pos;
-          prev = e;
-        }
-      }
-      // Bounds: for ASCII, JavaScript's order (UTF-16 code units) is the code point order.
-      let mn: string | null = null;
-      let mx: string | null = null;
-      for (let r = seg; r < seg + n && count > 0; r++) {
-        const s = values![r] as string | null | undefined;
-        if (s === null || s === undefined) continue;
-        if (mn === null) {
-          mn = mx = s;
-        } else if (ascii) {
-          if (s < mn) mn = s;
-          else if (s > mx!) mx = s;
-        } else {
-          if (compareStrings(s, mn) < 0) mn = s;
-          else if (compareStrings(s, mx!) > 0) mx = s;
-        }
-      }
-      leaf.addMany(count, 0, 0, mn, mx);
-    } else {
-      for (let i = 0; i < n; i++) {
-        const r = seg + i;
+    const end = Math.min(rowCount, seg + SCAN_CHUNK_ROWS);
+    for (let r = seg; r < end; r++) {
+      const v = values === undefined ? null : (values[r] ?? null);
+      if (v === null) {
         p.row = r;
-        const v = values === undefined ? null : (values[r] ?? null);
-        if (v === null) {
-          markNull(col, validity, r);
-          nulls = true;
-        } else {
-          const b = check(v) as Uint8Array;
-          heap = grow(heap, pos + b.length, pos);
-          heap.set(b, pos);
-          pos += b.length;
+        countNull(col);
+      } else if (text) {
+        if (typeof v !== 'string') {
+          p.row = r;
+          badValue(field.name, type, v);
         }
-        offsets[r + 1] = pos;
+      } else {
+        p.row = r;
+        check(v); // binary and fixed: checked and counted value by value
       }
+      encoded.append(v);
     }
-    await tick(p, n);
+    await tick(p, end - seg);
   }
-  return { layout: 'bytes', heap, offsets, validity: nulls ? validity : undefined };
+  if (text) {
+    const { min, max } = encoded.range();
+    leaf.addMany(rowCount - encoded.nulls, 0, 0, min, max);
+  }
+  return encoded.prepared();
 }
 
 /** Any type, as DuckDB values for the node-api vector writers. */
@@ -883,7 +833,7 @@ export async function writeParquetFile(opts: WriteParquetOptions): Promise<Parqu
     `COMPRESSION ${opts.compression ?? 'zstd'}`,
     `FIELD_IDS {${fieldIds.join(', ')}}`,
   ];
-  if (opts.rowGroupSize !== undefined) options.push(`ROW_GROUP_SIZE ${opts.rowGroupSize}`);
+  options.push(`ROW_GROUP_SIZE ${opts.rowGroupSize ?? DEFAULT_ROW_GROUP_ROWS}`);
 
   const prepared = await prepareColumns(columns, rows.length);
   await mkdir(dirname(path), { recursive: true });

@@ -30,6 +30,7 @@ import type { DataFile } from '../iceberg/manifest-types.js';
 import type { TableMetadata } from '../iceberg/metadata.js';
 import { parsePartitionArg } from '../iceberg/notation.js';
 import { snapshotForRef } from '../iceberg/snapshot.js';
+import { DuckDB } from '../query/duckdb.js';
 import type { IcebergValue, Schema } from '../iceberg/types.js';
 import type { Source, SourceMetrics, SourceRecord } from '../source/source.js';
 import { Table } from '../table/table.js';
@@ -39,7 +40,7 @@ import { checkpointSummary, diffPositions, readCheckpoint, samePositions } from 
 import type { PipelineConfig } from './config.js';
 import { DEAD_LETTER_SCHEMA, deadLetterRow } from './dead-letter.js';
 import { RowBuffer, type BufferedGroup } from './row-buffer.js';
-import { compileTransform, RecordError, schemaForTransform, type CompiledTransform } from './transform.js';
+import { compileTransform, RecordError, schemaForTransform, type CompiledTransform, type RecordContext } from './transform.js';
 import { MaintenanceScheduler, type MaintenanceEvent } from '../maintenance/scheduler.js';
 
 /** Something the pipeline did, for logs and the status line. */
@@ -146,11 +147,19 @@ async function openOrCreate(
 export class Pipeline {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
   private readonly buffer: RowBuffer;
+  private readonly row: IcebergValue[];
+  private recordContext: RecordContext | undefined;
   private deadLetters: IcebergValue[][] = [];
   /** The sealed unit being written and committed in the background, if any. */
   private inflight: Promise<void> | undefined;
   /** A background commit's failure, rethrown by the run loop. */
   private commitError: unknown;
+  /**
+   * The DuckDB instance that writes this pipeline's files, single-threaded: DuckDB pulls the rows
+   * from this thread one chunk at a time anyway, and more threads only compete with ingest for
+   * the cores (1 core: 312k → 378k events/s; 2 cores: the same). Open while {@link run} runs.
+   */
+  private duckdb: DuckDB | undefined;
   private bufferedBytes = 0;
   /** Positions reached since the last commit. */
   private readonly pending = new Map<string, string>();
@@ -169,6 +178,7 @@ export class Pipeline {
     private readonly transform: CompiledTransform,
   ) {
     this.buffer = new RowBuffer(transform.schema, specById(table.metadata, table.metadata['default-spec-id']));
+    this.row = new Array<IcebergValue>(transform.schema.fields.length).fill(null);
     const stream = options.source.id;
     this.committed = readCheckpoint(snapshotForRef(table.metadata, 'main'), stream);
     this.deadLetterCommitted = deadLetterTable ? readCheckpoint(snapshotForRef(deadLetterTable.metadata, 'main'), stream) : new Map();
@@ -253,7 +263,14 @@ export class Pipeline {
     const { source, config } = this.options;
     const interval = config.commit.intervalMs;
     const byteBound = Math.min(config.commit.maxBytes, config.commit.targetFileSizeBytes);
-    await source.start(this.committed, config.source.initialPosition);
+    const duckdb = await DuckDB.open({ threads: 1 });
+    try {
+      await source.start(this.committed, config.source.initialPosition);
+    } catch (e) {
+      duckdb.close();
+      throw e;
+    }
+    this.duckdb = duckdb;
     this.emit({
       type: 'started',
       table: this.table.name,
@@ -262,12 +279,16 @@ export class Pipeline {
     });
     // Table maintenance runs beside ingestion (its own commits, retried like ours); stopped last.
     const maintenance = this.startMaintenance();
-    let lastCommit = this.now();
+    // The first records read are committed at once: after a start (or restart), what waited in
+    // the stream lands without waiting a whole interval. Then at most one interval apart.
+    let lastCommit = this.now() - interval;
     try {
       while (!this.stopping) {
         if (this.commitError !== undefined) throw this.commitError;
         const writing = this.inflight !== undefined;
-        const wait = Math.max(0, lastCommit + interval - this.now());
+        // Until the next commit is due; once due (nothing was buffered), until records come.
+        const remaining = lastCommit + interval - this.now();
+        const wait = remaining > 0 ? remaining : interval;
         const batch = await source.poll({
           maxRecords: Math.max(1, Math.min(writing ? SLICE_RECORDS : POLL_RECORDS, config.commit.maxRecords - this.buffer.length)),
           maxBytes: Math.max(1, byteBound - this.bufferedBytes),
@@ -285,9 +306,8 @@ export class Pipeline {
           if (this.commitError !== undefined) throw this.commitError;
           this.startCommit();
           lastCommit = this.now();
-        } else if (due) {
-          lastCommit = this.now(); // nothing to commit: don't write empty snapshots
         }
+        // Due with nothing buffered: no empty snapshot, and the next records commit at once.
         if (writing && batch.records.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
       await this.inflight;
@@ -306,6 +326,8 @@ export class Pipeline {
       await this.inflight;
       await maintenance?.stop();
       await source.close();
+      duckdb.close();
+      this.duckdb = undefined;
     }
     this.emit({ type: 'stopped', records: this.statsValue.records, deadLetters: this.statsValue.deadLetters, commits: this.statsValue.commits });
     return this.stats();
@@ -331,7 +353,11 @@ export class Pipeline {
     this.bufferedBytes += record.data.length;
     this.statsValue.bytes += record.data.length;
     let text: string | undefined;
-    let row: IcebergValue[];
+    // One row and one context reused for every record: the buffer copies the values out.
+    const row = this.row;
+    const ctx = (this.recordContext ??= { record, streamName: this.options.source.id, processingTimeUs });
+    ctx.record = record;
+    ctx.processingTimeUs = processingTimeUs;
     try {
       try {
         text = this.decoder.decode(record.data);
@@ -344,7 +370,7 @@ export class Pipeline {
       } catch (e) {
         throw new RecordError(`decode: record is not JSON: ${(e as Error).message}`);
       }
-      row = this.transform.apply(obj, { record, streamName: this.options.source.id, processingTimeUs });
+      this.transform.applyInto(obj, ctx, row);
     } catch (e) {
       if (!(e instanceof RecordError)) throw e;
       this.deadLetter(record, e.message, text, processingTimeUs);
@@ -413,7 +439,7 @@ export class Pipeline {
       const dlq = this.deadLetterTable;
       const rows = new ColumnBatchBuilder(dlq.schema());
       for (const r of deadLetters) rows.append(r);
-      const { files, specId } = await writeDataFiles(dlq.io, dlq.metadata, rows.build());
+      const { files, specId } = await writeDataFiles(dlq.io, dlq.metadata, rows.build(), this.duckdb ? { db: this.duckdb } : {});
       await dlq.newAppend({ summary }).appendFiles(files, specId).commit();
       this.deadLetterCommitted = new Map(positions);
     }
@@ -422,7 +448,7 @@ export class Pipeline {
     const specId = this.buffer.spec['spec-id'];
     const files: DataFile[] = [];
     for (const g of unit.groups) {
-      const written = await writeDataFiles(this.table.io, this.table.metadata, g.batch, { specId, partition: g.partition });
+      const written = await writeDataFiles(this.table.io, this.table.metadata, g.batch, { specId, partition: g.partition, ...(this.duckdb ? { db: this.duckdb } : {}) });
       files.push(...written.files);
     }
     this.options.crashPoint?.('afterWrite');

@@ -445,6 +445,11 @@ export interface CompiledTransform {
   schema: Schema;
   /** Turns a record's parsed JSON into a row (values in schema field order). Throws RecordError. */
   apply(obj: unknown, ctx: RecordContext): IcebergValue[];
+  /**
+   * {@link apply} into a row the caller reuses (one value per schema field; overwritten in full).
+   * On a RecordError the row holds a partial mix of values and must not be used.
+   */
+  applyInto(obj: unknown, ctx: RecordContext, row: IcebergValue[]): void;
 }
 
 /** Validates a mapping and derives the schema of a table to create for it. */
@@ -525,15 +530,19 @@ export function compileTransform(spec: TransformSpec, schema: Schema, what = 'tr
       return cast(v);
     };
   });
+  const applyInto = (obj: unknown, ctx: RecordContext, row: IcebergValue[]): void => {
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+      throw new RecordError(`transform: record is not a JSON object (got ${Array.isArray(obj) ? 'an array' : describe(obj)})`);
+    }
+    for (let i = 0; i < getters.length; i++) row[i] = getters[i]!(obj, ctx);
+  };
   return {
     schema,
     apply(obj, ctx) {
-      if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-        throw new RecordError(`transform: record is not a JSON object (got ${Array.isArray(obj) ? 'an array' : describe(obj)})`);
-      }
       const row = new Array<IcebergValue>(getters.length);
-      for (let i = 0; i < getters.length; i++) row[i] = getters[i]!(obj, ctx);
+      applyInto(obj, ctx, row);
       return row;
     },
+    applyInto,
   };
 }

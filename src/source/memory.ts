@@ -94,11 +94,15 @@ export class MemorySource implements Source {
     if (records.length === 0 && options.waitMs) {
       // Nothing left: behave like an idle stream (wait, unless stopped).
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(options.waitMs ?? 0, 50));
-        options.signal?.addEventListener('abort', () => {
+        const onAbort = (): void => {
           clearTimeout(t);
           resolve();
-        }, { once: true });
+        };
+        const t = setTimeout(() => {
+          options.signal?.removeEventListener('abort', onAbort);
+          resolve();
+        }, Math.min(options.waitMs ?? 0, 50));
+        options.signal?.addEventListener('abort', onAbort, { once: true });
       });
     }
     return { records, positions };

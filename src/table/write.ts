@@ -18,6 +18,7 @@ import { fileUriToPath, isLocalLocation, joinLocation } from '../io/location.js'
 import type { ColumnBatch } from '../data/column-batch.js';
 import { toDataFile, writeParquetFile, type ParquetCompression } from '../data/parquet-writer.js';
 import type { FileIO } from '../io/file-io.js';
+import type { DuckDB } from '../query/duckdb.js';
 import { currentSchema, specById } from './snapshot-producer.js';
 
 /** Options of {@link writeDataFiles}. */
@@ -31,6 +32,8 @@ export interface WriteDataFilesOptions {
    * (the pipeline does, as rows arrive): the batch becomes one file without being split again.
    */
   partition?: IcebergValue[];
+  /** The DuckDB instance that writes the Parquet files; the process-wide one when absent. */
+  db?: DuckDB;
 }
 
 /** The table's data directory (`write.data.path` or `<location>/data`). */
@@ -108,14 +111,14 @@ export async function writeDataFiles(
     const dir = spec.fields.length ? joinLocation(base, partitionPath(spec, schema, group.partition)) : base;
     const location = joinLocation(dir, `${randomUUID()}.parquet`);
     if (isLocalLocation(location)) {
-      const result = await writeParquetFile({ schema, rows, path: fileUriToPath(location), compression });
+      const result = await writeParquetFile({ schema, rows, path: fileUriToPath(location), compression, ...(options.db ? { db: options.db } : {}) });
       files.push(toDataFile(result, group.partition, specId, location).file);
     } else {
       // Remote stores: write locally, then upload (conditional put: a name is never reused).
       const tmp = await mkdtemp(join(tmpdir(), 'floe-write-'));
       try {
         const path = join(tmp, 'data.parquet');
-        const result = await writeParquetFile({ schema, rows, path, compression });
+        const result = await writeParquetFile({ schema, rows, path, compression, ...(options.db ? { db: options.db } : {}) });
         await io.write(location, await readFile(path));
         files.push(toDataFile(result, group.partition, specId, location).file);
       } finally {
