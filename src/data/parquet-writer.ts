@@ -51,7 +51,7 @@ import type { IcebergType, IcebergValue, NestedField, PrimitiveType, Schema } fr
 import { type DuckDB, runOn, sharedDuckDB, sqlIdent, sqlString } from '../query/duckdb.js';
 import { checkBatchShape, type ColumnBatch } from './column-batch.js';
 import { allValid, SCAN_CHUNK_ROWS, withColumnScan, type PreparedColumn } from './column-scan.js';
-import { EncodedColumn, encodedColumnOf } from './encoded-column.js';
+import { EncodedColumn, encodedColumnOf, encodedKindOf } from './encoded-column.js';
 import { duckdbType } from './duckdb-types.js';
 import { compareStrings } from '../iceberg/conversions.js';
 import { buildMetrics, LeafStats, readFooterInfo, type ParquetFileMetrics } from './parquet-metrics.js';
@@ -498,29 +498,10 @@ function markNull(col: WrittenColumn, validity: Uint8Array, row: number): void {
   validity[row >>> 3]! &= ~(1 << (row & 7));
 }
 
-/** Fixed-width columns: how each kind is laid out in DuckDB's vectors. */
+/** Fixed-width columns: how each kind is laid out in DuckDB's vectors (the encoded layout, minus strings and binary). */
 function fixedLayoutOf(type: IcebergType): 'boolean' | 'int32' | 'int64' | 'time' | 'float' | 'double' | undefined {
-  if (typeof type !== 'string') return undefined;
-  switch (primitiveKind(type)) {
-    case 'boolean':
-      return 'boolean';
-    case 'int':
-    case 'date':
-      return 'int32';
-    case 'long':
-    case 'timestamp':
-    case 'timestamptz':
-    case 'timestamp_ns':
-      return 'int64';
-    case 'time':
-      return 'time';
-    case 'float':
-      return 'float';
-    case 'double':
-      return 'double';
-    default:
-      return undefined;
-  }
+  const kind = encodedKindOf(type);
+  return kind === 'string' || kind === 'binary' ? undefined : kind;
 }
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
