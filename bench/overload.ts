@@ -41,6 +41,9 @@ const config = validateConfig({
   table: { name: 'bench.over' },
   transform: { columns: REFERENCE_COLUMNS },
   dead_letter: { policy: 'fail' },
+  // The pipeline alone: background compaction (on by default in `floe run`) would compete for the
+  // same cores and memory at moments unrelated to the load under test.
+  maintenance: false,
 });
 const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });
 let committed = 0;

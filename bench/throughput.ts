@@ -25,6 +25,7 @@ const size = Number(flag('size', '150')) as 150 | 1024;
 const shards = Number(flag('shards', '1'));
 const partitioned = flag('partitioned', 'false') === 'true';
 const interval = flag('interval', '1s');
+const maxRecords = flag('max-records', '');
 const duckdbThreads = flag('duckdb-threads', '');
 const duckdbMemory = flag('duckdb-memory', '');
 if (duckdbThreads || duckdbMemory) {
@@ -48,8 +49,11 @@ const config = validateConfig({
   catalog: { warehouse: dir },
   table: { name: 'bench.events', ...(partitioned ? { partition_by: 'event_type, day(event_time)' } : {}) },
   transform: { columns: REFERENCE_COLUMNS },
-  commit: { interval },
+  commit: { interval, ...(maxRecords ? { max_records: Number(maxRecords) } : {}) },
   dead_letter: { policy: 'fail' },
+  // The pipeline alone: background compaction (on by default in `floe run`) would compete for the
+  // same cores and memory at moments unrelated to the load under test.
+  maintenance: false,
 });
 const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });
 let committed = 0;

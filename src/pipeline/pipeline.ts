@@ -103,6 +103,9 @@ const POLL_RECORDS = 10_000;
  */
 const SLICE_RECORDS = 2048;
 
+/** Longest stretch of ingest without a turn of the event loop, ms. */
+const YIELD_MS = 20;
+
 /** Rows, dead letters and positions sealed for one commit. */
 interface SealedUnit {
   groups: BufferedGroup[];
@@ -263,11 +266,20 @@ export class Pipeline {
     const { source, config } = this.options;
     const interval = config.commit.intervalMs;
     const byteBound = Math.min(config.commit.maxBytes, config.commit.targetFileSizeBytes);
-    const duckdb = await DuckDB.open({ threads: 1 });
+    // The writer's DuckDB opens while the source lists its shards (start-up time).
+    const opening = DuckDB.open({ threads: 1 });
+    opening.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
     try {
       await source.start(this.committed, config.source.initialPosition);
     } catch (e) {
-      duckdb.close();
+      await opening.then((d) => d.close(), () => undefined);
+      throw e;
+    }
+    let duckdb: DuckDB;
+    try {
+      duckdb = await opening;
+    } catch (e) {
+      await source.close();
       throw e;
     }
     this.duckdb = duckdb;
@@ -282,6 +294,7 @@ export class Pipeline {
     // The first records read are committed at once: after a start (or restart), what waited in
     // the stream lands without waiting a whole interval. Then at most one interval apart.
     let lastCommit = this.now() - interval;
+    let lastYield = this.now();
     try {
       while (!this.stopping) {
         if (this.commitError !== undefined) throw this.commitError;
@@ -308,7 +321,13 @@ export class Pipeline {
           lastCommit = this.now();
         }
         // Due with nothing buffered: no empty snapshot, and the next records commit at once.
-        if (writing && batch.records.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        // A source with records always ready resolves polls at once: give the event loop a turn
+        // after each slice while DuckDB pulls the rows being written, and at least every 20 ms
+        // (timers, signals, the source's own I/O).
+        if (batch.records.length > 0 && (writing || this.now() - lastYield >= YIELD_MS)) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          lastYield = this.now();
+        }
       }
       await this.inflight;
       if (this.commitError !== undefined) throw this.commitError;

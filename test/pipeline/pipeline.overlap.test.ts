@@ -44,6 +44,7 @@ function config(dir: string, extra: Record<string, unknown> = {}) {
       },
     },
     dead_letter: { policy: 'fail' },
+    maintenance: false,
     ...extra,
   });
 }
