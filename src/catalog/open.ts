@@ -4,11 +4,14 @@
  * catalog; `glue://[catalog-id][?region=…]` the AWS Glue Data Catalog; `http(s)://…` an Iceberg REST
  * catalog (`rest/rest-catalog.ts`); an S3 table bucket ARN (`arn:aws:s3tables:…:bucket/<name>`) or
  * `s3tables://<bucket>` the S3 Tables Iceberg REST endpoint (`s3tables.ts`).
+ *
+ * Opening is asynchronous because the Glue client (the AWS SDK's Glue module: about 0.2 s and
+ * 27 MB to load) is imported only when a Glue catalog is asked for; `floe run` on the embedded
+ * catalog never pays for it.
  */
 import { resolve } from 'node:path';
 import { UnsupportedError } from '../errors.js';
 import type { Catalog } from './catalog.js';
-import { isGlueUri, openGlueCatalog } from './glue/glue-catalog.js';
 import type { RestAuthConfig } from './rest/rest-auth.js';
 import { RestCatalog } from './rest/rest-catalog.js';
 import { isS3TablesUri, openS3TablesCatalog } from './s3tables.js';
@@ -34,9 +37,15 @@ export function defaultCatalogUri(warehouse: string): string {
   return resolve(warehouse, 'catalog.db');
 }
 
+/** Whether a URI names the AWS Glue Data Catalog (`glue:` / `glue://…`). */
+function isGlueUri(uri: string): boolean {
+  return /^glue:/i.test(uri.trim());
+}
+
 /** Opens the catalog a URI names. */
-export function openCatalog(options: OpenCatalogOptions = {}): Catalog {
+export async function openCatalog(options: OpenCatalogOptions = {}): Promise<Catalog> {
   if (options.uri !== undefined && isGlueUri(options.uri)) {
+    const { openGlueCatalog } = await import('./glue/glue-catalog.js');
     // Remote warehouses (s3://…) are used as given; only a local directory is made absolute.
     const wh = options.warehouse;
     const warehouse = wh === undefined ? undefined : /^[a-z][\w+.-]*:\/\//i.test(wh) ? wh : resolve(wh);

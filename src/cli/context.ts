@@ -55,7 +55,7 @@ export function catalogSettings(values: Record<string, unknown>, env: NodeJS.Pro
 }
 
 /** Opens the configured catalog. */
-export function catalogFrom(values: Record<string, unknown>, env: NodeJS.ProcessEnv): Catalog {
+export async function catalogFrom(values: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<Catalog> {
   const s = catalogSettings(values, env);
   return openCatalog({ uri: s.uri, warehouse: s.warehouse, ...(s.name ? { name: s.name } : {}), ...(s.auth ? { auth: s.auth } : {}) });
 }
@@ -64,7 +64,7 @@ export function catalogFrom(values: Record<string, unknown>, env: NodeJS.Process
  * Opens the catalog only when one is configured or the default one exists, so that a query over
  * `--table` locations never creates an empty catalog database as a side effect.
  */
-export function optionalCatalogFrom(values: Record<string, unknown>, env: NodeJS.ProcessEnv): Catalog | undefined {
+export async function optionalCatalogFrom(values: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<Catalog | undefined> {
   const s = catalogSettings(values, env);
   const isFile = !/^[a-z][\w+.-]*:\/\//i.test(s.uri) && !s.uri.startsWith('sqlite:') && !s.uri.startsWith('jdbc:');
   if (!s.explicit && isFile && !existsSync(s.uri)) return undefined;

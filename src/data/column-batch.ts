@@ -24,6 +24,55 @@ export interface ColumnBatch {
   readonly columns: ReadonlyMap<number, ArrayLike<IcebergValue>>;
 }
 
+/** A {@link RawRow} column that is null. */
+export const RAW_NULL = 0;
+/** A {@link RawRow} column given as UTF-8 bytes `bytes[from[i], to[i])` (a string column). */
+export const RAW_UTF8 = 1;
+/** A {@link RawRow} column given as the safe integer `nums[i]` (a long or timestamp column). */
+export const RAW_INT64 = 2;
+/** A {@link RawRow} column given as the value `values[i]`. */
+export const RAW_VALUE = 3;
+
+/**
+ * One row as pieces of a record's bytes, filled by the JSON fast path (`pipeline/record-scan.ts`)
+ * so that strings go from the record to the column without becoming JavaScript strings. Arrays
+ * are indexed by top-level field position; `tags` says which of them holds column i.
+ */
+export interface RawRow {
+  bytes: Uint8Array;
+  tags: Uint8Array;
+  from: Int32Array;
+  to: Int32Array;
+  nums: Float64Array;
+  values: IcebergValue[];
+}
+
+/** Creates an empty {@link RawRow} for `columns` top-level fields. */
+export function newRawRow(columns: number): RawRow {
+  return {
+    bytes: new Uint8Array(0),
+    tags: new Uint8Array(columns),
+    from: new Int32Array(columns),
+    to: new Int32Array(columns),
+    nums: new Float64Array(columns),
+    values: new Array<IcebergValue>(columns).fill(null),
+  };
+}
+
+/** Column `i` of a raw row as a value (decoding its bytes: for the few columns that need it). */
+export function rawValue(row: RawRow, i: number): IcebergValue {
+  switch (row.tags[i]) {
+    case RAW_UTF8:
+      return Buffer.from(row.bytes.buffer, row.bytes.byteOffset + row.from[i]!, row.to[i]! - row.from[i]!).toString('utf8');
+    case RAW_INT64:
+      return BigInt(row.nums[i]!);
+    case RAW_VALUE:
+      return row.values[i]!;
+    default:
+      return null;
+  }
+}
+
 /** Options of {@link ColumnBatchBuilder}. */
 export interface ColumnBatchBuilderOptions {
   /**
@@ -92,6 +141,27 @@ export class ColumnBatchBuilder {
       }
     } else {
       for (let i = 0; i < row.length; i++) (this.columns[i] as IcebergValue[]).push(row[i]!);
+    }
+    this.rows++;
+  }
+
+  /**
+   * Appends one row given as pieces (see {@link RawRow}). Strings are copied as UTF-8 and safe
+   * integers stored without bigints when the builder encodes; otherwise they are decoded.
+   */
+  appendRaw(raw: RawRow): void {
+    if (raw.tags.length !== this.fieldIds.length) {
+      throw new ValidationError(`column-batch: row ${this.rows} has ${raw.tags.length} values, the schema has ${this.fieldIds.length} top-level fields`);
+    }
+    const cols = this.columns;
+    for (let i = 0; i < cols.length; i++) {
+      const col = cols[i]!;
+      const tag = raw.tags[i];
+      if (Array.isArray(col)) col.push(rawValue(raw, i));
+      else if (tag === RAW_UTF8) col.appendUtf8(raw.bytes, raw.from[i]!, raw.to[i]!);
+      else if (tag === RAW_INT64) col.appendInt64(raw.nums[i]!);
+      else if (tag === RAW_VALUE) col.append(raw.values[i]);
+      else col.append(null);
     }
     this.rows++;
   }

@@ -66,6 +66,19 @@ function describe(v: IcebergValue): string {
 
 const utf8 = new TextEncoder();
 
+/** Whether this machine stores integers little-endian (every platform Node ships for). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Byte-wise comparison of `a[aFrom, aTo)` and `b[bFrom, bTo)` (a shorter prefix sorts first). */
+function compareSpans(a: Uint8Array, aFrom: number, aTo: number, b: Uint8Array, bFrom: number, bTo: number): number {
+  const n = Math.min(aTo - aFrom, bTo - bFrom);
+  for (let k = 0; k < n; k++) {
+    const d = a[aFrom + k]! - b[bFrom + k]!;
+    if (d !== 0) return d;
+  }
+  return aTo - aFrom - (bTo - bFrom);
+}
+
 /**
  * Values of one primitive top-level field, encoded on arrival.
  *
@@ -95,9 +108,24 @@ export class EncodedColumn {
   private lengths: Int32Array | undefined;
   private readonly blocks: Uint8Array[] = [];
   private chunkStart = 0;
+  /** JavaScript strings of rows `pendingFrom`.. not yet encoded (null joins as ''). */
   private readonly chunkStrings: (string | null)[] = [];
+  private pendingFrom = 0;
+  /** Bytes of the chunk being filled, when it holds raw UTF-8 spans (or binary values). */
   private chunkBytes: Uint8Array | undefined;
   private chunkUsed = 0;
+  /** Size the last byte chunk needed: the next one starts that large. */
+  private chunkHint = 256;
+  // Bounds of raw UTF-8 spans, as references into the chunk buffers that hold them (no copies);
+  // merged with the strings' bounds when the range is read.
+  private rawMin: Uint8Array | undefined;
+  private rawMinFrom = 0;
+  private rawMinTo = 0;
+  private rawMax: Uint8Array | undefined;
+  private rawMaxFrom = 0;
+  private rawMaxTo = 0;
+  /** 32-bit view of the int64 values, to store safe integers without making bigints. */
+  private i64Words: Int32Array | undefined;
   // Ranges: numbers where exact (ints, floats, bigints within ±2^53), bigints beyond, strings, bytes.
   private numMin = Infinity;
   private numMax = -Infinity;
@@ -148,6 +176,7 @@ export class EncodedColumn {
         const a = new BigInt64Array(n);
         if (this.i64) a.set(this.i64.subarray(0, keep));
         this.i64 = a;
+        this.i64Words = new Int32Array(a.buffer);
         break;
       }
       case 'float': {
@@ -191,12 +220,12 @@ export class EncodedColumn {
       this.validity ??= allValid(this.capacity);
       this.validity[i >>> 3]! &= ~(1 << (i & 7));
       this.nulls++;
-      if (this.kind === 'string') this.chunkStrings[i - this.chunkStart] = null;
+      if (this.kind === 'string') this.chunkStrings.push(null);
     } else {
       switch (this.kind) {
         case 'string':
           if (typeof v !== 'string') this.bad(v, `a string (${this.type})`);
-          this.chunkStrings[i - this.chunkStart] = v;
+          this.chunkStrings.push(v);
           break;
         case 'int64':
         case 'time':
@@ -234,6 +263,79 @@ export class EncodedColumn {
     }
     this.length = i + 1;
     if (this.lengths && (this.length & (SCAN_CHUNK_ROWS - 1)) === 0) this.endChunk();
+  }
+
+  /**
+   * Appends a string given as UTF-8 bytes `bytes[from, to)`, copied as they are: the caller
+   * guarantees they are valid UTF-8 (the JSON fast path checks every byte it passes). Saves
+   * decoding them to a JavaScript string and encoding that back.
+   */
+  appendUtf8(bytes: Uint8Array, from: number, to: number): void {
+    if (this.kind !== 'string') throw new ValidationError(`column-batch: ${this.name}: UTF-8 bytes for a ${this.type} column`);
+    if (this.sealed) throw new ValidationError(`column-batch: ${this.name}: column is complete (built), no more values`);
+    const i = this.length;
+    if (i === this.capacity) {
+      this.capacity *= 2;
+      this.grow(this.capacity);
+    }
+    if (this.chunkStrings.length > 0) this.flushPending();
+    const n = to - from;
+    let block = this.chunkBytes;
+    const used = this.chunkUsed;
+    if (!block || used + n > block.length) {
+      const bigger = new Uint8Array(Math.max(this.chunkHint, (used + n) * 2));
+      if (block) bigger.set(block.subarray(0, used));
+      block = this.chunkBytes = bigger;
+    }
+    // Short strings (the usual case) copy faster in a loop than through a subarray and set().
+    if (n <= 64) for (let k = 0; k < n; k++) block[used + k] = bytes[from + k]!;
+    else block.set(bytes.subarray(from, to), used);
+    this.chunkUsed = used + n;
+    this.lengths![i] = n;
+    // Byte order of UTF-8 is code point order, the order Iceberg bounds use.
+    if (this.rawMin === undefined) {
+      this.rawMin = this.rawMax = block;
+      this.rawMinFrom = this.rawMaxFrom = used;
+      this.rawMinTo = this.rawMaxTo = used + n;
+    } else if (compareSpans(block, used, used + n, this.rawMax!, this.rawMaxFrom, this.rawMaxTo) > 0) {
+      this.rawMax = block;
+      this.rawMaxFrom = used;
+      this.rawMaxTo = used + n;
+    } else if (compareSpans(block, used, used + n, this.rawMin, this.rawMinFrom, this.rawMinTo) < 0) {
+      this.rawMin = block;
+      this.rawMinFrom = used;
+      this.rawMinTo = used + n;
+    }
+    this.length = i + 1;
+    this.pendingFrom = this.length;
+    if ((this.length & (SCAN_CHUNK_ROWS - 1)) === 0) this.endChunk();
+  }
+
+  /**
+   * Appends a long or timestamp given as a number, which must be a safe integer (|x| < 2^53):
+   * stored as two 32-bit words, no bigint made.
+   */
+  appendInt64(x: number): void {
+    if (this.kind !== 'int64' || !Number.isSafeInteger(x)) {
+      throw new ValidationError(`column-batch: ${this.name}: ${x} is not a safe integer for a ${this.type} column`);
+    }
+    if (this.sealed) throw new ValidationError(`column-batch: ${this.name}: column is complete (built), no more values`);
+    const i = this.length;
+    if (i === this.capacity) {
+      this.capacity *= 2;
+      this.grow(this.capacity);
+    }
+    if (LITTLE_ENDIAN) {
+      const hi = Math.floor(x / 4_294_967_296);
+      const words = this.i64Words!;
+      words[2 * i] = x - hi * 4_294_967_296; // the low word, two's complement by the store
+      words[2 * i + 1] = hi;
+    } else {
+      this.i64![i] = BigInt(x);
+    }
+    if (x < this.numMin) this.numMin = x;
+    if (x > this.numMax) this.numMax = x;
+    this.length = i + 1;
   }
 
   private appendBigInt(v: bigint, i: number): void {
@@ -279,17 +381,41 @@ export class EncodedColumn {
     const start = this.chunkStart;
     const n = this.length - start;
     if (n === 0) return;
-    if (this.kind === 'binary') {
-      this.blocks.push((this.chunkBytes ?? new Uint8Array(0)).subarray(0, this.chunkUsed));
+    if (this.kind === 'binary' || this.chunkBytes !== undefined) {
+      // Raw spans (or binary values) were copied as they came; strings since the last span join them.
+      if (this.chunkStrings.length > 0) this.flushPending();
+      const block = (this.chunkBytes ?? new Uint8Array(0)).subarray(0, this.chunkUsed);
+      this.blocks.push(block);
+      this.chunkHint = Math.max(256, block.length + (block.length >>> 3));
       this.chunkBytes = undefined;
       this.chunkUsed = 0;
     } else {
-      this.encodeStrings(start, n);
+      this.blocks.push(this.encodeStrings(start, n));
     }
-    this.chunkStart = this.length;
+    this.chunkStart = this.pendingFrom = this.length;
   }
 
-  private encodeStrings(start: number, n: number): void {
+  /** Encodes the pending strings into the chunk's bytes (a raw span follows them). */
+  private flushPending(): void {
+    const from = this.pendingFrom;
+    const encoded = this.encodeStrings(from, this.length - from);
+    const used = this.chunkUsed;
+    let block = this.chunkBytes;
+    if (!block || used + encoded.length > block.length) {
+      const bigger = new Uint8Array(Math.max(this.chunkHint, (used + encoded.length) * 2));
+      if (block) bigger.set(block.subarray(0, used));
+      block = this.chunkBytes = bigger;
+    }
+    block.set(encoded, used);
+    this.chunkUsed = used + encoded.length;
+    this.pendingFrom = this.length;
+  }
+
+  /**
+   * Encodes the pending strings (rows `start`.. `start + n`) into a block of exactly their size,
+   * setting their byte lengths and the bounds; the pending list starts empty again.
+   */
+  private encodeStrings(start: number, n: number): Uint8Array {
     const strings = this.chunkStrings;
     // One native join and one native encode per chunk (nulls join as empty strings).
     const joined = strings.join('');
@@ -320,7 +446,6 @@ export class EncodedColumn {
       }
       block = new Uint8Array(buf.buffer, buf.byteOffset, total);
     }
-    this.blocks.push(block);
     // Bounds. JavaScript's string order (UTF-16 units) is the code point order for ASCII.
     let min = this.minValue as string | null;
     let max = this.maxValue as string | null;
@@ -345,12 +470,27 @@ export class EncodedColumn {
     this.minAscii = minAscii;
     this.maxAscii = maxAscii;
     strings.length = 0;
+    return block;
+  }
+
+  /** Folds the raw spans' bounds into the strings' bounds (once appending has ended). */
+  private mergeRawBounds(): void {
+    if (this.rawMin === undefined) return;
+    const text = (b: Uint8Array, from: number, to: number) => Buffer.from(b.buffer, b.byteOffset + from, to - from).toString('utf8');
+    const rawMin = text(this.rawMin, this.rawMinFrom, this.rawMinTo);
+    const rawMax = text(this.rawMax!, this.rawMaxFrom, this.rawMaxTo);
+    const min = this.minValue as string | null;
+    const max = this.maxValue as string | null;
+    if (min === null || compareStrings(rawMin, min) < 0) this.minValue = rawMin;
+    if (max === null || compareStrings(rawMax, max) > 0) this.maxValue = rawMax;
+    this.rawMin = this.rawMax = undefined;
   }
 
   /** Ends appending: encodes the last chunk. Called when the batch is built; idempotent. */
   seal(): void {
     if (this.sealed) return;
     if (this.lengths) this.endChunk();
+    if (this.kind === 'string') this.mergeRawBounds();
     this.sealed = true;
   }
 

@@ -3,8 +3,8 @@
  * column by column (`data/encoded-column.ts`), so that a commit writes each group as one Parquet
  * file without touching a value again, and the garbage collector never sees the buffered rows.
  */
-import { ColumnBatchBuilder } from '../data/column-batch.js';
-import type { ColumnBatch } from '../data/column-batch.js';
+import { ColumnBatchBuilder, rawValue } from '../data/column-batch.js';
+import type { ColumnBatch, RawRow } from '../data/column-batch.js';
 import { ValidationError } from '../errors.js';
 import type { PartitionSpec } from '../iceberg/metadata.js';
 import { applyTransform, parseTransform } from '../iceberg/transforms.js';
@@ -27,6 +27,9 @@ export class RowBuffer {
   private groups = new Map<string, Group>();
   private rows = 0;
   private readonly partitioners: ((row: readonly IcebergValue[]) => IcebergValue)[];
+  /** Positions of the partition source columns, and a row holding just their values. */
+  private readonly sourceIndexes: number[] = [];
+  private readonly sourceRow: IcebergValue[];
   /** Rows per group at the last drain: the next builders start that large. */
   private expected = 1024;
 
@@ -43,8 +46,10 @@ export class RowBuffer {
         );
       }
       const t = parseTransform(pf.transform);
+      this.sourceIndexes.push(index);
       return (row) => applyTransform(t, field.type, row[index] ?? null);
     });
+    this.sourceRow = new Array<IcebergValue>(schema.fields.length).fill(null);
   }
 
   /** Rows buffered since the last {@link drain}. */
@@ -54,6 +59,26 @@ export class RowBuffer {
 
   /** Adds a row (values of the top-level fields in schema order). */
   append(row: readonly IcebergValue[]): void {
+    this.group(row).builder.append(row);
+    this.rows++;
+  }
+
+  /** Adds a row given as pieces of a record's bytes (the JSON fast path). */
+  appendRaw(raw: RawRow): void {
+    let g: Group;
+    if (this.partitioners.length === 0) g = this.group(this.sourceRow);
+    else {
+      // Only the partition source columns are decoded to values.
+      const row = this.sourceRow;
+      for (const i of this.sourceIndexes) row[i] = rawValue(raw, i);
+      g = this.group(row);
+    }
+    g.builder.appendRaw(raw);
+    this.rows++;
+  }
+
+  /** The group of a row's partition (created on first use). */
+  private group(row: readonly IcebergValue[]): Group {
     let key = '';
     let partition: IcebergValue[] | undefined;
     if (this.partitioners.length > 0) {
@@ -65,8 +90,7 @@ export class RowBuffer {
       g = { partition: partition ?? [], builder: new ColumnBatchBuilder(this.schema, { encode: true, expectedRows: this.expected }) };
       this.groups.set(key, g);
     }
-    g.builder.append(row);
-    this.rows++;
+    return g;
   }
 
   /** The buffered groups (one batch each); the buffer starts empty again. */

@@ -425,24 +425,33 @@ function derivedGetter(value: DerivedValue, type: IcebergType, column: string, w
 
 function pathGetter(path: string): (obj: unknown) => unknown {
   const parts = path.split('.');
+  // Own properties only: a record without `constructor` must not read Object.prototype's.
+  const own = Object.prototype.hasOwnProperty;
   if (parts.length === 1) {
     const k = parts[0]!;
-    return (o) => (o as Record<string, unknown>)[k];
+    return (o) => (own.call(o, k) ? (o as Record<string, unknown>)[k] : undefined);
   }
   return (o) => {
     let cur: unknown = o;
     for (const k of parts) {
-      if (cur === null || typeof cur !== 'object') return undefined;
+      if (cur === null || typeof cur !== 'object' || !own.call(cur, k)) return undefined;
       cur = (cur as Record<string, unknown>)[k];
     }
     return cur;
   };
 }
 
+/** Where one table column's value comes from, as compiled (for the JSON fast path). */
+export type ColumnSource =
+  | { kind: 'path'; column: string; path: string; type: IcebergType; required: boolean; format: TimeFormat | undefined }
+  | { kind: 'computed'; get: (ctx: RecordContext) => IcebergValue; value: DerivedValue | undefined };
+
 /** A compiled mapping. */
 export interface CompiledTransform {
   /** The table schema the rows follow (top-level field order). */
   schema: Schema;
+  /** Where each column of the schema (in field order) takes its value from. */
+  sources: readonly ColumnSource[];
   /** Turns a record's parsed JSON into a row (values in schema field order). Throws RecordError. */
   apply(obj: unknown, ctx: RecordContext): IcebergValue[];
   /**
@@ -485,10 +494,12 @@ export function compileTransform(spec: TransformSpec, schema: Schema, what = 'tr
       throw new ValidationError(`${what}.columns[${i}]: the table has no column '${name}'`);
     }
   }
+  const sources: ColumnSource[] = [];
   const getters: Getter[] = schema.fields.map((field) => {
     const entry = byName.get(field.name);
     if (!entry) {
       if (field.required) throw new ValidationError(`${what}: required table column '${field.name}' has no mapping`);
+      sources.push({ kind: 'computed', get: () => null, value: undefined });
       return () => null;
     }
     const { c, i } = entry;
@@ -499,13 +510,15 @@ export function compileTransform(spec: TransformSpec, schema: Schema, what = 'tr
         throw new ValidationError(`${where} (${c.name}): type ${c.type} does not match the table's ${JSON.stringify(field.type)}`);
       }
     }
-    const sources = [c.value !== undefined, c.constant !== undefined, c.path !== undefined].filter(Boolean).length;
-    if (sources > 1) throw new ValidationError(`${where} (${c.name}): give only one of path, value, constant`);
+    const given = [c.value !== undefined, c.constant !== undefined, c.path !== undefined].filter(Boolean).length;
+    if (given > 1) throw new ValidationError(`${where} (${c.name}): give only one of path, value, constant`);
     if (c.value !== undefined) {
       if (!DERIVED.has(c.value)) {
         throw new ValidationError(`${where}.value: unknown value '${String(c.value)}' (one of ${[...DERIVED].join(', ')})`);
       }
-      return derivedGetter(c.value, field.type, c.name, where);
+      const get = derivedGetter(c.value, field.type, c.name, where);
+      sources.push({ kind: 'computed', get: (ctx) => get(undefined, ctx), value: c.value });
+      return get;
     }
     const cast = castFor(field.type, c.name, c.path ?? c.name, c.format);
     const required = c.required === true || field.required;
@@ -517,9 +530,11 @@ export function compileTransform(spec: TransformSpec, schema: Schema, what = 'tr
       } catch (e) {
         throw new ValidationError(`${where}.constant (${c.name}): ${(e as Error).message}`);
       }
+      sources.push({ kind: 'computed', get: () => value, value: undefined });
       return () => value;
     }
     const path = c.path ?? c.name;
+    sources.push({ kind: 'path', column: c.name, path, type: field.type, required, format: c.format });
     const get = pathGetter(path);
     return (obj) => {
       const v = get(obj);
@@ -538,6 +553,7 @@ export function compileTransform(spec: TransformSpec, schema: Schema, what = 'tr
   };
   return {
     schema,
+    sources,
     apply(obj, ctx) {
       const row = new Array<IcebergValue>(getters.length);
       applyInto(obj, ctx, row);

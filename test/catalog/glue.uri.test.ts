@@ -51,7 +51,7 @@ describe('Glue catalog from configuration', () => {
   });
 
   it('openCatalog opens Glue for glue: URIs and keeps an s3:// warehouse as given', async () => {
-    const catalog = openCatalog({ uri: `glue://${fake.accountId}?region=ap-northeast-1&endpoint=${fake.endpoint}`, warehouse: 's3://glue-streaming-iceberg-data-123456789012/warehouse' });
+    const catalog = await openCatalog({ uri: `glue://${fake.accountId}?region=ap-northeast-1&endpoint=${fake.endpoint}`, warehouse: 's3://glue-streaming-iceberg-data-123456789012/warehouse' });
     try {
       assert.ok(catalog instanceof GlueCatalog);
       assert.equal(catalog.warehouse, 's3://glue-streaming-iceberg-data-123456789012/warehouse');

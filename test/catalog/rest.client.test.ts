@@ -246,7 +246,7 @@ describe('REST client: configuration', () => {
   });
 
   it('is what openCatalog returns for http(s) URIs', async () => {
-    const c = openCatalog({ uri: `${server.url}` });
+    const c = await openCatalog({ uri: `${server.url}` });
     assert.ok(c instanceof RestCatalog);
     assert.ok(Array.isArray(await c.listNamespaces()));
     assert.throws(() => new RestCatalog({ uri: 'ftp://x' }), /must be http:\/\/ or https:\/\//);

@@ -71,7 +71,7 @@ describe('S3 Tables catalog', () => {
   });
 
   it('opens from a catalog URI through openCatalog', async () => {
-    const catalog = openCatalog({ uri: ARN });
+    const catalog = await openCatalog({ uri: ARN });
     try {
       assert.ok(catalog instanceof RestCatalog);
       assert.equal(catalog.uri, 'https://s3tables.ap-northeast-1.amazonaws.com/iceberg');

@@ -32,7 +32,7 @@ describe('floe maintain', () => {
   const wh = (...argv: string[]) => [...argv, '--warehouse', warehouse];
 
   async function append(from: number, n: number): Promise<void> {
-    const catalog = openCatalog({ warehouse });
+    const catalog = await openCatalog({ warehouse });
     try {
       const table = await Table.load(catalog, { namespace: ['db'], name: 'events' });
       const { files, specId } = await writeDataFiles(table.io, table.metadata, batchFromRows(table.schema(), rows(from, n)));

@@ -42,7 +42,7 @@ describe('floe table commands', () => {
 
   /** Appends rows with the library (not the CLI), the way a pipeline would. */
   async function append(from: number, n: number): Promise<Snapshot> {
-    const catalog = openCatalog({ warehouse });
+    const catalog = await openCatalog({ warehouse });
     try {
       const table = await Table.load(catalog, { namespace: ['db'], name: 'events' });
       const { files, specId } = await writeDataFiles(table.io, table.metadata, batchFromRows(table.schema(), rows(from, n)));

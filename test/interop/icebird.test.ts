@@ -380,7 +380,7 @@ describe('icebird reads tables floe writes', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'floe-icebird-'));
     warehouse = join(dir, 'wh');
-    catalog = openCatalog({ warehouse });
+    catalog = await openCatalog({ warehouse });
     await catalog.createNamespace(['db']);
     for (const t of [...TABLES, ...ICEBIRD_UNSUPPORTED]) {
       const id = { namespace: ['db'], name: t.name };

@@ -112,7 +112,7 @@ test('README: the documented defaults are the defaults', async () => {
   assert.equal(defaultCatalogUri('/w'), '/w/catalog.db');
   const dir = await mkdtemp(join(tmpdir(), 'floe-defaults-'));
   try {
-    const catalog = openCatalog({ warehouse: dir });
+    const catalog = await openCatalog({ warehouse: dir });
     try {
       assert.equal(catalog.name, dflt('catalog.name'));
     } finally {

@@ -58,7 +58,7 @@ async function serve(argv: string[], io: CommandIO): Promise<number> {
   }
   const tableConfig = Object.fromEntries(pairs('--table-config', list(values, 'table-config')));
   const settings = catalogSettings(values, io.env);
-  const catalog = catalogFrom(values, io.env);
+  const catalog = await catalogFrom(values, io.env);
   try {
     const server = await startRestCatalogServer({
       catalog,

@@ -145,7 +145,7 @@ export async function maintainCommand(argv: string[], io: CommandIO): Promise<nu
     targetManifestSize: size(values, 'target-manifest-size'),
     minManifests: count(values, 'min-manifests', 1),
   };
-  const catalog = catalogFrom(values, io.env);
+  const catalog = await catalogFrom(values, io.env);
   const bar = io.isTTY ? new ProgressBar(io) : undefined;
   const onProgress = bar ? (p: MaintenanceProgress) => bar.update(p) : undefined;
   try {

@@ -89,7 +89,7 @@ export async function queryCommand(argv: string[], io: CommandIO): Promise<numbe
   }
   const tables = pairs('--table', list(values, 'table')).map(([name, location]) => ({ name, location }));
   const pathMap = list(values, 'path-map').map(parsePathMapping);
-  const catalog = optionalCatalogFrom(values, io.env);
+  const catalog = await optionalCatalogFrom(values, io.env);
   if (!catalog && tables.length === 0) {
     throw new ValidationError('cli: query: no catalog found and no --table given (create a table first, or pass --catalog/--warehouse/--table)');
   }

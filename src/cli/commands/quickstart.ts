@@ -44,7 +44,7 @@ export async function quickstartCommand(argv: string[], io: CommandIO): Promise<
   const local = await startLocalKinesis({ path: kinesisDir });
   say(`embedded Kinesis endpoint on ${local.url}`);
   const client = kinesisClientFromEnv({ endpoint: local.url, env: io.env });
-  const catalog = openCatalog({ warehouse });
+  const catalog = await openCatalog({ warehouse });
   try {
     // kinesalite has no ON_DEMAND mode (the reference stream's); one provisioned shard stands in.
     const created = await ensureStream(client, { streamName: REFERENCE_STREAM, mode: 'PROVISIONED', shardCount: 1 });

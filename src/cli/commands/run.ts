@@ -152,7 +152,7 @@ export async function runPipeline(
   signals: { onStop: (stop: () => void) => () => void },
 ): Promise<PipelineStats> {
   const auth = restAuthFromEnv(io.env);
-  const catalog = openCatalog({ ...config.catalog, ...(auth ? { auth } : {}) });
+  const catalog = await openCatalog({ ...config.catalog, ...(auth ? { auth } : {}) });
   try {
     const source = kinesisSourceFor(config, (level, message, fields) => reporter.log(level, message, { ...fields }), io.env);
     const pipeline = await Pipeline.open({ config, catalog, source, onEvent: (e) => reporter.event(e), ...crashPointFromEnv(io.env) });

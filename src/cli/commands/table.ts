@@ -61,7 +61,7 @@ export async function tableCommand(argv: string[], io: CommandIO): Promise<numbe
   if (!sub || !['create', 'describe', 'list', 'snapshots', 'files', 'drop'].includes(sub)) {
     throw new UsageError(`cli: unknown table subcommand '${sub ?? ''}'\n${TABLE_USAGE}`);
   }
-  const catalog = catalogFrom(values, io.env);
+  const catalog = await catalogFrom(values, io.env);
   try {
     switch (sub) {
       case 'create':

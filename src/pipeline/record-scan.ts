@@ -1,0 +1,514 @@
+/**
+ * The JSON fast path: reads a record's bytes straight into a {@link RawRow}, without decoding
+ * them to a string, parsing them into objects or encoding the strings back to UTF-8.
+ *
+ * It handles the shape nearly every stream carries (a flat JSON object whose mapped fields are
+ * plain strings without escapes, ISO timestamps of the common shape, integers, short decimals and
+ * booleans) and declines everything else: escapes in a mapped string, a number where a string is
+ * mapped, a duplicate mapped key, a missing required field, invalid JSON or UTF-8. A declined
+ * record goes through the general path (TextDecoder → JSON.parse → `transform.ts`), which then
+ * produces its row or its exact error. So every record the fast path accepts gets the value the
+ * general path would give it (test/pipeline/record-scan.differential.test.ts checks this on
+ * generated and mutated records), and no error message has two sources.
+ *
+ * It validates the whole record as the general path does: JSON grammar (including fields it does
+ * not map, nested to any reasonable depth), UTF-8 of every string, nothing after the object.
+ */
+import { newRawRow, RAW_INT64, RAW_NULL, RAW_UTF8, RAW_VALUE, type RawRow } from '../data/column-batch.js';
+import type { IcebergType } from '../iceberg/types.js';
+import type { CompiledTransform, ColumnSource, RecordContext } from './transform.js';
+
+const K_STRING = 1;
+const K_TIMESTAMP = 2;
+const K_LONG = 3;
+const K_INT = 4;
+const K_DOUBLE = 5;
+const K_FLOAT = 6;
+const K_BOOLEAN = 7;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const ZERO = 0x30;
+
+/** Deeper nesting in fields that are not mapped is left to the general path. */
+const MAX_DEPTH = 64;
+const FLOAT_MAX = 3.4028234663852886e38;
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i); // exact doubles up to 1e22
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+interface Field {
+  /** The field name as UTF-8. */
+  key: Uint8Array;
+  /** Position of the column in the schema (and the raw row). */
+  index: number;
+  kind: number;
+  required: boolean;
+}
+
+function kindOf(type: IcebergType): number | undefined {
+  switch (type) {
+    case 'string':
+      return K_STRING;
+    case 'timestamp':
+    case 'timestamptz':
+      return K_TIMESTAMP;
+    case 'long':
+      return K_LONG;
+    case 'int':
+      return K_INT;
+    case 'double':
+      return K_DOUBLE;
+    case 'float':
+      return K_FLOAT;
+    case 'boolean':
+      return K_BOOLEAN;
+    default:
+      return undefined;
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** Reads records of one compiled mapping on the fast path (see the file comment). */
+export class RecordScanner {
+  /** The row the last successful {@link scan} filled (reused: copy it out before the next scan). */
+  readonly row: RawRow;
+  private readonly fields: Field[];
+  private readonly computed: { index: number; get: (ctx: RecordContext) => unknown }[];
+  private readonly seen: Uint8Array;
+  private data: Uint8Array = new Uint8Array(0);
+  /** Field to try first: keys usually come in the order of the columns. */
+  private next = 0;
+
+  private constructor(fields: Field[], computed: RecordScanner['computed'], columns: number) {
+    this.fields = fields;
+    this.computed = computed;
+    this.row = newRawRow(columns);
+    this.seen = new Uint8Array(fields.length);
+  }
+
+  /**
+   * A scanner for the mapping, or undefined when some column needs the general path every time
+   * (a nested path, or a type the fast path does not read: decimal, date, time, uuid, binary…).
+   */
+  static for(transform: CompiledTransform): RecordScanner | undefined {
+    const fields: Field[] = [];
+    const computed: RecordScanner['computed'] = [];
+    const sources: readonly ColumnSource[] = transform.sources;
+    for (let index = 0; index < sources.length; index++) {
+      const s = sources[index]!;
+      if (s.kind === 'computed') {
+        computed.push({ index, get: s.get });
+        continue;
+      }
+      const kind = kindOf(s.type);
+      if (kind === undefined || s.path.includes('.')) return undefined;
+      const key = encoder.encode(s.path);
+      if (fields.some((f) => f.key.length === key.length && f.key.every((b, i) => b === key[i]))) return undefined;
+      fields.push({ key, index, kind, required: s.required });
+    }
+    return new RecordScanner(fields, computed, sources.length);
+  }
+
+  /**
+   * Reads one record into {@link row}. False when the record is not one the fast path reads
+   * (the general path must then decide); the row's content is undefined in that case.
+   */
+  scan(data: Uint8Array, ctx: RecordContext): boolean {
+    this.data = data;
+    const n = data.length;
+    const seen = this.seen;
+    seen.fill(0);
+    let p = this.ws(0);
+    if (p >= n || data[p] !== LBRACE) return false;
+    p = this.ws(p + 1);
+    if (data[p] === RBRACE) p++;
+    else {
+      for (;;) {
+        if (data[p] !== QUOTE) return false;
+        const keyFrom = p + 1;
+        const keyTo = this.string(keyFrom, true);
+        if (keyTo < 0) return false;
+        p = this.ws(keyTo + 1);
+        if (data[p] !== COLON) return false;
+        p = this.ws(p + 1);
+        const f = this.match(keyFrom, keyTo);
+        if (f < 0) p = this.skip(p, 0);
+        else {
+          if (seen[f] === 1) return false; // JSON.parse keeps the last: the general path decides
+          seen[f] = 1;
+          p = this.value(this.fields[f]!, p);
+        }
+        if (p < 0) return false;
+        p = this.ws(p);
+        const c = data[p];
+        if (c === COMMA) {
+          p = this.ws(p + 1);
+          continue;
+        }
+        if (c !== RBRACE) return false;
+        p++;
+        break;
+      }
+    }
+    if (this.ws(p) !== n) return false;
+    const row = this.row;
+    const fields = this.fields;
+    for (let f = 0; f < fields.length; f++) {
+      if (seen[f] === 1) continue;
+      const field = fields[f]!;
+      if (field.required) return false;
+      row.tags[field.index] = RAW_NULL;
+    }
+    const computed = this.computed;
+    for (let k = 0; k < computed.length; k++) {
+      const c = computed[k]!;
+      row.tags[c.index] = RAW_VALUE;
+      row.values[c.index] = c.get(ctx) as RawRow['values'][number];
+    }
+    row.bytes = data;
+    return true;
+  }
+
+  /** Position of the first byte at or after `p` that is not JSON whitespace. */
+  private ws(p: number): number {
+    const data = this.data;
+    for (;;) {
+      const c = data[p];
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return p;
+      p++;
+    }
+  }
+
+  /** The mapped field whose key is `data[from, to)`, or -1. */
+  private match(from: number, to: number): number {
+    const fields = this.fields;
+    const count = fields.length;
+    const data = this.data;
+    const len = to - from;
+    for (let k = 0; k < count; k++) {
+      let f = this.next + k;
+      if (f >= count) f -= count;
+      const key = fields[f]!.key;
+      if (key.length !== len) continue;
+      let i = 0;
+      while (i < len && key[i] === data[from + i]) i++;
+      if (i === len) {
+        this.next = f + 1 === count ? 0 : f + 1;
+        return f;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Scans string content from `p` (just after the opening quote) to its closing quote and returns
+   * that quote's position, or -1: an escape when `plain` (or an invalid one), a control character,
+   * invalid UTF-8, or no closing quote.
+   */
+  private string(p: number, plain: boolean): number {
+    const data = this.data;
+    const n = data.length;
+    while (p < n) {
+      const c = data[p]!;
+      if (c === QUOTE) return p;
+      if (c < 0x20) return -1;
+      if (c === BACKSLASH) {
+        if (plain) return -1;
+        const e = data[p + 1];
+        if (e === 0x75 /* u */) {
+          for (let k = 2; k < 6; k++) if (!isHex(data[p + k])) return -1;
+          p += 6;
+        } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+          p += 2;
+        } else return -1;
+      } else if (c < 0x80) p++;
+      else {
+        const len = utf8Sequence(data, p);
+        if (len === 0) return -1;
+        p += len;
+      }
+    }
+    return -1;
+  }
+
+  /** Skips a JSON value at `p` (validating it); the position after it, or -1. */
+  private skip(p: number, depth: number): number {
+    const data = this.data;
+    const c = data[p];
+    if (c === QUOTE) {
+      const q = this.string(p + 1, false);
+      return q < 0 ? -1 : q + 1;
+    }
+    if (c === LBRACE || c === LBRACKET) {
+      if (depth >= MAX_DEPTH) return -1;
+      const close = c === LBRACE ? RBRACE : RBRACKET;
+      p = this.ws(p + 1);
+      if (data[p] === close) return p + 1;
+      for (;;) {
+        if (c === LBRACE) {
+          if (data[p] !== QUOTE) return -1;
+          const q = this.string(p + 1, false);
+          if (q < 0) return -1;
+          p = this.ws(q + 1);
+          if (data[p] !== COLON) return -1;
+          p = this.ws(p + 1);
+        }
+        p = this.skip(p, depth + 1);
+        if (p < 0) return -1;
+        p = this.ws(p);
+        const d = data[p];
+        if (d === close) return p + 1;
+        if (d !== COMMA) return -1;
+        p = this.ws(p + 1);
+      }
+    }
+    if (c === 0x74 /* t */) return this.literal(p, TRUE);
+    if (c === 0x66 /* f */) return this.literal(p, FALSE);
+    if (c === 0x6e /* n */) return this.literal(p, NULL);
+    return this.number(p).end;
+  }
+
+  /** The position after the literal `word` at `p`, or -1. */
+  private literal(p: number, word: Uint8Array): number {
+    const data = this.data;
+    for (let k = 0; k < word.length; k++) if (data[p + k] !== word[k]) return -1;
+    return p + word.length;
+  }
+
+  /**
+   * Scans a JSON number at `p`: its end (-1 when not a number), and its value when it is exact
+   * by construction (its digits below 2^53 and a power of ten within 1e22: one correctly
+   * rounded operation, the same double JSON.parse gives), else NaN.
+   */
+  private number(p: number): { end: number; value: number; integer: boolean } {
+    const data = this.data;
+    const result = this.scratch;
+    result.end = -1;
+    result.value = NaN;
+    result.integer = false;
+    let i = p;
+    const negative = data[i] === MINUS;
+    if (negative) i++;
+    let mantissa = 0;
+    const first = data[i];
+    if (first === ZERO) {
+      i++;
+    } else if (first !== undefined && first > ZERO && first <= 0x39) {
+      while (true) {
+        const d = (data[i] ?? 0) - ZERO;
+        if (d < 0 || d > 9) break;
+        mantissa = mantissa * 10 + d;
+        i++;
+      }
+    } else return result;
+    let scale = 0;
+    let integer = true;
+    if (data[i] === DOT) {
+      integer = false;
+      i++;
+      const start = i;
+      while (true) {
+        const d = (data[i] ?? 0) - ZERO;
+        if (d < 0 || d > 9) break;
+        mantissa = mantissa * 10 + d;
+        scale--;
+        i++;
+      }
+      if (i === start) return result;
+    }
+    const e = data[i];
+    if (e === 0x65 || e === 0x45) {
+      integer = false;
+      i++;
+      let expNegative = false;
+      if (data[i] === MINUS || data[i] === PLUS) {
+        expNegative = data[i] === MINUS;
+        i++;
+      }
+      const start = i;
+      let exp = 0;
+      while (true) {
+        const d = (data[i] ?? 0) - ZERO;
+        if (d < 0 || d > 9) break;
+        if (exp < 100_000) exp = exp * 10 + d;
+        i++;
+      }
+      if (i === start) return result;
+      scale += expNegative ? -exp : exp;
+    }
+    result.end = i;
+    result.integer = integer;
+    // Leading zeros of a fraction (0.000123) do not count against the 2^53 bound: the mantissa
+    // accumulates them as zeros.
+    if (mantissa < 9_007_199_254_740_992 && scale >= -22 && scale <= 22) {
+      const v = scale >= 0 ? mantissa * POW10[scale]! : mantissa / POW10[-scale]!;
+      result.value = negative ? -v : v;
+    }
+    return result;
+  }
+
+  private readonly scratch = { end: -1, value: NaN, integer: false };
+
+  /** Reads a mapped field's value at `p` into the row; the position after it, or -1 (decline). */
+  private value(field: Field, p: number): number {
+    const data = this.data;
+    const row = this.row;
+    const i = field.index;
+    const c = data[p];
+    if (c === 0x6e /* n */) {
+      if (field.required) return -1;
+      row.tags[i] = RAW_NULL;
+      return this.literal(p, NULL);
+    }
+    switch (field.kind) {
+      case K_STRING: {
+        if (c !== QUOTE) return -1;
+        const q = this.string(p + 1, true);
+        if (q < 0) return -1;
+        row.tags[i] = RAW_UTF8;
+        row.from[i] = p + 1;
+        row.to[i] = q;
+        return q + 1;
+      }
+      case K_TIMESTAMP: {
+        if (c !== QUOTE) return -1;
+        const q = this.string(p + 1, true);
+        if (q < 0) return -1;
+        const micros = commonTimestampMicros(data, p + 1, q);
+        if (micros === undefined) return -1;
+        row.tags[i] = RAW_INT64;
+        row.nums[i] = micros;
+        return q + 1;
+      }
+      case K_LONG:
+      case K_INT: {
+        const r = this.number(p);
+        if (r.end < 0 || !r.integer || !Number.isSafeInteger(r.value)) return -1;
+        if (field.kind === K_INT) {
+          if (r.value < -2_147_483_648 || r.value > 2_147_483_647) return -1;
+          row.tags[i] = RAW_VALUE;
+          row.values[i] = r.value;
+        } else {
+          row.tags[i] = RAW_INT64;
+          row.nums[i] = r.value;
+        }
+        return r.end;
+      }
+      case K_DOUBLE:
+      case K_FLOAT: {
+        const r = this.number(p);
+        if (r.end < 0 || Number.isNaN(r.value)) return -1;
+        if (field.kind === K_FLOAT && Math.abs(r.value) > FLOAT_MAX) return -1;
+        row.tags[i] = RAW_VALUE;
+        row.values[i] = r.value;
+        return r.end;
+      }
+      case K_BOOLEAN: {
+        const end = c === 0x74 ? this.literal(p, TRUE) : c === 0x66 ? this.literal(p, FALSE) : -1;
+        if (end < 0) return -1;
+        row.tags[i] = RAW_VALUE;
+        row.values[i] = c === 0x74;
+        return end;
+      }
+      default:
+        return -1;
+    }
+  }
+}
+
+const TRUE = encoder.encode('true');
+const FALSE = encoder.encode('false');
+const NULL = encoder.encode('null');
+
+function isHex(c: number | undefined): boolean {
+  return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
+}
+
+/** Length of the valid UTF-8 sequence starting with a non-ASCII byte at `p`, or 0 (invalid). */
+function utf8Sequence(data: Uint8Array, p: number): number {
+  const b = data[p]!;
+  const c1 = data[p + 1] ?? 0;
+  if (b < 0xc2) return 0;
+  if (b < 0xe0) return (c1 & 0xc0) === 0x80 ? 2 : 0;
+  const c2 = data[p + 2] ?? 0;
+  if (b < 0xf0) {
+    // No overlong forms (E0 A0..) and no surrogates (ED ..9F): what a fatal TextDecoder refuses.
+    const lo = b === 0xe0 ? 0xa0 : 0x80;
+    const hi = b === 0xed ? 0x9f : 0xbf;
+    return c1 >= lo && c1 <= hi && (c2 & 0xc0) === 0x80 ? 3 : 0;
+  }
+  if (b < 0xf5) {
+    const c3 = data[p + 3] ?? 0;
+    const lo = b === 0xf0 ? 0x90 : 0x80;
+    const hi = b === 0xf4 ? 0x8f : 0xbf;
+    return c1 >= lo && c1 <= hi && (c2 & 0xc0) === 0x80 && (c3 & 0xc0) === 0x80 ? 4 : 0;
+  }
+  return 0;
+}
+
+/** Two ASCII digits at `i` as a number, or -1. */
+function twoDigits(data: Uint8Array, i: number): number {
+  const a = (data[i] ?? 0) - 48;
+  const b = (data[i + 1] ?? 0) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` (a space for the `T`, `z` too) in `data[from, to)` as epoch
+ * microseconds: the bytes version of the general path's common-shape parser
+ * (`parseCommonTimestamp` in transform.ts), with the same arithmetic. Undefined for any other
+ * shape, an impossible time, or a value beyond 2^53 µs; the general path then decides.
+ */
+function commonTimestampMicros(data: Uint8Array, from: number, to: number): number | undefined {
+  const n = to - from;
+  if (n < 20 || n > 30) return undefined;
+  const last = data[to - 1];
+  if (last !== 90 && last !== 122) return undefined;
+  const t = data[from + 10];
+  if (data[from + 4] !== 45 || data[from + 7] !== 45 || (t !== 84 && t !== 32) || data[from + 13] !== 58 || data[from + 16] !== 58) {
+    return undefined;
+  }
+  const yHi = twoDigits(data, from);
+  const yLo = twoDigits(data, from + 2);
+  const month = twoDigits(data, from + 5);
+  const day = twoDigits(data, from + 8);
+  const hour = twoDigits(data, from + 11);
+  const minute = twoDigits(data, from + 14);
+  const second = twoDigits(data, from + 17);
+  if (yHi < 0 || yLo < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return undefined;
+  let frac = 0;
+  if (n > 20) {
+    const sep = data[from + 19];
+    if ((sep !== 46 && sep !== 44) || n === 21) return undefined;
+    for (let i = 20; i < n - 1; i++) {
+      const d = (data[from + i] ?? 0) - 48;
+      if (d < 0 || d > 9) return undefined;
+      if (i < 26) frac = frac * 10 + d;
+    }
+    for (let i = Math.min(n - 1, 26); i < 26; i++) frac *= 10;
+  } else if (data[from + 19] !== 90 && data[from + 19] !== 122) {
+    return undefined;
+  }
+  const year = yHi * 100 + yLo;
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!)) return undefined;
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  const days = era * 146_097 + doe - 719_468;
+  const micros = (days * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000 + frac;
+  return Number.isSafeInteger(micros) ? micros : undefined;
+}

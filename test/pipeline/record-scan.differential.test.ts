@@ -1,0 +1,295 @@
+/**
+ * The JSON fast path (`record-scan.ts`) against the general path (TextDecoder → JSON.parse →
+ * transform): on every record the fast path accepts, the two give the same value for every
+ * column (-0 and 0 told apart); a record the general path refuses is never accepted. Records are
+ * hand-picked edge cases, then generated records and byte-level mutations of them (a seeded
+ * generator, so a failure names a record that can be replayed).
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rawValue } from '../../src/data/column-batch.js';
+import type { IcebergValue } from '../../src/iceberg/types.js';
+import { RecordScanner } from '../../src/pipeline/record-scan.js';
+import { compileTransform, schemaForTransform, type CompiledTransform, type TransformSpec } from '../../src/pipeline/transform.js';
+import type { SourceRecord } from '../../src/source/source.js';
+
+const RECORD: SourceRecord = {
+  partitionId: 'shardId-000000000001',
+  position: '49590338271490256608559692538361571095921575989136588898',
+  data: new Uint8Array(),
+  partitionKey: 'pk_7',
+  arrivalTimeMs: 1_767_885_412_345,
+  meta: { sequenceNumber: '49590338271490256608559692538361571095921575989136588898', subSequenceNumber: '3' },
+};
+const CTX = { record: RECORD, streamName: 'events', processingTimeUs: 1_767_885_413_000_123n };
+
+const REFERENCE: TransformSpec = {
+  columns: [
+    { name: 'event_id', type: 'string' },
+    { name: 'user_id', type: 'string' },
+    { name: 'event_type', type: 'string' },
+    { name: 'page', type: 'string' },
+    { name: 'event_time', type: 'timestamptz', path: 'timestamp' },
+    { name: 'processed_time', type: 'timestamptz', value: 'processing_time' },
+  ],
+};
+
+const EVERY_KIND: TransformSpec = {
+  columns: [
+    { name: 's', type: 'string' },
+    { name: 'rs', type: 'string', required: true },
+    { name: 'ts', type: 'timestamptz' },
+    { name: 'tn', type: 'timestamp', format: 'epoch_ms' },
+    { name: 'l', type: 'long' },
+    { name: 'i', type: 'int' },
+    { name: 'd', type: 'double' },
+    { name: 'f', type: 'float' },
+    { name: 'b', type: 'boolean' },
+    { name: 'k', type: 'string', value: 'partition_key' },
+    { name: 'shard', type: 'string', value: 'shard' },
+    { name: 'arrival', type: 'timestamptz', value: 'arrival_time' },
+    { name: 'c', type: 'long', constant: 42 },
+    { name: 'constructor', type: 'string' },
+  ],
+};
+
+type Outcome = { ok: true; row: IcebergValue[] } | { ok: false; error: string };
+
+function general(t: CompiledTransform, data: Uint8Array): Outcome {
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+    return { ok: true, row: t.apply(JSON.parse(text), { ...CTX, record: { ...RECORD, data } }) };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+}
+
+function same(a: IcebergValue, b: IcebergValue): boolean {
+  if (typeof a === 'number' && typeof b === 'number') return Object.is(a, b);
+  return a === b;
+}
+
+interface Tally {
+  accepted: number;
+  declined: number;
+}
+
+/** Checks one record; returns whether the fast path accepted it. */
+function check(t: CompiledTransform, scanner: RecordScanner, data: Uint8Array): boolean {
+  const slow = general(t, data);
+  const accepted = scanner.scan(data, { ...CTX, record: { ...RECORD, data } });
+  if (!accepted) return false;
+  const show = () => JSON.stringify(Buffer.from(data).toString('latin1'));
+  assert.ok(slow.ok, `fast path accepted ${show()}, which the general path refuses: ${slow.ok ? '' : slow.error}`);
+  for (let i = 0; i < t.schema.fields.length; i++) {
+    const fast = rawValue(scanner.row, i);
+    assert.ok(
+      same(fast, slow.row[i]!),
+      `column ${t.schema.fields[i]!.name} of ${show()}: fast ${String(fast)} (${typeof fast}), general ${String(slow.row[i])} (${typeof slow.row[i]})`,
+    );
+  }
+  return true;
+}
+
+function compile(spec: TransformSpec): { t: CompiledTransform; scanner: RecordScanner } {
+  const t = compileTransform(spec, schemaForTransform(spec));
+  const scanner = RecordScanner.for(t);
+  assert.ok(scanner, 'the mapping has a fast path');
+  return { t, scanner };
+}
+
+const enc = new TextEncoder();
+
+/** A small seeded generator (mulberry32), so failures replay. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('record-scan: the fast path gives the general path\'s values', () => {
+  test('the reference events are all read on the fast path, with the general path\'s values', () => {
+    const { t, scanner } = compile(REFERENCE);
+    for (let i = 0; i < 500; i++) {
+      const rec = {
+        event_id: `evt_1767885412_${i}`,
+        user_id: `user_00${i % 5}`,
+        event_type: ['click', 'page_view', 'purchase'][i % 3],
+        page: `/products/${100 + i}`,
+        timestamp: `2026-01-08T15:${String(16 + (i % 40)).padStart(2, '0')}:52Z`,
+      };
+      assert.ok(check(t, scanner, enc.encode(JSON.stringify(rec))), `reference event ${i} is read on the fast path`);
+    }
+  });
+
+  test('hand-picked edge cases: accepted with equal values, or declined', () => {
+    const { t, scanner } = compile(EVERY_KIND);
+    const accepted: string[] = [];
+    const cases = [
+      // accepted shapes
+      '{"rs":"x"}',
+      ' \t\r\n{ "rs" : "x" , "s" : "héllo wörld ✓ 𝄞" } \n',
+      '{"rs":"","s":null,"ts":null,"l":null,"i":null,"d":null,"f":null,"b":null}',
+      '{"rs":"x","ts":"2026-01-08T15:16:52Z","tn":"2026-01-08 15:16:52.123456789z"}',
+      '{"rs":"x","ts":"2024-02-29T23:59:59.5Z","tn":"1969-12-31T23:59:59.999999Z"}',
+      '{"rs":"x","ts":"1900-01-01T00:00:00Z","tn":"2200-12-31T23:59:59.999999Z"}',
+      '{"rs":"x","l":0,"i":0,"d":0,"f":0}',
+      '{"rs":"x","l":-0,"i":-0,"d":-0,"f":-0.0}',
+      '{"rs":"x","l":9007199254740991,"i":2147483647,"d":1.5e-20,"f":3.4e20}',
+      '{"rs":"x","l":-9007199254740991,"i":-2147483648,"d":0.1,"f":-1.5e-7}',
+      '{"rs":"x","d":1.797693134862315e20,"f":123.456,"b":true}',
+      '{"rs":"x","d":0.000001234,"b":false}',
+      '{"rs":"x","d":1E22,"f":1e-22}',
+      '{"rs":"x","d":1234567890123456,"l":100000000000000}',
+      '{"rs":"x","other":{"a":[1,2,{"b":"\\u00e9\\n\\"\\\\\\/"}],"c":null,"d":true,"e":-1.5e+3},"arr":[],"o":{}}',
+      '{"rs":"x","constructor":"mine","__proto__":"p"}',
+      '{"rs":"x","s":"\u007f"}',
+      // declined (the general path decides)
+      '{"rs":"x","s":"a\\nb"}',
+      '{"rs":"x","s":5}',
+      '{"rs":"x","s":true}',
+      '{"rs":"x","s":{"a":1}}',
+      '{"rs":"x","s":"a","s":"b"}',
+      '{"s":"x"}',
+      '{"rs":null}',
+      '{"rs":"x","ts":"2026-02-30T00:00:00Z"}',
+      '{"rs":"x","ts":"2026-01-08T24:00:00Z"}',
+      '{"rs":"x","ts":"2026-01-08T15:16:52+01:00"}',
+      '{"rs":"x","ts":"2026-01-08"}',
+      '{"rs":"x","tn":1767885412345}',
+      '{"rs":"x","l":1.0}',
+      '{"rs":"x","l":1e3}',
+      '{"rs":"x","l":"12"}',
+      '{"rs":"x","l":9007199254740993}',
+      '{"rs":"x","l":01}',
+      '{"rs":"x","i":2147483648}',
+      '{"rs":"x","d":1e400}',
+      '{"rs":"x","d":1.5e-300}',
+      '{"rs":"x","d":12345678901234567}',
+      '{"rs":"x","ts":"0001-01-01T00:00:00Z"}',
+      '{"rs":"x","d":"1.5"}',
+      '{"rs":"x","d":.5}',
+      '{"rs":"x","d":1.}',
+      '{"rs":"x","d":-}',
+      '{"rs":"x","f":3.5e38}',
+      '{"rs":"x","b":"true"}',
+      '{"rs":"x","b":tru}',
+      '{"rs":"x",}',
+      '{"rs":"x"',
+      '{"rs":"x"}x',
+      '{"rs":"x"}{}',
+      '[{"rs":"x"}]',
+      '"x"',
+      '',
+      '{"rs":"x","\\u0073":"esc key"}',
+      '{"rs":"x","o":[1,2,]}',
+      '{"rs":"x","o":{"a" 1}}',
+      '{"rs":"x","o":"\\x"}',
+      '{"rs":"x","o":"\\u12G4"}',
+      '{"rs":"x","o":nul}',
+      '{"rs":"x","s":"tab\there"}',
+      '\ufeff{"rs":"x"}',
+    ];
+    for (const c of cases) if (check(t, scanner, enc.encode(c))) accepted.push(c);
+    // Every shape above the "declined" line is accepted.
+    assert.equal(accepted.length, 17, `accepted: ${accepted.join('\n')}`);
+  });
+
+  test('invalid UTF-8 anywhere is declined (the general path refuses it)', () => {
+    const { t, scanner } = compile(EVERY_KIND);
+    const bad = [
+      [0xc3], // truncated 2-byte sequence
+      [0xc0, 0xaf], // overlong
+      [0xe0, 0x80, 0xaf], // overlong 3-byte
+      [0xed, 0xa0, 0x80], // surrogate
+      [0xf4, 0x90, 0x80, 0x80], // beyond U+10FFFF
+      [0xf8, 0x88, 0x80, 0x80, 0x80],
+      [0x80],
+      [0xff],
+    ];
+    for (const seq of bad) {
+      for (const where of ['s', 'other']) {
+        const head = enc.encode(`{"rs":"x","${where}":"a`);
+        const tail = enc.encode('b"}');
+        const data = new Uint8Array([...head, ...seq, ...tail]);
+        assert.equal(check(t, scanner, data), false, `${where} with bytes ${seq.map((b) => b.toString(16)).join(' ')}`);
+        assert.equal(general(t, data).ok, false);
+      }
+    }
+  });
+
+  test('generated records and byte-level mutations: never a different value', () => {
+    const { t, scanner } = compile(EVERY_KIND);
+    const random = rng(20261124);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const strings = ['', 'a', 'héllo', '✓', '𝄞', 'quote"inside', 'back\\slash', 'ctl\u0001', 'line\nfeed', 'x'.repeat(100)];
+    const stamps = ['2026-01-08T15:16:52Z', '2026-01-08T15:16:52.1Z', '2026-01-08 15:16:52.123456Z', '2026-01-08T15:16:52.1234567z', '2024-02-29T00:00:00Z', '2023-02-29T00:00:00Z', '2026-01-08T15:16:52+02:00', '2026-13-01T00:00:00Z', '1970-01-01T00:00:00Z', '2026-01-08T15:16:60Z'];
+    const numbers = ['0', '-0', '1', '-1', '42', '1.5', '-2.25', '1e3', '1E-3', '0.1', '123456789012345', '9007199254740993', '2147483648', '-2147483649', '3.5e38', '1e400', '0.000001', '7.0', '5e-324', '1.7976931348623157e308'];
+    const value = (): string => {
+      switch (Math.floor(random() * 6)) {
+        case 0:
+          return JSON.stringify(pick(strings));
+        case 1:
+          return JSON.stringify(pick(stamps));
+        case 2:
+          return pick(numbers);
+        case 3:
+          return pick(['true', 'false', 'null']);
+        case 4:
+          return `{"n":${pick(numbers)},"s":${JSON.stringify(pick(strings))}}`;
+        default:
+          return `[${pick(numbers)},${JSON.stringify(pick(strings))}]`;
+      }
+    };
+    const keys = ['s', 'rs', 'ts', 'tn', 'l', 'i', 'd', 'f', 'b', 'constructor', 'other', 'x'];
+    const alphabet = [...'{}[]:,"\\ 0123456789.-+eE\tnultrfa'].map((c) => c.charCodeAt(0)).concat([0x00, 0x1f, 0x7f, 0x80, 0xc3, 0xa9, 0xe2, 0x9c, 0x93, 0xf0, 0xff]);
+    let accepted = 0;
+    let declined = 0;
+    let generatedAccepted = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const fields = ['"rs":' + JSON.stringify(pick(strings))];
+      const count = Math.floor(random() * 8);
+      for (let k = 0; k < count; k++) fields.push(`${JSON.stringify(pick(keys))}:${value()}`);
+      const text = `{${fields.sort(() => random() - 0.5).join(random() < 0.1 ? ' , ' : ',')}}`;
+      const base = enc.encode(text);
+      if (check(t, scanner, base)) {
+        accepted++;
+        generatedAccepted++;
+      } else declined++;
+      // Mutations: replace, insert or delete a byte, 1–3 times.
+      const bytes = [...base];
+      const edits = 1 + Math.floor(random() * 3);
+      for (let e = 0; e < edits; e++) {
+        const at = Math.floor(random() * (bytes.length + 1));
+        const op = Math.floor(random() * 3);
+        if (op === 0 && at < bytes.length) bytes[at] = pick(alphabet);
+        else if (op === 1) bytes.splice(at, 0, pick(alphabet));
+        else bytes.splice(at, 1);
+      }
+      if (check(t, scanner, new Uint8Array(bytes))) accepted++;
+      else declined++;
+    }
+    // Not a vacuous comparison: a good share of records goes the fast way.
+    assert.ok(generatedAccepted > 2_000, `fast path accepted ${generatedAccepted} of 20,000 generated records`);
+    assert.ok(declined > 5_000, `declined ${declined}`);
+    assert.ok(accepted + declined === 40_000);
+  });
+
+  test('mappings the fast path does not read: nested paths, decimals, dates', () => {
+    for (const columns of [
+      [{ name: 'a', type: 'string', path: 'x.y' }],
+      [{ name: 'a', type: 'decimal(9,2)' }],
+      [{ name: 'a', type: 'date' }],
+      [{ name: 'a', type: 'uuid' }],
+      [{ name: 'a', type: 'binary' }],
+    ]) {
+      const spec = { columns };
+      assert.equal(RecordScanner.for(compileTransform(spec, schemaForTransform(spec))), undefined, JSON.stringify(columns));
+    }
+  });
+});
