@@ -154,14 +154,14 @@ export class ColumnBatchBuilder {
       throw new ValidationError(`column-batch: row ${this.rows} has ${raw.tags.length} values, the schema has ${this.fieldIds.length} top-level fields`);
     }
     const cols = this.columns;
+    const tags = raw.tags;
     for (let i = 0; i < cols.length; i++) {
       const col = cols[i]!;
-      const tag = raw.tags[i];
+      const tag = tags[i];
       if (Array.isArray(col)) col.push(rawValue(raw, i));
       else if (tag === RAW_UTF8) col.appendUtf8(raw.bytes, raw.from[i]!, raw.to[i]!);
       else if (tag === RAW_INT64) col.appendInt64(raw.nums[i]!);
-      else if (tag === RAW_VALUE) col.append(raw.values[i]);
-      else col.append(null);
+      else col.append(tag === RAW_VALUE ? raw.values[i] : null);
     }
     this.rows++;
   }

@@ -15,7 +15,7 @@
  * until it is sealed (when its batch is built, or read).
  */
 import { ValidationError } from '../errors.js';
-import { compareBytes, compareStrings } from '../iceberg/conversions.js';
+import { compareBytes, compareStrings, wellFormed } from '../iceberg/conversions.js';
 import { fixedLength, primitiveKind } from '../iceberg/schema.js';
 import type { IcebergType, IcebergValue, PrimitiveType } from '../iceberg/types.js';
 import { allValid, SCAN_CHUNK_ROWS, type PreparedColumn } from './column-scan.js';
@@ -271,8 +271,9 @@ export class EncodedColumn {
    * decoding them to a JavaScript string and encoding that back.
    */
   appendUtf8(bytes: Uint8Array, from: number, to: number): void {
-    if (this.kind !== 'string') throw new ValidationError(`column-batch: ${this.name}: UTF-8 bytes for a ${this.type} column`);
-    if (this.sealed) throw new ValidationError(`column-batch: ${this.name}: column is complete (built), no more values`);
+    if (this.kind !== 'string' || this.sealed) {
+      throw new ValidationError(`column-batch: ${this.name}: ${this.sealed ? 'column is complete (built), no more values' : `UTF-8 bytes for a ${this.type} column`}`);
+    }
     const i = this.length;
     if (i === this.capacity) {
       this.capacity *= 2;
@@ -280,35 +281,41 @@ export class EncodedColumn {
     }
     if (this.chunkStrings.length > 0) this.flushPending();
     const n = to - from;
-    let block = this.chunkBytes;
     const used = this.chunkUsed;
-    if (!block || used + n > block.length) {
-      const bigger = new Uint8Array(Math.max(this.chunkHint, (used + n) * 2));
-      if (block) bigger.set(block.subarray(0, used));
-      block = this.chunkBytes = bigger;
-    }
+    let block = this.chunkBytes;
+    if (block === undefined || used + n > block.length) block = this.growChunk(used + n);
     // Short strings (the usual case) copy faster in a loop than through a subarray and set().
     if (n <= 64) for (let k = 0; k < n; k++) block[used + k] = bytes[from + k]!;
     else block.set(bytes.subarray(from, to), used);
     this.chunkUsed = used + n;
     this.lengths![i] = n;
     // Byte order of UTF-8 is code point order, the order Iceberg bounds use.
-    if (this.rawMin === undefined) {
+    const max = this.rawMax;
+    if (max === undefined) {
       this.rawMin = this.rawMax = block;
       this.rawMinFrom = this.rawMaxFrom = used;
       this.rawMinTo = this.rawMaxTo = used + n;
-    } else if (compareSpans(block, used, used + n, this.rawMax!, this.rawMaxFrom, this.rawMaxTo) > 0) {
+    } else if (compareSpans(block, used, used + n, max, this.rawMaxFrom, this.rawMaxTo) > 0) {
       this.rawMax = block;
       this.rawMaxFrom = used;
       this.rawMaxTo = used + n;
-    } else if (compareSpans(block, used, used + n, this.rawMin, this.rawMinFrom, this.rawMinTo) < 0) {
+    } else if (compareSpans(block, used, used + n, this.rawMin!, this.rawMinFrom, this.rawMinTo) < 0) {
       this.rawMin = block;
       this.rawMinFrom = used;
       this.rawMinTo = used + n;
     }
-    this.length = i + 1;
-    this.pendingFrom = this.length;
-    if ((this.length & (SCAN_CHUNK_ROWS - 1)) === 0) this.endChunk();
+    const length = i + 1;
+    this.length = length;
+    this.pendingFrom = length;
+    if ((length & (SCAN_CHUNK_ROWS - 1)) === 0) this.endChunk();
+  }
+
+  /** A bigger buffer for the chunk being filled, holding what it held (rare: sized by the last chunk). */
+  private growChunk(needed: number): Uint8Array {
+    const bigger = new Uint8Array(Math.max(this.chunkHint, needed * 2));
+    if (this.chunkBytes) bigger.set(this.chunkBytes.subarray(0, this.chunkUsed));
+    this.chunkBytes = bigger;
+    return bigger;
   }
 
   /**
@@ -401,11 +408,7 @@ export class EncodedColumn {
     const encoded = this.encodeStrings(from, this.length - from);
     const used = this.chunkUsed;
     let block = this.chunkBytes;
-    if (!block || used + encoded.length > block.length) {
-      const bigger = new Uint8Array(Math.max(this.chunkHint, (used + encoded.length) * 2));
-      if (block) bigger.set(block.subarray(0, used));
-      block = this.chunkBytes = bigger;
-    }
+    if (block === undefined || used + encoded.length > block.length) block = this.growChunk(used + encoded.length);
     block.set(encoded, used);
     this.chunkUsed = used + encoded.length;
     this.pendingFrom = this.length;
@@ -452,8 +455,10 @@ export class EncodedColumn {
     let minAscii = this.minAscii;
     let maxAscii = this.maxAscii;
     for (let k = 0; k < n; k++) {
-      const s = strings[k];
-      if (s === null || s === undefined) continue;
+      const given = strings[k];
+      if (given === null || given === undefined) continue;
+      // Bounds are those of the bytes written: a lone surrogate counts as the U+FFFD it becomes.
+      const s = ascii ? given : wellFormed(given);
       if (min === null) {
         min = max = s;
         minAscii = maxAscii = ascii;

@@ -23,7 +23,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { FloeError } from '../errors.js';
-import { compareBytes, compareStrings, toBinary } from '../iceberg/conversions.js';
+import { compareBytes, compareStrings, toBinary, wellFormed } from '../iceberg/conversions.js';
 import { primitiveKind, type PrimitiveKind } from '../iceberg/schema.js';
 import type { IcebergValue, PrimitiveType } from '../iceberg/types.js';
 import { allOn, sqlString } from '../query/duckdb.js';
@@ -171,7 +171,7 @@ export class LeafStats {
         };
       case 'string':
         return (v) => {
-          const s = v as string;
+          const s = wellFormed(v as string);
           if (this.min === null || compareStrings(s, this.min as string) < 0) this.min = s;
           if (this.max === null || compareStrings(s, this.max as string) > 0) this.max = s;
         };

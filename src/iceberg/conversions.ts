@@ -655,6 +655,16 @@ export function compareStrings(a: string, b: string): number {
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
+/**
+ * The string its UTF-8 encoding reads back as: lone surrogates become U+FFFD, as every UTF-8
+ * encoder writes them. Bounds of a string column must be taken over these, the values in the file.
+ */
+export function wellFormed(s: string): string {
+  // ES2024 methods (Node 20 has them; the compile target's lib does not declare them).
+  const w = s as unknown as { isWellFormed(): boolean; toWellFormed(): string };
+  return w.isWellFormed() ? s : w.toWellFormed();
+}
+
 /** Unsigned lexicographic byte comparison; a prefix sorts first. */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);

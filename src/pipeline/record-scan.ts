@@ -84,7 +84,9 @@ export class RecordScanner {
   readonly row: RawRow;
   private readonly fields: Field[];
   private readonly computed: { index: number; get: (ctx: RecordContext) => unknown }[];
-  private readonly seen: Uint8Array;
+  /** Per field, the record count when it was last seen: no clearing between records. */
+  private readonly seen: Uint32Array;
+  private generation = 0;
   private data: Uint8Array = new Uint8Array(0);
   /** Field to try first: keys usually come in the order of the columns. */
   private next = 0;
@@ -93,7 +95,7 @@ export class RecordScanner {
     this.fields = fields;
     this.computed = computed;
     this.row = newRawRow(columns);
-    this.seen = new Uint8Array(fields.length);
+    this.seen = new Uint32Array(fields.length);
   }
 
   /**
@@ -127,7 +129,13 @@ export class RecordScanner {
     this.data = data;
     const n = data.length;
     const seen = this.seen;
-    seen.fill(0);
+    let gen = this.generation + 1;
+    if (gen > 0xffff_ffff) {
+      // After 2^32 records: start over, or a field seen 2^32 records ago would count as seen now.
+      seen.fill(0);
+      gen = 1;
+    }
+    this.generation = gen;
     let p = this.ws(0);
     if (p >= n || data[p] !== LBRACE) return false;
     p = this.ws(p + 1);
@@ -144,8 +152,8 @@ export class RecordScanner {
         const f = this.match(keyFrom, keyTo);
         if (f < 0) p = this.skip(p, 0);
         else {
-          if (seen[f] === 1) return false; // JSON.parse keeps the last: the general path decides
-          seen[f] = 1;
+          if (seen[f] === gen) return false; // JSON.parse keeps the last: the general path decides
+          seen[f] = gen;
           p = this.value(this.fields[f]!, p);
         }
         if (p < 0) return false;
@@ -164,7 +172,7 @@ export class RecordScanner {
     const row = this.row;
     const fields = this.fields;
     for (let f = 0; f < fields.length; f++) {
-      if (seen[f] === 1) continue;
+      if (seen[f] === gen) continue;
       const field = fields[f]!;
       if (field.required) return false;
       row.tags[field.index] = RAW_NULL;
@@ -220,8 +228,13 @@ export class RecordScanner {
     const n = data.length;
     while (p < n) {
       const c = data[p]!;
+      const cls = STRING_CLASS[c]!;
+      if (cls === PLAIN) {
+        p++;
+        continue;
+      }
       if (c === QUOTE) return p;
-      if (c < 0x20) return -1;
+      if (cls === CONTROL) return -1;
       if (c === BACKSLASH) {
         if (plain) return -1;
         const e = data[p + 1];
@@ -231,8 +244,7 @@ export class RecordScanner {
         } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
           p += 2;
         } else return -1;
-      } else if (c < 0x80) p++;
-      else {
+      } else {
         const len = utf8Sequence(data, p);
         if (len === 0) return -1;
         p += len;
@@ -425,6 +437,12 @@ export class RecordScanner {
     }
   }
 }
+
+/** Bytes inside a JSON string: PLAIN continue it; the others need a look (quote, backslash, control, non-ASCII). */
+const PLAIN = 0;
+const CONTROL = 1;
+const SPECIAL = 2;
+const STRING_CLASS = new Uint8Array(256).map((_, c) => (c < 0x20 ? CONTROL : c === QUOTE || c === BACKSLASH || c >= 0x80 ? SPECIAL : PLAIN));
 
 const TRUE = encoder.encode('true');
 const FALSE = encoder.encode('false');

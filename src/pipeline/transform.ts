@@ -198,16 +198,23 @@ function parseCommonTimestamp(s: string): bigint | typeof INVALID | undefined {
 
 function numberToMicros(n: number, format: TimeFormat | undefined): bigint | undefined {
   if (!Number.isFinite(n)) return undefined;
+  let us: bigint | undefined;
   switch (format) {
     case 'epoch_s':
-      return BigInt(Math.round(n * 1e6));
+      us = BigInt(Math.round(n * 1e6));
+      break;
     case 'epoch_ms':
-      return BigInt(Math.round(n * 1e3));
+      us = BigInt(Math.round(n * 1e3));
+      break;
     case 'epoch_us':
-      return Number.isInteger(n) ? BigInt(n) : undefined;
+      us = Number.isInteger(n) ? BigInt(n) : undefined;
+      break;
     default:
       return undefined;
   }
+  // Beyond 64 bits the column would refuse the value when it is buffered, failing the whole run
+  // instead of dead-lettering the record.
+  return us !== undefined && us >= LONG_MIN && us <= LONG_MAX ? us : undefined;
 }
 
 function parseDecimal(text: string, precision: number, scale: number): bigint | undefined {

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { parseTimestampMicros } from '../../src/pipeline/transform.js';
+import { compileTransform, parseTimestampMicros, RecordError, schemaForTransform } from '../../src/pipeline/transform.js';
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
@@ -93,5 +93,20 @@ describe('parseTimestampMicros: the common shape', () => {
     assert.equal(parseTimestampMicros('2026-01-08T15:16:52'), 1_767_885_412_000_000n);
     assert.equal(parseTimestampMicros('2026-01-08'), 1_767_830_400_000_000n);
     assert.equal(parseTimestampMicros('12026-01-08T15:16:52Z'), oracle(12026, 1, 8, 15, 16, 52, ''));
+  });
+});
+
+describe('timestamps and the 64-bit column', () => {
+  it('every text the parser reads fits 64-bit microseconds (Date ends at ±275760 years)', () => {
+    const spec = { columns: [{ name: 'ts', type: 'timestamptz' }] };
+    const t = compileTransform(spec, schemaForTransform(spec));
+    const ctx = { record: { partitionId: 'p', position: '1', data: new Uint8Array(), partitionKey: 'k', arrivalTimeMs: 0, meta: {} }, streamName: 's', processingTimeUs: 0n };
+    for (const text of ['275760-09-13T00:00:00-23:59', '-271821-04-20T00:00:00+23:59']) {
+      const us = parseTimestampMicros(text);
+      assert.ok(us !== undefined && us < 2n ** 63n && us >= -(2n ** 63n), text);
+      assert.deepStrictEqual(t.apply({ ts: text }, ctx), [us]);
+    }
+    assert.equal(parseTimestampMicros('275760-09-14T00:00:00Z'), undefined);
+    assert.throws(() => t.apply({ ts: '275760-09-14T00:00:00Z' }, ctx), RecordError);
   });
 });
