@@ -3,7 +3,7 @@
  * GetRecords returns them, RSS samplers (this process and others), flags, statistics, and result
  * printing (one JSON line on stdout, which `run.ts` parses).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Pre-encoded events, cycled: the benchmark measures floe, not the generator. */
 export function eventPool(size: 150 | 1024, count = 65_536): Uint8Array[] {
@@ -136,4 +136,27 @@ export function liveEvent(prefix: string, seq: number, nowMs = Date.now()): Uint
       timestamp: new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     }),
   );
+}
+
+/**
+ * CPU seconds of this process by thread name (Linux `/proc/self/task/<tid>/stat`), e.g. the
+ * JavaScript thread (`node`), libuv's pool, DuckDB's. Empty elsewhere. Used to show where the
+ * CPU goes: the JavaScript thread vs DuckDB's writing.
+ */
+export function threadCpuSeconds(): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    const tick = 100; // USER_HZ on Linux
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / tick;
+      const key = tid === String(process.pid) ? 'main' : name;
+      out[key] = (out[key] ?? 0) + seconds;
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
 }

@@ -17,7 +17,7 @@ import { validateConfig } from '../src/pipeline/config.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { sharedDuckDB } from '../src/query/duckdb.js';
 import { MemorySource } from '../src/source/memory.js';
-import { averageSize, emitResult, eventPool, flag, peakRss, RssSampler } from './common.js';
+import { averageSize, emitResult, eventPool, flag, peakRss, RssSampler, threadCpuSeconds } from './common.js';
 import { REFERENCE_COLUMNS } from './reference.js';
 
 const events = Number(flag('events', '1000000'));
@@ -80,8 +80,10 @@ const drained = setInterval(() => {
   if (source.drained) pipeline.stop();
 }, 5);
 const cpu0 = process.cpuUsage();
+const threads0 = threadCpuSeconds();
 const t0 = performance.now();
 await pipeline.run();
+const threads1 = threadCpuSeconds();
 clearInterval(drained);
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
@@ -109,4 +111,10 @@ emitResult({
   atPeakMB: { heap: rss.atPeak.heap / 1e6, external: rss.atPeak.external / 1e6 },
   commits,
   files,
+  /** CPU seconds of the run by thread: `main` is JavaScript (ingest), the rest DuckDB's and libuv's. */
+  threadCpuSeconds: Object.fromEntries(
+    Object.entries(threads1)
+      .map(([k, v]) => [k, Number((v - (threads0[k] ?? 0)).toFixed(2))] as const)
+      .filter(([, v]) => v > 0),
+  ),
 });

@@ -98,7 +98,8 @@ export class RowBuffer {
     const out: BufferedGroup[] = [];
     for (const g of this.groups.values()) out.push({ partition: g.partition, batch: g.builder.build() });
     // Next builders start near the last average size (saves regrowing), within reason.
-    this.expected = Math.min(262_144, Math.max(1024, Math.ceil(this.rows / Math.max(1, out.length))));
+    // (Up to 2^19 rows: a full default unit of 500,000 rows then never regrows.)
+    this.expected = Math.min(524_288, Math.max(1024, Math.ceil(this.rows / Math.max(1, out.length))));
     this.groups = new Map();
     this.rows = 0;
     return out;

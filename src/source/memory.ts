@@ -36,6 +36,8 @@ interface State {
   committed: string | undefined;
 }
 
+const NO_META: Readonly<Record<string, string>> = Object.freeze({});
+
 /** A Source over in-memory partitions. */
 export class MemorySource implements Source {
   readonly id: string;
@@ -80,15 +82,15 @@ export class MemorySource implements Source {
           data: r.data,
           partitionKey: r.partitionKey ?? `pk_${s.next}`,
           arrivalTimeMs: r.arrivalTimeMs ?? Date.now(),
-          meta: {},
+          meta: NO_META,
         });
         bytes += r.data.length;
         s.read++;
         s.bytes += r.data.length;
-        positions.set(s.p.id, String(s.next));
         s.next++;
         taken++;
       }
+      if (taken > 0) positions.set(s.p.id, String(s.next - 1));
     }
     this.rotate = (this.rotate + 1) % Math.max(1, n);
     if (records.length === 0 && options.waitMs) {
