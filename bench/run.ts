@@ -242,16 +242,16 @@ async function main(): Promise<void> {
   md.push(goalLine('start-up to first commit ≤ 1.5 s', st ? `${fmt(boot)} ms` : 'n/a', st ? boot <= 1500 : undefined, st ? pct(1 - boot / 1500) + ' headroom' : ''));
   md.push(
     '',
-    '`taskset -c 0` keeps floe on core 0 but does not keep other work off it, so the 1-core figures suffer most from the shared machine, ' +
-      'and the throughput goal in events/s is only as good as the moment: at quieter moments during development (load average below 1.5) the same 1-core run ' +
-      'reached 360,000–420,000 events/s (see "The hot path, before and after" below). The ratio to DuckDB, measured round by round, is the figure to judge.',
+    '`taskset -c 0` keeps floe on core 0 but does not keep other work off it, and this virtual machine\'s cores change speed with the host\'s load ' +
+      '(the same 1-core run measured 480,000 and 300,000 events/s ten minutes apart during development, with nothing else running here). ' +
+      'Absolute events/s are only as good as the moment; the ratio to DuckDB, measured round by round, is the figure to judge.',
     '',
   );
 
   if (t) {
     md.push('## 1. Ingest throughput', '');
     md.push(
-      'Pre-generated records in the shape GetRecords returns (MemorySource; 150-byte reference events and a 1 KB variant with a `payload` string) → UTF-8 decode → JSON.parse → transform → Parquet (zstd) → Iceberg commits on local disk (SQLite catalog), commit interval 1 s. ' +
+      'Pre-generated records in the shape GetRecords returns (MemorySource; 150-byte reference events and a 1 KB variant with a `payload` string) → the JSON fast path (bytes straight into encoded columns; a record it declines takes UTF-8 decode → JSON.parse → transform) → Parquet (zstd) → Iceberg commits on local disk (SQLite catalog), commit interval 1 s. ' +
         `The reference: DuckDB's native \`read_json\` → \`COPY … TO parquet\` of the same events from an NDJSON file, same cores (\`threads\` = cores). ${quick ? 'One round' : 'Three rounds'} per line, medians shown; the ratio is the median of the per-round ratios.`,
       '',
       '| events | cores | floe events/s | floe MB/s | floe CPU-s/GB | floe peak RSS | DuckDB events/s | DuckDB CPU-s/GB | DuckDB peak RSS | floe ÷ DuckDB |',
@@ -279,6 +279,19 @@ async function main(): Promise<void> {
         `- ${r.size} B, ${r.cores} core${r.cores > 1 ? 's' : ''}: RSS ${fmt(num(f, 'rssAtStartMB'))} MB once the pipeline is open (Node, DuckDB, SQLite, the AWS SDK modules, the benchmark's event pool), peak ${fmt(num(f, 'peakRssMB'))} MB; at the sampled peak the V8 heap was ${fmt(at.heap)} MB and external memory (the encoded columns of the unit being filled and the one being written) ${fmt(at.external)} MB, the rest native (DuckDB writing, allocator).`,
       );
     }
+    md.push('', '### CPU by thread', '');
+    for (const r of t.rows) {
+      const f = r.floe[0];
+      const threads = f?.threadCpuSeconds as Record<string, number> | undefined;
+      if (!f || !threads) continue;
+      const main = threads.main ?? 0;
+      const other = Object.entries(threads).reduce((a, [k, v]) => (k === 'main' ? a : a + v), 0);
+      const perEvent = (x: number) => fmt((x / num(f, 'events')) * 1e6, 2);
+      md.push(
+        `- ${r.size} B, ${r.cores} core${r.cores > 1 ? 's' : ''} (first round): JavaScript thread ${fmt(main, 2)} s (${perEvent(main)} µs/event: source records, fast path, column encoding, feeding DuckDB, commits); ` +
+          `other threads ${fmt(other, 2)} s (${perEvent(other)} µs/event: DuckDB's Parquet writing, which runs on libuv's pool, and V8's background garbage collection and compilation).`,
+      );
+    }
     md.push('', 'Node\'s bare `JSON.parse` (with UTF-8 decode) of the same events, 1 core:', '');
     for (const [size, j] of t.json) md.push(`- ${size} B: ${fmt(num(j, 'eventsPerSecond'))} events/s (${fmt(num(j, 'mbPerSecond'))} MB/s)`);
     md.push('');
@@ -291,7 +304,8 @@ async function main(): Promise<void> {
         `|${Object.keys(p).map(() => '---:').join('|')}|`,
         `| ${Object.values(p).map((v) => fmt(v, 2)).join(' | ')} |`,
         '',
-        '"append (values)" keeps JavaScript values until the commit, as floe did before; "append (encoded)" is what the pipeline does now; "all" is decode + parse + transform + encoded append of each record in turn, garbage collection included.',
+        '"append (values)" keeps JavaScript values until the commit, as floe did first; "append (encoded)" encodes them on arrival; "all" is the general path (decode + parse + transform + encoded append) of each record in turn, garbage collection included. ' +
+          '"fast path: scan" reads a record\'s bytes into a raw row (`pipeline/record-scan.ts`), and "fast path: scan + append" copies its strings into the encoded columns as well: what the pipeline does for every record the fast path accepts (all of these).',
         '',
       );
     }
