@@ -3,7 +3,7 @@
  * column by column (`data/encoded-column.ts`), so that a commit writes each group as one Parquet
  * file without touching a value again, and the garbage collector never sees the buffered rows.
  */
-import { ColumnBatchBuilder, rawValue } from '../data/column-batch.js';
+import { ColumnBatchBuilder, RAW_UTF8, rawValue } from '../data/column-batch.js';
 import type { ColumnBatch, RawRow } from '../data/column-batch.js';
 import { ValidationError } from '../errors.js';
 import type { PartitionSpec } from '../iceberg/metadata.js';
@@ -32,6 +32,13 @@ export class RowBuffer {
   private readonly sourceRow: IcebergValue[];
   /** Rows per group at the last drain: the next builders start that large. */
   private expected = 1024;
+  /**
+   * The groups made since the last drain, in order, for a lookup without building a key when
+   * every partition value is a primitive (the usual case: a few partitions per commit).
+   */
+  private recent: Group[] = [];
+  /** Per partition source column: strings recently decoded from raw rows (partition values repeat). */
+  private readonly decoded: { bytes: Uint8Array; text: string }[][];
 
   constructor(
     private readonly schema: Schema,
@@ -50,6 +57,7 @@ export class RowBuffer {
       return (row) => applyTransform(t, field.type, row[index] ?? null);
     });
     this.sourceRow = new Array<IcebergValue>(schema.fields.length).fill(null);
+    this.decoded = schema.fields.map(() => []);
   }
 
   /** Rows buffered since the last {@link drain}. */
@@ -70,25 +78,63 @@ export class RowBuffer {
     else {
       // Only the partition source columns are decoded to values.
       const row = this.sourceRow;
-      for (const i of this.sourceIndexes) row[i] = rawValue(raw, i);
+      for (const i of this.sourceIndexes) row[i] = raw.tags[i] === RAW_UTF8 ? this.decode(raw, i) : rawValue(raw, i);
       g = this.group(row);
     }
     g.builder.appendRaw(raw);
     this.rows++;
   }
 
+  /** The string in column `i` of a raw row, reusing a recent decoding of the same bytes. */
+  private decode(raw: RawRow, i: number): string {
+    const bytes = raw.bytes;
+    const from = raw.from[i]!;
+    const n = raw.to[i]! - from;
+    const seen = this.decoded[i]!;
+    for (let k = 0; k < seen.length; k++) {
+      const e = seen[k]!;
+      const b = e.bytes;
+      if (b.length !== n) continue;
+      let j = 0;
+      while (j < n && b[j] === bytes[from + j]) j++;
+      if (j === n) return e.text;
+    }
+    const text = rawValue(raw, i) as string;
+    if (n <= 64) {
+      // A small, recent set: partition values have few distinct values per commit, or else
+      // caching them does not pay.
+      if (seen.length >= 16) seen.shift();
+      seen.push({ bytes: bytes.slice(from, from + n), text });
+    }
+    return text;
+  }
+
   /** The group of a row's partition (created on first use). */
   private group(row: readonly IcebergValue[]): Group {
-    let key = '';
+    if (this.partitioners.length === 0) {
+      const only = this.recent[0];
+      if (only !== undefined) return only;
+    }
     let partition: IcebergValue[] | undefined;
     if (this.partitioners.length > 0) {
       partition = this.partitioners.map((p) => p(row));
-      key = partition.map(keyPart).join('\u0001');
+      // Primitive values (strings, numbers, bigints, booleans, null) compare by value with ===.
+      const recent = this.recent;
+      if (recent.length <= 32 && partition.every((v) => !(v instanceof Uint8Array))) {
+        for (let k = 0; k < recent.length; k++) {
+          const values = recent[k]!.partition;
+          let same = true;
+          for (let j = 0; j < values.length && same; j++) same = values[j] === partition[j];
+          if (same) return recent[k]!;
+        }
+      }
     }
+    const key = partition === undefined ? '' : partition.map(keyPart).join('\u0001');
     let g = this.groups.get(key);
     if (!g) {
       g = { partition: partition ?? [], builder: new ColumnBatchBuilder(this.schema, { encode: true, expectedRows: this.expected }) };
       this.groups.set(key, g);
+      this.recent.push(g);
     }
     return g;
   }
@@ -101,6 +147,7 @@ export class RowBuffer {
     // (Up to 2^19 rows: a full default unit of 500,000 rows then never regrows.)
     this.expected = Math.min(524_288, Math.max(1024, Math.ceil(this.rows / Math.max(1, out.length))));
     this.groups = new Map();
+    this.recent = [];
     this.rows = 0;
     return out;
   }
