@@ -16,6 +16,7 @@
  */
 import { newRawRow, RAW_INT64, RAW_NULL, RAW_UTF8, RAW_VALUE, type RawRow } from '../data/column-batch.js';
 import type { IcebergType } from '../iceberg/types.js';
+import { civilSeconds } from './civil-time.js';
 import type { CompiledTransform, ColumnSource, RecordContext } from './transform.js';
 
 const K_STRING = 1;
@@ -43,7 +44,6 @@ const ZERO = 0x30;
 const MAX_DEPTH = 64;
 const FLOAT_MAX = 3.4028234663852886e38;
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i); // exact doubles up to 1e22
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 interface Field {
   /** The field name as UTF-8. */
@@ -517,16 +517,7 @@ function commonTimestampMicros(data: Uint8Array, from: number, to: number): numb
   } else if (data[from + 19] !== 90 && data[from + 19] !== 122) {
     return undefined;
   }
-  const year = yHi * 100 + yLo;
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (day > (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!)) return undefined;
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  const days = era * 146_097 + doe - 719_468;
-  const micros = (days * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000 + frac;
+  const seconds = civilSeconds(yHi * 100 + yLo, month, day, hour, minute, second);
+  const micros = seconds * 1_000_000 + frac; // NaN for an impossible time
   return Number.isSafeInteger(micros) ? micros : undefined;
 }

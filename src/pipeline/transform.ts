@@ -14,6 +14,7 @@ import { ValidationError } from '../errors.js';
 import { decimalParams, fixedLength, parsePrimitiveType } from '../iceberg/schema.js';
 import type { IcebergType, IcebergValue, NestedField, PrimitiveType, Schema } from '../iceberg/types.js';
 import type { SourceRecord } from '../source/source.js';
+import { civilSeconds } from './civil-time.js';
 
 /** Source metadata a column can take instead of a record field. */
 export type DerivedValue =
@@ -139,8 +140,6 @@ function twoDigits(s: string, i: number): number {
   return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }
 
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
 /**
  * The shape nearly every producer sends, `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` (a space for the `T`,
  * a lowercase `z` too), parsed without a regex, a Date or intermediate strings: the hot path of
@@ -179,18 +178,8 @@ function parseCommonTimestamp(s: string): bigint | typeof INVALID | undefined {
   } else if (s.charCodeAt(19) !== 90 && s.charCodeAt(19) !== 122) {
     return undefined;
   }
-  const year = yHi * 100 + yLo;
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return INVALID;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (day > (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!)) return INVALID;
-  // Days since 1970-01-01 of a proleptic Gregorian date (the civil-from-days inverse).
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  const days = era * 146_097 + doe - 719_468;
-  const seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
+  const seconds = civilSeconds(yHi * 100 + yLo, month, day, hour, minute, second);
+  if (Number.isNaN(seconds)) return INVALID;
   // Exact in a double while below 2^53 microseconds (until the year 2255).
   const micros = seconds * 1_000_000 + frac;
   return Number.isSafeInteger(micros) ? BigInt(micros) : BigInt(seconds) * 1_000_000n + BigInt(frac);

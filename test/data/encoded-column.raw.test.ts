@@ -30,21 +30,11 @@ import { ValidationError } from '../../src/errors.js';
 import type { IcebergValue, PrimitiveType, Schema } from '../../src/iceberg/types.js';
 import { DuckDB, sqlString } from '../../src/query/duckdb.js';
 import { fromDuckDB } from './duckdb-values.js';
+import { rng } from '../helpers/rng.js';
 
 const enc = new TextEncoder();
 const CHUNK = SCAN_CHUNK_ROWS;
 
-/** A small seeded generator (mulberry32), so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Strings

@@ -34,6 +34,7 @@ import { QueryEngine } from '../../src/query/engine.js';
 import { MemorySource, type MemoryPartition } from '../../src/source/memory.js';
 import type { PollOptions, SourceBatch } from '../../src/source/source.js';
 import { Table } from '../../src/table/table.js';
+import { rng } from '../helpers/rng.js';
 
 const enc = new TextEncoder();
 const SHARDS = 3;
@@ -41,17 +42,6 @@ const PER_SHARD = 4000;
 /** The fixed clock: processing times and dead-letter times are the same in both runs. */
 const NOW_MS = 1_767_885_413_000;
 
-/** A small seeded generator (mulberry32), so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const bytes = (...parts: (string | number[])[]) => {
   const chunks = parts.map((p) => (typeof p === 'string' ? enc.encode(p) : Uint8Array.from(p)));

@@ -10,8 +10,10 @@ import assert from 'node:assert/strict';
 import { rawValue } from '../../src/data/column-batch.js';
 import type { IcebergValue } from '../../src/iceberg/types.js';
 import { RecordScanner } from '../../src/pipeline/record-scan.js';
+import { referenceConfig } from '../../src/pipeline/reference.js';
 import { compileTransform, schemaForTransform, type CompiledTransform, type TransformSpec } from '../../src/pipeline/transform.js';
 import type { SourceRecord } from '../../src/source/source.js';
+import { rng } from '../helpers/rng.js';
 
 const RECORD: SourceRecord = {
   partitionId: 'shardId-000000000001',
@@ -23,16 +25,8 @@ const RECORD: SourceRecord = {
 };
 const CTX = { record: RECORD, streamName: 'events', processingTimeUs: 1_767_885_413_000_123n };
 
-const REFERENCE: TransformSpec = {
-  columns: [
-    { name: 'event_id', type: 'string' },
-    { name: 'user_id', type: 'string' },
-    { name: 'event_type', type: 'string' },
-    { name: 'page', type: 'string' },
-    { name: 'event_time', type: 'timestamptz', path: 'timestamp' },
-    { name: 'processed_time', type: 'timestamptz', value: 'processing_time' },
-  ],
-};
+/** The reference pipeline's own mapping (`src/pipeline/reference.ts`). */
+const REFERENCE: TransformSpec = referenceConfig({ warehouse: 'unused' }).transform;
 
 const EVERY_KIND: TransformSpec = {
   columns: [
@@ -100,17 +94,6 @@ function compile(spec: TransformSpec): { t: CompiledTransform; scanner: RecordSc
 
 const enc = new TextEncoder();
 
-/** A small seeded generator (mulberry32), so failures replay. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('record-scan: the fast path gives the general path\'s values', () => {
   test('the reference events are all read on the fast path, with the general path\'s values', () => {
