@@ -11,7 +11,8 @@
  */
 import { ValidationError } from '../errors.js';
 import type { IcebergValue, NestedField, Schema } from '../iceberg/types.js';
-import { asArrayLike, EncodedColumn, encodedKindOf } from './encoded-column.js';
+import type { BufferPool } from './buffer-pool.js';
+import { asArrayLike, EncodedColumn, encodedColumnOf, encodedKindOf } from './encoded-column.js';
 
 /** Rows in columnar form. */
 export interface ColumnBatch {
@@ -85,6 +86,8 @@ export interface ColumnBatchBuilderOptions {
   encode?: boolean;
   /** Expected rows per batch when encoding (initial capacity); default 1024. */
   expectedRows?: number;
+  /** Where encoded columns take their buffers from ({@link releaseBatch} gives them back). */
+  pool?: BufferPool;
 }
 
 /**
@@ -115,7 +118,7 @@ export class ColumnBatchBuilder {
     if (!this.options.encode) return this.fields.map(() => []);
     const capacity = this.options.expectedRows ?? 1024;
     return this.fields.map((f) =>
-      typeof f.type === 'string' && encodedKindOf(f.type) ? new EncodedColumn(f.type, f.name, capacity) : [],
+      typeof f.type === 'string' && encodedKindOf(f.type) ? new EncodedColumn(f.type, f.name, capacity, this.options.pool) : [],
     );
   }
 
@@ -207,6 +210,14 @@ export class ColumnBatchBuilder {
     this.rows = 0;
     return batch;
   }
+}
+
+/**
+ * Gives the buffers of a batch's encoded columns back to their pool (see `buffer-pool.ts`). The
+ * batch must not be read afterwards; call it once the batch's files are written.
+ */
+export function releaseBatch(batch: ColumnBatch): void {
+  for (const values of batch.columns.values()) encodedColumnOf(values)?.release();
 }
 
 /** Builds a batch from rows given as arrays of top-level values in schema field order. */

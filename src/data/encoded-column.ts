@@ -18,6 +18,7 @@ import { ValidationError } from '../errors.js';
 import { compareBytes, compareStrings, wellFormed } from '../iceberg/conversions.js';
 import { fixedLength, primitiveKind } from '../iceberg/schema.js';
 import type { IcebergType, IcebergValue, PrimitiveType } from '../iceberg/types.js';
+import type { BufferPool } from './buffer-pool.js';
 import { allValid, SCAN_CHUNK_ROWS, type PreparedColumn } from './column-scan.js';
 
 /** How an encoded column lays out its values. */
@@ -135,6 +136,9 @@ export class EncodedColumn {
   private rawMax: Uint8Array | undefined;
   private rawMaxFrom = 0;
   private rawMaxTo = 0;
+  /** Every buffer this column allocated (given back to the pool by {@link release}). */
+  private owned: ArrayBuffer[] = [];
+  private released = false;
   /** 32-bit view of the int64 values, to store safe integers without making bigints. */
   private i64Words: Int32Array | undefined;
   // Ranges: numbers where exact (ints, floats, bigints within ±2^53), bigints beyond, strings, bytes.
@@ -153,11 +157,13 @@ export class EncodedColumn {
    * @param type the field's primitive type (one {@link encodedKindOf} knows)
    * @param name names the field in errors
    * @param initialCapacity rows to reserve (the arrays double beyond)
+   * @param pool where the column's buffers come from and go back to ({@link release})
    */
   constructor(
     readonly type: PrimitiveType,
     private readonly name: string,
     initialCapacity = 1024,
+    private readonly pool?: BufferPool,
   ) {
     const kind = encodedKindOf(type);
     if (!kind) throw new ValidationError(`column-batch: ${name}: type ${type} has no encoded layout`);
@@ -167,43 +173,65 @@ export class EncodedColumn {
     this.grow(this.capacity);
   }
 
+  /** A buffer of `bytes` from the pool (or new), owned by this column until {@link release}. */
+  private alloc(bytes: number): ArrayBuffer {
+    const b = this.pool ? this.pool.take(bytes) : new ArrayBuffer(bytes);
+    this.owned.push(b);
+    return b;
+  }
+
+  /**
+   * Gives this column's buffers back to its pool: the column, and every view it handed out
+   * (`prepared()` blocks), must not be used afterwards. Call once its file is written.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.sealed = true;
+    if (this.pool) for (const b of this.owned) this.pool.give(b);
+    this.owned = [];
+    this.blocks.length = 0;
+    this.slab = this.chunkBytes = undefined;
+    this.u8 = this.i32 = this.i64 = this.f32 = this.f64 = this.lengths = this.i64Words = undefined;
+  }
+
   private grow(n: number): void {
     const keep = this.length;
     switch (this.kind) {
       case 'boolean': {
-        const a = new Uint8Array(n);
+        const a = new Uint8Array(this.alloc(n * 1));
         if (this.u8) a.set(this.u8.subarray(0, keep));
         this.u8 = a;
         break;
       }
       case 'int32': {
-        const a = new Int32Array(n);
+        const a = new Int32Array(this.alloc(n * 4));
         if (this.i32) a.set(this.i32.subarray(0, keep));
         this.i32 = a;
         break;
       }
       case 'int64':
       case 'time': {
-        const a = new BigInt64Array(n);
+        const a = new BigInt64Array(this.alloc(n * 8));
         if (this.i64) a.set(this.i64.subarray(0, keep));
         this.i64 = a;
         this.i64Words = new Int32Array(a.buffer);
         break;
       }
       case 'float': {
-        const a = new Float32Array(n);
+        const a = new Float32Array(this.alloc(n * 4));
         if (this.f32) a.set(this.f32.subarray(0, keep));
         this.f32 = a;
         break;
       }
       case 'double': {
-        const a = new Float64Array(n);
+        const a = new Float64Array(this.alloc(n * 8));
         if (this.f64) a.set(this.f64.subarray(0, keep));
         this.f64 = a;
         break;
       }
       default: {
-        const a = new Int32Array(n);
+        const a = new Int32Array(this.alloc(n * 4));
         if (this.lengths) a.set(this.lengths.subarray(0, keep));
         this.lengths = a;
       }
@@ -331,7 +359,7 @@ export class EncodedColumn {
       return (this.chunkBytes = slab.subarray(this.slabUsed));
     }
     const size = Math.min(MAX_SLAB, Math.max(MIN_SLAB, (slab?.length ?? 0) * 2));
-    const next = new Uint8Array(Math.max(size, needed * 2));
+    const next = new Uint8Array(this.alloc(Math.max(size, needed * 2)));
     if (this.chunkBytes !== undefined) next.set(this.chunkBytes.subarray(0, this.chunkUsed));
     this.slab = next;
     this.slabUsed = 0;
@@ -508,6 +536,10 @@ export class EncodedColumn {
     this.rawMin = this.rawMax = undefined;
   }
 
+  private checkLive(): void {
+    if (this.released) throw new ValidationError(`column-batch: ${this.name}: column was released (its buffers were recycled)`);
+  }
+
   /** Ends appending: encodes the last chunk. Called when the batch is built; idempotent. */
   seal(): void {
     if (this.sealed) return;
@@ -523,6 +555,7 @@ export class EncodedColumn {
 
   /** Value `i`, decoded (strings: their UTF-8 round trip). Seals the column. */
   get(i: number): IcebergValue {
+    this.checkLive();
     if (!(i >= 0 && i < this.length) || this.isNull(i)) return null;
     switch (this.kind) {
       case 'string':
@@ -583,6 +616,7 @@ export class EncodedColumn {
 
   /** The values in DuckDB's vector layout (views of this column's memory). Seals the column. */
   prepared(): PreparedColumn {
+    this.checkLive();
     this.seal();
     const validity = this.nulls > 0 ? this.validity : undefined;
     if (this.lengths) return { layout: 'bytes', blocks: this.blocks, lengths: this.lengths.subarray(0, this.length), validity };

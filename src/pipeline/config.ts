@@ -55,7 +55,7 @@ export interface PipelineConfig {
 /** Defaults, documented in the README. */
 export const DEFAULTS = {
   commitIntervalMs: 1000,
-  maxRecords: 500_000,
+  maxRecords: 250_000,
   maxBytes: 128 * 1024 * 1024,
   targetFileSizeBytes: 128 * 1024 * 1024,
   discoveryIntervalMs: 10_000,

@@ -487,6 +487,10 @@ export class Pipeline {
       const written = await writeDataFiles(this.table.io, this.table.metadata, g.batch, { specId, partition: g.partition, ...(this.duckdb ? { db: this.duckdb } : {}) });
       files.push(...written.files);
     }
+    // The rows are in their files: their buffers go to the next units (nothing reads them again,
+    // a failed commit fails the run rather than rewriting them).
+    this.buffer.recycle(unit.groups);
+    unit.groups = [];
     this.options.crashPoint?.('afterWrite');
     const expected = this.committed;
     const result = await this.table

@@ -3,7 +3,8 @@
  * column by column (`data/encoded-column.ts`), so that a commit writes each group as one Parquet
  * file without touching a value again, and the garbage collector never sees the buffered rows.
  */
-import { ColumnBatchBuilder, RAW_UTF8, rawValue } from '../data/column-batch.js';
+import { BufferPool } from '../data/buffer-pool.js';
+import { ColumnBatchBuilder, RAW_UTF8, rawValue, releaseBatch } from '../data/column-batch.js';
 import type { ColumnBatch, RawRow } from '../data/column-batch.js';
 import { ValidationError } from '../errors.js';
 import type { PartitionSpec } from '../iceberg/metadata.js';
@@ -32,6 +33,8 @@ export class RowBuffer {
   private readonly sourceRow: IcebergValue[];
   /** Rows per group at the last drain: the next builders start that large. */
   private expected = 1024;
+  /** Buffers of written units, reused by the next ones (see `data/buffer-pool.ts`). */
+  private readonly pool = new BufferPool();
   /**
    * The groups made since the last drain, in order, for a lookup without building a key when
    * every partition value is a primitive (the usual case: a few partitions per commit).
@@ -132,20 +135,33 @@ export class RowBuffer {
     const key = partition === undefined ? '' : partition.map(keyPart).join('\u0001');
     let g = this.groups.get(key);
     if (!g) {
-      g = { partition: partition ?? [], builder: new ColumnBatchBuilder(this.schema, { encode: true, expectedRows: this.expected }) };
+      g = { partition: partition ?? [], builder: new ColumnBatchBuilder(this.schema, { encode: true, expectedRows: this.expected, pool: this.pool }) };
       this.groups.set(key, g);
       this.recent.push(g);
     }
     return g;
   }
 
+  /**
+   * Takes back the buffers of drained groups whose files are written, for the next units. The
+   * groups' batches must not be read afterwards.
+   */
+  recycle(groups: readonly BufferedGroup[]): void {
+    this.pool.newRound();
+    for (const g of groups) releaseBatch(g.batch);
+  }
+
   /** The buffered groups (one batch each); the buffer starts empty again. */
   drain(): BufferedGroup[] {
     const out: BufferedGroup[] = [];
     for (const g of this.groups.values()) out.push({ partition: g.partition, batch: g.builder.build() });
-    // Next builders start near the last average size (saves regrowing), within reason.
-    // (Up to 2^19 rows: a full default unit of 500,000 rows then never regrows.)
-    this.expected = Math.min(524_288, Math.max(1024, Math.ceil(this.rows / Math.max(1, out.length))));
+    // Next builders start near the last average size (saves regrowing), within reason (up to
+    // 2^19 rows: a full unit at the default 250,000 rows, or twice that, never regrows). Rounded up to a power of
+    // two below 32,768 rows and to a multiple of 32,768 above, so that units of a steady stream
+    // ask for buffers of the same sizes and reuse the pool's.
+    const average = Math.ceil(this.rows / Math.max(1, out.length));
+    const rounded = average <= 32_768 ? 2 ** Math.ceil(Math.log2(Math.max(1024, average))) : Math.ceil(average / 32_768) * 32_768;
+    this.expected = Math.min(524_288, rounded);
     this.groups = new Map();
     this.recent = [];
     this.rows = 0;
