@@ -9,13 +9,21 @@
  * temporary file renamed into place, so a reader never sees a partial file; concurrent requests
  * for the same file in one process share one download.
  *
- * Nothing is evicted: the cache grows with the files read. Point `cacheDir` at a disposable
- * directory (the default is under the OS temp directory) and clear it when convenient.
+ * The cache is bounded (`maxBytes`, default 2 GiB): after a download takes it over the bound, the
+ * least recently used files are deleted (a hit touches its file's modification time) until it is
+ * back under. Files used in the last minute are kept even then, so a query that was just handed a
+ * path (in this or another process) still finds the file; an open file survives its deletion.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+/** The default bound of the cache directory's size: 2 GiB. */
+export const DEFAULT_S3_CACHE_MAX_BYTES = 2 * 1024 ** 3;
+
+/** Files used this recently are never evicted (a reader may be about to open them). */
+const KEEP_RECENT_MS = 60_000;
 
 /** The default cache directory: `<os tmpdir>/floe-s3-cache`. */
 export function defaultS3CacheDir(): string {
@@ -44,16 +52,23 @@ const inflight = new Map<string, Promise<string>>();
  * The cache path of `location` at `version`, downloading it first when absent.
  * @param download writes the object's bytes to the given path; must fail rather than write
  *   another version (e.g. GetObject with If-Match)
+ * @param maxBytes the cache directory's bound (see the file comment)
  */
 export async function cachedLocalPath(
   dir: string,
   location: string,
   version: CachedObjectVersion,
   download: (path: string) => Promise<void>,
+  maxBytes = DEFAULT_S3_CACHE_MAX_BYTES,
 ): Promise<string> {
   const path = join(dir, cacheFileName(location, version));
   try {
-    if ((await stat(path)).size === version.size) return path;
+    if ((await stat(path)).size === version.size) {
+      // Marks it recently used, for eviction.
+      const now = new Date();
+      await utimes(path, now, now).catch(() => undefined);
+      return path;
+    }
   } catch {
     // not cached yet
   }
@@ -69,6 +84,7 @@ export async function cachedLocalPath(
       await unlink(tmp).catch(() => undefined);
       throw e;
     }
+    await evict(dir, maxBytes, path);
     return path;
   })();
   inflight.set(path, task);
@@ -76,5 +92,46 @@ export async function cachedLocalPath(
     return await task;
   } finally {
     inflight.delete(path);
+  }
+}
+
+/**
+ * Deletes least recently used cache files until the directory holds at most `maxBytes`, never
+ * `keep`, files in use by a download of this process, or files used within the last minute.
+ * Best effort: a file another process deletes first is skipped.
+ */
+export async function evict(dir: string, maxBytes: number, keep?: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  const files: { path: string; size: number; used: number }[] = [];
+  let total = 0;
+  for (const name of names) {
+    const path = join(dir, name);
+    try {
+      const st = await stat(path);
+      if (!st.isFile()) continue;
+      total += st.size;
+      // Temporary files of running downloads count, but are not candidates.
+      if (!name.endsWith('.tmp')) files.push({ path, size: st.size, used: st.mtimeMs });
+    } catch {
+      // deleted meanwhile
+    }
+  }
+  if (total <= maxBytes) return;
+  const recent = Date.now() - KEEP_RECENT_MS;
+  files.sort((a, b) => a.used - b.used);
+  for (const f of files) {
+    if (total <= maxBytes) break;
+    if (f.path === keep || f.used > recent || inflight.has(f.path)) continue;
+    try {
+      await unlink(f.path);
+      total -= f.size;
+    } catch {
+      // deleted by another process
+    }
   }
 }

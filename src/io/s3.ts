@@ -34,7 +34,7 @@ import { FloeError, ValidationError } from '../errors.js';
 import { checkRetryPolicy, DEFAULT_RETRY_POLICY, withRetry, type RetryEvent, type RetryPolicy } from '../aws/retry.js';
 import type { FileInfo, FileIO, WriteOptions } from './file-io.js';
 import { checkRange } from './local.js';
-import { cachedLocalPath, defaultS3CacheDir } from './s3-cache.js';
+import { cachedLocalPath, DEFAULT_S3_CACHE_MAX_BYTES, defaultS3CacheDir } from './s3-cache.js';
 import { s3ClientFromEnv, type S3ClientOptions } from './s3-client.js';
 import { isRetriableS3Error, isS3NotFound, isS3PreconditionFailed, s3Error, s3ErrorName, s3ErrorStatus } from './s3-errors.js';
 import { formatS3Location, parseS3Location } from './s3-location.js';
@@ -56,6 +56,8 @@ export interface S3FileIOOptions extends S3ClientOptions {
   listPageSize?: number;
   /** Directory of `localPath` copies. Default `<os tmpdir>/floe-s3-cache`. */
   cacheDir?: string;
+  /** Bound of that directory's size; least recently used copies go first. Default 2 GiB. */
+  cacheMaxBytes?: number;
   /** Retry policy of every call. Default 5 attempts, 100 ms doubling up to 5 s. */
   retry?: Partial<RetryPolicy>;
   /**
@@ -110,6 +112,7 @@ export class S3FileIO implements FileIO {
   private readonly upload: UploadSettings;
   private readonly listPageSize: number;
   private readonly cacheDir: string;
+  private readonly cacheMaxBytes: number;
   private readonly onRetry: S3FileIOOptions['onRetry'];
   /** Distinguishes stores in the write lock (two endpoints may have equally named buckets). */
   private readonly storeKey: string;
@@ -122,6 +125,7 @@ export class S3FileIO implements FileIO {
     this.listPageSize = positiveInt(options.listPageSize, 1000, 'listPageSize');
     if (this.listPageSize > 1000) throw new ValidationError(`io: s3: listPageSize must be at most 1000, got ${this.listPageSize}`);
     this.cacheDir = options.cacheDir ?? defaultS3CacheDir();
+    this.cacheMaxBytes = positiveInt(options.cacheMaxBytes, DEFAULT_S3_CACHE_MAX_BYTES, 'cacheMaxBytes');
     this.onRetry = options.onRetry;
     this.ownsClient = options.client === undefined;
     this.client = options.client ?? s3ClientFromEnv(options);
@@ -340,6 +344,7 @@ export class S3FileIO implements FileIO {
               throw s3Error(location, 'read', e);
             }
           }),
+          this.cacheMaxBytes,
         );
       } catch (e) {
         // Rewritten between HeadObject and GetObject: cache the new version instead.
