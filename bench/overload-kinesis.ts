@@ -16,7 +16,6 @@ import { createInterface } from 'node:readline';
 import { SqlCatalog } from '../src/catalog/sql/sql-catalog.js';
 import { snapshotForRef } from '../src/iceberg/snapshot.js';
 import { readCheckpoint } from '../src/pipeline/checkpoint.js';
-import { validateConfig } from '../src/pipeline/config.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { QueryEngine } from '../src/query/engine.js';
 import { sqlString } from '../src/query/duckdb.js';
@@ -24,7 +23,7 @@ import { kinesisClientFromEnv } from '../src/source/kinesis/client.js';
 import { KinesisSource } from '../src/source/kinesis/kinesis-source.js';
 import { Table } from '../src/table/table.js';
 import { emitResult, flag, peakRss, percentile, sorted } from './common.js';
-import { REFERENCE_COLUMNS } from './reference.js';
+import { ingestConfig } from './reference.js';
 
 const seconds = Number(flag('seconds', '60'));
 const shards = Number(flag('shards', '1'));
@@ -53,16 +52,7 @@ const source = new KinesisSource({
     if (level !== 'debug') log.push(`${level} ${message}`);
   },
 });
-const config = validateConfig({
-  source: { stream: ready.stream },
-  catalog: { warehouse: dir },
-  table: { name: 'bench.overk' },
-  transform: { columns: REFERENCE_COLUMNS },
-  dead_letter: { policy: 'fail' },
-  // The pipeline alone: background compaction (on by default in `floe run`) would compete for the
-  // same cores and memory at moments unrelated to the load under test.
-  maintenance: false,
-});
+const config = ingestConfig(ready.stream, dir, { name: 'bench.overk' });
 const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });
 let committed = 0;
 const pipeline = await Pipeline.open({

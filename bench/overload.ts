@@ -13,13 +13,12 @@ import { join } from 'node:path';
 import { SqlCatalog } from '../src/catalog/sql/sql-catalog.js';
 import { snapshotForRef } from '../src/iceberg/snapshot.js';
 import { readCheckpoint } from '../src/pipeline/checkpoint.js';
-import { validateConfig } from '../src/pipeline/config.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { QueryEngine } from '../src/query/engine.js';
 import { MemorySource } from '../src/source/memory.js';
 import { Table } from '../src/table/table.js';
 import { emitResult, eventPool, flag, peakRss, percentile, sorted } from './common.js';
-import { REFERENCE_COLUMNS } from './reference.js';
+import { ingestConfig } from './reference.js';
 
 const seconds = Number(flag('seconds', '60'));
 const shards = Number(flag('shards', '4'));
@@ -35,16 +34,7 @@ const source = new MemorySource({
     record: (i: number) => ({ data: pool[(i + s * 7919) % pool.length]!, arrivalTimeMs: 1_767_885_412_000 }),
   })),
 });
-const config = validateConfig({
-  source: { stream: 'bench' },
-  catalog: { warehouse: dir },
-  table: { name: 'bench.over' },
-  transform: { columns: REFERENCE_COLUMNS },
-  dead_letter: { policy: 'fail' },
-  // The pipeline alone: background compaction (on by default in `floe run`) would compete for the
-  // same cores and memory at moments unrelated to the load under test.
-  maintenance: false,
-});
+const config = ingestConfig('bench', dir, { name: 'bench.over' });
 const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });
 let committed = 0;
 let commits = 0;

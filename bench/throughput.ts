@@ -13,12 +13,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqlCatalog } from '../src/catalog/sql/sql-catalog.js';
-import { validateConfig } from '../src/pipeline/config.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { sharedDuckDB } from '../src/query/duckdb.js';
 import { MemorySource } from '../src/source/memory.js';
 import { averageSize, emitResult, eventPool, flag, peakRss, RssSampler, threadCpuSeconds } from './common.js';
-import { REFERENCE_COLUMNS } from './reference.js';
+import { ingestConfig } from './reference.js';
 
 const events = Number(flag('events', '1000000'));
 const size = Number(flag('size', '150')) as 150 | 1024;
@@ -44,17 +43,12 @@ const source = new MemorySource({
     record: (i: number) => ({ data: pool[(i + s * 7919) % pool.length]!, arrivalTimeMs: 1_767_885_412_000 }),
   })),
 });
-const config = validateConfig({
-  source: { stream: 'bench' },
-  catalog: { warehouse: dir },
-  table: { name: 'bench.events', ...(partitioned ? { partition_by: 'event_type, day(event_time)' } : {}) },
-  transform: { columns: REFERENCE_COLUMNS },
-  commit: { interval, ...(maxRecords ? { max_records: Number(maxRecords) } : {}) },
-  dead_letter: { policy: 'fail' },
-  // The pipeline alone: background compaction (on by default in `floe run`) would compete for the
-  // same cores and memory at moments unrelated to the load under test.
-  maintenance: false,
-});
+const config = ingestConfig(
+  'bench',
+  dir,
+  { name: 'bench.events', ...(partitioned ? { partition_by: 'event_type, day(event_time)' } : {}) },
+  { interval, ...(maxRecords ? { max_records: Number(maxRecords) } : {}) },
+);
 const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });
 let committed = 0;
 let commits = 0;

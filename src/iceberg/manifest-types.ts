@@ -91,3 +91,32 @@ export interface ManifestFile {
   key_metadata?: Uint8Array | null;
   first_row_id?: bigint | null;
 }
+
+/**
+ * The manifest-list entry standing for one path of a v1 snapshot's inline `manifests` (v1
+ * snapshots may list manifests instead of naming a manifest list): counts and partition summaries
+ * unknown, sequence numbers 0 (v1 has none). What a reader learns from the manifest itself
+ * (length, spec id, content) can be given.
+ */
+export function inlineManifestFile(
+  path: string,
+  snapshotId: bigint,
+  known: { length?: number; specId?: number; content?: ManifestContent } = {},
+): ManifestFile {
+  return {
+    manifest_path: path,
+    manifest_length: known.length ?? 0,
+    partition_spec_id: known.specId ?? 0,
+    content: known.content ?? ManifestContent.DATA,
+    sequence_number: 0n,
+    min_sequence_number: 0n,
+    added_snapshot_id: snapshotId,
+    added_files_count: null,
+    existing_files_count: null,
+    deleted_files_count: null,
+    added_rows_count: null,
+    existing_rows_count: null,
+    deleted_rows_count: null,
+    partitions: null,
+  };
+}

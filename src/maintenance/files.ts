@@ -9,7 +9,7 @@
 import { NotFoundError, ValidationError } from '../errors.js';
 import { readManifestList } from '../iceberg/avro/manifest-list.js';
 import { inheritSequenceNumbers, readManifest } from '../iceberg/avro/manifest.js';
-import { ManifestContent, type ManifestEntry, type ManifestFile } from '../iceberg/manifest-types.js';
+import { inlineManifestFile, type ManifestEntry, type ManifestFile } from '../iceberg/manifest-types.js';
 import type { Snapshot } from '../iceberg/metadata.js';
 import type { FileIO } from '../io/file-io.js';
 import { fileUriToPath, isLocalLocation } from '../io/location.js';
@@ -27,24 +27,6 @@ export function locationKey(location: string): string {
     }
   }
   return location;
-}
-
-function inlineManifest(path: string, snapshotId: bigint): ManifestFile {
-  return {
-    manifest_path: path,
-    manifest_length: 0,
-    partition_spec_id: 0,
-    content: ManifestContent.DATA,
-    sequence_number: 0n,
-    min_sequence_number: 0n,
-    added_snapshot_id: snapshotId,
-    added_files_count: null,
-    existing_files_count: null,
-    deleted_files_count: null,
-    added_rows_count: null,
-    existing_rows_count: null,
-    deleted_rows_count: null,
-  };
 }
 
 /** Reads manifest lists and manifests through a FileIO, each at most once. */
@@ -69,7 +51,7 @@ export class ManifestCache {
         throw new ValidationError(`maintenance: ${this.what}: snapshot ${snapshot['snapshot-id']} has neither manifest-list nor manifests`);
       }
       // A v1 snapshot listing its (data) manifests inline: entries with v1 inheritance (all 0).
-      return Promise.resolve(snapshot.manifests.map((path) => inlineManifest(path, snapshot['snapshot-id'])));
+      return Promise.resolve(snapshot.manifests.map((path) => inlineManifestFile(path, snapshot['snapshot-id'])));
     }
     let p = this.lists.get(list);
     if (!p) {

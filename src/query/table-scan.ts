@@ -11,7 +11,7 @@ import { NotFoundError, UnsupportedError, ValidationError } from '../errors.js';
 import { bind, type BoundExpression, type Expression } from '../iceberg/expressions.js';
 import { readManifest, type ManifestContents } from '../iceberg/avro/manifest.js';
 import { readManifestList } from '../iceberg/avro/manifest-list.js';
-import { ManifestContent, type ManifestEntry, type ManifestFile } from '../iceberg/manifest-types.js';
+import { inlineManifestFile, ManifestContent, type ManifestEntry, type ManifestFile } from '../iceberg/manifest-types.js';
 import type { Snapshot, TableMetadata } from '../iceberg/metadata.js';
 import { planFilesWithStats, type FileScanTask, type PlanStats } from '../iceberg/scan.js';
 import { currentSnapshot, findSnapshot, snapshotAsOf, snapshotForRef } from '../iceberg/snapshot.js';
@@ -126,23 +126,11 @@ export async function planTableScan(io: FileIO, metadata: TableMetadata, options
         const bytes = await read(path, 'manifest');
         const contents = readManifest(bytes, path);
         preloaded.set(path, contents);
-        const m: ManifestFile = {
-          manifest_path: path,
-          manifest_length: bytes.length,
-          partition_spec_id: contents.meta.partitionSpecId ?? 0,
+        return inlineManifestFile(path, s['snapshot-id'], {
+          length: bytes.length,
+          specId: contents.meta.partitionSpecId ?? 0,
           content: contents.meta.content === 'deletes' ? ManifestContent.DELETES : ManifestContent.DATA,
-          sequence_number: 0n,
-          min_sequence_number: 0n,
-          added_snapshot_id: s['snapshot-id'],
-          added_files_count: null,
-          existing_files_count: null,
-          deleted_files_count: null,
-          added_rows_count: null,
-          existing_rows_count: null,
-          deleted_rows_count: null,
-          partitions: null,
-        };
-        return m;
+        });
       }),
     );
   };
