@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import {
   CommitConflictError,
   CommitStateUnknownError,
+  NotFoundError,
   UnsupportedError,
   ValidationError,
 } from '../errors.js';
@@ -97,7 +98,7 @@ export abstract class SnapshotProducer {
       const parent = snapshotForRef(base, this.branch);
       try {
         await this.options.validate?.(base);
-        const built = await this.build(base, parent);
+        const built = await this.buildOnBase(base, parent);
         const { snapshot, listLocation } = await this.writeSnapshot(base, parent, built, attempt);
         const requirements: TableRequirement[] = [
           { type: 'assert-table-uuid', uuid: base['table-uuid'] },
@@ -136,6 +137,26 @@ export abstract class SnapshotProducer {
         await sleep(backoffMs(policy, attempt));
         await this.table.refresh();
       }
+    }
+  }
+
+  /**
+   * {@link build}, where a file of the base that is gone means the base is stale: another writer
+   * replaced the snapshot it read and expired it (deleting its manifest list) after this table's
+   * metadata was loaded. That is a conflict (reload, rebuild); a file missing from the branch's
+   * current snapshot is a real loss and fails.
+   */
+  private async buildOnBase(base: TableMetadata, parent: Snapshot | undefined): Promise<BuiltSnapshot> {
+    try {
+      return await this.build(base, parent);
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+      await this.table.refresh();
+      const now = snapshotForRef(this.table.metadata, this.branch);
+      if (now?.['snapshot-id'] === parent?.['snapshot-id']) throw e;
+      throw new CommitConflictError(`table: ${this.table.name}: the snapshot this commit was built on was replaced and expired meanwhile (${(e as Error).message})`, {
+        cause: e,
+      });
     }
   }
 

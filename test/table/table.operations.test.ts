@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, unlink } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
 import type { Catalog } from '../../src/catalog/catalog.js';
-import { CommitStateUnknownError, FencedError } from '../../src/errors.js';
+import { CommitStateUnknownError, FencedError, NotFoundError } from '../../src/errors.js';
 import { batchFromRows } from '../../src/data/column-batch.js';
 import { QueryEngine } from '../../src/query/engine.js';
 import { Table } from '../../src/table/table.js';
@@ -182,5 +183,27 @@ test('unknown commit outcome: landed commits succeed, others are never retried b
     const lost = await Table.load(unknownOutcome(catalog, false), { namespace: ['db'], name: 'events' });
     await assert.rejects(appendRows(lost, 3, 3), CommitStateUnknownError);
     assert.deepEqual(await count(catalog), [[3, 3]]);
+  });
+});
+
+test('append on a stale base whose snapshot was expired meanwhile reloads and lands; a lost file of the current snapshot fails', async () => {
+  await withCatalog(async (catalog) => {
+    await catalog.createNamespace(['db']);
+    await catalog.createTable({ namespace: ['db'], name: 'events' }, { schema: SCHEMA });
+    const a = await Table.load(catalog, { namespace: ['db'], name: 'events' });
+    await appendRows(a, 0, 3);
+    const stale = await Table.load(catalog, { namespace: ['db'], name: 'events' });
+    const staleList = stale.metadata.snapshots!.at(-1)!['manifest-list']!;
+    // Another writer moves the table on and expires the snapshot `stale` read (its list goes).
+    await appendRows(a, 3, 4);
+    await unlink(fileURLToPath(staleList.startsWith('file:') ? staleList : `file://${staleList}`));
+    const r = await appendRows(stale, 7, 2);
+    assert.equal(r.attempts, 2, 'the first attempt found its base gone and was retried on the reloaded table');
+    assert.deepEqual(await count(catalog), [[9, 9]]);
+    // Nothing moved: the current snapshot's own manifest list is missing, which is a real loss.
+    const current = await Table.load(catalog, { namespace: ['db'], name: 'events' });
+    const list = current.metadata.snapshots!.at(-1)!['manifest-list']!;
+    await unlink(fileURLToPath(list.startsWith('file:') ? list : `file://${list}`));
+    await assert.rejects(appendRows(current, 9, 1), NotFoundError);
   });
 });
