@@ -128,14 +128,12 @@ export class EncodedColumn {
   private slab: Uint8Array | undefined;
   /** Where the chunk being filled starts in the slab (earlier bytes belong to finished chunks). */
   private slabUsed = 0;
-  // Bounds of raw UTF-8 spans, as references into the chunk buffers that hold them (no copies);
-  // merged with the strings' bounds when the range is read.
-  private rawMin: Uint8Array | undefined;
-  private rawMinFrom = 0;
-  private rawMinTo = 0;
-  private rawMax: Uint8Array | undefined;
-  private rawMaxFrom = 0;
-  private rawMaxTo = 0;
+  /**
+   * Whether raw UTF-8 spans were appended. Their bounds are not kept on arrival (comparing every
+   * span with the running min and max was an eighth of the fast path's time): the writer takes
+   * the column's bounds from the written file's footer, and {@link range} finds them in the bytes.
+   */
+  private spans = false;
   /** Every buffer this column allocated (given back to the pool by {@link release}). */
   private owned: ArrayBuffer[] = [];
   private released = false;
@@ -328,21 +326,7 @@ export class EncodedColumn {
     else block.set(bytes.subarray(from, to), used);
     this.chunkUsed = used + n;
     this.lengths![i] = n;
-    // Byte order of UTF-8 is code point order, the order Iceberg bounds use.
-    const max = this.rawMax;
-    if (max === undefined) {
-      this.rawMin = this.rawMax = block;
-      this.rawMinFrom = this.rawMaxFrom = used;
-      this.rawMinTo = this.rawMaxTo = used + n;
-    } else if (compareSpans(block, used, used + n, max, this.rawMaxFrom, this.rawMaxTo) > 0) {
-      this.rawMax = block;
-      this.rawMaxFrom = used;
-      this.rawMaxTo = used + n;
-    } else if (compareSpans(block, used, used + n, this.rawMin!, this.rawMinFrom, this.rawMinTo) < 0) {
-      this.rawMin = block;
-      this.rawMinFrom = used;
-      this.rawMinTo = used + n;
-    }
+    this.spans = true;
     const length = i + 1;
     this.length = length;
     this.pendingFrom = length;
@@ -523,17 +507,56 @@ export class EncodedColumn {
     return block;
   }
 
-  /** Folds the raw spans' bounds into the strings' bounds (once appending has ended). */
-  private mergeRawBounds(): void {
-    if (this.rawMin === undefined) return;
+  /**
+   * Bounds of every non-null value from the encoded bytes (once appending has ended): what
+   * {@link range} gives when raw spans were appended. Byte order of UTF-8 is code point order,
+   * the order Iceberg bounds use.
+   */
+  private scanBounds(): void {
+    const lengths = this.lengths!;
+    let min: Uint8Array | undefined;
+    let minFrom = 0;
+    let minTo = 0;
+    let max: Uint8Array | undefined;
+    let maxFrom = 0;
+    let maxTo = 0;
+    let row = 0;
+    for (const block of this.blocks) {
+      const end = Math.min(this.length, row + SCAN_CHUNK_ROWS);
+      let from = 0;
+      for (; row < end; row++) {
+        const to = from + lengths[row]!;
+        if (!this.isNull(row)) {
+          if (max === undefined) {
+            min = max = block;
+            minFrom = maxFrom = from;
+            minTo = maxTo = to;
+          } else if (compareSpans(block, from, to, max, maxFrom, maxTo) > 0) {
+            max = block;
+            maxFrom = from;
+            maxTo = to;
+          } else if (compareSpans(block, from, to, min!, minFrom, minTo) < 0) {
+            min = block;
+            minFrom = from;
+            minTo = to;
+          }
+        }
+        from = to;
+      }
+    }
     const text = (b: Uint8Array, from: number, to: number) => Buffer.from(b.buffer, b.byteOffset + from, to - from).toString('utf8');
-    const rawMin = text(this.rawMin, this.rawMinFrom, this.rawMinTo);
-    const rawMax = text(this.rawMax!, this.rawMaxFrom, this.rawMaxTo);
-    const min = this.minValue as string | null;
-    const max = this.maxValue as string | null;
-    if (min === null || compareStrings(rawMin, min) < 0) this.minValue = rawMin;
-    if (max === null || compareStrings(rawMax, max) > 0) this.maxValue = rawMax;
-    this.rawMin = this.rawMax = undefined;
+    this.minValue = min === undefined ? null : text(min, minFrom, minTo);
+    this.maxValue = max === undefined ? null : text(max!, maxFrom, maxTo);
+    this.spans = false;
+  }
+
+  /**
+   * True when the column's bounds are not known until asked for: raw UTF-8 spans were appended.
+   * The writer then reads them from the written file's statistics rather than calling
+   * {@link range}, which would compare every value.
+   */
+  get boundsDeferred(): boolean {
+    return this.spans;
   }
 
   private checkLive(): void {
@@ -544,7 +567,6 @@ export class EncodedColumn {
   seal(): void {
     if (this.sealed) return;
     if (this.lengths) this.endChunk();
-    if (this.kind === 'string') this.mergeRawBounds();
     this.sealed = true;
   }
 
@@ -595,6 +617,10 @@ export class EncodedColumn {
         return { min: this.sawFalse ? false : this.sawTrue ? true : null, max: this.sawTrue ? true : this.sawFalse ? false : null };
       case 'string':
       case 'binary':
+        if (this.spans) {
+          this.checkLive();
+          this.scanBounds();
+        }
         return { min: this.minValue, max: this.maxValue };
       case 'int64':
       case 'time': {

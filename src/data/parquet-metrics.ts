@@ -252,6 +252,12 @@ export interface ParquetFooterInfo {
   valueCounts: Map<number, number>;
   /** Start of each row group (its first page), ascending: the file's split offsets. */
   splitOffsets: number[];
+  /**
+   * Bounds of the string leaves asked for, from the column chunks' statistics (merged over row
+   * groups, code point order). Undefined for a leaf whose values are not all covered: DuckDB
+   * writes no statistics for a chunk whose longest value is long and not ASCII.
+   */
+  stringBounds: Map<number, { min: string | null; max: string | null } | undefined>;
 }
 
 function num(v: unknown, what: string): number {
@@ -268,13 +274,16 @@ export async function readFooterInfo(
   conn: DuckDBConnection,
   path: string,
   leafFieldIds: readonly number[],
+  stringFieldIds: ReadonlySet<number> = new Set(),
 ): Promise<ParquetFooterInfo> {
   const rows = await allOn(
     conn,
     `SELECT row_group_id, row_group_num_rows, column_id, num_values, total_compressed_size,
-            dictionary_page_offset, data_page_offset
+            dictionary_page_offset, data_page_offset, stats_null_count, stats_min_value, stats_max_value
        FROM parquet_metadata(${sqlString(path)}) ORDER BY row_group_id, column_id`,
   );
+  const stringBounds = new Map<number, { min: string | null; max: string | null } | undefined>();
+  for (const id of stringFieldIds) stringBounds.set(id, { min: null, max: null });
   const columnSizes = new Map<number, number>();
   const valueCounts = new Map<number, number>();
   const groupRows = new Map<number, number>();
@@ -292,6 +301,21 @@ export async function readFooterInfo(
     columnSizes.set(fieldId, (columnSizes.get(fieldId) ?? 0) + num(r.total_compressed_size, 'total_compressed_size'));
     valueCounts.set(fieldId, (valueCounts.get(fieldId) ?? 0) + num(r.num_values, 'num_values'));
     groupRows.set(group, num(r.row_group_num_rows, 'row_group_num_rows'));
+    const bounds = stringBounds.get(fieldId);
+    if (bounds !== undefined) {
+      // DuckDB truncates a long value's statistics to 256 bytes (a prefix for the minimum, a
+      // prefix incremented for the maximum): both keep the first 16 code points, all a bound
+      // keeps. Without statistics for a chunk that has values, the caller finds the bounds itself.
+      const values = num(r.num_values, 'num_values') - (r.stats_null_count === null ? 0 : num(r.stats_null_count, 'stats_null_count'));
+      const min = r.stats_min_value;
+      const max = r.stats_max_value;
+      if (typeof min === 'string' && typeof max === 'string' && r.stats_null_count !== null) {
+        if (bounds.min === null || compareStrings(min, bounds.min) < 0) bounds.min = min;
+        if (bounds.max === null || compareStrings(max, bounds.max) > 0) bounds.max = max;
+      } else if (values > 0 || r.stats_null_count === null) {
+        stringBounds.set(fieldId, undefined);
+      }
+    }
     // A chunk starts at its dictionary page when it has one (as parquet-mr's getStartingPos).
     const data = num(r.data_page_offset, 'data_page_offset');
     const dict = r.dictionary_page_offset === null ? undefined : num(r.dictionary_page_offset, 'dictionary_page_offset');
@@ -302,5 +326,5 @@ export async function readFooterInfo(
   let recordCount = 0;
   for (const n of groupRows.values()) recordCount += n;
   const splitOffsets = [...groupStart.values()].sort((a, b) => a - b);
-  return { recordCount, columnSizes, valueCounts, splitOffsets };
+  return { recordCount, columnSizes, valueCounts, splitOffsets, stringBounds };
 }

@@ -698,7 +698,11 @@ async function prepareValues(col: WrittenColumn, rowCount: number, p: Progress):
  * Checks every value, counts the metrics and lays the columns out for {@link withColumnScan}.
  * Errors name the row.
  */
-async function prepareColumns(columns: readonly WrittenColumn[], rowCount: number): Promise<PreparedColumn[]> {
+async function prepareColumns(
+  columns: readonly WrittenColumn[],
+  rowCount: number,
+  deferred: Map<number, { leaf: LeafStats; column: EncodedColumn }>,
+): Promise<PreparedColumn[]> {
   const p: Progress = { row: 0, sinceYield: 0 };
   const prepared: PreparedColumn[] = [];
   let column: WrittenColumn | undefined;
@@ -712,8 +716,14 @@ async function prepareColumns(columns: readonly WrittenColumn[], rowCount: numbe
           p.row = encoded.firstNull();
           nullInRequired(column.field.name);
         }
-        const { min, max } = encoded.range();
-        column.leaf.addMany(rowCount, encoded.nulls, encoded.nans, min, max);
+        if (encoded.boundsDeferred) {
+          // Bounds from the file's statistics once written (see readFooterInfo).
+          column.leaf.addMany(rowCount, encoded.nulls, encoded.nans, null, null);
+          deferred.set(column.leaf.fieldId, { leaf: column.leaf, column: encoded });
+        } else {
+          const { min, max } = encoded.range();
+          column.leaf.addMany(rowCount, encoded.nulls, encoded.nans, min, max);
+        }
         prepared.push(encoded.prepared());
         continue;
       }
@@ -816,7 +826,8 @@ export async function writeParquetFile(opts: WriteParquetOptions): Promise<Parqu
   ];
   options.push(`ROW_GROUP_SIZE ${opts.rowGroupSize ?? DEFAULT_ROW_GROUP_ROWS}`);
 
-  const prepared = await prepareColumns(columns, rows.length);
+  const deferred = new Map<number, { leaf: LeafStats; column: EncodedColumn }>();
+  const prepared = await prepareColumns(columns, rows.length, deferred);
   await mkdir(dirname(path), { recursive: true });
   const db = opts.db ?? (await sharedDuckDB());
   const footer = await db.withConnection(async (conn: DuckDBConnection) => {
@@ -831,8 +842,13 @@ export async function writeParquetFile(opts: WriteParquetOptions): Promise<Parqu
       const msg = e instanceof Error ? e.message : String(e);
       throw new FloeError('PARQUET_WRITE', `parquet-writer: ${path}: cannot hand the rows to DuckDB: ${msg}`, { cause: e });
     }
-    return readFooterInfo(conn, path, leaves.map((l) => l.fieldId));
+    return readFooterInfo(conn, path, leaves.map((l) => l.fieldId), new Set(deferred.keys()));
   });
+  for (const [fieldId, { leaf, column }] of deferred) {
+    // The footer's bounds when every chunk has them, else the column's own (one pass over it).
+    const { min, max } = footer.stringBounds.get(fieldId) ?? column.range();
+    leaf.addMany(0, 0, 0, min, max);
+  }
 
   // The footer and the values must agree; a mismatch is a bug in the encoders, and would put
   // wrong counts into the table's metadata.
