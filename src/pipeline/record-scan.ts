@@ -15,6 +15,7 @@
  * not map, nested to any reasonable depth), UTF-8 of every string, nothing after the object.
  */
 import { newRawRow, RAW_INT64, RAW_NULL, RAW_UTF8, RAW_VALUE, type RawRow } from '../data/column-batch.js';
+import { encodedKindOf } from '../data/encoded-column.js';
 import type { IcebergType } from '../iceberg/types.js';
 import { civilSeconds } from './civil-time.js';
 import type { CompiledTransform, ColumnSource, RecordContext } from './transform.js';
@@ -83,7 +84,10 @@ export class RecordScanner {
   /** The row the last successful {@link scan} filled (reused: copy it out before the next scan). */
   readonly row: RawRow;
   private readonly fields: Field[];
-  private readonly computed: { index: number; get: (ctx: RecordContext) => unknown }[];
+  private readonly computed: { index: number; get: (ctx: RecordContext) => unknown; int64: boolean }[];
+  /** The last computed bigint seen and its number (processing time is one bigint per batch). */
+  private lastBig: bigint | undefined;
+  private lastBigNumber = 0;
   /** Per field, the record count when it was last seen: no clearing between records. */
   private readonly seen: Uint32Array;
   private generation = 0;
@@ -109,7 +113,8 @@ export class RecordScanner {
     for (let index = 0; index < sources.length; index++) {
       const s = sources[index]!;
       if (s.kind === 'computed') {
-        computed.push({ index, get: s.get });
+        const type = transform.schema.fields[index]?.type;
+        computed.push({ index, get: s.get, int64: type !== undefined && encodedKindOf(type) === 'int64' });
         continue;
       }
       const kind = kindOf(s.type);
@@ -180,8 +185,27 @@ export class RecordScanner {
     const computed = this.computed;
     for (let k = 0; k < computed.length; k++) {
       const c = computed[k]!;
+      const v = c.get(ctx) as RawRow['values'][number];
+      if (c.int64 && typeof v === 'bigint') {
+        // A 64-bit column's bigint within 2^53 goes in as a number: the column stores it without
+        // bigint comparisons (appendInt64 ≡ append(BigInt(x)), encoded-column.raw.test.ts).
+        let x = this.lastBigNumber;
+        if (v !== this.lastBig) {
+          x = Number(v);
+          if (!Number.isSafeInteger(x)) {
+            row.tags[c.index] = RAW_VALUE;
+            row.values[c.index] = v;
+            continue;
+          }
+          this.lastBig = v;
+          this.lastBigNumber = x;
+        }
+        row.tags[c.index] = RAW_INT64;
+        row.nums[c.index] = x;
+        continue;
+      }
       row.tags[c.index] = RAW_VALUE;
-      row.values[c.index] = c.get(ctx) as RawRow['values'][number];
+      row.values[c.index] = v;
     }
     row.bytes = data;
     return true;
@@ -396,10 +420,9 @@ export class RecordScanner {
         if (c !== QUOTE) return -1;
         const q = this.string(p + 1, true);
         if (q < 0) return -1;
-        const micros = commonTimestampMicros(data, p + 1, q);
-        if (micros === undefined) return -1;
+        // Written straight into the row: a returned double would be boxed per record.
+        if (!commonTimestampMicros(data, p + 1, q, row.nums, i)) return -1;
         row.tags[i] = RAW_INT64;
-        row.nums[i] = micros;
         return q + 1;
       }
       case K_LONG:
@@ -483,18 +506,18 @@ function twoDigits(data: Uint8Array, i: number): number {
 
 /**
  * `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` (a space for the `T`, `z` too) in `data[from, to)` as epoch
- * microseconds: the bytes version of the general path's common-shape parser
- * (`parseCommonTimestamp` in transform.ts), with the same arithmetic. Undefined for any other
+ * microseconds, stored in `out[index]`: the bytes version of the general path's common-shape
+ * parser (`parseCommonTimestamp` in transform.ts), with the same arithmetic. False for any other
  * shape, an impossible time, or a value beyond 2^53 µs; the general path then decides.
  */
-function commonTimestampMicros(data: Uint8Array, from: number, to: number): number | undefined {
+function commonTimestampMicros(data: Uint8Array, from: number, to: number, out: Float64Array, index: number): boolean {
   const n = to - from;
-  if (n < 20 || n > 30) return undefined;
+  if (n < 20 || n > 30) return false;
   const last = data[to - 1];
-  if (last !== 90 && last !== 122) return undefined;
+  if (last !== 90 && last !== 122) return false;
   const t = data[from + 10];
   if (data[from + 4] !== 45 || data[from + 7] !== 45 || (t !== 84 && t !== 32) || data[from + 13] !== 58 || data[from + 16] !== 58) {
-    return undefined;
+    return false;
   }
   const yHi = twoDigits(data, from);
   const yLo = twoDigits(data, from + 2);
@@ -503,21 +526,23 @@ function commonTimestampMicros(data: Uint8Array, from: number, to: number): numb
   const hour = twoDigits(data, from + 11);
   const minute = twoDigits(data, from + 14);
   const second = twoDigits(data, from + 17);
-  if (yHi < 0 || yLo < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return undefined;
+  if (yHi < 0 || yLo < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return false;
   let frac = 0;
   if (n > 20) {
     const sep = data[from + 19];
-    if ((sep !== 46 && sep !== 44) || n === 21) return undefined;
+    if ((sep !== 46 && sep !== 44) || n === 21) return false;
     for (let i = 20; i < n - 1; i++) {
       const d = (data[from + i] ?? 0) - 48;
-      if (d < 0 || d > 9) return undefined;
+      if (d < 0 || d > 9) return false;
       if (i < 26) frac = frac * 10 + d;
     }
     for (let i = Math.min(n - 1, 26); i < 26; i++) frac *= 10;
   } else if (data[from + 19] !== 90 && data[from + 19] !== 122) {
-    return undefined;
+    return false;
   }
   const seconds = civilSeconds(yHi * 100 + yLo, month, day, hour, minute, second);
   const micros = seconds * 1_000_000 + frac; // NaN for an impossible time
-  return Number.isSafeInteger(micros) ? micros : undefined;
+  if (!Number.isSafeInteger(micros)) return false;
+  out[index] = micros;
+  return true;
 }

@@ -80,7 +80,7 @@ export class MemorySource implements Source {
           partitionId: s.p.id,
           position: String(s.next),
           data: r.data,
-          partitionKey: r.partitionKey ?? `pk_${s.next}`,
+          partitionKey: r.partitionKey ?? s.p.id, // keyless records: the partition id (no string per record)
           arrivalTimeMs: r.arrivalTimeMs ?? Date.now(),
           meta: NO_META,
         });
