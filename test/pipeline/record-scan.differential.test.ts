@@ -206,6 +206,34 @@ describe('record-scan: the fast path gives the general path\'s values', () => {
     }
   });
 
+  test('mapped keys that JSON must escape are never matched on their raw bytes', () => {
+    // The scanner compares the next expected key's bytes directly; for a key with a quote,
+    // backslash or control character those bytes are not how a record spells it.
+    const spec: TransformSpec = {
+      columns: [
+        { name: 'q', type: 'string', path: 'a"b' },
+        { name: 'bs', type: 'string', path: 'a\\b' },
+        { name: 'ctl', type: 'string', path: 'a\u0001b' },
+        { name: 'plain', type: 'string', path: 'é' },
+      ],
+    };
+    const { t, scanner } = compile(spec);
+    const cases = [
+      '{"a"b":"1"}', // invalid JSON that raw bytes of the key would match
+      '{"a\\"b":"1"}', // the key a"b, escaped: the general path decides
+      '{"a\\b":"1"}', // \b is a backspace: the key a<BS>b, not a\b
+      '{"a\\\\b":"1"}', // the key a\b
+      '{"a\u0001b":"1"}', // a raw control character: invalid JSON
+      '{"a\\u0001b":"1"}',
+      '{"é":"1","q":"2"}',
+      '{"\\u00e9":"1"}',
+    ];
+    for (const text of cases) check(t, scanner, enc.encode(text));
+    assert.equal(scanner.scan(enc.encode('{"a"b":"1"}'), CTX), false);
+    assert.equal(scanner.scan(enc.encode('{"a\\b":"1"}'), CTX), false);
+    assert.equal(scanner.scan(enc.encode('{"é":"1"}'), CTX), true, 'a non-ASCII key needs no escape');
+  });
+
   test('generated records and byte-level mutations: never a different value', () => {
     const { t, scanner } = compile(EVERY_KIND);
     const random = rng(20261124);
