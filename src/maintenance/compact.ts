@@ -287,6 +287,7 @@ export async function compactTable(table: Table, options: CompactOptions = {}): 
           partition: group.partition,
           specId: group.specId,
           compression,
+          ...(options.signal ? { signal: options.signal } : {}),
         });
         if (file) written.push({ file, specId: group.specId });
         binsDone++;

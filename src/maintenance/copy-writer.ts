@@ -46,6 +46,11 @@ export interface CopyDataFileOptions {
   compression: ParquetCompression;
   /** Truncation of string and binary bounds; default 16. */
   boundsTruncateLength?: number;
+  /**
+   * Cancels the write: a running COPY is interrupted (DuckDB stops at its next vector), the
+   * partial file is removed and a FloeError with code `ABORTED` thrown.
+   */
+  signal?: AbortSignal;
 }
 
 /** A leaf column of the written file, in the file's column order. */
@@ -244,13 +249,24 @@ export async function copyToDataFile(opts: CopyDataFileOptions): Promise<DataFil
     const copy =
       `COPY (SELECT ${selects.join(', ')} FROM (${opts.selectSql}) AS floe_rows) TO ${sqlString(path)} ` +
       `(FORMAT parquet, COMPRESSION ${opts.compression}, FIELD_IDS {${fieldIds.join(', ')}})`;
+    const signal = opts.signal;
+    const aborted = (cause?: unknown) =>
+      new FloeError('ABORTED', `compact: ${location}: aborted while writing; nothing was committed`, cause === undefined ? undefined : { cause });
+    if (signal?.aborted) throw aborted();
     const footer = await duckdb.withConnection(async (conn) => {
+      // A pipeline stopping must not wait for a long rewrite to finish: interrupt it.
+      const interrupt = () => conn.interrupt();
+      signal?.addEventListener('abort', interrupt, { once: true });
       try {
         await runOn(conn, copy);
       } catch (e) {
         await rm(path, { force: true }).catch(() => undefined);
-        throw e;
+        throw signal?.aborted ? aborted(e) : e;
+      } finally {
+        signal?.removeEventListener('abort', interrupt);
       }
+      // Aborted just as the COPY ended (the interrupt found nothing running): same outcome.
+      if (signal?.aborted) throw aborted();
       return readFooterInfo(conn, path, leaves.map((l) => l.fieldId));
     });
     if (footer.recordCount === 0) {
