@@ -36,7 +36,7 @@ import type { Source, SourceMetrics, SourceRecord } from '../source/source.js';
 import { Table } from '../table/table.js';
 import { specById } from '../table/snapshot-producer.js';
 import { writeDataFiles } from '../table/write.js';
-import { checkpointSummary, diffPositions, readCheckpoint, samePositions } from './checkpoint.js';
+import { checkpointPrefix, checkpointSummary, diffPositions, readCheckpoint, samePositions } from './checkpoint.js';
 import type { PipelineConfig } from './config.js';
 import { DEAD_LETTER_SCHEMA, deadLetterRow } from './dead-letter.js';
 import { RecordScanner } from './record-scan.js';
@@ -466,6 +466,10 @@ export class Pipeline {
     const started = unit.sealedMs;
     const stream = this.options.source.id;
     const positions = new Map([...this.committed, ...unit.pending]);
+    // Positions the source can derive from others (finished parent shards) leave the table.
+    const retired = this.options.source.retiredPartitions?.(positions) ?? [];
+    for (const id of retired) positions.delete(id);
+    const dropCheckpoints = retired.map((id) => checkpointPrefix(stream) + id);
     const summary = checkpointSummary(stream, positions);
 
     // Dead letters first, stamped with the same positions: if we crash before the main commit,
@@ -476,7 +480,7 @@ export class Pipeline {
       const rows = new ColumnBatchBuilder(dlq.schema());
       for (const r of deadLetters) rows.append(r);
       const { files, specId } = await writeDataFiles(dlq.io, dlq.metadata, rows.build(), this.duckdb ? { db: this.duckdb } : {});
-      await dlq.newAppend({ summary }).appendFiles(files, specId).commit();
+      await dlq.newAppend({ summary, dropCheckpoints }).appendFiles(files, specId).commit();
       this.deadLetterCommitted = new Map(positions);
     }
 
@@ -496,6 +500,7 @@ export class Pipeline {
     const result = await this.table
       .newAppend({
         summary,
+        dropCheckpoints,
         validate: (base: TableMetadata) => {
           this.options.crashPoint?.('beforeCommit');
           const actual = readCheckpoint(snapshotForRef(base, 'main'), stream);

@@ -164,6 +164,13 @@ export interface Source {
    */
   markCommitted(positions: ReadonlyMap<string, string>): void;
   /**
+   * Partitions among `committed` whose positions the table no longer needs: the source derives
+   * them from the other positions when it starts again. The pipeline drops their checkpoint keys
+   * in its next commit, so snapshot summaries do not grow with every reshard of a long-lived
+   * stream. Optional; a source without it keeps every position.
+   */
+  retiredPartitions?(committed: ReadonlyMap<string, string>): string[];
+  /**
    * Orders two positions of the same partition: negative when `a` is before `b`. SHARD_END is after
    * every other position. Throws on a malformed position.
    */

@@ -36,6 +36,11 @@ export interface CommitOptions {
   /** Extra snapshot-summary keys (e.g. stream checkpoint positions). */
   summary?: Record<string, string>;
   /**
+   * Checkpoint keys ({@link CHECKPOINT_PREFIX}) not to carry from the parent snapshot: positions
+   * the source no longer needs (a finished shard whose child has a position).
+   */
+  dropCheckpoints?: readonly string[];
+  /**
    * Runs before every attempt on the table state the attempt builds on; throw to abort the commit
    * (e.g. a pipeline fencing itself when the table's checkpoint moved under it).
    */
@@ -273,8 +278,9 @@ export abstract class SnapshotProducer {
     await this.table.io.write(listLocation, bytes);
 
     const carried: Record<string, string> = {};
+    const drop = this.options.dropCheckpoints;
     for (const [k, val] of Object.entries(parent?.summary ?? {})) {
-      if (k.startsWith(CHECKPOINT_PREFIX)) carried[k] = val;
+      if (k.startsWith(CHECKPOINT_PREFIX) && !drop?.includes(k)) carried[k] = val;
     }
     const summary = mergeSummary(
       this.operation(),

@@ -236,3 +236,64 @@ test('shards are re-discovered periodically', async () => {
     await s.close();
   }
 });
+
+test('finished parents leave the checkpoint (retiredPartitions); restarts without them read each key once, in order', async () => {
+  const stream = await newStream(1);
+  const [root] = (await shardIds(stream)).map((s) => s.id);
+  assert.ok(root);
+  await put(stream, 'g0-', 30);
+  await split(stream, root);
+  await put(stream, 'g1-', 30);
+  const firstChild = (await shardIds(stream)).find((x) => x.parents.includes(root))!.id;
+  await split(stream, firstChild);
+  await put(stream, 'g2-', 30);
+  const lineage = await shardIds(stream);
+
+  // The table's checkpoint, as the pipeline keeps it: every batch committed with its positions,
+  // minus what the source retires; the source restarted from it every third batch.
+  let table = new Map<string, string>();
+  const got: string[] = [];
+  const retiredSeen = new Set<string>();
+  let s = source(stream);
+  await s.start(table, { type: 'TRIM_HORIZON' });
+  try {
+    for (let batch = 1; got.length < 90; batch++) {
+      assert.ok(batch < 500, `stuck at ${got.length} records`);
+      const b = await s.poll({ maxRecords: 7, maxBytes: 1 << 20, waitMs: 50 });
+      got.push(...texts(b.records));
+      const merged = new Map([...table, ...b.positions]);
+      const retired = s.retiredPartitions(merged);
+      for (const id of retired) {
+        assert.equal(merged.get(id), SHARD_END, `${id} retired before its end`);
+        const children = lineage.filter((x) => x.parents.includes(id)).map((x) => x.id);
+        assert.ok(children.some((c) => merged.has(c)), `${id} retired while no child has a position`);
+        merged.delete(id);
+        retiredSeen.add(id);
+      }
+      table = merged;
+      s.markCommitted(b.positions);
+      if (batch % 3 === 0) {
+        await s.close();
+        s = source(stream);
+        await s.start(table, { type: 'TRIM_HORIZON' });
+      }
+    }
+    assert.equal(got.length, 90);
+    assert.equal(new Set(got).size, 90, 'no key read twice across restarts without the retired positions');
+    for (let i = 0; i < 30; i++) {
+      const idx = [0, 1, 2].map((g) => got.indexOf(`g${g}-${i}`));
+      assert.ok(idx[0]! < idx[1]! && idx[1]! < idx[2]!, `key ${i}: ${idx.join(' < ')}`);
+    }
+    // Both split parents left the checkpoint; what is left are the open shards.
+    assert.deepEqual([...retiredSeen].sort(), [root, firstChild].sort());
+    const open = lineage.filter((x) => !x.closed).map((x) => x.id);
+    assert.ok([...table.keys()].every((k) => open.includes(k)), `only open shards keep positions: ${[...table.keys()].join(', ')}`);
+    // A final restart from that checkpoint finds nothing left to read.
+    await s.close();
+    s = source(stream);
+    await s.start(table, { type: 'TRIM_HORIZON' });
+    assert.equal((await pollFor(s, 500)).records.length, 0);
+  } finally {
+    await s.close();
+  }
+});

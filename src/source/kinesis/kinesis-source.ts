@@ -230,6 +230,23 @@ export class KinesisSource implements Source {
     }
   }
 
+  /**
+   * See {@link Source.retiredPartitions}: a shard whose SHARD_END is committed once a child of it
+   * has a committed position. On a start without its key, the child's position makes it done
+   * (rule 2 of `lineage.ts`), and a child still without a position finds its parent done and
+   * starts at TRIM_HORIZON, as it would have with the key.
+   */
+  retiredPartitions(committed: ReadonlyMap<string, string>): string[] {
+    const retired = new Set<string>();
+    for (const node of this.shards.values()) {
+      if (!committed.has(node.shardId)) continue;
+      for (const parent of [node.parentShardId, node.adjacentParentShardId]) {
+        if (parent !== undefined && committed.get(parent) === SHARD_END) retired.add(parent);
+      }
+    }
+    return [...retired];
+  }
+
   /** See {@link Source.comparePositions}. */
   comparePositions(a: string, b: string): number {
     return compareKinesisPositions(a, b);
