@@ -59,6 +59,23 @@ async function shardIds(stream: string): Promise<{ id: string; parents: string[]
   }));
 }
 
+/**
+ * A one-shard stream split, then its first child split again (5 shards), with 30 keys written in
+ * each generation: `g0-<i>`, `g1-<i>`, `g2-<i>`.
+ */
+async function splitOfSplit(): Promise<{ stream: string; root: string; firstChild: string; lineage: Awaited<ReturnType<typeof shardIds>> }> {
+  const stream = await newStream(1);
+  const [root] = (await shardIds(stream)).map((s) => s.id);
+  assert.ok(root);
+  await put(stream, 'g0-', 30);
+  await split(stream, root);
+  await put(stream, 'g1-', 30);
+  const firstChild = (await shardIds(stream)).find((x) => x.parents.includes(root))!.id;
+  await split(stream, firstChild);
+  await put(stream, 'g2-', 30);
+  return { stream, root, firstChild, lineage: await shardIds(stream) };
+}
+
 const texts = (rs: SourceRecord[]): string[] => rs.map((r) => dec(r.data));
 const state = (s: KinesisSource, id: string): string | undefined => s.metrics().partitions.find((p) => p.partitionId === id)?.state;
 
@@ -133,16 +150,7 @@ test('merge: the child waits until BOTH parents are ended and committed', async 
 });
 
 test('a pipeline committing every batch reads a split-of-a-split lineage in order, each key exactly once', async () => {
-  const stream = await newStream(1);
-  const [root] = (await shardIds(stream)).map((s) => s.id);
-  assert.ok(root);
-  await put(stream, 'g0-', 30);
-  await split(stream, root);
-  await put(stream, 'g1-', 30);
-  const firstChild = (await shardIds(stream)).find((x) => x.parents.includes(root))!.id;
-  await split(stream, firstChild);
-  await put(stream, 'g2-', 30);
-  const lineage = await shardIds(stream);
+  const { stream, lineage } = await splitOfSplit();
   assert.equal(lineage.length, 5);
 
   const s = source(stream);
@@ -238,16 +246,7 @@ test('shards are re-discovered periodically', async () => {
 });
 
 test('finished parents leave the checkpoint (retiredPartitions); restarts without them read each key once, in order', async () => {
-  const stream = await newStream(1);
-  const [root] = (await shardIds(stream)).map((s) => s.id);
-  assert.ok(root);
-  await put(stream, 'g0-', 30);
-  await split(stream, root);
-  await put(stream, 'g1-', 30);
-  const firstChild = (await shardIds(stream)).find((x) => x.parents.includes(root))!.id;
-  await split(stream, firstChild);
-  await put(stream, 'g2-', 30);
-  const lineage = await shardIds(stream);
+  const { stream, root, firstChild, lineage } = await splitOfSplit();
 
   // The table's checkpoint, as the pipeline keeps it: every batch committed with its positions,
   // minus what the source retires; the source restarted from it every third batch.
