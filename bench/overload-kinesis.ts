@@ -6,7 +6,12 @@
  * checked against the producer's log: for each shard, exactly the events at or before the
  * committed sequence number are in the table, each once.
  *
+ * With `--prefill` (the Kinesis rows of "scale with the work"), the producer fills the stream
+ * first and the pipeline then drains it: the rate is the pipeline's through real shard readers
+ * (GetRecords per shard, the byte budget, rotation over shards), bounded by what kinesalite serves.
+ *
  *   node dist/bench/overload-kinesis.js --seconds 60 --shards 1
+ *   node dist/bench/overload-kinesis.js --prefill --seconds 5 --shards 64
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -30,6 +35,8 @@ const shards = Number(flag('shards', '1'));
 const rate = flag('rate', '0');
 /** Read limit per shard (bytes/s): below the producer's rate, the pipeline is the slower side. */
 const readLimit = Number(flag('read-limit', '2000000'));
+/** Fill the stream first, then drain it (see the file comment). */
+const prefill = process.argv.includes('--prefill');
 
 const dir = await mkdtemp(join(tmpdir(), 'floe-bench-overk-'));
 const putsLog = join(dir, 'puts.csv');
@@ -41,6 +48,7 @@ const feeder = spawn(
 const lines = createInterface({ input: feeder.stdout })[Symbol.asyncIterator]();
 const ready = JSON.parse(((await lines.next()).value as string) ?? '{}') as { url: string; stream: string };
 const produced = (async () => JSON.parse(((await lines.next()).value as string) ?? '{}') as { produced: number; seconds: number; eventsPerSecond: number })();
+if (prefill) await produced;
 
 const client = kinesisClientFromEnv({ endpoint: ready.url, region: 'us-east-1', maxAttempts: 1 });
 const log: string[] = [];
@@ -70,6 +78,13 @@ const sampler = setInterval(() => {
 }, 250);
 const running = pipeline.run();
 const feed = await produced;
+if (prefill) {
+  // Drained: every produced event committed (or the run failed, or it is stuck for 3 minutes).
+  let failed = false;
+  running.catch(() => (failed = true));
+  const deadline = performance.now() + 180_000;
+  while (committed < feed.produced && !failed && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
 pipeline.stop();
 await running;
 const elapsed = (performance.now() - t0) / 1000;
@@ -98,7 +113,7 @@ const [expected, rows, distinct, missing, unexpected] = check.rows[0]!.map(Numbe
 
 const rss = samples.map((s) => s.rss / 1e6);
 emitResult({
-  bench: 'overload',
+  bench: prefill ? 'scale-kinesis' : 'overload',
   source: 'kinesis',
   seconds: elapsed,
   shards,

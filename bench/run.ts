@@ -145,6 +145,16 @@ async function scale(): Promise<Result[]> {
       out.push(await runChild('throughput', ['--events', events, '--size', '150', '--shards', String(shards), '--partitioned', partitioned], { cpus: '0' }));
     }
   }
+  // The same through real shard readers: a stream of N shards filled first, then drained.
+  for (const shards of [1, 4, 16, 64]) {
+    out.push(
+      await runChild('overload-kinesis', ['--prefill', '--seconds', quick ? '2' : '5', '--shards', String(shards)]).catch((e: Error) => ({
+        bench: 'scale-kinesis',
+        shards,
+        error: e.message,
+      })),
+    );
+  }
   return out;
 }
 
@@ -390,10 +400,31 @@ async function main(): Promise<void> {
       '| shards | table | events/s | peak RSS | commits | files |',
       '|---:|---|---:|---:|---:|---:|',
     );
-    for (const r of sc) {
+    for (const r of sc.filter((x) => x.bench !== 'scale-kinesis')) {
       md.push(`| ${fmt(num(r, 'shards'))} | ${r.partitioned ? 'partitioned' : 'unpartitioned'} | ${fmt(num(r, 'eventsPerSecond'))} | ${fmt(num(r, 'peakRssMB'))} MB | ${fmt(num(r, 'commits'))} | ${fmt(num(r, 'files'))} |`);
     }
     md.push('');
+    const viaKinesis = sc.filter((x) => x.bench === 'scale-kinesis');
+    if (viaKinesis.length > 0) {
+      md.push(
+        'Through real shard readers: the embedded Kinesis endpoint (kinesalite, in the producer\'s own process) with a stream of 1–64 shards, filled first by PutRecords for ' +
+          (quick ? '2' : '5') +
+          ' s, then drained by the pipeline (the KinesisSource: one reader per shard, GetRecords, the byte budget, rotation over shards; unpartitioned; not pinned). kinesalite serves GetRecords far slower than Kinesis (JSON, base64 and LevelDB in one Node process), so events/s here is the endpoint\'s; the figures to read are RSS with many shard readers and that every event landed once.',
+        '',
+        '| shards | events | drained in | events/s | peak RSS | every event once |',
+        '|---:|---:|---:|---:|---:|---|',
+      );
+      for (const r of viaKinesis) {
+        if (r.error !== undefined) {
+          md.push(`| ${fmt(num(r, 'shards'))} | failed: ${String(r.error).slice(0, 120)} | | | | |`);
+          continue;
+        }
+        md.push(
+          `| ${fmt(num(r, 'shards'))} | ${fmt(num(r, 'events'))} | ${fmt(num(r, 'seconds'), 1)} s | ${fmt(num(r, 'eventsPerSecond'))} | ${fmt(num(r, 'peakRssMB'))} MB | ${r.nothingLost ? 'yes' : '**no**'} |`,
+        );
+      }
+      md.push('');
+    }
   }
 
   md.push('## Commands', '', 'Build first (`npm run bench` does): `npm run build`. Then, from the repository root:', '', '```sh', ...commands, '```', '');
