@@ -2,12 +2,13 @@
  * The JSON fast path: reads a record's bytes straight into a {@link RawRow}, without decoding
  * them to a string, parsing them into objects or encoding the strings back to UTF-8.
  *
- * It handles the shape nearly every stream carries (a flat JSON object whose mapped fields are
- * plain strings without escapes, ISO timestamps of the common shape, integers, short decimals and
- * booleans) and declines everything else: escapes in a mapped string, a number where a string is
- * mapped, a duplicate mapped key, a missing required field, invalid JSON or UTF-8. A declined
- * record goes through the general path (TextDecoder → JSON.parse → `transform.ts`), which then
- * produces its row or its exact error. So every record the fast path accepts gets the value the
+ * It handles the shape nearly every stream carries (a JSON object whose mapped fields, at the top
+ * or along dotted paths through nested objects, are plain strings without escapes, ISO timestamps
+ * of the common shape, integers, short decimals and booleans) and declines everything else: escapes
+ * in a mapped string, a number where a string is mapped, a duplicate mapped key (or object on a
+ * path), an array or scalar where a path expects an object, a missing required field, invalid JSON
+ * or UTF-8. A declined record goes through the general path (TextDecoder → JSON.parse →
+ * `transform.ts`), which then produces its row or its exact error. So every record the fast path accepts gets the value the
  * general path would give it (test/pipeline/record-scan.differential.test.ts checks this on
  * generated and mutated records), and no error message has two sources.
  *
@@ -46,18 +47,36 @@ const MAX_DEPTH = 64;
 const FLOAT_MAX = 3.4028234663852886e38;
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i); // exact doubles up to 1e22
 
+/** A mapped leaf: a column read from a scalar at the end of its path. */
 interface Field {
-  /** The field name as UTF-8. */
-  key: Uint8Array;
   /** Position of the column in the schema (and the raw row). */
   index: number;
   kind: number;
   required: boolean;
+  /** Its slot in `seen` (its key's). */
+  slot: number;
+}
+
+/** A key of a mapped object: a leaf, or an object holding more mapped keys (a nested path). */
+interface Entry {
+  /** The key as UTF-8. */
+  key: Uint8Array;
   /**
    * The key's bytes need no escape in JSON (no quote, backslash or control character), so a
    * record's key with exactly these bytes before a closing quote is this key.
    */
   plain: boolean;
+  /** Per record, whether the key was seen (duplicates are declined): its index in `seen`. */
+  slot: number;
+  leaf: Field | undefined;
+  child: Level | undefined;
+}
+
+/** The mapped keys of one object of the record (the record itself, or an object on a path). */
+interface Level {
+  entries: Entry[];
+  /** Entry to try first: keys usually come in the order of the last record. */
+  next: number;
 }
 
 function kindOf(type: IcebergType): number | undefined {
@@ -88,32 +107,36 @@ const encoder = new TextEncoder();
 export class RecordScanner {
   /** The row the last successful {@link scan} filled (reused: copy it out before the next scan). */
   readonly row: RawRow;
-  private readonly fields: Field[];
+  private readonly root: Level;
+  /** Every leaf, for the end-of-record check of missing fields. */
+  private readonly leaves: Field[];
   private readonly computed: { index: number; get: (ctx: RecordContext) => unknown; int64: boolean }[];
   /** The last computed bigint seen and its number (processing time is one bigint per batch). */
   private lastBig: bigint | undefined;
   private lastBigNumber = 0;
-  /** Per field, the record count when it was last seen: no clearing between records. */
+  /** Per key slot, the record count when it was last seen: no clearing between records. */
   private readonly seen: Uint32Array;
   private generation = 0;
   private data: Uint8Array = new Uint8Array(0);
-  /** Field to try first: keys usually come in the order of the columns. */
-  private next = 0;
 
-  private constructor(fields: Field[], computed: RecordScanner['computed'], columns: number) {
-    this.fields = fields;
+  private constructor(root: Level, leaves: Field[], slots: number, computed: RecordScanner['computed'], columns: number) {
+    this.root = root;
+    this.leaves = leaves;
     this.computed = computed;
     this.row = newRawRow(columns);
-    this.seen = new Uint32Array(fields.length);
+    this.seen = new Uint32Array(slots);
   }
 
   /**
    * A scanner for the mapping, or undefined when some column needs the general path every time
-   * (a nested path, or a type the fast path does not read: decimal, date, time, uuid, binary…).
+   * (a type the fast path does not read: decimal, date, time, uuid, binary…; a path with an empty
+   * or numeric segment, which may index an array; a path that is also the prefix of another).
    */
   static for(transform: CompiledTransform): RecordScanner | undefined {
-    const fields: Field[] = [];
+    const root: Level = { entries: [], next: 0 };
+    const leaves: Field[] = [];
     const computed: RecordScanner['computed'] = [];
+    let slots = 0;
     const sources: readonly ColumnSource[] = transform.sources;
     for (let index = 0; index < sources.length; index++) {
       const s = sources[index]!;
@@ -123,12 +146,31 @@ export class RecordScanner {
         continue;
       }
       const kind = kindOf(s.type);
-      if (kind === undefined || s.path.includes('.')) return undefined;
-      const key = encoder.encode(s.path);
-      if (fields.some((f) => f.key.length === key.length && f.key.every((b, i) => b === key[i]))) return undefined;
-      fields.push({ key, index, kind, required: s.required, plain: key.every((b) => b >= 0x20 && b !== QUOTE && b !== BACKSLASH) });
+      if (kind === undefined) return undefined;
+      const segments = s.path.split('.');
+      if (segments.some((g) => g === '' || /^\d+$/.test(g))) return undefined;
+      let level = root;
+      for (let k = 0; k < segments.length; k++) {
+        const key = encoder.encode(segments[k]!);
+        const last = k === segments.length - 1;
+        let entry = level.entries.find((e) => e.key.length === key.length && e.key.every((b, i) => b === key[i]));
+        if (entry === undefined) {
+          entry = { key, plain: key.every((b) => b >= 0x20 && b !== QUOTE && b !== BACKSLASH), slot: slots++, leaf: undefined, child: undefined };
+          level.entries.push(entry);
+        } else if (last || entry.leaf !== undefined) {
+          return undefined; // the same path twice, or a leaf that is also an object on another path
+        }
+        if (last) {
+          if (entry.child !== undefined) return undefined;
+          entry.leaf = { index, kind, required: s.required, slot: entry.slot };
+          leaves.push(entry.leaf);
+        } else {
+          entry.child ??= { entries: [], next: 0 };
+          level = entry.child;
+        }
+      }
     }
-    return new RecordScanner(fields, computed, sources.length);
+    return new RecordScanner(root, leaves, slots, computed, sources.length);
   }
 
   /**
@@ -148,49 +190,14 @@ export class RecordScanner {
     this.generation = gen;
     let p = this.ws(0);
     if (p >= n || data[p] !== LBRACE) return false;
-    p = this.ws(p + 1);
-    if (data[p] === RBRACE) p++;
-    else {
-      for (;;) {
-        if (data[p] !== QUOTE) return false;
-        const keyFrom = p + 1;
-        // Keys usually come in the order of the last record: try the next expected key's bytes
-        // first, which also scans the key (one pass instead of a scan and a match).
-        let f = this.expected(keyFrom);
-        let keyTo: number;
-        if (f >= 0) keyTo = keyFrom + this.fields[f]!.key.length;
-        else {
-          keyTo = this.string(keyFrom, true);
-          if (keyTo < 0) return false;
-          f = this.match(keyFrom, keyTo);
-        }
-        p = this.ws(keyTo + 1);
-        if (data[p] !== COLON) return false;
-        p = this.ws(p + 1);
-        if (f < 0) p = this.skip(p, 0);
-        else {
-          if (seen[f] === gen) return false; // JSON.parse keeps the last: the general path decides
-          seen[f] = gen;
-          p = this.value(this.fields[f]!, p);
-        }
-        if (p < 0) return false;
-        p = this.ws(p);
-        const c = data[p];
-        if (c === COMMA) {
-          p = this.ws(p + 1);
-          continue;
-        }
-        if (c !== RBRACE) return false;
-        p++;
-        break;
-      }
-    }
-    if (this.ws(p) !== n) return false;
+    p = this.object(p, this.root, 0);
+    if (p < 0 || this.ws(p) !== n) return false;
     const row = this.row;
-    const fields = this.fields;
-    for (let f = 0; f < fields.length; f++) {
-      if (seen[f] === gen) continue;
-      const field = fields[f]!;
+    const leaves = this.leaves;
+    for (let f = 0; f < leaves.length; f++) {
+      const field = leaves[f]!;
+      if (seen[field.slot] === gen) continue;
+      // Missing, or under a missing or null object: null, as the general path reads it.
       if (field.required) return false;
       row.tags[field.index] = RAW_NULL;
     }
@@ -234,40 +241,92 @@ export class RecordScanner {
   }
 
   /**
-   * The expected field when the key starting at `from` is exactly its (plain) key followed by the
-   * closing quote, or -1 (the key must then be scanned and matched).
+   * Scans the object at `p` (its `{`), reading the keys of `level` into the row and validating
+   * the rest; the position after its `}`, or -1 (decline). `depth`: objects around it.
    */
-  private expected(from: number): number {
-    const fields = this.fields;
-    if (fields.length === 0) return -1;
-    const f = this.next;
-    const field = fields[f]!;
-    if (!field.plain) return -1;
-    const key = field.key;
+  private object(p: number, level: Level, depth: number): number {
+    const data = this.data;
+    const seen = this.seen;
+    const gen = this.generation;
+    p = this.ws(p + 1);
+    if (data[p] === RBRACE) return p + 1;
+    for (;;) {
+      if (data[p] !== QUOTE) return -1;
+      const keyFrom = p + 1;
+      // Keys usually come in the order of the last record: try the next expected key's bytes
+      // first, which also scans the key (one pass instead of a scan and a match).
+      let e = this.expected(level, keyFrom);
+      let keyTo: number;
+      if (e >= 0) keyTo = keyFrom + level.entries[e]!.key.length;
+      else {
+        keyTo = this.string(keyFrom, true);
+        if (keyTo < 0) return -1;
+        e = this.match(level, keyFrom, keyTo);
+      }
+      p = this.ws(keyTo + 1);
+      if (data[p] !== COLON) return -1;
+      p = this.ws(p + 1);
+      if (e < 0) p = this.skip(p, depth);
+      else {
+        const entry = level.entries[e]!;
+        if (seen[entry.slot] === gen) return -1; // JSON.parse keeps the last: the general path decides
+        seen[entry.slot] = gen;
+        if (entry.leaf !== undefined) p = this.value(entry.leaf, p);
+        else {
+          const c = data[p];
+          // An object on a path: its keys. null: what is under it is missing. Anything else
+          // (an array the general path may index, a scalar): the general path decides.
+          if (c === LBRACE && depth + 1 < MAX_DEPTH) p = this.object(p, entry.child!, depth + 1);
+          else if (c === 0x6e /* n */) p = this.literal(p, NULL);
+          else return -1;
+        }
+      }
+      if (p < 0) return -1;
+      p = this.ws(p);
+      const c = data[p];
+      if (c === COMMA) {
+        p = this.ws(p + 1);
+        continue;
+      }
+      return c === RBRACE ? p + 1 : -1;
+    }
+  }
+
+  /**
+   * The level's expected entry when the key starting at `from` is exactly its (plain) key
+   * followed by the closing quote, or -1 (the key must then be scanned and matched).
+   */
+  private expected(level: Level, from: number): number {
+    const entries = level.entries;
+    if (entries.length === 0) return -1;
+    const e = level.next;
+    const entry = entries[e]!;
+    if (!entry.plain) return -1;
+    const key = entry.key;
     const len = key.length;
     const data = this.data;
     if (data[from + len] !== QUOTE) return -1;
     for (let i = 0; i < len; i++) if (key[i] !== data[from + i]) return -1;
-    this.next = f + 1 === fields.length ? 0 : f + 1;
-    return f;
+    level.next = e + 1 === entries.length ? 0 : e + 1;
+    return e;
   }
 
-  /** The mapped field whose key is `data[from, to)`, or -1. */
-  private match(from: number, to: number): number {
-    const fields = this.fields;
-    const count = fields.length;
+  /** The level's entry whose key is `data[from, to)`, or -1. */
+  private match(level: Level, from: number, to: number): number {
+    const entries = level.entries;
+    const count = entries.length;
     const data = this.data;
     const len = to - from;
     for (let k = 0; k < count; k++) {
-      let f = this.next + k;
-      if (f >= count) f -= count;
-      const key = fields[f]!.key;
+      let e = level.next + k;
+      if (e >= count) e -= count;
+      const key = entries[e]!.key;
       if (key.length !== len) continue;
       let i = 0;
       while (i < len && key[i] === data[from + i]) i++;
       if (i === len) {
-        this.next = f + 1 === count ? 0 : f + 1;
-        return f;
+        level.next = e + 1 === count ? 0 : e + 1;
+        return e;
       }
     }
     return -1;

@@ -445,3 +445,35 @@ test('fast path on and off: the same table of long, int, double, float, boolean 
   };
   await compareRuns('numeric', baseConfig({ partition_by: 'bucket(3, l)' }, columns), numericRecord, 3);
 });
+
+/** A record of the nested mapping (EventBridge-like: `detail.*`, `meta.*`). */
+function nestedRecord(shard: number, i: number, r: () => number): Uint8Array {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const detail: Record<string, unknown> = {
+    user: r() < 0.9 ? { id: `u${i % 7}`, name: pick(['Ann', 'Bó', '𝄞', '']) } : null,
+    ts: stamp(r),
+    n: pick([1.5, -0, 42, 0.1]),
+  };
+  const record: Record<string, unknown> = { id: `n_${shard}_${i}`, 'detail-type': 'order', detail, meta: { region: pick(['eu', 'us']) } };
+  const x = r();
+  // Declined by the fast path (the general path reads them, or dead-letters them).
+  if (x < 0.05) record.detail = [detail];
+  else if (x < 0.08) record.meta = 'none';
+  else if (x < 0.1) (detail as { user: unknown }).user = { id: 7 };
+  else if (x < 0.12) delete record.id;
+  let text = JSON.stringify(record);
+  if (x >= 0.12 && x < 0.14) text = text.replace('"meta":', '"meta":{"region":"dup"},"meta":');
+  return enc.encode(text);
+}
+
+test('fast path on and off: the same table from nested paths', { timeout: 60_000 }, async () => {
+  const columns = {
+    id: { type: 'string', required: true },
+    user_id: { type: 'string', path: 'detail.user.id' },
+    user_name: { type: 'string', path: 'detail.user.name' },
+    ts: { type: 'timestamptz', path: 'detail.ts' },
+    n: { type: 'double', path: 'detail.n' },
+    region: { type: 'string', path: 'meta.region' },
+  };
+  await compareRuns('nested', baseConfig({ partition_by: 'region' }, columns), nestedRecord, 4);
+});

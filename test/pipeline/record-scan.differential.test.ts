@@ -47,6 +47,18 @@ const EVERY_KIND: TransformSpec = {
   ],
 };
 
+/** Nested paths, two levels deep, beside a flat one. */
+const NESTED: TransformSpec = {
+  columns: [
+    { name: 'id', type: 'string', required: true },
+    { name: 'user_id', type: 'string', path: 'detail.user.id' },
+    { name: 'user_name', type: 'string', path: 'detail.user.name' },
+    { name: 'ts', type: 'timestamptz', path: 'detail.ts' },
+    { name: 'n', type: 'double', path: 'detail.n' },
+    { name: 'region', type: 'string', path: 'meta.region' },
+  ],
+};
+
 type Outcome = { ok: true; row: IcebergValue[] } | { ok: false; error: string };
 
 function general(t: CompiledTransform, data: Uint8Array): Outcome {
@@ -291,9 +303,106 @@ describe('record-scan: the fast path gives the general path\'s values', () => {
     assert.ok(accepted + declined === 40_000);
   });
 
-  test('mappings the fast path does not read: nested paths, decimals, dates', () => {
+  test('nested paths: generated records and byte-level mutations, never a different value', () => {
+    const { t, scanner } = compile(NESTED);
+    assert.ok(scanner, 'nested paths are read on the fast path');
+    const random = rng(20261125);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const scalars = ['"a"', '"héllo"', '"q\\"x"', '"2026-01-08T15:16:52Z"', '"2026-01-08T15:16:52.5+01:00"', '7', '-0', '1.5', '9007199254740993', 'true', 'null', '[1,2]', '{}'];
+    // An object for a mapped level: its mapped keys (or others), recursively, in any order.
+    const good: Record<string, string[]> = { s: ['"a"', '"héllo"', '""', '"𝄞"'], t: ['"2026-01-08T15:16:52Z"', '"2024-02-29 00:00:00.123z"'], n: ['1.5', '-0', '42', '0.1'] };
+    const object = (keys: Record<string, unknown>, depth: number): string => {
+      const parts: string[] = [];
+      for (const [k, sub] of Object.entries(keys)) {
+        if (random() < 0.08) continue; // missing
+        const v =
+          typeof sub === 'string'
+            ? random() < 0.85
+              ? pick(good[sub]!)
+              : pick(scalars)
+            : random() < 0.9
+              ? object(sub as Record<string, unknown>, depth + 1)
+              : pick(scalars);
+        parts.push(`${JSON.stringify(k)}:${v}`);
+        if (random() < 0.05) parts.push(`${JSON.stringify(k)}:${pick(scalars)}`); // a duplicate
+      }
+      if (random() < 0.3) parts.push(`"other":${pick(scalars)}`);
+      return `{${parts.sort(() => random() - 0.5).join(',')}}`;
+    };
+    const shape = { id: 's', detail: { user: { id: 's', name: 's' }, ts: 't', n: 'n' }, meta: { region: 's' } };
+    const alphabet = [...'{}[]:,"\\ 0123456789.-nul'].map((c) => c.charCodeAt(0)).concat([0x00, 0x80, 0xc3, 0xff]);
+    let accepted = 0;
+    let generatedAccepted = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const base = enc.encode(object(shape, 0));
+      if (check(t, scanner, base)) {
+        accepted++;
+        generatedAccepted++;
+      }
+      const bytes = [...base];
+      for (let e = 0; e < 1 + Math.floor(random() * 3); e++) {
+        const at = Math.floor(random() * (bytes.length + 1));
+        const op = Math.floor(random() * 3);
+        if (op === 0 && at < bytes.length) bytes[at] = pick(alphabet);
+        else if (op === 1) bytes.splice(at, 0, pick(alphabet));
+        else bytes.splice(at, 1);
+      }
+      if (check(t, scanner, new Uint8Array(bytes))) accepted++;
+    }
+    assert.ok(generatedAccepted > 1_000, `fast path accepted ${generatedAccepted} of 20,000 generated nested records`);
+    assert.ok(accepted < 40_000);
+  });
+
+  test('nested paths: hand-picked cases', () => {
+    const { t, scanner } = compile(NESTED);
+    const cases = [
+      '{"id":"1","detail":{"user":{"id":"u","name":"n"},"ts":"2026-01-08T15:16:52Z","n":3},"meta":{"region":"eu"}}',
+      '{"detail":null,"id":"1"}', // a null object: what is under it is null
+      '{"id":"1","detail":{}}',
+      '{"id":"1","detail":{"user":null}}',
+      '{"id":"1","detail":[{"user":{"id":"u"}}]}', // an array where an object is mapped: declined
+      '{"id":"1","detail":"text"}', // a scalar where an object is mapped: declined (general: null)
+      '{"id":"1","detail":{"user":{"id":"a"}},"detail":{"user":{"id":"b"}}}', // duplicate object: last wins in JSON.parse
+      '{"id":"1","detail":{"user":{"id":"a","id":"b"}}}',
+      '{"id":"1","detail":{"user":{"id":"a"},"user":{"name":"b"}}}',
+      '{"id":"1","meta":{"region":"eu","region":"us"}}',
+      '{"id":"1","detail":{"user":{"id":7}}}', // a number for a string: declined
+      '{"id":"1","detail":{"ts":"2026-01-08T15:16:52Z","n":1e400}}',
+      '{"detail":{"user":{"id":"u"}}}', // required id missing
+      '{"id":"1","detail":{"user":{"id":"u"}}',
+      '{"id":"1","detail":{"user":{"id":"u"}}}}',
+    ];
+    let accepted = 0;
+    for (const text of cases) if (check(t, scanner, enc.encode(text))) accepted++;
+    assert.equal(scanner.scan(enc.encode(cases[0]!), CTX), true);
+    assert.equal(scanner.scan(enc.encode(cases[1]!), CTX), true);
+    for (const declined of [4, 5, 6, 7, 8, 9, 10, 11, 12]) assert.equal(scanner.scan(enc.encode(cases[declined]!), CTX), false, cases[declined]);
+    assert.ok(accepted >= 4);
+  });
+
+  test('a deep path at the depth limit: declined beyond it, read within it', () => {
+    const deep = (n: number) => Array.from({ length: n }, (_, i) => `k${String.fromCharCode(97 + (i % 26))}`).join('.');
+    const spec: TransformSpec = { columns: [{ name: 'v', type: 'string', path: deep(70) }] };
+    const { t, scanner } = compile(spec);
+    const record = (n: number) => deep(n).split('.').reduceRight((inner, k) => `{${JSON.stringify(k)}:${inner}}`, '"x"');
+    assert.equal(check(t, scanner, enc.encode(record(70))), false, 'deeper than 64 objects: the general path');
+    const shallow: TransformSpec = { columns: [{ name: 'v', type: 'string', path: deep(20) }] };
+    const s2 = compile(shallow);
+    assert.equal(check(s2.t, s2.scanner, enc.encode(record(20))), true);
+  });
+
+  test('mappings the fast path does not read: decimals, dates, numeric or empty path segments, a path inside another', () => {
     for (const columns of [
-      [{ name: 'a', type: 'string', path: 'x.y' }],
+      [{ name: 'a', type: 'string', path: 'x.0.y' }],
+      [{ name: 'a', type: 'string', path: 'x..y' }],
+      [
+        { name: 'a', type: 'string', path: 'x' },
+        { name: 'b', type: 'string', path: 'x.y' },
+      ],
+      [
+        { name: 'a', type: 'string', path: 'x.y' },
+        { name: 'b', type: 'string', path: 'x' },
+      ],
       [{ name: 'a', type: 'decimal(9,2)' }],
       [{ name: 'a', type: 'date' }],
       [{ name: 'a', type: 'uuid' }],
