@@ -4,7 +4,7 @@
  *
  * It handles the shape nearly every stream carries (a JSON object whose mapped fields, at the top
  * or along dotted paths through nested objects, are plain strings without escapes, ISO timestamps
- * of the common shape, integers, short decimals and booleans) and declines everything else: escapes
+ * of the common shape, `YYYY-MM-DD` dates, integers, short decimals and booleans) and declines everything else: escapes
  * in a mapped string, a number where a string is mapped, a duplicate mapped key (or object on a
  * path), an array or scalar where a path expects an object, a missing required field, invalid JSON
  * or UTF-8. A declined record goes through the general path (TextDecoder → JSON.parse →
@@ -28,6 +28,7 @@ const K_INT = 4;
 const K_DOUBLE = 5;
 const K_FLOAT = 6;
 const K_BOOLEAN = 7;
+const K_DATE = 8;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -96,6 +97,8 @@ function kindOf(type: IcebergType): number | undefined {
       return K_FLOAT;
     case 'boolean':
       return K_BOOLEAN;
+    case 'date':
+      return K_DATE;
     default:
       return undefined;
   }
@@ -129,7 +132,7 @@ export class RecordScanner {
 
   /**
    * A scanner for the mapping, or undefined when some column needs the general path every time
-   * (a type the fast path does not read: decimal, date, time, uuid, binary…; a path with an empty
+   * (a type the fast path does not read: decimal, time, uuid, binary…; a path with an empty
    * or numeric segment, which may index an array; a path that is also the prefix of another).
    */
   static for(transform: CompiledTransform): RecordScanner | undefined {
@@ -514,6 +517,20 @@ export class RecordScanner {
         if (!commonTimestampMicros(data, p + 1, q, row.nums, i)) return -1;
         row.tags[i] = RAW_INT64;
         return q + 1;
+      }
+      case K_DATE: {
+        // `YYYY-MM-DD` exactly (the general path also trims spaces and takes epoch numbers).
+        if (c !== QUOTE || data[p + 11] !== QUOTE || data[p + 5] !== MINUS || data[p + 8] !== MINUS) return -1;
+        const yHi = twoDigits(data, p + 1);
+        const yLo = twoDigits(data, p + 3);
+        const month = twoDigits(data, p + 6);
+        const day = twoDigits(data, p + 9);
+        if (yHi < 0 || yLo < 0 || month < 0 || day < 0) return -1;
+        const days = civilSeconds(yHi * 100 + yLo, month, day, 0, 0, 0) / 86_400; // NaN: no such day
+        if (!Number.isSafeInteger(days)) return -1;
+        row.tags[i] = RAW_VALUE;
+        row.values[i] = days;
+        return p + 12;
       }
       case K_LONG:
       case K_INT: {

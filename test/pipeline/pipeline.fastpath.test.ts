@@ -152,6 +152,7 @@ function numericRecord(shard: number, i: number, r: () => number): Uint8Array {
   const fastTs = () => JSON.stringify(stamp(r));
   if (x < 0.75) {
     fields.push(['l', fastLong()], ['i', fastInt()], ['d', fastDouble()], ['f', fastFloat()], ['b', fastBool()], ['ts', fastTs()], ['s', JSON.stringify(pick(['a', 'é', '𝄞', '', 'zz']))]);
+    fields.push(['dt', JSON.stringify(pick(['2026-01-08', '2024-02-29', '1969-12-31', '0001-01-01', '9999-12-31']))]);
     if (r() < 0.2) fields.splice(1 + Math.floor(r() * 6), 1); // a missing optional field
     if (r() < 0.1) fields.push(['l', 'null']); // a null (after a value: declined, the last wins)
   } else if (x < 0.9) {
@@ -164,6 +165,7 @@ function numericRecord(shard: number, i: number, r: () => number): Uint8Array {
       ['b', pick(['"true"', '"false"'])],
       ['ts', pick(['1767885412345', '0', '-1000', '"2026-01-08T15:16:52+05:30"'])],
       ['s', pick(['5', 'true', '{"a":[1]}', '"\\u00e9"'])],
+      ['dt', pick(['" 2026-01-08"', '1767830400000', '"2026-01-08 "'])],
     );
   } else {
     // Dead letters.
@@ -180,6 +182,8 @@ function numericRecord(shard: number, i: number, r: () => number): Uint8Array {
       ['ts', '1.5e300'], // epoch ms far beyond 64-bit microseconds
       ['ts', '9.3e15'], // just beyond
       ['d', '"one"'],
+      ['dt', '"2026-02-30"'],
+      ['dt', '"2026-1-8"'],
     ]);
     fields.push(['l', fastLong()], bad);
   }
@@ -440,6 +444,7 @@ test('fast path on and off: the same table of long, int, double, float, boolean 
     b: 'boolean',
     ts: { type: 'timestamp', format: 'epoch_ms' },
     s: 'string',
+    dt: { type: 'date', format: 'epoch_ms' },
     c: { type: 'long', constant: 42 },
     processed: { type: 'timestamptz', value: 'processing_time' },
   };
