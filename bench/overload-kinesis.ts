@@ -73,6 +73,7 @@ const pipeline = await Pipeline.open({
 });
 const samples: { t: number; rss: number; buffered: number }[] = [];
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const sampler = setInterval(() => {
   samples.push({ t: (performance.now() - t0) / 1000, rss: process.memoryUsage().rss, buffered: source.metrics().bufferedBytes });
 }, 250);
@@ -88,6 +89,7 @@ if (prefill) {
 pipeline.stop();
 await running;
 const elapsed = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
 clearInterval(sampler);
 const peakBufferedBytes = source.metrics().peakBufferedBytes;
 
@@ -122,6 +124,8 @@ emitResult({
   producedPerSecond: feed.eventsPerSecond,
   events: committed,
   eventsPerSecond: committed / elapsed,
+  /** CPU of this process (the pipeline and the SDK's client; kinesalite runs in the feeder) per event. */
+  cpuMicrosPerEvent: committed > 0 ? (cpu.user + cpu.system) / committed : null,
   backlog: feed.produced - committed,
   rssMB: {
     p50: percentile(sorted(rss), 50),

@@ -9,7 +9,6 @@
  * only by records larger than the running average.
  */
 import {
-  GetRecordsCommand,
   GetShardIteratorCommand,
   type GetShardIteratorCommandInput,
   type KinesisClient,
@@ -20,6 +19,7 @@ import type { PartitionMetrics, PartitionState, SourceLogger, SourceRecord } fro
 import { SHARD_END } from '../source.js';
 import { Backoff, nextCallTime, sleep, type BackoffOptions, type PacingOptions } from './backoff.js';
 import { classifyKinesisError, describeError } from './client.js';
+import { getRecordsCommand } from './get-records.js';
 import { deaggregate } from './kpl.js';
 import type { ReaderStart } from './lineage.js';
 import { ByteBudget, Notifier } from './signal.js';
@@ -171,7 +171,7 @@ export class ShardReader {
       let res;
       try {
         res = await this.ctx.client.send(
-          new GetRecordsCommand({ ShardIterator: iterator, Limit: limit, ...('StreamARN' in this.ctx.stream ? this.ctx.stream : {}) }),
+          getRecordsCommand({ ShardIterator: iterator, Limit: limit, ...('StreamARN' in this.ctx.stream ? this.ctx.stream : {}) }),
           { abortSignal: this.signal },
         );
       } catch (e) {
