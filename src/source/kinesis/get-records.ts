@@ -1,17 +1,18 @@
 /**
- * GetRecords with a lean response parser. The SDK's schema-driven deserializer spent about
- * 5.8 µs of CPU per 150-byte record (base64 checked by a regex, every member walked through its
- * schema, chunked body concatenation), several times what the whole pipeline spends on the record
- * after it: measured on a canned 1,000-record response, against about 2 µs for `JSON.parse`,
- * Node's native base64 decoding and a Date (`BENCHMARKS.md`, "Scale with the work").
+ * GetRecords with a lean response parser. The SDK's schema-driven deserializer (base64 checked
+ * by a regex, every member walked through its schema) was the largest item of a Kinesis read's
+ * profile; through the client, on a canned 1,000-record response of 150-byte events, it cost
+ * 3.8–5.6 µs of CPU per record against 3.0–3.65 µs for `JSON.parse`, Node's native base64 decoder
+ * and a Date (bench/notes.md, item 20).
  *
- * Only a successful JSON response (HTTP 200, a JSON content type) is parsed here; everything else (errors, throttling,
- * retries, signing, endpoints, credentials) stays with the SDK. Two middlewares on the command: the
- * inner one, next to the HTTP handler, takes a 200 response's body and parses it, handing the SDK's
- * deserializer an empty object instead; the outer one puts the parsed records into the output.
- * The output has the SDK's shape (`Data` as bytes, `ApproximateArrivalTimestamp` as a Date), so
- * callers cannot tell the difference (test/source/kinesis-get-records.unit.test.ts compares both
- * on the same responses).
+ * Only a successful JSON response (HTTP 200, a JSON content type) is parsed here; everything else
+ * (errors, throttling, retries, signing, endpoints, credentials, another protocol) stays with the
+ * SDK. Two middlewares on the command: the inner one, next to the HTTP handler, takes a 200
+ * response's body and parses it, handing the SDK's deserializer an empty object instead; the
+ * outer one puts the parsed records into the output. The output has the SDK's shape (`Data` as a
+ * Uint8Array, `ApproximateArrivalTimestamp` as a Date, absent members absent), so callers cannot
+ * tell the difference (test/source/kinesis-get-records.unit.test.ts compares both on the same
+ * responses).
  */
 import { GetRecordsCommand, type GetRecordsCommandInput, type GetRecordsCommandOutput, type _Record } from '@aws-sdk/client-kinesis';
 import { FloeError } from '../../errors.js';
