@@ -81,6 +81,21 @@ interface Tally {
   declined: number;
 }
 
+/** `base` with a byte replaced, inserted or deleted 1–3 times (bytes from `alphabet`). */
+function mutate(base: Uint8Array, random: () => number, alphabet: readonly number[]): Uint8Array {
+  const pick = () => alphabet[Math.floor(random() * alphabet.length)]!;
+  const bytes = [...base];
+  const edits = 1 + Math.floor(random() * 3);
+  for (let e = 0; e < edits; e++) {
+    const at = Math.floor(random() * (bytes.length + 1));
+    const op = Math.floor(random() * 3);
+    if (op === 0 && at < bytes.length) bytes[at] = pick();
+    else if (op === 1) bytes.splice(at, 0, pick());
+    else bytes.splice(at, 1);
+  }
+  return new Uint8Array(bytes);
+}
+
 /** Checks one record; returns whether the fast path accepted it. */
 function check(t: CompiledTransform, scanner: RecordScanner, data: Uint8Array): boolean {
   const slow = general(t, data);
@@ -288,17 +303,7 @@ describe('record-scan: the fast path gives the general path\'s values', () => {
         accepted++;
         generatedAccepted++;
       } else declined++;
-      // Mutations: replace, insert or delete a byte, 1–3 times.
-      const bytes = [...base];
-      const edits = 1 + Math.floor(random() * 3);
-      for (let e = 0; e < edits; e++) {
-        const at = Math.floor(random() * (bytes.length + 1));
-        const op = Math.floor(random() * 3);
-        if (op === 0 && at < bytes.length) bytes[at] = pick(alphabet);
-        else if (op === 1) bytes.splice(at, 0, pick(alphabet));
-        else bytes.splice(at, 1);
-      }
-      if (check(t, scanner, new Uint8Array(bytes))) accepted++;
+      if (check(t, scanner, mutate(base, random, alphabet))) accepted++;
       else declined++;
     }
     // Not a vacuous comparison: a good share of records goes the fast way.
@@ -343,15 +348,7 @@ describe('record-scan: the fast path gives the general path\'s values', () => {
         accepted++;
         generatedAccepted++;
       }
-      const bytes = [...base];
-      for (let e = 0; e < 1 + Math.floor(random() * 3); e++) {
-        const at = Math.floor(random() * (bytes.length + 1));
-        const op = Math.floor(random() * 3);
-        if (op === 0 && at < bytes.length) bytes[at] = pick(alphabet);
-        else if (op === 1) bytes.splice(at, 0, pick(alphabet));
-        else bytes.splice(at, 1);
-      }
-      if (check(t, scanner, new Uint8Array(bytes))) accepted++;
+      if (check(t, scanner, mutate(base, random, alphabet))) accepted++;
     }
     assert.ok(generatedAccepted > 1_000, `fast path accepted ${generatedAccepted} of 20,000 generated nested records`);
     assert.ok(accepted < 40_000);

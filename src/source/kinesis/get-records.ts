@@ -46,6 +46,9 @@ async function bodyBytes(body: unknown): Promise<Uint8Array> {
   throw new FloeError('SOURCE_READ_FAILED', 'kinesis: GetRecords response body of an unknown kind');
 }
 
+/** The string members of a record (checked once per record; a constant, not a literal per record). */
+const STRING_MEMBERS = ['Data', 'PartitionKey', 'SequenceNumber', 'EncryptionType'] as const;
+
 interface RawRecord {
   Data?: unknown;
   PartitionKey?: unknown;
@@ -74,7 +77,7 @@ export function parseGetRecordsBody(bytes: Uint8Array): Omit<GetRecordsCommandOu
     const r = raw[i]!;
     if (r === null || typeof r !== 'object') throw new FloeError('SOURCE_READ_FAILED', `kinesis: GetRecords response record ${i} is not an object`);
     // Members as the SDK reads them: each one present or absent; a wrong type is an error.
-    for (const k of ['Data', 'PartitionKey', 'SequenceNumber', 'EncryptionType'] as const) {
+    for (const k of STRING_MEMBERS) {
       if (r[k] !== undefined && r[k] !== null && typeof r[k] !== 'string') {
         throw new FloeError('SOURCE_READ_FAILED', `kinesis: GetRecords response record ${i}: ${k} is not a string`);
       }
