@@ -25,6 +25,7 @@ const shards = Number(flag('shards', '1'));
 const partitioned = flag('partitioned', 'false') === 'true';
 const interval = flag('interval', '1s');
 const maxRecords = flag('max-records', '');
+const native = flag('native', 'true') !== 'false';
 const duckdbThreads = flag('duckdb-threads', '');
 const duckdbMemory = flag('duckdb-memory', '');
 if (duckdbThreads || duckdbMemory) {
@@ -57,6 +58,7 @@ const pipeline = await Pipeline.open({
   config,
   catalog,
   source,
+  nativeScanner: native,
   onEvent: (e) => {
     if (e.type === 'commit') {
       committed += e.records;

@@ -50,12 +50,14 @@ export interface RawRow {
 
 /** Creates an empty {@link RawRow} for `columns` top-level fields. */
 export function newRawRow(columns: number): RawRow {
+  // Over ArrayBuffers of their own: small typed arrays made by length live in V8's heap, where
+  // the collector may move them, and the native scanner writes through pointers it keeps.
   return {
     bytes: new Uint8Array(0),
-    tags: new Uint8Array(columns),
-    from: new Int32Array(columns),
-    to: new Int32Array(columns),
-    nums: new Float64Array(columns),
+    tags: new Uint8Array(new ArrayBuffer(columns)),
+    from: new Int32Array(new ArrayBuffer(columns * 4)),
+    to: new Int32Array(new ArrayBuffer(columns * 4)),
+    nums: new Float64Array(new ArrayBuffer(columns * 8)),
     values: new Array<IcebergValue>(columns).fill(null),
   };
 }

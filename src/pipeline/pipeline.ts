@@ -97,6 +97,11 @@ export interface PipelineOptions {
    * every record through TextDecoder, JSON.parse and the transform (tests compare both).
    */
   jsonFastPath?: boolean;
+  /**
+   * Read the fast path with the native build of its scanner (`native/record_scan.c`) when it was
+   * built; default true. False uses the JavaScript scanner (the same rows, slower).
+   */
+  nativeScanner?: boolean;
 }
 
 /** Records taken from the source per poll. */
@@ -190,7 +195,7 @@ export class Pipeline {
   ) {
     this.buffer = new RowBuffer(transform.schema, specById(table.metadata, table.metadata['default-spec-id']));
     this.row = new Array<IcebergValue>(transform.schema.fields.length).fill(null);
-    this.scanner = options.jsonFastPath === false ? undefined : RecordScanner.for(transform);
+    this.scanner = options.jsonFastPath === false ? undefined : RecordScanner.for(transform, { native: options.nativeScanner ?? true });
     const stream = options.source.id;
     this.committed = readCheckpoint(snapshotForRef(table.metadata, 'main'), stream);
     this.deadLetterCommitted = deadLetterTable ? readCheckpoint(snapshotForRef(deadLetterTable.metadata, 'main'), stream) : new Map();

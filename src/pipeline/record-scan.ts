@@ -19,6 +19,7 @@ import { newRawRow, RAW_INT64, RAW_NULL, RAW_UTF8, RAW_VALUE, type RawRow } from
 import { encodedKindOf } from '../data/encoded-column.js';
 import type { IcebergType } from '../iceberg/types.js';
 import { civilSeconds } from './civil-time.js';
+import { nativeScanBinding, type NativeScanBinding } from './record-scan-native.js';
 import type { CompiledTransform, ColumnSource, RecordContext } from './transform.js';
 
 const K_STRING = 1;
@@ -121,13 +122,36 @@ export class RecordScanner {
   private readonly seen: Uint32Array;
   private generation = 0;
   private data: Uint8Array = new Uint8Array(0);
+  /** The native build of this scanner (`native/record_scan.c`), when used. */
+  private readonly binding: NativeScanBinding | undefined;
+  private readonly handle: unknown;
+  /**
+   * Leaves whose value the native scanner leaves as a number in `nums` (ints, floats, doubles,
+   * dates; booleans as 0 or 1): moved to `values` after a native scan.
+   */
+  private readonly numberLeaves: { index: number; boolean: boolean }[];
 
-  private constructor(root: Level, leaves: Field[], slots: number, computed: RecordScanner['computed'], columns: number) {
+  private constructor(root: Level, leaves: Field[], slots: number, computed: RecordScanner['computed'], columns: number, native: boolean) {
     this.root = root;
     this.leaves = leaves;
     this.computed = computed;
     this.row = newRawRow(columns);
     this.seen = new Uint32Array(slots);
+    this.numberLeaves = leaves
+      .filter((f) => f.kind === K_INT || f.kind === K_DOUBLE || f.kind === K_FLOAT || f.kind === K_BOOLEAN || f.kind === K_DATE)
+      .map((f) => ({ index: f.index, boolean: f.kind === K_BOOLEAN }));
+    const binding = native ? nativeScanBinding() : undefined;
+    if (binding !== undefined) {
+      const { spec, keys, levels } = flatten(root);
+      const row = this.row;
+      this.handle = binding.create(spec, keys, levels, row.tags, row.from, row.to, row.nums);
+      this.binding = binding;
+    }
+  }
+
+  /** Whether records are read by the native build of the scanner (else by this file's code). */
+  get native(): boolean {
+    return this.binding !== undefined;
   }
 
   /**
@@ -135,7 +159,7 @@ export class RecordScanner {
    * (a type the fast path does not read: decimal, time, uuid, binary…; a path with an empty
    * or numeric segment, which may index an array; a path that is also the prefix of another).
    */
-  static for(transform: CompiledTransform): RecordScanner | undefined {
+  static for(transform: CompiledTransform, options: { native?: boolean } = {}): RecordScanner | undefined {
     const root: Level = { entries: [], next: 0 };
     const leaves: Field[] = [];
     const computed: RecordScanner['computed'] = [];
@@ -173,7 +197,7 @@ export class RecordScanner {
         }
       }
     }
-    return new RecordScanner(root, leaves, slots, computed, sources.length);
+    return new RecordScanner(root, leaves, slots, computed, sources.length, options.native ?? true);
   }
 
   /**
@@ -181,6 +205,19 @@ export class RecordScanner {
    * (the general path must then decide); the row's content is undefined in that case.
    */
   scan(data: Uint8Array, ctx: RecordContext): boolean {
+    const binding = this.binding;
+    if (binding !== undefined) {
+      if (!binding.scan(this.handle, data)) return false;
+      this.data = data;
+      const row = this.row;
+      const numberLeaves = this.numberLeaves;
+      for (let k = 0; k < numberLeaves.length; k++) {
+        const f = numberLeaves[k]!;
+        if (row.tags[f.index] === RAW_VALUE) row.values[f.index] = f.boolean ? row.nums[f.index] !== 0 : row.nums[f.index]!;
+      }
+      this.finish(ctx);
+      return true;
+    }
     this.data = data;
     const n = data.length;
     const seen = this.seen;
@@ -204,6 +241,14 @@ export class RecordScanner {
       if (field.required) return false;
       row.tags[field.index] = RAW_NULL;
     }
+    this.finish(ctx);
+    return true;
+  }
+
+  /** The computed columns of a scanned record, and the record's bytes. */
+  private finish(ctx: RecordContext): void {
+    const row = this.row;
+    const data = this.data;
     const computed = this.computed;
     for (let k = 0; k < computed.length; k++) {
       const c = computed[k]!;
@@ -230,7 +275,6 @@ export class RecordScanner {
       row.values[c.index] = v;
     }
     row.bytes = data;
-    return true;
   }
 
   /** Position of the first byte at or after `p` that is not JSON whitespace. */
@@ -566,6 +610,28 @@ export class RecordScanner {
         return -1;
     }
   }
+}
+
+/**
+ * The key tree in the native scanner's layout (record-scan-native.ts): levels numbered in
+ * breadth-first order from the root (0), each level's entries together, in its order.
+ */
+function flatten(root: Level): { spec: Int32Array; keys: Uint8Array; levels: number } {
+  const levels: Level[] = [root];
+  const spec: number[] = [];
+  const keys: number[] = [];
+  for (let l = 0; l < levels.length; l++) {
+    for (const e of levels[l]!.entries) {
+      let child = -1;
+      if (e.child !== undefined) {
+        child = levels.length;
+        levels.push(e.child);
+      }
+      spec.push(l, keys.length, e.key.length, e.plain ? 1 : 0, e.leaf?.index ?? -1, e.leaf?.kind ?? 0, e.leaf?.required ? 1 : 0, child);
+      keys.push(...e.key);
+    }
+  }
+  return { spec: Int32Array.from(spec), keys: Uint8Array.from(keys), levels: levels.length };
 }
 
 /** Bytes inside a JSON string: PLAIN continue it; the others need a look (quote, backslash, control, non-ASCII). */

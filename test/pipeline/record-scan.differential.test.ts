@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { rawValue } from '../../src/data/column-batch.js';
 import type { IcebergValue } from '../../src/iceberg/types.js';
 import { RecordScanner } from '../../src/pipeline/record-scan.js';
+import { nativeScanBinding } from '../../src/pipeline/record-scan-native.js';
 import { referenceConfig } from '../../src/pipeline/reference.js';
 import { compileTransform, schemaForTransform, type CompiledTransform, type TransformSpec } from '../../src/pipeline/transform.js';
 import type { SourceRecord } from '../../src/source/source.js';
@@ -96,12 +97,30 @@ function mutate(base: Uint8Array, random: () => number, alphabet: readonly numbe
   return new Uint8Array(bytes);
 }
 
-/** Checks one record; returns whether the fast path accepted it. */
+/** The JavaScript scanner beside each native one that {@link compile} made: both must decide alike. */
+const twins = new WeakMap<RecordScanner, RecordScanner>();
+
+/**
+ * Checks one record; returns whether the fast path accepted it. With the native scanner, the
+ * JavaScript scanner reads the record too: the same decision and the same row, value by value.
+ */
 function check(t: CompiledTransform, scanner: RecordScanner, data: Uint8Array): boolean {
   const slow = general(t, data);
-  const accepted = scanner.scan(data, { ...CTX, record: { ...RECORD, data } });
-  if (!accepted) return false;
+  const ctx = { ...CTX, record: { ...RECORD, data } };
+  const accepted = scanner.scan(data, ctx);
   const show = () => JSON.stringify(Buffer.from(data).toString('latin1'));
+  const twin = twins.get(scanner);
+  if (twin !== undefined) {
+    assert.equal(accepted, twin.scan(data, ctx), `native and JavaScript scanners decide alike on ${show()}`);
+    if (accepted) {
+      for (let i = 0; i < t.schema.fields.length; i++) {
+        const a = rawValue(scanner.row, i);
+        const b = rawValue(twin.row, i);
+        assert.ok(same(a, b), `column ${t.schema.fields[i]!.name} of ${show()}: native ${String(a)}, JavaScript ${String(b)}`);
+      }
+    }
+  }
+  if (!accepted) return false;
   assert.ok(slow.ok, `fast path accepted ${show()}, which the general path refuses: ${slow.ok ? '' : slow.error}`);
   for (let i = 0; i < t.schema.fields.length; i++) {
     const fast = rawValue(scanner.row, i);
@@ -117,11 +136,21 @@ function compile(spec: TransformSpec): { t: CompiledTransform; scanner: RecordSc
   const t = compileTransform(spec, schemaForTransform(spec));
   const scanner = RecordScanner.for(t);
   assert.ok(scanner, 'the mapping has a fast path');
+  if (scanner.native) twins.set(scanner, RecordScanner.for(t, { native: false })!);
   return { t, scanner };
 }
 
 const enc = new TextEncoder();
 
+
+describe('record-scan: the native scanner', () => {
+  test('is built (npm ci runs node-gyp on binding.gyp) and used by default', () => {
+    assert.ok(nativeScanBinding(), 'build/Release/floe_native.node is missing: `npm ci` builds it from native/record_scan.c (python3, make, g++)');
+    const t = compileTransform(REFERENCE, schemaForTransform(REFERENCE));
+    assert.equal(RecordScanner.for(t)!.native, true);
+    assert.equal(RecordScanner.for(t, { native: false })!.native, false);
+  });
+});
 
 describe('record-scan: the fast path gives the general path\'s values', () => {
   test('the reference events are all read on the fast path, with the general path\'s values', () => {
@@ -161,6 +190,9 @@ describe('record-scan: the fast path gives the general path\'s values', () => {
       '{"rs":"x","constructor":"mine","__proto__":"p"}',
       '{"rs":"x","s":"\u007f"}',
       // declined (the general path decides)
+      // exponents whose digits overflow 32 bits (4294967297 ≡ 1): JSON.parse gives Infinity and 0
+      '{"rs":"x","d":1e4294967297}',
+      '{"rs":"x","d":1e-4294967297,"f":1E+4294967318}',
       '{"rs":"x","s":"a\\nb"}',
       '{"rs":"x","s":5}',
       '{"rs":"x","s":true}',
