@@ -60,6 +60,22 @@ typedef struct {
   int32_t *to;
   double *nums;
   napi_ref refs[4];
+  /*
+   * The stage (optional): rows of accepted records in columns, `capacity` rows, column-major
+   * (column c's row r at c * capacity + r); strings' bytes back to back in column c's region of
+   * `stage_bytes` (region_bytes each). stage_state[0] is the row count, stage_state[1 + c] the
+   * bytes used by column c. JavaScript reads them in bulk (ColumnBatchBuilder.appendStaged) and
+   * resets the state; it also writes the computed columns, which this file never touches.
+   */
+  int32_t capacity;
+  int32_t region_bytes;
+  int32_t columns;
+  uint8_t *stage_tags;
+  double *stage_nums;
+  int32_t *stage_lengths;
+  uint8_t *stage_bytes;
+  int32_t *stage_state;
+  napi_ref stage_refs[5];
   /* The record being scanned. */
   const uint8_t *data;
   int32_t n;
@@ -102,11 +118,43 @@ static int utf8_sequence(const Scanner *s, int32_t p) {
   return 0;
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/*
+ * The high bit of each byte of w that needs a look inside a string: a quote, a backslash, a
+ * control character (below 0x20) or a non-ASCII byte. Eight bytes at a time (SWAR); exact for
+ * every byte, since a byte with its high bit set is flagged by itself and the others cannot borrow.
+ */
+static inline uint64_t special_bytes(uint64_t w) {
+  uint64_t ascii = ~w & HIGHS;
+  uint64_t low7 = w & ~HIGHS;
+  uint64_t control = ~(low7 + (0x80 - 0x20) * ONES) & HIGHS;     /* byte < 0x20 */
+  uint64_t q = low7 ^ (0x22 * ONES), b = low7 ^ (0x5c * ONES);
+  uint64_t quote = ~(q + 0x7f * ONES) & HIGHS;                     /* byte == 0x22 */
+  uint64_t backslash = ~(b + 0x7f * ONES) & HIGHS;                 /* byte == 0x5c */
+  return ((control | quote | backslash) & ascii) | (w & HIGHS);
+}
+
 /* String content from p (after the opening quote) to its closing quote: that quote's position, or -1. */
 static int32_t scan_string(const Scanner *s, int32_t p, int plain) {
   const uint8_t *data = s->data;
   int32_t n = s->n;
   while (p < n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (p + 8 <= n) {
+      uint64_t w;
+      memcpy(&w, data + p, 8);
+      uint64_t m = special_bytes(w);
+      if (m == 0) {
+        p += 8;
+        continue;
+      }
+      p += __builtin_ctzll(m) >> 3; /* little-endian: the first byte in memory is the lowest */
+      break;
+    }
+#endif
+    if (p >= n) break;
     int c = data[p];
     if (c >= 0x20 && c != 0x22 && c != 0x5c && c < 0x80) {
       p++;
@@ -393,7 +441,9 @@ static int expected(const Scanner *s, Level *level, int32_t from) {
   int32_t len = entry->len;
   if (at(s, from + len) != 0x22) return -1;
   /* from + len < n here (a quote was read there), so the key's bytes are all in the record. */
-  if (memcmp(entry->key, s->data + from, (size_t)len) != 0) return -1;
+  const uint8_t *key = entry->key, *at_key = s->data + from;
+  for (int32_t k = 0; k < len; k++)
+    if (key[k] != at_key[k]) return -1;
   level->next = e + 1 == level->count ? 0 : e + 1;
   return e;
 }
@@ -496,11 +546,47 @@ static int scan(Scanner *s, const uint8_t *data, int32_t n) {
     }                                                                   \
   } while (0)
 
+/*
+ * Copies the row just scanned into the stage: 1, or 2 when it has no room (nothing written).
+ * Only the mapped leaves are written (computed columns are JavaScript's).
+ */
+static int stage_row(Scanner *s) {
+  int32_t r = s->stage_state[0];
+  if (r >= s->capacity) return 2;
+  for (int k = 0; k < s->entry_count; k++) {
+    const Entry *f = &s->entries[k];
+    if (f->index < 0 || s->tags[f->index] != RAW_UTF8) continue;
+    int32_t len = s->to[f->index] - s->from[f->index];
+    if ((int64_t)s->stage_state[1 + f->index] + len > s->region_bytes) return 2;
+  }
+  for (int k = 0; k < s->entry_count; k++) {
+    const Entry *f = &s->entries[k];
+    int32_t c = f->index;
+    if (c < 0) continue;
+    int32_t at = c * s->capacity + r;
+    uint8_t tag = s->tags[c];
+    s->stage_tags[at] = tag;
+    if (tag == RAW_UTF8) {
+      int32_t len = s->to[c] - s->from[c];
+      int32_t used = s->stage_state[1 + c];
+      memcpy(s->stage_bytes + (size_t)c * (size_t)s->region_bytes + used, s->data + s->from[c], (size_t)len);
+      s->stage_lengths[at] = len;
+      s->stage_state[1 + c] = used + len;
+    } else if (tag != RAW_NULL) {
+      s->stage_nums[at] = s->nums[c];
+    }
+  }
+  s->stage_state[0] = r + 1;
+  return 1;
+}
+
 static void release(napi_env env, void *raw, void *hint) {
   (void)hint;
   Scanner *s = raw;
   for (int k = 0; k < 4; k++)
     if (s->refs[k]) napi_delete_reference(env, s->refs[k]);
+  for (int k = 0; k < 5; k++)
+    if (s->stage_refs[k]) napi_delete_reference(env, s->stage_refs[k]);
   free(s->levels);
   free(s->entries);
   free(s->keys);
@@ -608,12 +694,75 @@ static napi_value scan_js(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * stage(scanner, capacity, regionBytes, tags: Uint8Array, nums: Float64Array, lengths: Int32Array,
+ *       bytes: Uint8Array, state: Int32Array): gives the scanner its stage (see Scanner).
+ */
+static napi_value stage_js(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Scanner *s;
+  int32_t capacity, region;
+  void *tags, *nums, *lengths, *bytes, *state;
+  size_t n_tags, n_nums, n_lengths, n_bytes, n_state;
+  if (argc < 8 || napi_get_value_external(env, argv[0], (void **)&s) != napi_ok || napi_get_value_int32(env, argv[1], &capacity) != napi_ok ||
+      napi_get_value_int32(env, argv[2], &region) != napi_ok || !typed(env, argv[3], napi_uint8_array, &tags, &n_tags) ||
+      !typed(env, argv[4], napi_float64_array, &nums, &n_nums) || !typed(env, argv[5], napi_int32_array, &lengths, &n_lengths) ||
+      !typed(env, argv[6], napi_uint8_array, &bytes, &n_bytes) || !typed(env, argv[7], napi_int32_array, &state, &n_state)) {
+    napi_throw_type_error(env, "NATIVE", "record-scan-native: stage: bad arguments");
+    return NULL;
+  }
+  size_t columns = n_state - 1;
+  if (capacity < 1 || region < 0 || n_state < 1 || s->stage_tags != NULL || n_tags != columns * (size_t)capacity || n_nums != n_tags ||
+      n_lengths != n_tags || n_bytes != columns * (size_t)region) {
+    napi_throw_type_error(env, "NATIVE", "record-scan-native: stage: sizes do not match");
+    return NULL;
+  }
+  for (int k = 0; k < s->entry_count; k++)
+    if (s->entries[k].index >= (int32_t)columns) {
+      napi_throw_type_error(env, "NATIVE", "record-scan-native: stage: fewer columns than the scanner's");
+      return NULL;
+    }
+  for (int k = 0; k < 5; k++) CHECK(napi_create_reference(env, argv[3 + k], 1, &s->stage_refs[k]));
+  s->capacity = capacity;
+  s->region_bytes = region;
+  s->columns = (int32_t)columns;
+  s->stage_tags = tags;
+  s->stage_nums = nums;
+  s->stage_lengths = lengths;
+  s->stage_bytes = bytes;
+  s->stage_state = state;
+  return NULL;
+}
+
+/* scanStaged(scanner, data) → 0 (declined), 1 (staged) or 2 (read, but the stage has no room). */
+static napi_value scan_staged_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  Scanner *s;
+  void *data;
+  size_t length;
+  int result = 0;
+  if (argc >= 2 && napi_get_value_external(env, argv[0], (void **)&s) == napi_ok && s->stage_tags != NULL &&
+      typed(env, argv[1], napi_uint8_array, &data, &length) && length <= 0x7fffffff && scan(s, data, (int32_t)length))
+    result = stage_row(s);
+  napi_value out;
+  napi_create_int32(env, result, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   if (napi_create_function(env, "create", NAPI_AUTO_LENGTH, create, NULL, &fn) != napi_ok) return NULL;
   napi_set_named_property(env, exports, "create", fn);
   if (napi_create_function(env, "scan", NAPI_AUTO_LENGTH, scan_js, NULL, &fn) != napi_ok) return NULL;
   napi_set_named_property(env, exports, "scan", fn);
+  if (napi_create_function(env, "stage", NAPI_AUTO_LENGTH, stage_js, NULL, &fn) != napi_ok) return NULL;
+  napi_set_named_property(env, exports, "stage", fn);
+  if (napi_create_function(env, "scanStaged", NAPI_AUTO_LENGTH, scan_staged_js, NULL, &fn) != napi_ok) return NULL;
+  napi_set_named_property(env, exports, "scanStaged", fn);
   return exports;
 }
 

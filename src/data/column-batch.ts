@@ -62,6 +62,44 @@ export function newRawRow(columns: number): RawRow {
   };
 }
 
+/**
+ * Rows of the JSON fast path in columns (filled by the native scanner, `native/record_scan.c`,
+ * and for computed columns by `pipeline/record-scan.ts`), appended to a builder in bulk by
+ * {@link ColumnBatchBuilder.appendStaged}. Column c's row r is at `c * capacity + r` in `tags`
+ * (a RawRow tag: RAW_NULL, RAW_UTF8, RAW_INT64 or RAW_VALUE), `nums` (the number of RAW_INT64 and
+ * RAW_VALUE rows; booleans as 0 or 1) and `lengths` (the byte length of RAW_UTF8 rows, whose
+ * bytes follow each other from `c * regionBytes` in `bytes`). `state[0]` is the row count and
+ * `state[1 + c]` the bytes column c uses.
+ */
+export interface RawStage {
+  readonly capacity: number;
+  readonly regionBytes: number;
+  readonly tags: Uint8Array;
+  readonly nums: Float64Array;
+  readonly lengths: Int32Array;
+  readonly bytes: Uint8Array;
+  readonly state: Int32Array;
+}
+
+/** An empty {@link RawStage} (over ArrayBuffers of its own: the native scanner keeps pointers). */
+export function newRawStage(columns: number, capacity: number, regionBytes: number): RawStage {
+  const cells = columns * capacity;
+  return {
+    capacity,
+    regionBytes,
+    tags: new Uint8Array(new ArrayBuffer(cells)),
+    nums: new Float64Array(new ArrayBuffer(cells * 8)),
+    lengths: new Int32Array(new ArrayBuffer(cells * 4)),
+    bytes: new Uint8Array(new ArrayBuffer(columns * regionBytes)),
+    state: new Int32Array(new ArrayBuffer((1 + columns) * 4)),
+  };
+}
+
+/** Empties a stage whose rows were appended. */
+export function clearRawStage(stage: RawStage): void {
+  stage.state.fill(0);
+}
+
 /** Column `i` of a raw row as a value (decoding its bytes: for the few columns that need it). */
 export function rawValue(row: RawRow, i: number): IcebergValue {
   switch (row.tags[i]) {
@@ -169,6 +207,47 @@ export class ColumnBatchBuilder {
       else col.append(tag === RAW_VALUE ? raw.values[i] : null);
     }
     this.rows++;
+  }
+
+  /**
+   * Appends the rows of a stage (see {@link RawStage}), in order, as {@link appendRaw} would one by
+   * one; strings and 64-bit columns in bulk. The builder must encode. The stage is left as it is
+   * (the caller clears it).
+   */
+  appendStaged(stage: RawStage): void {
+    const n = stage.state[0]!;
+    if (n === 0) return;
+    const cols = this.columns;
+    const { tags, nums, capacity } = stage;
+    for (let c = 0; c < cols.length; c++) {
+      const col = cols[c]!;
+      const at = c * capacity;
+      if (Array.isArray(col)) {
+        throw new ValidationError(`column-batch: staged rows need encoded columns (${this.fields[c]!.name} is not)`);
+      }
+      if (col.kind === 'string') {
+        for (let k = 0; k < n; k++) {
+          const tag = tags[at + k];
+          if (tag !== RAW_UTF8 && tag !== RAW_NULL) throw new ValidationError(`column-batch: ${this.fields[c]!.name}: staged row ${k} is not a string`);
+        }
+        col.appendUtf8Run(stage.bytes, c * stage.regionBytes, stage.lengths, tags, at, n);
+      } else if (col.kind === 'int64') {
+        for (let k = 0; k < n; k++) {
+          const tag = tags[at + k];
+          if (tag !== RAW_INT64 && tag !== RAW_NULL) throw new ValidationError(`column-batch: ${this.fields[c]!.name}: staged row ${k} is not a 64-bit integer`);
+        }
+        col.appendInt64Run(nums, tags, at, n);
+      } else {
+        const boolean = col.kind === 'boolean';
+        for (let k = 0; k < n; k++) {
+          const tag = tags[at + k];
+          if (tag === RAW_NULL) col.append(null);
+          else if (tag === RAW_VALUE) col.append(boolean ? nums[at + k] !== 0 : nums[at + k]);
+          else throw new ValidationError(`column-batch: ${this.fields[c]!.name}: staged row ${k} has tag ${tag}`);
+        }
+      }
+    }
+    this.rows += n;
   }
 
   /** Appends the value of one top-level field for the row being built (column position `index`). */

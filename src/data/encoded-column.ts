@@ -334,6 +334,107 @@ export class EncodedColumn {
   }
 
   /**
+   * Appends `n` strings given as UTF-8 bytes back to back from `bytes[from]`, with their byte
+   * lengths in `lengths[at, at + n)` and null rows where `nulls[at + k]` is 0 (they take no bytes):
+   * the same column as {@link appendUtf8} and `append(null)` row by row, in bulk (the staged rows
+   * of the native scanner, `ColumnBatchBuilder.appendStaged`). Valid UTF-8 is the caller's
+   * guarantee, as for {@link appendUtf8}.
+   */
+  appendUtf8Run(bytes: Uint8Array, from: number, lengths: Int32Array, nulls: Uint8Array, at: number, n: number): void {
+    if (this.kind !== 'string' || this.sealed) {
+      throw new ValidationError(`column-batch: ${this.name}: ${this.sealed ? 'column is complete (built), no more values' : `UTF-8 bytes for a ${this.type} column`}`);
+    }
+    this.reserve(n);
+    if (this.chunkStrings.length > 0) this.flushPending();
+    const own = this.lengths!;
+    let r = 0;
+    while (r < n) {
+      // Up to the end of the chunk being filled: each chunk's bytes are one block.
+      const start = this.length;
+      const m = Math.min(n - r, SCAN_CHUNK_ROWS - (start & (SCAN_CHUNK_ROWS - 1)));
+      let total = 0;
+      for (let k = 0; k < m; k++) {
+        if (nulls[at + r + k] === 0) {
+          const i = start + k;
+          this.validity ??= allValid(this.capacity);
+          this.validity[i >>> 3]! &= ~(1 << (i & 7));
+          this.nulls++;
+          own[i] = 0;
+        } else {
+          const len = lengths[at + r + k]!;
+          own[start + k] = len;
+          total += len;
+        }
+      }
+      const used = this.chunkUsed;
+      let block = this.chunkBytes;
+      if (block === undefined || used + total > block.length) block = this.growChunk(used + total);
+      block.set(bytes.subarray(from, from + total), used);
+      from += total;
+      this.chunkUsed = used + total;
+      this.spans = true;
+      const length = start + m;
+      this.length = length;
+      this.pendingFrom = length;
+      if ((length & (SCAN_CHUNK_ROWS - 1)) === 0) this.endChunk();
+      r += m;
+    }
+  }
+
+  /**
+   * Appends `n` longs or timestamps given as safe integers `nums[at, at + n)`, null rows where
+   * `nulls[at + k]` is 0: {@link appendInt64} and `append(null)` row by row, in bulk.
+   */
+  appendInt64Run(nums: Float64Array, nulls: Uint8Array, at: number, n: number): void {
+    if (this.kind !== 'int64' || this.sealed) {
+      throw new ValidationError(`column-batch: ${this.name}: ${this.sealed ? 'column is complete (built), no more values' : `numbers for a ${this.type} column`}`);
+    }
+    this.reserve(n);
+    let min = this.numMin;
+    let max = this.numMax;
+    const start = this.length;
+    for (let k = 0; k < n; k++) {
+      const i = start + k;
+      if (nulls[at + k] === 0) {
+        this.validity ??= allValid(this.capacity);
+        this.validity[i >>> 3]! &= ~(1 << (i & 7));
+        this.nulls++;
+        continue;
+      }
+      const x = nums[at + k]!;
+      if (!Number.isSafeInteger(x)) {
+        this.length = i;
+        this.numMin = min;
+        this.numMax = max;
+        throw new ValidationError(`column-batch: ${this.name}: ${x} is not a safe integer for a ${this.type} column`);
+      }
+      if (LITTLE_ENDIAN) {
+        const hi = Math.floor(x / 4_294_967_296);
+        const words = this.i64Words!;
+        words[2 * i] = x - hi * 4_294_967_296;
+        words[2 * i + 1] = hi;
+      } else {
+        this.i64![i] = BigInt(x);
+      }
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
+    this.numMin = min;
+    this.numMax = max;
+    this.length = start + n;
+  }
+
+  /** Room for `n` more rows. */
+  private reserve(n: number): void {
+    let capacity = this.capacity;
+    while (this.length + n > capacity) capacity *= 2;
+    if (capacity !== this.capacity) {
+      this.capacity = capacity;
+      this.grow(capacity);
+    }
+  }
+
+  /**
    * Room for `needed` bytes in the chunk being filled: the rest of the slab, or a new slab (at
    * least twice the last) with the chunk's bytes so far moved to its start.
    */
@@ -342,8 +443,10 @@ export class EncodedColumn {
     if (slab !== undefined && this.slabUsed + needed <= slab.length && this.chunkBytes === undefined) {
       return (this.chunkBytes = slab.subarray(this.slabUsed));
     }
-    const size = Math.min(MAX_SLAB, Math.max(MIN_SLAB, (slab?.length ?? 0) * 2));
-    const next = new Uint8Array(this.alloc(Math.max(size, needed * 2)));
+    // Powers of two, so that the next unit's columns ask the pool for the sizes this one gives back.
+    let size = Math.min(MAX_SLAB, Math.max(MIN_SLAB, (slab?.length ?? 0) * 2));
+    while (size < needed) size *= 2;
+    const next = new Uint8Array(this.alloc(size));
     if (this.chunkBytes !== undefined) next.set(this.chunkBytes.subarray(0, this.chunkUsed));
     this.slab = next;
     this.slabUsed = 0;

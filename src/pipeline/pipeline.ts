@@ -25,7 +25,7 @@
 import type { Catalog, TableIdentifier } from '../catalog/catalog.js';
 import { parseTableIdentifier } from '../catalog/catalog.js';
 import { AlreadyExistsError, FencedError, FloeError, ValidationError } from '../errors.js';
-import { ColumnBatchBuilder } from '../data/column-batch.js';
+import { ColumnBatchBuilder, newRawStage, type RawStage } from '../data/column-batch.js';
 import type { DataFile } from '../iceberg/manifest-types.js';
 import type { TableMetadata } from '../iceberg/metadata.js';
 import { parsePartitionArg } from '../iceberg/notation.js';
@@ -39,7 +39,7 @@ import { writeDataFiles } from '../table/write.js';
 import { checkpointPrefix, checkpointSummary, diffPositions, readCheckpoint, samePositions } from './checkpoint.js';
 import type { PipelineConfig } from './config.js';
 import { DEAD_LETTER_SCHEMA, deadLetterRow } from './dead-letter.js';
-import { RecordScanner } from './record-scan.js';
+import { DECLINED, NO_ROOM, RecordScanner, STAGED } from './record-scan.js';
 import { RowBuffer, type BufferedGroup } from './row-buffer.js';
 import { compileTransform, RecordError, schemaForTransform, type CompiledTransform, type RecordContext } from './transform.js';
 import { MaintenanceScheduler, type MaintenanceEvent } from '../maintenance/scheduler.js';
@@ -104,6 +104,12 @@ export interface PipelineOptions {
   nativeScanner?: boolean;
 }
 
+/** Rows the native scanner stages before they move to the buffer in bulk (DuckDB's vector size). */
+const STAGE_ROWS = 2048;
+
+/** Bytes of strings staged per column (a larger share moves the rows to the buffer early). */
+const STAGE_REGION_BYTES = 128 * 1024;
+
 /** Records taken from the source per poll. */
 const POLL_RECORDS = 10_000;
 
@@ -164,6 +170,8 @@ export class Pipeline {
   private readonly row: IcebergValue[];
   /** The JSON fast path for this mapping, if it has one (`record-scan.ts`). */
   private readonly scanner: RecordScanner | undefined;
+  /** Rows staged by the native scanner (see `RowBuffer.attachStage`), when it stages. */
+  private readonly stage: RawStage | undefined;
   private recordContext: RecordContext | undefined;
   private deadLetters: IcebergValue[][] = [];
   /** The sealed unit being written and committed in the background, if any. */
@@ -196,6 +204,13 @@ export class Pipeline {
     this.buffer = new RowBuffer(transform.schema, specById(table.metadata, table.metadata['default-spec-id']));
     this.row = new Array<IcebergValue>(transform.schema.fields.length).fill(null);
     this.scanner = options.jsonFastPath === false ? undefined : RecordScanner.for(transform, { native: options.nativeScanner ?? true });
+    if (this.scanner?.stageable && this.buffer.spec.fields.length === 0) {
+      // The native scanner writes accepted rows into columns itself; the buffer takes them in
+      // bulk (unpartitioned tables: every row goes to the one file of the commit).
+      this.stage = newRawStage(transform.schema.fields.length, STAGE_ROWS, STAGE_REGION_BYTES);
+      this.scanner.attachStage(this.stage);
+      this.buffer.attachStage(this.stage);
+    }
     const stream = options.source.id;
     this.committed = readCheckpoint(snapshotForRef(table.metadata, 'main'), stream);
     this.deadLetterCommitted = deadLetterTable ? readCheckpoint(snapshotForRef(deadLetterTable.metadata, 'main'), stream) : new Map();
@@ -394,10 +409,31 @@ export class Pipeline {
     // The fast path reads the usual record straight from its bytes; anything else it declines
     // goes the general way below, which gives the same row or the record's exact error.
     const scanner = this.scanner;
-    if (scanner !== undefined && scanner.scan(record.data, ctx)) {
-      this.buffer.appendRaw(scanner.row);
-      this.statsValue.records++;
-      return;
+    if (scanner !== undefined) {
+      const stage = this.stage;
+      if (stage !== undefined) {
+        let r = scanner.scanStaged(record.data, ctx);
+        if (r === NO_ROOM) {
+          this.buffer.flushStage();
+          r = scanner.scanStaged(record.data, ctx);
+        }
+        if (r === STAGED) {
+          if (stage.state[0] === stage.capacity) this.buffer.flushStage();
+          this.statsValue.records++;
+          return;
+        }
+        // Declined: the general path below. Otherwise (strings larger than the stage holds, or
+        // a computed value it cannot hold) the row goes in on its own, after the staged ones.
+        if (r !== DECLINED && scanner.scan(record.data, ctx)) {
+          this.buffer.appendRaw(scanner.row);
+          this.statsValue.records++;
+          return;
+        }
+      } else if (scanner.scan(record.data, ctx)) {
+        this.buffer.appendRaw(scanner.row);
+        this.statsValue.records++;
+        return;
+      }
     }
     try {
       try {

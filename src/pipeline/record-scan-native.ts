@@ -18,6 +18,10 @@ export interface NativeScanBinding {
   create(spec: Int32Array, keys: Uint8Array, levels: number, tags: Uint8Array, from: Int32Array, to: Int32Array, nums: Float64Array): unknown;
   /** Reads one record into the row; false when the general path must decide. */
   scan(scanner: unknown, data: Uint8Array): boolean;
+  /** Gives the scanner a stage (`RawStage` in data/column-batch.ts) for {@link scanStaged}. */
+  stage(scanner: unknown, capacity: number, regionBytes: number, tags: Uint8Array, nums: Float64Array, lengths: Int32Array, bytes: Uint8Array, state: Int32Array): void;
+  /** Reads one record into the stage's next row: 1, 0 (declined) or 2 (read, but no room: nothing staged). */
+  scanStaged(scanner: unknown, data: Uint8Array): number;
 }
 
 let loaded: NativeScanBinding | null | undefined;

@@ -15,7 +15,7 @@
  * It validates the whole record as the general path does: JSON grammar (including fields it does
  * not map, nested to any reasonable depth), UTF-8 of every string, nothing after the object.
  */
-import { newRawRow, RAW_INT64, RAW_NULL, RAW_UTF8, RAW_VALUE, type RawRow } from '../data/column-batch.js';
+import { newRawRow, RAW_INT64, RAW_NULL, RAW_UTF8, RAW_VALUE, type RawRow, type RawStage } from '../data/column-batch.js';
 import { encodedKindOf } from '../data/encoded-column.js';
 import type { IcebergType } from '../iceberg/types.js';
 import { civilSeconds } from './civil-time.js';
@@ -147,6 +147,61 @@ export class RecordScanner {
       this.handle = binding.create(spec, keys, levels, row.tags, row.from, row.to, row.nums);
       this.binding = binding;
     }
+  }
+
+  /** The stage {@link scanStaged} fills, once {@link attachStage} gave one. */
+  private stage: RawStage | undefined;
+
+  /**
+   * Whether {@link attachStage} can be used: the native scanner, and computed columns that
+   * all go in 64-bit integer columns (processing time, arrival time…), the stage's other kind
+   * of number.
+   */
+  get stageable(): boolean {
+    return this.binding !== undefined && this.computed.every((c) => c.int64);
+  }
+
+  /**
+   * Makes {@link scanStaged} fill `stage` (one of {@link RawStage}'s for this scanner's columns).
+   * Only when {@link stageable}.
+   */
+  attachStage(stage: RawStage): void {
+    if (!this.stageable || this.stage !== undefined) throw new Error('record-scan: this scanner cannot take a stage');
+    this.binding!.stage(this.handle, stage.capacity, stage.regionBytes, stage.tags, stage.nums, stage.lengths, stage.bytes, stage.state);
+    this.stage = stage;
+  }
+
+  /**
+   * Reads one record into the next row of the stage, with its computed columns: {@link STAGED};
+   * {@link DECLINED} (the general path decides); {@link NO_ROOM} (the stage must be emptied
+   * first; nothing was staged); {@link UNSTAGED} (a computed value the stage cannot hold, a
+   * bigint beyond 2^53: read this record with {@link scan}).
+   */
+  scanStaged(data: Uint8Array, ctx: RecordContext): number {
+    const stage = this.stage!;
+    const r = stage.state[0]!;
+    if (r >= stage.capacity) return NO_ROOM;
+    const computed = this.computed;
+    for (let k = 0; k < computed.length; k++) {
+      const c = computed[k]!;
+      const v = c.get(ctx);
+      const at = c.index * stage.capacity + r;
+      if (v === null || v === undefined) {
+        stage.tags[at] = RAW_NULL;
+        continue;
+      }
+      if (typeof v !== 'bigint') return UNSTAGED;
+      let x = this.lastBigNumber;
+      if (v !== this.lastBig) {
+        x = Number(v);
+        if (!Number.isSafeInteger(x)) return UNSTAGED;
+        this.lastBig = v;
+        this.lastBigNumber = x;
+      }
+      stage.tags[at] = RAW_INT64;
+      stage.nums[at] = x;
+    }
+    return this.binding!.scanStaged(this.handle, data);
   }
 
   /** Whether records are read by the native build of the scanner (else by this file's code). */
@@ -633,6 +688,15 @@ function flatten(root: Level): { spec: Int32Array; keys: Uint8Array; levels: num
   }
   return { spec: Int32Array.from(spec), keys: Uint8Array.from(keys), levels: levels.length };
 }
+
+/** {@link RecordScanner.scanStaged}: the record is in the stage. */
+export const STAGED = 1;
+/** {@link RecordScanner.scanStaged}: the general path must read the record. */
+export const DECLINED = 0;
+/** {@link RecordScanner.scanStaged}: the stage is full; empty it and scan again. */
+export const NO_ROOM = 2;
+/** {@link RecordScanner.scanStaged}: read this record with `scan` instead. */
+export const UNSTAGED = 3;
 
 /** Bytes inside a JSON string: PLAIN continue it; the others need a look (quote, backslash, control, non-ASCII). */
 const PLAIN = 0;

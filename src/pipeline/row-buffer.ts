@@ -4,8 +4,8 @@
  * file without touching a value again, and the garbage collector never sees the buffered rows.
  */
 import { BufferPool } from '../data/buffer-pool.js';
-import { ColumnBatchBuilder, RAW_UTF8, rawValue, releaseBatch } from '../data/column-batch.js';
-import type { ColumnBatch, RawRow } from '../data/column-batch.js';
+import { clearRawStage, ColumnBatchBuilder, RAW_UTF8, rawValue, releaseBatch } from '../data/column-batch.js';
+import type { ColumnBatch, RawRow, RawStage } from '../data/column-batch.js';
 import { ValidationError } from '../errors.js';
 import type { PartitionSpec } from '../iceberg/metadata.js';
 import { applyTransform, parseTransform } from '../iceberg/transforms.js';
@@ -63,19 +63,44 @@ export class RowBuffer {
     this.decoded = schema.fields.map(() => []);
   }
 
-  /** Rows buffered since the last {@link drain}. */
+  /** Where the native scanner stages rows for this buffer (see {@link attachStage}). */
+  private stage: RawStage | undefined;
+
+  /** Rows buffered since the last {@link drain} (staged rows included). */
   get length(): number {
-    return this.rows;
+    return this.rows + (this.stage?.state[0] ?? 0);
+  }
+
+  /**
+   * Takes the rows a native scanner stages (`RecordScanner.scanStaged`) as rows of this buffer,
+   * in order with the rows appended otherwise (staged rows are moved in before any other row).
+   * Only for an unpartitioned spec: all rows go to one group.
+   */
+  attachStage(stage: RawStage): void {
+    if (this.partitioners.length > 0) throw new ValidationError('pipeline: staged rows need an unpartitioned table');
+    this.stage = stage;
+  }
+
+  /** Moves the staged rows into the buffer and empties the stage (call when it is full). */
+  flushStage(): void {
+    const stage = this.stage;
+    if (stage === undefined || stage.state[0] === 0) return;
+    const n = stage.state[0]!;
+    this.group(this.sourceRow).builder.appendStaged(stage);
+    clearRawStage(stage);
+    this.rows += n;
   }
 
   /** Adds a row (values of the top-level fields in schema order). */
   append(row: readonly IcebergValue[]): void {
+    if (this.stage !== undefined) this.flushStage();
     this.group(row).builder.append(row);
     this.rows++;
   }
 
   /** Adds a row given as pieces of a record's bytes (the JSON fast path). */
   appendRaw(raw: RawRow): void {
+    if (this.stage !== undefined) this.flushStage();
     let g: Group;
     if (this.partitioners.length === 0) g = this.group(this.sourceRow);
     else {
@@ -153,6 +178,7 @@ export class RowBuffer {
 
   /** The buffered groups (one batch each); the buffer starts empty again. */
   drain(): BufferedGroup[] {
+    this.flushStage();
     const out: BufferedGroup[] = [];
     for (const g of this.groups.values()) out.push({ partition: g.partition, batch: g.builder.build() });
     // Next builders start near the last average size (saves regrowing), within reason (up to

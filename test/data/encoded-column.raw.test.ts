@@ -670,3 +670,142 @@ describe('string bounds are those of the bytes written: a lone surrogate counts 
     }
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Runs (the native scanner's staged rows, ColumnBatchBuilder.appendStaged)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Feeds `values` in runs of random lengths (1 to 5,000 rows: within a chunk, up to its edge, across
+ * several), each run taken the staged way (`appendUtf8Run` from a stage with junk before and after
+ * its bytes) or, at random, value by value as spans, strings and nulls.
+ */
+function feedStringRuns(values: readonly (string | null)[], seed: number, capacity: number): EncodedColumn {
+  const r = rng(seed);
+  const c = new EncodedColumn('string', 'c', capacity);
+  const scratch = new Scratch();
+  let i = 0;
+  while (i < values.length) {
+    const n = Math.min(values.length - i, 1 + Math.floor(r() ** 3 * 5000));
+    if (r() < 0.7) {
+      // A stage: lengths and null tags from `at`, bytes from `from`, junk around both.
+      const at = Math.floor(r() * 10);
+      const from = Math.floor(r() * 10);
+      const lengths = new Int32Array(at + n + 3).fill(-7);
+      const tags = new Uint8Array(at + n + 3).fill(9);
+      const parts: Uint8Array[] = [new Uint8Array(from).fill(0xfe)];
+      for (let k = 0; k < n; k++) {
+        const v = values[i + k]!;
+        if (v === null) {
+          tags[at + k] = RAW_NULL;
+          lengths[at + k] = 99; // ignored for a null row
+        } else {
+          const b = enc.encode(v);
+          tags[at + k] = RAW_UTF8;
+          lengths[at + k] = b.length;
+          parts.push(b);
+        }
+      }
+      parts.push(new Uint8Array(5).fill(0xfe));
+      const bytes = Buffer.concat(parts);
+      c.appendUtf8Run(bytes, from, lengths, tags, at, n);
+      bytes.fill(0xff); // the column copied them
+    } else {
+      for (let k = 0; k < n; k++) {
+        const v = values[i + k]!;
+        if (v === null) c.append(null);
+        else if (r() < 0.5) c.append(v);
+        else {
+          const { bytes, from, to } = scratch.span(v);
+          c.appendUtf8(bytes, from, to);
+          scratch.scribble();
+        }
+      }
+    }
+    i += n;
+  }
+  return c;
+}
+
+describe('EncodedColumn runs: the same column as value by value', () => {
+  for (const count of [1, 2048, 2049, 9000]) {
+    for (const seed of [1, 2, 3]) {
+      test(`strings: ${count} values in random runs (seed ${seed})`, () => {
+        const values = makeStrings(count, count * 7 + seed);
+        for (const capacity of [16, 20_000]) {
+          assertSameColumn(feedStringRuns(values, seed * 101 + capacity, capacity), allJs(values), `${count} values, seed ${seed}, capacity ${capacity}`);
+        }
+      });
+    }
+  }
+
+  test('strings: runs of nulls only, of empty strings only, and a run of exactly one chunk', () => {
+    for (const [name, values] of [
+      ['nulls', Array.from({ length: 5000 }, () => null)],
+      ['empty', Array.from({ length: 5000 }, () => '')],
+      ['one chunk', makeStrings(CHUNK, 77)],
+    ] as const) {
+      for (const seed of [4, 5]) assertSameColumn(feedStringRuns(values, seed, 16), allJs(values), name);
+    }
+  });
+
+  test('longs and timestamps: runs with nulls, every way of appending mixed', () => {
+    for (const type of ['long', 'timestamptz'] as PrimitiveType[]) {
+      const values = makeInts(9000, 11);
+      const want = feedInts(type, values, () => 'bigint');
+      for (const seed of [1, 2, 3]) {
+        const r = rng(seed);
+        const c = new EncodedColumn(type, 'c', 16);
+        let i = 0;
+        while (i < values.length) {
+          const n = Math.min(values.length - i, 1 + Math.floor(r() ** 3 * 5000));
+          if (r() < 0.7) {
+            const at = Math.floor(r() * 10);
+            const nums = new Float64Array(at + n + 2).fill(0.5);
+            const tags = new Uint8Array(at + n + 2).fill(9);
+            for (let k = 0; k < n; k++) {
+              const v = values[i + k];
+              tags[at + k] = v === null ? RAW_NULL : RAW_INT64;
+              nums[at + k] = v === null ? 1.5 : Number(v);
+            }
+            c.appendInt64Run(nums, tags, at, n);
+          } else {
+            for (let k = 0; k < n; k++) {
+              const v = values[i + k];
+              if (v === null || v === undefined) c.append(null);
+              else if (r() < 0.5) c.appendInt64(Number(v));
+              else c.append(BigInt(v));
+            }
+          }
+          i += n;
+        }
+        assertSameColumn(c, want, `${type}, seed ${seed}`);
+      }
+    }
+  });
+
+  test('every row of a run counts for the bounds, the first and the last too', () => {
+    for (const [values, min, max] of [
+      [[-5, 3, 7], -5n, 7n],
+      [[9, 1, 2], 1n, 9n],
+      [[4, 6, -2], -2n, 6n],
+      [[3, 1, 12], 1n, 12n],
+    ] as const) {
+      const c = new EncodedColumn('long', 'n', 4);
+      c.appendInt64(2);
+      c.appendInt64Run(Float64Array.from(values), new Uint8Array(3).fill(RAW_INT64), 0, 3);
+      assert.deepStrictEqual(c.range(), { min: min < 2n ? min : 2n, max: max > 2n ? max : 2n }, values.join(','));
+    }
+  });
+
+  test('refused: a run for a column of another kind, an unsafe integer, a complete column', () => {
+    const tags = Uint8Array.of(RAW_UTF8);
+    assert.throws(() => new EncodedColumn('long', 'n', 4).appendUtf8Run(enc.encode('x'), 0, Int32Array.of(1), tags, 0, 1), /n: UTF-8 bytes for a long column/);
+    assert.throws(() => new EncodedColumn('string', 's', 4).appendInt64Run(Float64Array.of(1), Uint8Array.of(RAW_INT64), 0, 1), /s: numbers for a string column/);
+    const c = new EncodedColumn('long', 'n', 4);
+    assert.throws(() => c.appendInt64Run(Float64Array.of(1, 2 ** 53, 3), new Uint8Array(3).fill(RAW_INT64), 0, 3), (e: unknown) => e instanceof ValidationError && /9007199254740992 is not a safe integer/.test(e.message));
+    assert.equal(c.length, 1, 'the rows before the refused one stay');
+    c.seal();
+    assert.throws(() => c.appendInt64Run(Float64Array.of(1), Uint8Array.of(RAW_INT64), 0, 1), /column is complete/);
+  });
+});
