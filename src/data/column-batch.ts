@@ -142,7 +142,7 @@ export interface ColumnBatchBuilderOptions {
 export class ColumnBatchBuilder {
   private readonly fieldIds: number[];
   private readonly fields: readonly NestedField[];
-  private columns: (IcebergValue[] | EncodedColumn)[];
+  private columns: (IcebergValue[] | EncodedColumn)[] | undefined;
   private rows = 0;
 
   constructor(
@@ -152,6 +152,11 @@ export class ColumnBatchBuilder {
     this.fields = schema.fields;
     this.fieldIds = schema.fields.map((f) => f.id);
     this.columns = this.fresh();
+  }
+
+  /** The columns being filled (made on first use after a build). */
+  private live(): (IcebergValue[] | EncodedColumn)[] {
+    return (this.columns ??= this.fresh());
   }
 
   private fresh(): (IcebergValue[] | EncodedColumn)[] {
@@ -176,14 +181,15 @@ export class ColumnBatchBuilder {
     }
     if (this.options.encode) {
       // A refused value throws with the row half stored: build() then refuses the batch.
-      const cols = this.columns;
+      const cols = this.live();
       for (let i = 0; i < row.length; i++) {
         const col = cols[i]!;
         if (Array.isArray(col)) col.push(row[i]!);
         else col.append(row[i]);
       }
     } else {
-      for (let i = 0; i < row.length; i++) (this.columns[i] as IcebergValue[]).push(row[i]!);
+      const cols = this.live();
+      for (let i = 0; i < row.length; i++) (cols[i] as IcebergValue[]).push(row[i]!);
     }
     this.rows++;
   }
@@ -196,7 +202,7 @@ export class ColumnBatchBuilder {
     if (raw.tags.length !== this.fieldIds.length) {
       throw new ValidationError(`column-batch: row ${this.rows} has ${raw.tags.length} values, the schema has ${this.fieldIds.length} top-level fields`);
     }
-    const cols = this.columns;
+    const cols = this.live();
     const tags = raw.tags;
     for (let i = 0; i < cols.length; i++) {
       const col = cols[i]!;
@@ -217,7 +223,7 @@ export class ColumnBatchBuilder {
   appendStaged(stage: RawStage): void {
     const n = stage.state[0]!;
     if (n === 0) return;
-    const cols = this.columns;
+    const cols = this.live();
     const { tags, nums, capacity } = stage;
     for (let c = 0; c < cols.length; c++) {
       const col = cols[c]!;
@@ -252,7 +258,7 @@ export class ColumnBatchBuilder {
 
   /** Appends the value of one top-level field for the row being built (column position `index`). */
   push(index: number, value: IcebergValue): void {
-    const col = this.columns[index];
+    const col = this.live()[index];
     if (!col) throw new ValidationError(`column-batch: no top-level field at position ${index}`);
     if (Array.isArray(col)) col.push(value);
     else col.append(value);
@@ -263,8 +269,9 @@ export class ColumnBatchBuilder {
    */
   endRow(): void {
     const expected = this.rows + 1;
-    for (let i = 0; i < this.columns.length; i++) {
-      const len = this.columns[i]!.length;
+    const cols = this.live();
+    for (let i = 0; i < cols.length; i++) {
+      const len = cols[i]!.length;
       if (len !== expected) {
         throw new ValidationError(
           `column-batch: row ${this.rows}: field id ${this.fieldIds[i]} has ${len - this.rows} values, expected 1`,
@@ -278,7 +285,7 @@ export class ColumnBatchBuilder {
   build(): ColumnBatch {
     const columns = new Map<number, ArrayLike<IcebergValue>>();
     for (let i = 0; i < this.fieldIds.length; i++) {
-      const col = this.columns[i]!;
+      const col = this.live()[i]!;
       // A half-pushed row would make columns of different lengths.
       if (col.length !== this.rows) {
         throw new ValidationError(`column-batch: field id ${this.fieldIds[i]} has ${col.length} values for ${this.rows} rows (unfinished row)`);
@@ -287,7 +294,10 @@ export class ColumnBatchBuilder {
       columns.set(this.fieldIds[i]!, Array.isArray(col) ? col : asArrayLike(col));
     }
     const batch: ColumnBatch = { length: this.rows, columns };
-    this.columns = this.fresh();
+    // The next batch's columns are made when its first row comes: a builder used for one batch
+    // (the pipeline's, one per commit unit and partition) would otherwise take a set of buffers
+    // from the pool that nothing ever gives back.
+    this.columns = undefined;
     this.rows = 0;
     return batch;
   }

@@ -17,6 +17,7 @@
  */
 import { newRawRow, RAW_INT64, RAW_NULL, RAW_UTF8, RAW_VALUE, type RawRow, type RawStage } from '../data/column-batch.js';
 import { encodedKindOf } from '../data/encoded-column.js';
+import { FloeError } from '../errors.js';
 import type { IcebergType } from '../iceberg/types.js';
 import { civilSeconds } from './civil-time.js';
 import { nativeScanBinding, type NativeScanBinding } from './record-scan-native.js';
@@ -166,7 +167,9 @@ export class RecordScanner {
    * Only when {@link stageable}.
    */
   attachStage(stage: RawStage): void {
-    if (!this.stageable || this.stage !== undefined) throw new Error('record-scan: this scanner cannot take a stage');
+    if (!this.stageable || this.stage !== undefined) {
+      throw new FloeError('INTERNAL', `record-scan: this scanner cannot take a stage (${this.binding === undefined ? 'not native' : this.stage !== undefined ? 'it has one' : 'computed columns other than 64-bit integers'})`);
+    }
     this.binding!.stage(this.handle, stage.capacity, stage.regionBytes, stage.tags, stage.nums, stage.lengths, stage.bytes, stage.state);
     this.stage = stage;
   }

@@ -75,8 +75,38 @@ describe('buffer-pool: recycled buffers', () => {
     pool.give(new ArrayBuffer(2048));
     pool.newRound();
     assert.equal(pool.size, 0);
-    pool.give(new ArrayBuffer(1 << 21));
-    assert.equal(pool.size, 0, 'beyond maxBytes, buffers are left to the collector');
+    const big = new ArrayBuffer(1 << 21);
+    pool.give(big);
+    assert.equal(pool.size, 0, 'beyond maxBytes, a buffer is not kept');
+    assert.equal(big.byteLength, 0, 'and its memory is freed at once (detached)');
+    const left = new ArrayBuffer(4096);
+    pool.give(left);
+    pool.newRound();
+    assert.equal(left.byteLength, 0, 'a buffer a round did not take is freed at once');
+  });
+
+  test('every buffer a batch takes from the pool goes back with it (none for a batch never started)', () => {
+    const pool = new BufferPool();
+    let out = 0;
+    const take = pool.take.bind(pool);
+    const give = pool.give.bind(pool);
+    pool.take = (n: number) => {
+      out += n;
+      return take(n);
+    };
+    pool.give = (b: ArrayBuffer) => {
+      out -= b.byteLength;
+      give(b);
+    };
+    const builder = new ColumnBatchBuilder(schema, { encode: true, expectedRows: 4096, pool });
+    for (let round = 0; round < 3; round++) {
+      for (const row of rows(round, 5000)) builder.append(row);
+      const batch = builder.build();
+      // build() takes nothing for the batch after it: a builder used once must not strand buffers.
+      releaseBatch(batch);
+      assert.equal(out, 0, `round ${round}: every byte taken was given back`);
+      pool.newRound();
+    }
   });
 
   test('a batch built on recycled buffers equals one built on fresh buffers', () => {
