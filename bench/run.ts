@@ -315,7 +315,7 @@ async function main(): Promise<void> {
         `| ${Object.values(p).map((v) => fmt(v, 2)).join(' | ')} |`,
         '',
         '"append (values)" keeps JavaScript values until the commit, as floe did first; "append (encoded)" encodes them on arrival; "all" is the general path (decode + parse + transform + encoded append) of each record in turn, garbage collection included. ' +
-          '"fast path: scan" reads a record\'s bytes into a raw row (`pipeline/record-scan.ts`), and "fast path: scan + append" copies its strings into the encoded columns as well: what the pipeline does for every record the fast path accepts (all of these).',
+          'The fast path: "scan" reads a record\'s bytes into a raw row, with the JavaScript scanner (`pipeline/record-scan.ts`) or its native build (`native/record_scan.c`, the default), and "scan + append" puts the row into the encoded columns as well: row by row (JavaScript; also what a partitioned table does after a native scan), or, as the pipeline does for an unpartitioned table, staged by the native scanner in columns and taken in bulk every 2,048 rows (all the reference events take the fast path).',
         '',
       );
     }
