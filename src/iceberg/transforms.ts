@@ -256,13 +256,27 @@ function daysOf(u: { micros: bigint } | { days: number }): number {
  * @throws UnsupportedError for unknown transforms; ValidationError for inapplicable source types
  */
 export function applyTransform(t: Transform, sourceType: IcebergType, v: IcebergValue): IcebergValue {
+  return transformFunction(t, sourceType)(v);
+}
+
+/**
+ * {@link applyTransform} for one transform and source type, checked once: the function a writer
+ * calls for every row (the checks and the type's kind are not worked out again per value).
+ * @throws UnsupportedError for unknown transforms; ValidationError for inapplicable source types
+ */
+export function transformFunction(t: Transform, sourceType: IcebergType): (v: IcebergValue) => IcebergValue {
   if (t.kind === 'unknown') throw new UnsupportedError(`transform: cannot apply unknown transform ${JSON.stringify(t.text)}`);
   if (!canTransform(t, sourceType)) {
     fail(`${transformToString(t)} cannot be applied to ${typeof sourceType === 'string' ? sourceType : sourceType.type}`);
   }
-  if (v === null || t.kind === 'void') return null;
+  if (t.kind === 'void') return () => null;
   const kind = primitiveKind(sourceType) as PrimitiveKind;
   const what = String(sourceType);
+  return (v) => (v === null ? null : transformValue(t, kind, sourceType, what, v));
+}
+
+/** The transform of a non-null value of a source type it applies to (`kind`: the type's kind). */
+function transformValue(t: Transform, kind: PrimitiveKind, sourceType: IcebergType, what: string, v: IcebergValue): IcebergValue {
   switch (t.kind) {
     case 'identity':
       return v;
@@ -299,6 +313,9 @@ export function applyTransform(t: Transform, sourceType: IcebergType, v: Iceberg
       const u = epochUnits(kind, v, what) as { micros: bigint };
       return Number(floorDiv(u.micros, MICROS_PER_HOUR));
     }
+    default:
+      // void and unknown never get here (transformFunction handles them).
+      throw new UnsupportedError(`transform: cannot apply ${transformToString(t)}`);
   }
 }
 

@@ -8,7 +8,7 @@ import { clearRawStage, ColumnBatchBuilder, RAW_UTF8, rawValue, releaseBatch } f
 import type { ColumnBatch, RawRow, RawStage } from '../data/column-batch.js';
 import { ValidationError } from '../errors.js';
 import type { PartitionSpec } from '../iceberg/metadata.js';
-import { applyTransform, parseTransform } from '../iceberg/transforms.js';
+import { parseTransform, transformFunction } from '../iceberg/transforms.js';
 import type { IcebergValue, Schema } from '../iceberg/types.js';
 
 /** One partition's rows. */
@@ -31,6 +31,8 @@ export class RowBuffer {
   /** Positions of the partition source columns, and a row holding just their values. */
   private readonly sourceIndexes: number[] = [];
   private readonly sourceRow: IcebergValue[];
+  /** The partition tuple of the row being grouped (reused from row to row). */
+  private readonly scratchPartition: IcebergValue[];
   /** Rows per group at the last drain: the next builders start that large. */
   private expected = 1024;
   /** Buffers of written units, reused by the next ones (see `data/buffer-pool.ts`). */
@@ -55,11 +57,12 @@ export class RowBuffer {
           `pipeline: partition field '${pf.name}' has source id ${pf['source-id']}, which is not a top-level column (nested partition sources are not supported for writes)`,
         );
       }
-      const t = parseTransform(pf.transform);
+      const apply = transformFunction(parseTransform(pf.transform), field.type);
       this.sourceIndexes.push(index);
-      return (row) => applyTransform(t, field.type, row[index] ?? null);
+      return (row) => apply(row[index] ?? null);
     });
     this.sourceRow = new Array<IcebergValue>(schema.fields.length).fill(null);
+    this.scratchPartition = new Array<IcebergValue>(this.partitioners.length).fill(null);
     this.decoded = schema.fields.map(() => []);
   }
 
@@ -145,17 +148,25 @@ export class RowBuffer {
     }
     let partition: IcebergValue[] | undefined;
     if (this.partitioners.length > 0) {
-      partition = this.partitioners.map((p) => p(row));
+      // Into a scratch tuple: a row of a group seen recently (the usual case) allocates nothing.
+      const scratch = this.scratchPartition;
+      let primitive = true;
+      for (let j = 0; j < scratch.length; j++) {
+        const v = this.partitioners[j]!(row);
+        scratch[j] = v;
+        if (v instanceof Uint8Array) primitive = false;
+      }
       // Primitive values (strings, numbers, bigints, booleans, null) compare by value with ===.
       const recent = this.recent;
-      if (recent.length <= 32 && partition.every((v) => !(v instanceof Uint8Array))) {
+      if (recent.length <= 32 && primitive) {
         for (let k = 0; k < recent.length; k++) {
           const values = recent[k]!.partition;
           let same = true;
-          for (let j = 0; j < values.length && same; j++) same = values[j] === partition[j];
+          for (let j = 0; j < values.length && same; j++) same = values[j] === scratch[j];
           if (same) return recent[k]!;
         }
       }
+      partition = scratch.slice();
     }
     const key = partition === undefined ? '' : partition.map(keyPart).join('\u0001');
     let g = this.groups.get(key);

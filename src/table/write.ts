@@ -12,7 +12,7 @@ import { ValidationError } from '../errors.js';
 import type { DataFile } from '../iceberg/manifest-types.js';
 import type { PartitionSpec, TableMetadata } from '../iceberg/metadata.js';
 import { partitionPath } from '../iceberg/partitioning.js';
-import { applyTransform, parseTransform } from '../iceberg/transforms.js';
+import { parseTransform, transformFunction } from '../iceberg/transforms.js';
 import type { IcebergValue, Schema } from '../iceberg/types.js';
 import { fileUriToPath, isLocalLocation, joinLocation } from '../io/location.js';
 import type { ColumnBatch } from '../data/column-batch.js';
@@ -64,9 +64,9 @@ export function splitByPartition(
         `table: partition field '${pf.name}' has source id ${pf['source-id']}, which is not a top-level column (nested partition sources are not supported for writes)`,
       );
     }
-    const t = parseTransform(pf.transform);
+    const apply = transformFunction(parseTransform(pf.transform), field.type);
     const col = batch.columns.get(field.id);
-    return (row: number) => applyTransform(t, field.type, col ? (col[row] ?? null) : null);
+    return (row: number) => apply(col ? (col[row] ?? null) : null);
   });
   const groups = new Map<string, { partition: IcebergValue[]; rows: number[] }>();
   for (let r = 0; r < batch.length; r++) {
