@@ -676,21 +676,24 @@ static napi_value create(napi_env env, napi_callback_info info) {
   return external;
 }
 
-/* scan(scanner, data: Uint8Array) → boolean */
-static napi_value scan_js(napi_env env, napi_callback_info info) {
+/* Scans the record of a call (scanner, data: Uint8Array): 1 when the fast path reads it. */
+static int scan_call(napi_env env, napi_callback_info info, Scanner **scanner) {
   size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  Scanner *s;
   void *data;
   size_t length;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_value_external(env, argv[0], (void **)scanner) != napi_ok || !typed(env, argv[1], napi_uint8_array, &data, &length) ||
+      length > 0x7fffffff)
+    return 0;
+  return scan(*scanner, data, (int32_t)length);
+}
+
+/* scan(scanner, data) → boolean */
+static napi_value scan_js(napi_env env, napi_callback_info info) {
+  Scanner *s;
   napi_value result;
-  if (argc < 2 || napi_get_value_external(env, argv[0], (void **)&s) != napi_ok || !typed(env, argv[1], napi_uint8_array, &data, &length) ||
-      length > 0x7fffffff) {
-    napi_get_boolean(env, 0, &result);
-    return result;
-  }
-  napi_get_boolean(env, scan(s, data, (int32_t)length), &result);
+  napi_get_boolean(env, scan_call(env, info, &s), &result);
   return result;
 }
 
@@ -738,16 +741,8 @@ static napi_value stage_js(napi_env env, napi_callback_info info) {
 
 /* scanStaged(scanner, data) → 0 (declined), 1 (staged) or 2 (read, but the stage has no room). */
 static napi_value scan_staged_js(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   Scanner *s;
-  void *data;
-  size_t length;
-  int result = 0;
-  if (argc >= 2 && napi_get_value_external(env, argv[0], (void **)&s) == napi_ok && s->stage_tags != NULL &&
-      typed(env, argv[1], napi_uint8_array, &data, &length) && length <= 0x7fffffff && scan(s, data, (int32_t)length))
-    result = stage_row(s);
+  int result = scan_call(env, info, &s) && s->stage_tags != NULL ? stage_row(s) : 0;
   napi_value out;
   napi_create_int32(env, result, &out);
   return out;
