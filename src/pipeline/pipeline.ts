@@ -46,7 +46,18 @@ import { MaintenanceScheduler, type MaintenanceEvent } from '../maintenance/sche
 
 /** Something the pipeline did, for logs and the status line. */
 export type PipelineEvent =
-  | { type: 'started'; table: string; positions: Record<string, string>; deadLetterTable?: string }
+  | {
+      type: 'started';
+      table: string;
+      positions: Record<string, string>;
+      deadLetterTable?: string;
+      /**
+       * How usual JSON records are read: by the native scanner (`native/record_scan.c`), with
+       * rows staged in columns or appended one by one; by the JavaScript scanner; or not at all
+       * (every record the general way: the option is off, or the mapping has no fast path).
+       */
+      jsonFastPath: 'native, staged' | 'native' | 'javascript' | 'off';
+    }
   | {
       type: 'commit';
       snapshotId: string;
@@ -317,6 +328,7 @@ export class Pipeline {
       table: this.table.name,
       positions: Object.fromEntries(this.committed),
       ...(this.deadLetterTable ? { deadLetterTable: this.deadLetterTable.name } : {}),
+      jsonFastPath: this.scanner === undefined ? 'off' : !this.scanner.native ? 'javascript' : this.stage !== undefined ? 'native, staged' : 'native',
     });
     // Table maintenance runs beside ingestion (its own commits, retried like ours); stopped last.
     const maintenance = this.startMaintenance();

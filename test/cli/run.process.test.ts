@@ -126,6 +126,8 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       [`started: writing db.${signal.toLowerCase()}`, 'commit', 'commit', 'commit', 'stopped'],
     );
     assert.deepEqual(main[0]!.positions, {});
+    // The native scanner reads (a string computed column: rows appended one by one, not staged).
+    assert.equal(main[0]!.jsonFastPath, 'native');
     const commits = main.filter((l) => l.msg === 'commit');
     assert.deepEqual(
       commits.map((c) => c.records),
@@ -145,16 +147,27 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 
     // A second run resumes from the table's positions: only new records, exactly once.
     await s.put(45, 10);
-    const q = spawnCli(['run', '--config', s.config], { env: childEnv({ AWS_ENDPOINT_URL_KINESIS: local.url }), cwd: dir });
+    // … read by the JavaScript scanner this time (FLOE_JSON_SCANNER): the same rows.
+    const q = spawnCli(['run', '--config', s.config], { env: childEnv({ AWS_ENDPOINT_URL_KINESIS: local.url, FLOE_JSON_SCANNER: 'javascript' }), cwd: dir });
     await q.waitForStdout((out) => out.includes('"msg":"started'), 30_000, 'started line');
     await sleep(2000);
     q.child.kill(signal);
     assert.deepEqual(await q.exited, { code: 0, signal: null }, q.stderr());
     const started = logLines(q.stdout()).find((l) => l.msg.startsWith('started'))!;
     assert.deepEqual(Object.keys(started.positions as object), ['shardId-000000000000']);
+    assert.equal(started.jsonFastPath, 'javascript');
     assert.deepEqual(await s.rows(), [55n, 55n]);
   });
 }
+
+test('floe run: a bad FLOE_JSON_SCANNER fails before any work, naming the variable', { timeout: 60_000 }, async () => {
+  const s = await setup('badscanner', 20);
+  const p = spawnCli(['run', '--config', s.config], { env: childEnv({ AWS_ENDPOINT_URL_KINESIS: local.url, FLOE_JSON_SCANNER: 'turbo' }), cwd: dir });
+  const end = await p.exited;
+  assert.deepEqual(end, { code: 2, signal: null }, p.stderr()); // a configuration error, as a bad config file
+  assert.match(p.stderr(), /^floe: config: FLOE_JSON_SCANNER: expected native, javascript or off, got "turbo"/m);
+  assert.doesNotMatch(p.stdout(), /"msg":"started/, 'nothing started');
+});
 
 test('floe run: a stream that does not exist is an error naming it (exit 1, no hanging process)', { timeout: 60_000 }, async () => {
   const config = join(dir, 'missing-stream.yaml');

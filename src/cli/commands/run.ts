@@ -60,7 +60,11 @@ export class RunReporter {
         this.log('warn', 'dead letter', { shard: e.shard, position: e.position, error: e.error });
         break;
       case 'started':
-        this.log('info', `started: writing ${e.table}`, { positions: e.positions, ...(e.deadLetterTable ? { deadLetterTable: e.deadLetterTable } : {}) });
+        this.log('info', `started: writing ${e.table}`, {
+          positions: e.positions,
+          ...(e.deadLetterTable ? { deadLetterTable: e.deadLetterTable } : {}),
+          jsonFastPath: e.jsonFastPath,
+        });
         break;
       case 'stopped':
         this.log('info', 'stopped', { records: e.records, deadLetters: e.deadLetters, commits: e.commits });
@@ -102,6 +106,20 @@ export class RunReporter {
     if (this.statusShown) this.io.stdout('\n');
     this.statusShown = false;
   }
+}
+
+/**
+ * `FLOE_JSON_SCANNER`: how usual JSON records are read. `native` (default: the C scanner when it
+ * was built, else the JavaScript one), `javascript` (the JavaScript scanner, e.g. to rule the
+ * native one out), `off` (every record through JSON.parse and the transform). The same rows
+ * every way; only the speed differs.
+ */
+export function jsonScannerFromEnv(env: NodeJS.ProcessEnv): { jsonFastPath?: false; nativeScanner?: false } {
+  const v = env.FLOE_JSON_SCANNER?.trim().toLowerCase();
+  if (v === undefined || v === '' || v === 'native') return {};
+  if (v === 'javascript' || v === 'js') return { nativeScanner: false };
+  if (v === 'off') return { jsonFastPath: false };
+  throw new ValidationError(`config: FLOE_JSON_SCANNER: expected native, javascript or off, got ${JSON.stringify(env.FLOE_JSON_SCANNER)}`);
 }
 
 /**
@@ -152,10 +170,11 @@ export async function runPipeline(
   signals: { onStop: (stop: () => void) => () => void },
 ): Promise<PipelineStats> {
   const auth = restAuthFromEnv(io.env);
+  const scanner = jsonScannerFromEnv(io.env); // a bad value fails before any work
   const catalog = await openCatalog({ ...config.catalog, ...(auth ? { auth } : {}) });
   try {
     const source = kinesisSourceFor(config, (level, message, fields) => reporter.log(level, message, { ...fields }), io.env);
-    const pipeline = await Pipeline.open({ config, catalog, source, onEvent: (e) => reporter.event(e), ...crashPointFromEnv(io.env) });
+    const pipeline = await Pipeline.open({ config, catalog, source, onEvent: (e) => reporter.event(e), ...scanner, ...crashPointFromEnv(io.env) });
     const unsubscribe = signals.onStop(() => pipeline.stop());
     const timer = setInterval(() => reporter.status(pipeline.stats()), 1000);
     try {
