@@ -264,13 +264,13 @@ async function main(): Promise<void> {
       'Pre-generated records in the shape GetRecords returns (MemorySource; 150-byte reference events and a 1 KB variant with a `payload` string) → the JSON fast path (bytes straight into encoded columns; a record it declines takes UTF-8 decode → JSON.parse → transform) → Parquet (zstd) → Iceberg commits on local disk (SQLite catalog), commit interval 1 s. ' +
         `The reference: DuckDB's native \`read_json\` → \`COPY … TO parquet\` of the same events from an NDJSON file, same cores (\`threads\` = cores). ${quick ? 'One round' : 'Three rounds'} per line, medians shown; the ratio is the median of the per-round ratios.`,
       '',
-      '| events | cores | floe events/s | floe MB/s | floe CPU-s/GB | floe peak RSS | DuckDB events/s | DuckDB CPU-s/GB | DuckDB peak RSS | floe ÷ DuckDB |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      '| events | cores | floe events/s | floe MB/s | floe CPU-s/GB | floe peak RSS | DuckDB events/s | DuckDB CPU-s/GB | DuckDB peak RSS | floe ÷ DuckDB | ratio by round | floe peak RSS by round |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
     );
     for (const r of t.rows) {
       const m = (xs: Result[], key: string) => median(xs.map((x) => num(x, key)));
       md.push(
-        `| ${r.size} B | ${r.cores} | ${fmt(m(r.floe, 'eventsPerSecond'))} | ${fmt(m(r.floe, 'mbPerSecond'), 1)} | ${fmt(m(r.floe, 'cpuSecondsPerGB'), 1)} | ${fmt(m(r.floe, 'peakRssMB'))} MB | ${fmt(m(r.duck, 'eventsPerSecond'))} | ${fmt(m(r.duck, 'cpuSecondsPerGB'), 1)} | ${fmt(m(r.duck, 'peakRssMB'))} MB | **${fmt(median(r.ratios), 2)}** |`,
+        `| ${r.size} B | ${r.cores} | ${fmt(m(r.floe, 'eventsPerSecond'))} | ${fmt(m(r.floe, 'mbPerSecond'), 1)} | ${fmt(m(r.floe, 'cpuSecondsPerGB'), 1)} | ${fmt(m(r.floe, 'peakRssMB'))} MB | ${fmt(m(r.duck, 'eventsPerSecond'))} | ${fmt(m(r.duck, 'cpuSecondsPerGB'), 1)} | ${fmt(m(r.duck, 'peakRssMB'))} MB | **${fmt(median(r.ratios), 2)}** | ${r.ratios.map((x) => fmt(x, 2)).join(', ')} | ${r.floe.map((x) => fmt(num(x, 'peakRssMB'))).join(', ')} |`,
       );
     }
     const duck = (size: number, cores: number) => median(t.rows.find((r) => r.size === size && r.cores === cores)?.duck.map((d) => num(d, 'eventsPerSecond')) ?? []);
