@@ -38,6 +38,23 @@ interface State {
 
 const NO_META: Readonly<Record<string, string>> = Object.freeze({});
 
+/**
+ * A record of this source. A class rather than an object literal: V8 tracks the survival of
+ * objects made by a literal and, when a collection finds nearly all of them alive (a poll's batch
+ * being read), allocates that literal's objects in the old generation from then on, where only a
+ * full collection frees them (tens of MB of resident memory at full rate).
+ */
+class MemoryRecord implements SourceRecord {
+  readonly meta = NO_META;
+  constructor(
+    readonly partitionId: string,
+    readonly position: string,
+    readonly data: Uint8Array,
+    readonly partitionKey: string,
+    readonly arrivalTimeMs: number,
+  ) {}
+}
+
 /** A Source over in-memory partitions. */
 export class MemorySource implements Source {
   readonly id: string;
@@ -76,14 +93,10 @@ export class MemorySource implements Source {
       while (s.next < s.p.length && taken < share && records.length < options.maxRecords) {
         const r = s.p.record(s.next);
         if (bytes > 0 && bytes + r.data.length > options.maxBytes) break;
-        records.push({
-          partitionId: s.p.id,
-          position: String(s.next),
-          data: r.data,
-          partitionKey: r.partitionKey ?? s.p.id, // keyless records: the partition id (no string per record)
-          arrivalTimeMs: r.arrivalTimeMs ?? Date.now(),
-          meta: NO_META,
-        });
+        records.push(
+          // keyless records: the partition id as key (no string per record)
+          new MemoryRecord(s.p.id, String(s.next), r.data, r.partitionKey ?? s.p.id, r.arrivalTimeMs ?? Date.now()),
+        );
         bytes += r.data.length;
         s.read++;
         s.bytes += r.data.length;
