@@ -254,9 +254,7 @@ export class EncodedColumn {
       this.grow(this.capacity);
     }
     if (v === null || v === undefined) {
-      this.validity ??= allValid(this.capacity);
-      this.validity[i >>> 3]! &= ~(1 << (i & 7));
-      this.nulls++;
+      this.markNull(i);
       if (this.kind === 'string') this.chunkStrings.push(null);
     } else {
       switch (this.kind) {
@@ -355,11 +353,8 @@ export class EncodedColumn {
       let total = 0;
       for (let k = 0; k < m; k++) {
         if (nulls[at + r + k] === 0) {
-          const i = start + k;
-          this.validity ??= allValid(this.capacity);
-          this.validity[i >>> 3]! &= ~(1 << (i & 7));
-          this.nulls++;
-          own[i] = 0;
+          this.markNull(start + k);
+          own[start + k] = 0;
         } else {
           const len = lengths[at + r + k]!;
           own[start + k] = len;
@@ -396,9 +391,7 @@ export class EncodedColumn {
     for (let k = 0; k < n; k++) {
       const i = start + k;
       if (nulls[at + k] === 0) {
-        this.validity ??= allValid(this.capacity);
-        this.validity[i >>> 3]! &= ~(1 << (i & 7));
-        this.nulls++;
+        this.markNull(i);
         continue;
       }
       const x = nums[at + k]!;
@@ -408,20 +401,32 @@ export class EncodedColumn {
         this.numMax = max;
         throw new ValidationError(`column-batch: ${this.name}: ${x} is not a safe integer for a ${this.type} column`);
       }
-      if (LITTLE_ENDIAN) {
-        const hi = Math.floor(x / 4_294_967_296);
-        const words = this.i64Words!;
-        words[2 * i] = x - hi * 4_294_967_296;
-        words[2 * i + 1] = hi;
-      } else {
-        this.i64![i] = BigInt(x);
-      }
+      this.storeSafe(i, x);
       if (x < min) min = x;
       if (x > max) max = x;
     }
     this.numMin = min;
     this.numMax = max;
     this.length = start + n;
+  }
+
+  /** Row `i` is null (its value slot is left as it is: readers skip it). */
+  private markNull(i: number): void {
+    this.validity ??= allValid(this.capacity);
+    this.validity[i >>> 3]! &= ~(1 << (i & 7));
+    this.nulls++;
+  }
+
+  /** Stores the safe integer `x` as row `i` of a 64-bit column, without making a bigint where it can. */
+  private storeSafe(i: number, x: number): void {
+    if (LITTLE_ENDIAN) {
+      const hi = Math.floor(x / 4_294_967_296);
+      const words = this.i64Words!;
+      words[2 * i] = x - hi * 4_294_967_296; // the low word, two's complement by the store
+      words[2 * i + 1] = hi;
+    } else {
+      this.i64![i] = BigInt(x);
+    }
   }
 
   /** Room for `n` more rows. */
@@ -467,14 +472,7 @@ export class EncodedColumn {
       this.capacity *= 2;
       this.grow(this.capacity);
     }
-    if (LITTLE_ENDIAN) {
-      const hi = Math.floor(x / 4_294_967_296);
-      const words = this.i64Words!;
-      words[2 * i] = x - hi * 4_294_967_296; // the low word, two's complement by the store
-      words[2 * i + 1] = hi;
-    } else {
-      this.i64![i] = BigInt(x);
-    }
+    this.storeSafe(i, x);
     if (x < this.numMin) this.numMin = x;
     if (x > this.numMax) this.numMax = x;
     this.length = i + 1;

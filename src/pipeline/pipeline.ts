@@ -39,7 +39,7 @@ import { writeDataFiles } from '../table/write.js';
 import { checkpointPrefix, checkpointSummary, diffPositions, readCheckpoint, samePositions } from './checkpoint.js';
 import type { PipelineConfig } from './config.js';
 import { DEAD_LETTER_SCHEMA, deadLetterRow } from './dead-letter.js';
-import { DECLINED, NO_ROOM, RecordScanner, STAGED } from './record-scan.js';
+import { DECLINED, NO_ROOM, RecordScanner, STAGED, UNSTAGED } from './record-scan.js';
 import { RowBuffer, type BufferedGroup } from './row-buffer.js';
 import { compileTransform, RecordError, schemaForTransform, type CompiledTransform, type RecordContext } from './transform.js';
 import { MaintenanceScheduler, type MaintenanceEvent } from '../maintenance/scheduler.js';
@@ -422,9 +422,10 @@ export class Pipeline {
     // goes the general way below, which gives the same row or the record's exact error.
     const scanner = this.scanner;
     if (scanner !== undefined) {
+      let r = UNSTAGED;
       const stage = this.stage;
       if (stage !== undefined) {
-        let r = scanner.scanStaged(record.data, ctx);
+        r = scanner.scanStaged(record.data, ctx);
         if (r === NO_ROOM) {
           this.buffer.flushStage();
           r = scanner.scanStaged(record.data, ctx);
@@ -434,14 +435,10 @@ export class Pipeline {
           this.statsValue.records++;
           return;
         }
-        // Declined: the general path below. Otherwise (strings larger than the stage holds, or
-        // a computed value it cannot hold) the row goes in on its own, after the staged ones.
-        if (r !== DECLINED && scanner.scan(record.data, ctx)) {
-          this.buffer.appendRaw(scanner.row);
-          this.statsValue.records++;
-          return;
-        }
-      } else if (scanner.scan(record.data, ctx)) {
+      }
+      // Not staged (no stage; strings larger than the stage holds; a computed value it cannot
+      // hold): the row goes in on its own, after any staged ones. Declined: the general path.
+      if (r !== DECLINED && scanner.scan(record.data, ctx)) {
         this.buffer.appendRaw(scanner.row);
         this.statsValue.records++;
         return;

@@ -193,14 +193,8 @@ export class RecordScanner {
         stage.tags[at] = RAW_NULL;
         continue;
       }
-      if (typeof v !== 'bigint') return UNSTAGED;
-      let x = this.lastBigNumber;
-      if (v !== this.lastBig) {
-        x = Number(v);
-        if (!Number.isSafeInteger(x)) return UNSTAGED;
-        this.lastBig = v;
-        this.lastBigNumber = x;
-      }
+      const x = typeof v === 'bigint' ? this.safeNumber(v) : undefined;
+      if (x === undefined) return UNSTAGED;
       stage.tags[at] = RAW_INT64;
       stage.nums[at] = x;
     }
@@ -303,6 +297,19 @@ export class RecordScanner {
     return true;
   }
 
+  /**
+   * A computed bigint as a number when it is a safe integer, else undefined. The last one is
+   * kept: processing time is one bigint per batch, so most records convert nothing.
+   */
+  private safeNumber(v: bigint): number | undefined {
+    if (v === this.lastBig) return this.lastBigNumber;
+    const x = Number(v);
+    if (!Number.isSafeInteger(x)) return undefined;
+    this.lastBig = v;
+    this.lastBigNumber = x;
+    return x;
+  }
+
   /** The computed columns of a scanned record, and the record's bytes. */
   private finish(ctx: RecordContext): void {
     const row = this.row;
@@ -314,20 +321,12 @@ export class RecordScanner {
       if (c.int64 && typeof v === 'bigint') {
         // A 64-bit column's bigint within 2^53 goes in as a number: the column stores it without
         // bigint comparisons (appendInt64 ≡ append(BigInt(x)), encoded-column.raw.test.ts).
-        let x = this.lastBigNumber;
-        if (v !== this.lastBig) {
-          x = Number(v);
-          if (!Number.isSafeInteger(x)) {
-            row.tags[c.index] = RAW_VALUE;
-            row.values[c.index] = v;
-            continue;
-          }
-          this.lastBig = v;
-          this.lastBigNumber = x;
+        const x = this.safeNumber(v);
+        if (x !== undefined) {
+          row.tags[c.index] = RAW_INT64;
+          row.nums[c.index] = x;
+          continue;
         }
-        row.tags[c.index] = RAW_INT64;
-        row.nums[c.index] = x;
-        continue;
       }
       row.tags[c.index] = RAW_VALUE;
       row.values[c.index] = v;

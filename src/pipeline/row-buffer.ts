@@ -96,14 +96,14 @@ export class RowBuffer {
 
   /** Adds a row (values of the top-level fields in schema order). */
   append(row: readonly IcebergValue[]): void {
-    if (this.stage !== undefined) this.flushStage();
+    this.flushStage();
     this.group(row).builder.append(row);
     this.rows++;
   }
 
   /** Adds a row given as pieces of a record's bytes (the JSON fast path). */
   appendRaw(raw: RawRow): void {
-    if (this.stage !== undefined) this.flushStage();
+    this.flushStage();
     let g: Group;
     if (this.partitioners.length === 0) g = this.group(this.sourceRow);
     else {
