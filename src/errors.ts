@@ -97,6 +97,17 @@ export class CommitStateUnknownError extends FloeError {
   }
 }
 
+/**
+ * The catalog could not be reached and the request provably never reached it (connection refused,
+ * DNS failure, connect timeout): nothing was applied, so the same request may be sent again
+ * unchanged, a commit included (unlike {@link CommitStateUnknownError}).
+ */
+export class CatalogUnreachableError extends FloeError {
+  constructor(message: string, options: FloeErrorOptions = {}) {
+    super('CATALOG_UNREACHABLE', message, { ...options, retriable: true });
+  }
+}
+
 /** A writer found that the table's recorded stream positions are not the ones it started from. */
 export class FencedError extends FloeError {
   constructor(message: string, options: FloeErrorOptions = {}) {

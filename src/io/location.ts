@@ -5,7 +5,7 @@
  * PyIceberg writes `file:///tmp/x` or a plain `/tmp/x`; none of them percent-encodes, and
  * manifests compare paths byte for byte. So these helpers never percent-encode or decode.
  */
-import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { isAbsolute, normalize, resolve as resolvePath } from 'node:path';
 import { ValidationError } from '../errors.js';
 
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
@@ -31,7 +31,9 @@ export function isLocalLocation(location: string): boolean {
 /**
  * A local filesystem path for a `file:` URI or plain path. Accepts `file:///p`, `file:/p`
  * (Hadoop style) and `file://localhost/p`; relative plain paths are resolved against the
- * working directory.
+ * working directory. The path is normalized (`/data/x/../t` → `/data/t`), as a relative one is
+ * by resolving it: listing a directory yields normalized paths, and a prefix with `..` in it
+ * would match none of them.
  */
 export function fileUriToPath(location: string): string {
   const scheme = locationScheme(location);
@@ -39,7 +41,7 @@ export function fileUriToPath(location: string): string {
     throw new ValidationError(`io: ${location}: not a local location (scheme '${scheme}')`);
   }
   if (!SCHEME.test(location) || (process.platform === 'win32' && /^[A-Za-z]:[\\/]/.test(location))) {
-    return isAbsolute(location) ? location : resolvePath(location);
+    return isAbsolute(location) ? normalize(location) : resolvePath(location);
   }
   let rest = location.slice('file:'.length);
   if (rest.startsWith('//')) {
@@ -53,7 +55,7 @@ export function fileUriToPath(location: string): string {
   if (!rest.startsWith('/')) {
     throw new ValidationError(`io: ${location}: a file URI must hold an absolute path`);
   }
-  return rest;
+  return normalize(rest);
 }
 
 /** `/abs/path` → `file:///abs/path` (relative paths are resolved first). */

@@ -11,12 +11,28 @@
  * The window is what makes this safe next to writers: a file a writer is about to commit is young.
  * The files are listed before the metadata is read, so anything committed while listing counts as
  * referenced. Listing uses the table location followed by `/`, so a sibling table whose name
- * starts with this one's (`events` and `events_dead_letters`) is never touched. Tables nested
- * *inside* another table's location are not supported (as in Iceberg Java).
+ * starts with this one's (`events` and `events_dead_letters`) is never touched.
+ *
+ * Only what the table owns is deleted (`catalog/location-policy.ts`): before listing, the sweep
+ * refuses to run (LOCATION_OVERLAP, nothing deleted) when a directory it would list contains the
+ * warehouse root, the catalog database or another table's directory, or lies inside another
+ * table's. Whatever the checks, the catalog database and its -wal/-shm/-journal files and anything
+ * outside the listed directories are never deleted.
+ *
+ * The window has a floor of 24 hours ({@link MIN_ORPHAN_AGE_MS}, as Iceberg's Spark procedure):
+ * a running writer's files are unreferenced until its commit, and a commit can be retried for
+ * a long time; a shorter window needs `allowShortOlderThan` (explicit consent).
  */
-import { ValidationError } from '../errors.js';
-import type { TableMetadata } from '../iceberg/metadata.js';
-import { joinLocation, stripTrailingSlash } from '../io/location.js';
+import {
+  canonicalContains,
+  canonicalLocation,
+  catalogLocationFacts,
+  describeConflicts,
+  findLocationConflicts,
+  tableRoots,
+} from '../catalog/location-policy.js';
+import { FloeError, ValidationError } from '../errors.js';
+import { joinLocation } from '../io/location.js';
 import type { Table } from '../table/table.js';
 import { checkNonNegative, forEachLimit, locationKey, ManifestCache } from './files.js';
 import { checkAborted, report, type MaintenanceRunOptions } from './progress.js';
@@ -24,10 +40,32 @@ import { checkAborted, report, type MaintenanceRunOptions } from './progress.js'
 /** The default safety window: 3 days (Iceberg Java's default too). */
 export const DEFAULT_ORPHAN_AGE_MS = 3 * 86_400_000;
 
+/** The shortest window allowed without `allowShortOlderThan`: 24 hours. */
+export const MIN_ORPHAN_AGE_MS = 86_400_000;
+
+/**
+ * Checks an orphan window against the 24-hour floor.
+ * @param key names the setting in the error (`maintenance.remove_orphans.older_than`, `--older-than`)
+ * @param consent the name of the consent setting, for the error
+ * @throws ValidationError naming the key and why
+ */
+export function checkOrphanWindow(olderThanMs: number, allowShort: boolean, key: string, consent: string): void {
+  if (allowShort || olderThanMs >= MIN_ORPHAN_AGE_MS) return;
+  const unit = ([['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const).find(([, n]) => olderThanMs >= n && olderThanMs % n === 0);
+  const given = unit ? `${olderThanMs / unit[1]}${unit[0]}` : `${olderThanMs}ms`;
+  throw new ValidationError(
+    `${key}: ${given} is below the floor of 24h: a running writer's files are unreferenced until it commits, ` +
+      `so a shorter window can delete files a pipeline has written but not yet committed. Use at least 24h, or set ${consent} ` +
+      `to accept that risk (no writer can be running on the table)`,
+  );
+}
+
 /** Options of {@link removeOrphanFiles}. */
 export interface RemoveOrphansOptions extends MaintenanceRunOptions {
-  /** Only files last modified more than this many milliseconds ago are removed. Default 3 days. */
+  /** Only files last modified more than this many milliseconds ago are removed. Default 3 days, at least 24 h. */
   olderThanMs?: number;
+  /** Consent to a window under 24 hours (no writer can be running). Default false; a dry run needs none. */
+  allowShortOlderThan?: boolean;
   /** List the orphans without deleting them. */
   dryRun?: boolean;
   /** Clock (tests). */
@@ -54,21 +92,12 @@ export interface RemoveOrphansResult {
   youngUnreferenced: number;
   /** Unreferenced files older than the window. */
   orphans: OrphanFile[];
+  /** Listed files never deleted because they belong to the catalog or lie outside the table's directories. */
+  protectedFiles: number;
   deleted: number;
   failed: number;
   dryRun: boolean;
   durationMs: number;
-}
-
-/** The directories to sweep: the table location and any data/metadata path outside it. */
-function roots(md: TableMetadata): string[] {
-  const base = stripTrailingSlash(md.location);
-  const out = [base];
-  for (const key of ['write.data.path', 'write.metadata.path']) {
-    const p = md.properties[key];
-    if (p && !(locationKey(p) + '/').startsWith(locationKey(base) + '/')) out.push(stripTrailingSlash(p));
-  }
-  return out;
 }
 
 /** Every location the table's metadata references, as {@link locationKey}s. */
@@ -96,17 +125,44 @@ export async function referencedLocations(table: Table): Promise<Set<string>> {
  * Finds (and unless `dryRun`, deletes) the table's orphan files (see the file comment).
  * @throws NotFoundError when a manifest list or manifest of the table is missing: what it
  *   references cannot be known, so nothing is deleted
+ * @throws FloeError `LOCATION_OVERLAP` when the table does not own its directories alone (or another
+ *   table's cannot be read): nothing is listed or deleted
+ * @throws ValidationError when the window is under 24 hours without `allowShortOlderThan`
  */
 export async function removeOrphanFiles(table: Table, options: RemoveOrphansOptions = {}): Promise<RemoveOrphansResult> {
   const started = Date.now();
   const what = `remove-orphans: ${table.name}`;
   const olderThan = checkNonNegative(options.olderThanMs ?? DEFAULT_ORPHAN_AGE_MS, 'remove-orphans: older-than');
+  // A dry run deletes nothing, so it may look at any window.
+  checkOrphanWindow(olderThan, options.allowShortOlderThan === true || options.dryRun === true, 'remove-orphans: older-than', 'allowShortOlderThan');
   const now = options.now ?? Date.now();
   await table.refresh();
+  const roots = tableRoots(table.metadata);
+  if (roots.some((r) => !r)) throw new ValidationError(`${what}: the table has no location`);
+  // Before anything is listed: does the table own its directories alone?
+  const facts = await catalogLocationFacts(table.catalog, table.identifier);
+  const unreadable = facts.tables.filter((t) => t.unreadable !== undefined);
+  if (unreadable.length > 0) {
+    throw new FloeError(
+      'LOCATION_OVERLAP',
+      `${what}: refused, nothing deleted: cannot tell whether ${unreadable.map((t) => `table ${t.table} (${t.unreadable})`).join(', ')} ` +
+        `shares its directories`,
+    );
+  }
+  const conflicts = findLocationConflicts(roots, facts);
+  if (conflicts.length > 0) {
+    const tables = [...new Set(conflicts.flatMap((c) => (c.table ? [c.table] : [])))];
+    throw new FloeError(
+      'LOCATION_OVERLAP',
+      `${what}: refused, nothing deleted: the table does not own its directories alone: ${describeConflicts(conflicts)}` +
+        `${tables.length ? ` (overlapping tables: ${tables.join(', ')})` : ''}. Move the table (or the other one) to a directory of its own`,
+    );
+  }
+  const catalogFiles = facts.catalogFiles.map(canonicalLocation);
+  const canonicalRoots = roots.map(canonicalLocation);
   const listed: { location: string; size: number; lastModified: number }[] = [];
   report(options.onProgress, { operation: 'remove-orphans', phase: 'list', done: 0, total: 1 });
-  for (const root of roots(table.metadata)) {
-    if (!root) throw new ValidationError(`${what}: the table has no location`);
+  for (const root of roots) {
     for await (const f of table.io.list(`${root}/`)) {
       listed.push(f);
       if (listed.length % 1000 === 0) checkAborted(options.signal, what);
@@ -124,11 +180,18 @@ export async function removeOrphanFiles(table: Table, options: RemoveOrphansOpti
   const metadataDir = locationKey(table.metadata.properties['write.metadata.path'] ?? joinLocation(table.metadata.location, 'metadata'));
   let young = 0;
   let referenced = 0;
+  let protectedFiles = 0;
   const orphans: OrphanFile[] = [];
   for (const f of listed) {
     const key = locationKey(f.location);
     if (refs.has(key) || key === `${metadataDir}/version-hint.text`) {
       referenced++;
+      continue;
+    }
+    // Belt and braces after the overlap check: never the catalog's files, never outside the roots.
+    const canon = canonicalLocation(f.location);
+    if (catalogFiles.some((c) => canonicalContains(c, canon)) || !canonicalRoots.some((r) => canonicalContains(r, canon))) {
+      protectedFiles++;
       continue;
     }
     if (f.lastModified >= cutoff) {
@@ -159,6 +222,7 @@ export async function removeOrphanFiles(table: Table, options: RemoveOrphansOpti
     referencedFiles: referenced,
     youngUnreferenced: young,
     orphans,
+    protectedFiles,
     deleted,
     failed,
     dryRun: options.dryRun === true,

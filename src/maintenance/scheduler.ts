@@ -17,7 +17,7 @@
 import type { Catalog, TableIdentifier } from '../catalog/catalog.js';
 import { formatTableIdentifier } from '../catalog/catalog.js';
 import { FloeError } from '../errors.js';
-import type { MaintenanceConfig } from '../pipeline/config.js';
+import { DEFAULT_DUCKDB_MEMORY_LIMIT, type DuckDBConfig, type MaintenanceConfig } from '../pipeline/config.js';
 import { DuckDB } from '../query/duckdb.js';
 import { Table } from '../table/table.js';
 import { compactTable } from './compact.js';
@@ -52,6 +52,8 @@ export interface MaintenanceSchedulerOptions {
   reportIdle?: boolean;
   /** DuckDB threads for compaction (its own instance, so ingestion's writer keeps its CPU). Default 1. */
   threads?: number;
+  /** Memory limit and spill directory of that instance (config `duckdb`); default 256MB. */
+  duckdb?: DuckDBConfig;
 }
 
 interface Task {
@@ -59,6 +61,9 @@ interface Task {
   intervalMs: number;
   next: number;
 }
+
+/** The longest delay a Node timer holds: 2^31-1 ms (about 24.8 days). */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 /** The longest wait before the first orphan sweep. */
 const FIRST_SWEEP_MAX_DELAY_MS = 3_600_000;
@@ -106,7 +111,9 @@ export class MaintenanceScheduler {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.max(0, ms));
+      // Never beyond what a timer holds (2^31-1 ms): a longer wait would fire at once and spin.
+      // The loop wakes, finds nothing due and sleeps again.
+      const timer = setTimeout(done, Math.min(Math.max(0, ms), MAX_TIMER_DELAY_MS));
       function done(): void {
         clearTimeout(timer);
         resolve();
@@ -152,7 +159,11 @@ export class MaintenanceScheduler {
       let details: MaintenanceEvent['details'];
       switch (operation) {
         case 'compact': {
-          this.duckdb ??= await DuckDB.open({ threads: this.options.threads ?? 1 });
+          this.duckdb ??= await DuckDB.open({
+            threads: this.options.threads ?? 1,
+            memoryLimit: this.options.duckdb?.memoryLimitBytes ?? DEFAULT_DUCKDB_MEMORY_LIMIT,
+            ...(this.options.duckdb?.tempDirectory ? { tempDirectory: this.options.duckdb.tempDirectory } : {}),
+          });
           const r = await compactTable(table, {
             minInputFiles: p.compact.minFiles,
             targetFileSizeBytes: p.compact.targetFileSizeBytes,
@@ -195,7 +206,11 @@ export class MaintenanceScheduler {
           break;
         }
         case 'remove-orphans': {
-          const r = await removeOrphanFiles(table, { olderThanMs: p.removeOrphans.olderThanMs, signal });
+          const r = await removeOrphanFiles(table, {
+            olderThanMs: p.removeOrphans.olderThanMs,
+            allowShortOlderThan: p.removeOrphans.allowShortOlderThan,
+            signal,
+          });
           changed = r.orphans.length > 0;
           details = { listedFiles: r.listedFiles, orphans: r.orphans.length, deleted: r.deleted, failed: r.failed };
           break;

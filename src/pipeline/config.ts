@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { ValidationError } from '../errors.js';
 import type { InitialPosition } from '../source/source.js';
 import { parsePartitionArg } from '../iceberg/notation.js';
+import { checkOrphanWindow } from '../maintenance/remove-orphans.js';
 import {
   compileTransform,
   parseColumnType,
@@ -46,10 +47,44 @@ export interface PipelineConfig {
     maxRecords: number;
     maxBytes: number;
     targetFileSizeBytes: number;
+    /**
+     * How long one commit rides out an unavailable catalog (`commit.retry_budget`, default 2m);
+     * absent: the default of `table/retry.ts`.
+     */
+    retryBudgetMs?: number;
   };
   deadLetter: { policy: DeadLetterPolicy; table: string };
   /** Automatic table maintenance; absent (a config built by hand) means none. */
   maintenance?: MaintenanceConfig;
+  /** The `duckdb` section: settings of the writer's and maintenance's DuckDB instances. */
+  duckdb?: DuckDBConfig;
+}
+
+/**
+ * The `duckdb` section. `memory_limit` bounds each of `floe run`'s DuckDB instances (the writer's
+ * and maintenance's; DuckDB's own default is 80% of RAM); `temp_directory` is where they spill
+ * beyond it (each in a directory of its own, removed at exit).
+ */
+export interface DuckDBConfig {
+  /** Bytes (`memory_limit`, default 256MB, at least 64MB, at most the size bound of every size). */
+  memoryLimitBytes: number;
+  /** Default: the OS temp directory. */
+  tempDirectory?: string;
+}
+
+/** Default of `duckdb.memory_limit` (bytes); see {@link DuckDBConfig}. */
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = 256 * 1024 * 1024;
+/** Least `duckdb.memory_limit`: a compaction's COPY needs about 40MB (16MB fails). */
+const DUCKDB_MEMORY_LIMIT_MIN = 64 * 1024 * 1024;
+
+function parseDuckDB(raw: Obj): DuckDBConfig {
+  checkKeys(raw, ['memory_limit', 'temp_directory'], 'duckdb');
+  const memoryLimitBytes = raw.memory_limit === undefined ? DEFAULT_DUCKDB_MEMORY_LIMIT : parseSize(raw.memory_limit, 'duckdb.memory_limit');
+  if (memoryLimitBytes < DUCKDB_MEMORY_LIMIT_MIN) {
+    throw new ValidationError(`config: duckdb.memory_limit: must be at least 64MB, got ${JSON.stringify(raw.memory_limit)}`);
+  }
+  const tempDirectory = optString(raw, 'temp_directory', 'duckdb');
+  return { memoryLimitBytes, ...(tempDirectory ? { tempDirectory } : {}) };
 }
 
 /** Defaults, documented in the README. */
@@ -98,33 +133,71 @@ function reqString(o: Obj, key: string, where: string): string {
   return v;
 }
 
-/** Parses `500ms`, `1s`, `2.5s`, `5m`, `1h`, `1d`, or a number of milliseconds. */
-export function parseDuration(v: unknown, where: string): number {
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
-  if (typeof v === 'string') {
+/**
+ * The longest interval (anything a timer waits for): 24 days. Node's timers hold at most
+ * 2^31-1 ms (about 24.8 days); a longer delay fires after 1 ms, so a loop fed from it would spin.
+ */
+export const MAX_INTERVAL_MS = 24 * 86_400_000;
+/** The longest age (`older_than`, a cutoff, never a timer): 3650 days. */
+export const MAX_AGE_MS = 3650 * 86_400_000;
+/** The largest file or buffer size (`commit.max_bytes`, `*.target_file_size`): 16 GiB. */
+export const MAX_FILE_SIZE_BYTES = 16 * 1024 ** 3;
+/** The largest size any size key takes unless it states its own bound: 1 TiB. */
+export const MAX_SIZE_BYTES = 1024 ** 4;
+
+/** `86400000` → `1d`, `1500` → `1500ms`: a duration as the config would write it. */
+function formatDuration(ms: number): string {
+  for (const [unit, n] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= n && ms % n === 0) return `${ms / n}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/**
+ * Parses `500ms`, `1s`, `2.5s`, `5m`, `1h`, `1d`, or a number of milliseconds.
+ * @param max the largest value allowed (default {@link MAX_INTERVAL_MS}: the value may feed a timer)
+ */
+export function parseDuration(v: unknown, where: string, max: number = MAX_INTERVAL_MS): number {
+  let ms: number | undefined;
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) ms = v;
+  else if (typeof v === 'string') {
     const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(v);
     if (m) {
       const n = Number(m[1]);
       const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms'];
-      return Math.round(n * unit);
+      ms = Math.round(n * unit);
     }
   }
-  throw new ValidationError(`config: ${where}: invalid duration ${JSON.stringify(v)} (e.g. 500ms, 1s, 5m)`);
+  if (ms === undefined) throw new ValidationError(`config: ${where}: invalid duration ${JSON.stringify(v)} (e.g. 500ms, 1s, 5m)`);
+  if (!(ms <= max)) {
+    const why = max === MAX_INTERVAL_MS ? ' (timers wait at most 2^31-1 ms, about 24.8 days)' : '';
+    throw new ValidationError(`config: ${where}: must be at most ${formatDuration(max)}${why}, got ${JSON.stringify(v)}`);
+  }
+  return ms;
 }
 
-/** Parses `64MB`, `1GiB`, `512KB`, or a number of bytes. */
-export function parseSize(v: unknown, where: string): number {
-  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
-  if (typeof v === 'string') {
+/**
+ * Parses `64MB`, `1GiB`, `512KB`, or a number of bytes.
+ * @param max the largest value allowed (default {@link MAX_SIZE_BYTES})
+ */
+export function parseSize(v: unknown, where: string, max: number = MAX_SIZE_BYTES): number {
+  let n: number | undefined;
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0) n = v;
+  else if (typeof v === 'string') {
     const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$/i.exec(v);
     if (m) {
       const unit = (m[2] ?? 'b').toLowerCase();
       const mult = unit === 'b' ? 1 : unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 ** 2 : 1024 ** 3;
-      const n = Math.round(Number(m[1]) * mult);
-      if (n > 0) return n;
+      const r = Math.round(Number(m[1]) * mult);
+      if (r > 0) n = r;
     }
   }
-  throw new ValidationError(`config: ${where}: invalid size ${JSON.stringify(v)} (e.g. 64MB)`);
+  if (n === undefined) throw new ValidationError(`config: ${where}: invalid size ${JSON.stringify(v)} (e.g. 64MB)`);
+  if (!(n <= max)) {
+    const text = max % 1024 ** 4 === 0 ? `${max / 1024 ** 4}TiB` : max % 1024 ** 3 === 0 ? `${max / 1024 ** 3}GiB` : `${max} bytes`;
+    throw new ValidationError(`config: ${where}: must be at most ${text}, got ${JSON.stringify(v)}`);
+  }
+  return n;
 }
 
 function positiveInt(v: unknown, where: string): number {
@@ -204,8 +277,8 @@ export interface MaintenanceConfig {
   compact: { enabled: boolean; intervalMs: number; minFiles: number; targetFileSizeBytes: number };
   /** Expire snapshots older than `olderThanMs`, keeping at least `retainLast`, and their files. */
   expireSnapshots: { enabled: boolean; intervalMs: number; olderThanMs: number; retainLast: number };
-  /** Delete unreferenced files older than `olderThanMs`. */
-  removeOrphans: { enabled: boolean; intervalMs: number; olderThanMs: number };
+  /** Delete unreferenced files older than `olderThanMs` (at least 24 h unless `allowShortOlderThan`). */
+  removeOrphans: { enabled: boolean; intervalMs: number; olderThanMs: number; allowShortOlderThan: boolean };
   /** Merge manifests once the current snapshot has `minManifests` of them. */
   rewriteManifests: { enabled: boolean; intervalMs: number; minManifests: number };
 }
@@ -219,7 +292,7 @@ export interface MaintenanceConfig {
 export const MAINTENANCE_DEFAULTS: MaintenanceConfig = {
   compact: { enabled: true, intervalMs: 60_000, minFiles: 20, targetFileSizeBytes: 128 * 1024 * 1024 },
   expireSnapshots: { enabled: true, intervalMs: 300_000, olderThanMs: 900_000, retainLast: 100 },
-  removeOrphans: { enabled: true, intervalMs: 86_400_000, olderThanMs: 3 * 86_400_000 },
+  removeOrphans: { enabled: true, intervalMs: 86_400_000, olderThanMs: 3 * 86_400_000, allowShortOlderThan: false },
   rewriteManifests: { enabled: true, intervalMs: 60_000, minManifests: 100 },
 };
 
@@ -257,11 +330,12 @@ function parseMaintenance(raw: unknown): MaintenanceConfig {
     if (ms < 100) throw new ValidationError(`config: ${where}.interval: must be at least 100ms`);
     return ms;
   };
-  const age = (o: Obj, where: string, dflt: number): number => (o.older_than === undefined ? dflt : parseDuration(o.older_than, `${where}.older_than`));
+  const age = (o: Obj, where: string, dflt: number): number =>
+    o.older_than === undefined ? dflt : parseDuration(o.older_than, `${where}.older_than`, MAX_AGE_MS);
 
   const c = task(m.compact, 'compact', ['interval', 'min_files', 'target_file_size']);
   const e = task(m.expire_snapshots, 'expire_snapshots', ['interval', 'older_than', 'retain_last']);
-  const o = task(m.remove_orphans, 'remove_orphans', ['interval', 'older_than']);
+  const o = task(m.remove_orphans, 'remove_orphans', ['interval', 'older_than', 'allow_short_older_than']);
   const r = task(m.rewrite_manifests, 'rewrite_manifests', ['interval', 'min_manifests']);
   return {
     compact: c
@@ -270,7 +344,9 @@ function parseMaintenance(raw: unknown): MaintenanceConfig {
           intervalMs: interval(c, 'maintenance.compact', d.compact.intervalMs),
           minFiles: c.min_files === undefined ? d.compact.minFiles : positiveInt(c.min_files, 'maintenance.compact.min_files'),
           targetFileSizeBytes:
-            c.target_file_size === undefined ? d.compact.targetFileSizeBytes : parseSize(c.target_file_size, 'maintenance.compact.target_file_size'),
+            c.target_file_size === undefined
+              ? d.compact.targetFileSizeBytes
+              : parseSize(c.target_file_size, 'maintenance.compact.target_file_size', MAX_FILE_SIZE_BYTES),
         }
       : { ...d.compact, enabled: false },
     expireSnapshots: e
@@ -281,13 +357,7 @@ function parseMaintenance(raw: unknown): MaintenanceConfig {
           retainLast: e.retain_last === undefined ? d.expireSnapshots.retainLast : positiveInt(e.retain_last, 'maintenance.expire_snapshots.retain_last'),
         }
       : { ...d.expireSnapshots, enabled: false },
-    removeOrphans: o
-      ? {
-          enabled: true,
-          intervalMs: interval(o, 'maintenance.remove_orphans', d.removeOrphans.intervalMs),
-          olderThanMs: age(o, 'maintenance.remove_orphans', d.removeOrphans.olderThanMs),
-        }
-      : { ...d.removeOrphans, enabled: false },
+    removeOrphans: o ? parseRemoveOrphans(o, interval(o, 'maintenance.remove_orphans', d.removeOrphans.intervalMs), age(o, 'maintenance.remove_orphans', d.removeOrphans.olderThanMs)) : { ...d.removeOrphans, enabled: false },
     rewriteManifests: r
       ? {
           enabled: true,
@@ -299,10 +369,19 @@ function parseMaintenance(raw: unknown): MaintenanceConfig {
   };
 }
 
+/** `maintenance.remove_orphans`: the window's 24-hour floor, unless `allow_short_older_than: true`. */
+function parseRemoveOrphans(o: Obj, intervalMs: number, olderThanMs: number): MaintenanceConfig['removeOrphans'] {
+  const where = 'maintenance.remove_orphans';
+  const allow = o.allow_short_older_than;
+  if (allow !== undefined && typeof allow !== 'boolean') throw new ValidationError(`config: ${where}.allow_short_older_than: must be true or false`);
+  checkOrphanWindow(olderThanMs, allow === true, `config: ${where}.older_than`, `${where}.allow_short_older_than: true`);
+  return { enabled: true, intervalMs, olderThanMs, allowShortOlderThan: allow === true };
+}
+
 /** Validates a parsed config object. */
 export function validateConfig(raw: unknown): PipelineConfig {
   if (!isObj(raw)) throw new ValidationError('config: the document must be a mapping');
-  checkKeys(raw, ['source', 'catalog', 'table', 'transform', 'commit', 'dead_letter', 'maintenance'], '');
+  checkKeys(raw, ['source', 'catalog', 'table', 'transform', 'commit', 'dead_letter', 'maintenance', 'duckdb'], '');
 
   const src = section(raw, 'source', true);
   checkKeys(src, ['type', 'stream', 'stream_arn', 'region', 'endpoint', 'initial_position', 'initial_timestamp', 'discovery_interval'], 'source');
@@ -356,7 +435,9 @@ export function validateConfig(raw: unknown): PipelineConfig {
   const columns = parseColumns(tr.columns);
 
   const com = section(raw, 'commit', false);
-  checkKeys(com, ['interval', 'max_records', 'max_bytes', 'target_file_size'], 'commit');
+  checkKeys(com, ['interval', 'max_records', 'max_bytes', 'target_file_size', 'retry_budget'], 'commit');
+  const retryBudgetMs = com.retry_budget === undefined ? undefined : parseDuration(com.retry_budget, 'commit.retry_budget');
+  if (retryBudgetMs !== undefined && retryBudgetMs > 86_400_000) throw new ValidationError('config: commit.retry_budget: must be at most 24h');
   const intervalMs = com.interval === undefined ? DEFAULTS.commitIntervalMs : parseDuration(com.interval, 'commit.interval');
   if (intervalMs < 50) throw new ValidationError('config: commit.interval: must be at least 50ms');
 
@@ -408,12 +489,16 @@ export function validateConfig(raw: unknown): PipelineConfig {
     commit: {
       intervalMs,
       maxRecords: com.max_records === undefined ? DEFAULTS.maxRecords : positiveInt(com.max_records, 'commit.max_records'),
-      maxBytes: com.max_bytes === undefined ? DEFAULTS.maxBytes : parseSize(com.max_bytes, 'commit.max_bytes'),
+      maxBytes: com.max_bytes === undefined ? DEFAULTS.maxBytes : parseSize(com.max_bytes, 'commit.max_bytes', MAX_FILE_SIZE_BYTES),
       targetFileSizeBytes:
-        com.target_file_size === undefined ? DEFAULTS.targetFileSizeBytes : parseSize(com.target_file_size, 'commit.target_file_size'),
+        com.target_file_size === undefined
+          ? DEFAULTS.targetFileSizeBytes
+          : parseSize(com.target_file_size, 'commit.target_file_size', MAX_FILE_SIZE_BYTES),
+      ...(retryBudgetMs !== undefined ? { retryBudgetMs } : {}),
     },
     deadLetter: { policy, table: dlqTable },
     maintenance: parseMaintenance(raw.maintenance),
+    duckdb: parseDuckDB(section(raw, 'duckdb', false)),
   };
 }
 

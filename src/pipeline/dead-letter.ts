@@ -37,7 +37,8 @@ export function deadLetterRow(
     record.partitionId,
     record.position,
     record.partitionKey,
-    BigInt(record.arrivalTimeMs) * 1000n,
+    // A source's odd arrival time (NaN, a fraction) must not turn the dead letter itself into a crash.
+    Number.isSafeInteger(record.arrivalTimeMs) ? BigInt(record.arrivalTimeMs) * 1000n : null,
     failedAtUs,
     error,
     text ?? null,

@@ -34,14 +34,15 @@ import { DuckDB } from '../query/duckdb.js';
 import type { IcebergValue, Schema } from '../iceberg/types.js';
 import type { Source, SourceMetrics, SourceRecord } from '../source/source.js';
 import { Table } from '../table/table.js';
-import { specById } from '../table/snapshot-producer.js';
+import { specById, type CommitOptions, type CommitRetryEvent } from '../table/snapshot-producer.js';
 import { writeDataFiles } from '../table/write.js';
 import { checkpointPrefix, checkpointSummary, diffPositions, readCheckpoint, samePositions } from './checkpoint.js';
-import type { PipelineConfig } from './config.js';
+import { DEFAULT_DUCKDB_MEMORY_LIMIT, type PipelineConfig } from './config.js';
 import { DEAD_LETTER_SCHEMA, deadLetterRow } from './dead-letter.js';
+import { base64JsonHint } from './dead-letter-hint.js';
 import { DECLINED, NO_ROOM, RecordScanner, STAGED, UNSTAGED } from './record-scan.js';
 import { RowBuffer, type BufferedGroup } from './row-buffer.js';
-import { compileTransform, RecordError, schemaForTransform, type CompiledTransform, type RecordContext } from './transform.js';
+import { compileTransform, RecordError, schemaForTransform, TRUNCATED, type CompiledTransform, type RecordContext } from './transform.js';
 import { MaintenanceScheduler, type MaintenanceEvent } from '../maintenance/scheduler.js';
 
 /** Something the pipeline did, for logs and the status line. */
@@ -70,6 +71,8 @@ export type PipelineEvent =
       positions: Record<string, string>;
     }
   | { type: 'dead-letter'; shard: string; position: string; error: string }
+  /** A commit waits for an unavailable catalog (one per retry; see `table/snapshot-producer.ts`). */
+  | ({ type: 'commit-retry' } & CommitRetryEvent)
   | { type: 'stopped'; records: number; deadLetters: number; commits: number }
   | { type: 'error'; error: string; code: string }
   | MaintenanceEvent;
@@ -172,6 +175,28 @@ async function openOrCreate(
     if (!(e instanceof AlreadyExistsError)) throw e; // another process created it first: fine
   }
   return Table.load(catalog, id);
+}
+
+/** Longest error text kept for a dead letter (the value quotes in it are bounded already). */
+const MAX_ERROR_CHARS = 2000;
+
+/** An error's message, at most {@link MAX_ERROR_CHARS} characters (then a marker). */
+function boundedMessage(e: unknown): string {
+  let m: string;
+  try {
+    m = e instanceof Error ? e.message : String(e);
+  } catch {
+    m = 'an error without a message';
+  }
+  return m.length > MAX_ERROR_CHARS ? m.slice(0, MAX_ERROR_CHARS) + TRUNCATED : m;
+}
+
+/**
+ * The row buffer refused a record's row. That leaves a row half stored in the columns, which no
+ * dead letter can take back: the run stops, naming the record.
+ */
+function bufferFailure(record: SourceRecord, e: unknown): FloeError {
+  return new FloeError('INTERNAL', `pipeline: record at shard ${record.partitionId} position ${record.position}: the row buffer refused it (a bug in floe; please report it): ${boundedMessage(e)}`, { cause: e });
 }
 
 /** The streaming job. */
@@ -307,7 +332,11 @@ export class Pipeline {
     const interval = config.commit.intervalMs;
     const byteBound = Math.min(config.commit.maxBytes, config.commit.targetFileSizeBytes);
     // The writer's DuckDB opens while the source lists its shards (start-up time).
-    const opening = DuckDB.open({ threads: 1 });
+    const opening = DuckDB.open({
+      threads: 1,
+      memoryLimit: config.duckdb?.memoryLimitBytes ?? DEFAULT_DUCKDB_MEMORY_LIMIT,
+      ...(config.duckdb?.tempDirectory ? { tempDirectory: config.duckdb.tempDirectory } : {}),
+    });
     opening.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
     try {
       await source.start(this.committed, config.source.initialPosition);
@@ -402,6 +431,7 @@ export class Pipeline {
       tables: [this.table.identifier, ...(this.deadLetterTable ? [this.deadLetterTable.identifier] : [])],
       policy,
       onEvent: (e) => this.emit(e),
+      ...(this.options.config.duckdb ? { duckdb: this.options.config.duckdb } : {}),
     });
     if (!scheduler.hasWork) return undefined;
     scheduler.start();
@@ -415,7 +445,7 @@ export class Pipeline {
     let text: string | undefined;
     // One row and one context reused for every record: the buffer copies the values out.
     const row = this.row;
-    const ctx = (this.recordContext ??= { record, streamName: this.options.source.id, processingTimeUs });
+    const ctx = (this.recordContext ??= { record, streamName: this.options.source.id, processingTimeUs, text: undefined });
     ctx.record = record;
     ctx.processingTimeUs = processingTimeUs;
     // The fast path reads the usual record straight from its bytes; anything else it declines
@@ -425,25 +455,42 @@ export class Pipeline {
       let r = UNSTAGED;
       const stage = this.stage;
       if (stage !== undefined) {
-        r = scanner.scanStaged(record.data, ctx);
+        r = this.scanStaged(scanner, record, ctx);
         if (r === NO_ROOM) {
-          this.buffer.flushStage();
-          r = scanner.scanStaged(record.data, ctx);
+          try {
+            this.buffer.flushStage();
+          } catch (e) {
+            throw bufferFailure(record, e);
+          }
+          r = this.scanStaged(scanner, record, ctx);
         }
         if (r === STAGED) {
-          if (stage.state[0] === stage.capacity) this.buffer.flushStage();
+          if (stage.state[0] === stage.capacity) {
+            try {
+              this.buffer.flushStage();
+            } catch (e) {
+              throw bufferFailure(record, e);
+            }
+          }
           this.statsValue.records++;
           return;
         }
       }
       // Not staged (no stage; strings larger than the stage holds; a computed value it cannot
       // hold): the row goes in on its own, after any staged ones. Declined: the general path.
-      if (r !== DECLINED && scanner.scan(record.data, ctx)) {
-        this.buffer.appendRaw(scanner.row);
+      if (r !== DECLINED && this.scan(scanner, record, ctx)) {
+        try {
+          this.buffer.appendRaw(scanner.row);
+        } catch (e) {
+          throw bufferFailure(record, e);
+        }
         this.statsValue.records++;
         return;
       }
     }
+    // Every failure from here to the row is this record's: a dead letter (or, under `policy:
+    // fail`, a stop naming its shard and position), whatever threw it, even a bug. A record must
+    // never stop the pipeline with an error that names no record (every restart would die on it).
     try {
       try {
         text = this.decoder.decode(record.data);
@@ -454,17 +501,46 @@ export class Pipeline {
       try {
         obj = JSON.parse(text);
       } catch (e) {
-        throw new RecordError(`decode: record is not JSON: ${(e as Error).message}`);
+        throw new RecordError(`decode: record is not JSON: ${boundedMessage(e)}${base64JsonHint(text)}`);
       }
+      ctx.text = text;
       this.transform.applyInto(obj, ctx, row);
     } catch (e) {
-      if (!(e instanceof RecordError)) throw e;
-      this.deadLetter(record, e.message, text, processingTimeUs);
+      ctx.text = undefined;
+      const error = e instanceof RecordError ? boundedMessage(e) : `transform: unexpected failure (a bug in floe; please report it): ${boundedMessage(e)}`;
+      this.deadLetter(record, error, text, processingTimeUs);
       return;
     }
-    this.buffer.append(row);
+    ctx.text = undefined;
+    try {
+      this.buffer.append(row);
+    } catch (e) {
+      throw bufferFailure(record, e);
+    }
     this.statsValue.records++;
   }
+
+  /**
+   * The fast path's scan into the stage; an exception (a computed value, a bug) is a decline:
+   * the general path then reads the record, and its failure is a dead letter.
+   */
+  private scanStaged(scanner: RecordScanner, record: SourceRecord, ctx: RecordContext): number {
+    try {
+      return scanner.scanStaged(record.data, ctx);
+    } catch {
+      return DECLINED;
+    }
+  }
+
+  /** {@link scanStaged} for the row-by-row scan. */
+  private scan(scanner: RecordScanner, record: SourceRecord, ctx: RecordContext): boolean {
+    try {
+      return scanner.scan(record.data, ctx);
+    } catch {
+      return false;
+    }
+  }
+
 
   private deadLetter(record: SourceRecord, error: string, text: string | undefined, nowUs: bigint): void {
     const policy = this.options.config.deadLetter.policy;
@@ -511,6 +587,19 @@ export class Pipeline {
     this.inflight = done;
   }
 
+  /**
+   * How commits ride out an unavailable catalog: for `commit.retry_budget`, one event per retry;
+   * a stop ends the waiting (the rows not committed are read again by the next run).
+   */
+  private outageOptions(): Pick<CommitOptions, 'outage' | 'onRetry' | 'signal'> {
+    const budgetMs = this.options.config.commit.retryBudgetMs;
+    return {
+      ...(budgetMs !== undefined ? { outage: { budgetMs } } : {}),
+      onRetry: (e) => this.emit({ type: 'commit-retry', ...e }),
+      signal: this.stopController.signal,
+    };
+  }
+
   /** Writes a sealed unit's rows and commits them with the positions they cover. */
   private async commit(unit: SealedUnit): Promise<void> {
     const started = unit.sealedMs;
@@ -530,7 +619,7 @@ export class Pipeline {
       const rows = new ColumnBatchBuilder(dlq.schema());
       for (const r of deadLetters) rows.append(r);
       const { files, specId } = await writeDataFiles(dlq.io, dlq.metadata, rows.build(), this.duckdb ? { db: this.duckdb } : {});
-      await dlq.newAppend({ summary, dropCheckpoints }).appendFiles(files, specId).commit();
+      await dlq.newAppend({ summary, dropCheckpoints, ...this.outageOptions() }).appendFiles(files, specId).commit();
       this.deadLetterCommitted = new Map(positions);
     }
 
@@ -551,6 +640,7 @@ export class Pipeline {
       .newAppend({
         summary,
         dropCheckpoints,
+        ...this.outageOptions(),
         validate: (base: TableMetadata) => {
           this.options.crashPoint?.('beforeCommit');
           const actual = readCheckpoint(snapshotForRef(base, 'main'), stream);

@@ -15,6 +15,7 @@ import { decimalParams, fixedLength, parsePrimitiveType } from '../iceberg/schem
 import type { IcebergType, IcebergValue, NestedField, PrimitiveType, Schema } from '../iceberg/types.js';
 import type { SourceRecord } from '../source/source.js';
 import { civilSeconds } from './civil-time.js';
+import { findNumber, mayBeInexact, mayOverflow, sameDecimal, serializeJson, type PathSegment } from './json-text.js';
 
 /** Source metadata a column can take instead of a record field. */
 export type DerivedValue =
@@ -74,6 +75,11 @@ export interface RecordContext {
   record: SourceRecord;
   streamName: string;
   processingTimeUs: bigint;
+  /**
+   * The record's text, when the caller decoded it (the general path): where casts read the exact
+   * text of a number. Without it, the record's bytes are decoded when needed.
+   */
+  text?: string | undefined;
 }
 
 type Getter = (obj: unknown, ctx: RecordContext) => IcebergValue;
@@ -87,9 +93,86 @@ function fail(column: string, path: string, msg: string): never {
   throw new RecordError(`transform: column '${column}' (from '${path}'): ${msg}`);
 }
 
-function describe(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return s.length > 60 ? s.slice(0, 57) + '...' : s;
+/** Longest quote of a value in an error message (characters), before the truncation marker. */
+const QUOTE_LIMIT = 100;
+/** Appended to a quote cut at {@link QUOTE_LIMIT}. */
+export const TRUNCATED = '…[truncated]';
+
+/**
+ * A value as an error message quotes it: its JSON, at most {@link QUOTE_LIMIT} characters then
+ * {@link TRUNCATED}; a number as the record wrote it (`9223372036854775807`, `1e400`, `1.0`, not
+ * the double JSON.parse made of it) when `at` says where it is. Never recursive: a value nested
+ * 100,000 deep is quoted by its first characters.
+ */
+function describe(v: unknown, at?: readonly PathSegment[]): string {
+  let s: string;
+  if (typeof v === 'number') {
+    s = (at !== undefined ? numberTextAt(v, at) : undefined) ?? (Object.is(v, -0) ? '-0' : String(v));
+    return s.length > QUOTE_LIMIT ? s.slice(0, QUOTE_LIMIT) + TRUNCATED : s;
+  }
+  if (typeof v === 'string' || (typeof v === 'object' && v !== null)) {
+    const r = serializeJson(v, QUOTE_LIMIT);
+    return r.truncated ? r.text + TRUNCATED : r.text;
+  }
+  return String(v);
+}
+
+/*
+ * The record being transformed, set by `applyInto` for the length of the call (casts are
+ * compiled closures without a context parameter; the transform is synchronous and never
+ * re-entered). Casts use it to read a number's exact text from the record, which JSON.parse
+ * does not keep. The text and the checks of it are computed at most once per record, and only
+ * when a cast asks.
+ */
+let current: RecordContext | undefined;
+let currentText: string | undefined;
+let currentInexact: boolean | undefined;
+let currentOverflow: boolean | undefined;
+/**
+ * Per slot of a cast path (see `PathSegment`), the array index or map key being cast: set by
+ * the list and map casts as they go, so that a number's place in the record is exact.
+ */
+const slots: (string | number)[] = [];
+const lenient = new TextDecoder('utf-8');
+
+/** The record's text, or undefined outside a record (constants) or for a record without bytes. */
+function recordText(): string | undefined {
+  if (current === undefined) return undefined;
+  if (currentText === undefined) currentText = current.text ?? (current.record.data.length > 0 ? lenient.decode(current.record.data) : '');
+  return currentText === '' ? undefined : currentText;
+}
+
+/** The text of the record's number `v` at `at`, or undefined when it cannot be told. */
+function numberTextAt(v: number, at: readonly PathSegment[]): string | undefined {
+  const text = recordText();
+  if (text === undefined) return undefined;
+  const found = findNumber(text, at, slots, 'last');
+  // A check that the place was found: the text reads as the value JSON.parse gave.
+  return found !== undefined && Object.is(Number(found), v) ? found : undefined;
+}
+
+/**
+ * The exact decimal value of the record's number `v` (finite) at `at`, as text: String(v) when
+ * the double holds it exactly (every number of the record has at most 15 significant digits and
+ * a short exponent, see `mayBeInexact`; the usual record, no further cost), else the number's text
+ * in the record; undefined when that cannot be told (no record text and an integer beyond 2^53).
+ */
+function exactDecimal(v: number, at: readonly PathSegment[]): string | undefined {
+  const text = recordText();
+  if (text === undefined) return Number.isInteger(v) && !Number.isSafeInteger(v) ? undefined : String(v);
+  currentInexact ??= mayBeInexact(text);
+  if (!currentInexact) return String(v);
+  return numberTextAt(v, at);
+}
+
+/** An integer in decimal JSON syntax (`12`, `1.0`, `1e3`) as a bigint; undefined for a fraction. */
+function exactInteger(text: string): bigint | undefined {
+  return parseDecimal(text, 40, 0);
+}
+
+/** Whether a string is well-formed UTF-16 (no lone surrogate; ES2024, in Node 20). */
+function isWellFormed(s: string): boolean {
+  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
 /**
@@ -188,12 +271,13 @@ function parseCommonTimestamp(s: string): bigint | typeof INVALID | undefined {
 function numberToMicros(n: number, format: TimeFormat | undefined): bigint | undefined {
   if (!Number.isFinite(n)) return undefined;
   let us: bigint | undefined;
+  // Scaled beyond a double's range (1e305 seconds) is Infinity, which BigInt refuses with a throw.
   switch (format) {
     case 'epoch_s':
-      us = BigInt(Math.round(n * 1e6));
+      us = Number.isFinite(n * 1e6) ? BigInt(Math.round(n * 1e6)) : undefined;
       break;
     case 'epoch_ms':
-      us = BigInt(Math.round(n * 1e3));
+      us = Number.isFinite(n * 1e3) ? BigInt(Math.round(n * 1e3)) : undefined;
       break;
     case 'epoch_us':
       us = Number.isInteger(n) ? BigInt(n) : undefined;
@@ -242,15 +326,58 @@ function decodeBase64(v: unknown): Uint8Array | undefined {
 const NUMBER_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const FLOAT_MAX = 3.4028234663852886e38;
 
+/** The strings that give a float or double a non-finite value (a JSON number never does). */
+const NON_FINITE: ReadonlyMap<string, number> = new Map([
+  ['NaN', NaN],
+  ['Infinity', Infinity],
+  ['+Infinity', Infinity],
+  ['-Infinity', -Infinity],
+]);
+
+/**
+ * An object or array for a string column: its compact JSON, JSON.stringify's text (a lone
+ * surrogate written as its `\\udXXX` escape, which is exact). A number in it that JSON.parse
+ * read as Infinity (`1e400`, only possible when the record has a long exponent or digit run) is
+ * refused rather than written `null`. JSON.stringify recurses: a value nested a few thousand deep
+ * overflows the stack, and is then written by the iterative `serializeJson` (the same text).
+ */
+function objectText(v: object, column: string, path: string, at: readonly PathSegment[]): string {
+  const text = recordText();
+  currentOverflow ??= text === undefined ? true : mayOverflow(text);
+  if (!currentOverflow) {
+    try {
+      return JSON.stringify(v);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+    }
+  }
+  const r = serializeJson(v);
+  if (r.nonFinite) {
+    const big = text === undefined ? undefined : findNumber(text, at, slots, 'overflow');
+    const quote = big === undefined ? '' : big.length > QUOTE_LIMIT ? big.slice(0, QUOTE_LIMIT) + TRUNCATED : big;
+    fail(column, path, `cannot cast ${describe(v)} to string: it holds a number beyond the range of a double${big ? ` (${quote})` : ''}`);
+  }
+  return r.text;
+}
+
+/** The number of slots (list elements, map entries) on a cast path: the next slot's number. */
+function slotsIn(at: readonly PathSegment[]): number {
+  return at.filter((s) => typeof s !== 'string').length;
+}
+
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
-/** Builds the cast from a JSON value to the Iceberg value of `type`. */
-function castFor(type: IcebergType, column: string, path: string, format: TimeFormat | undefined): (v: unknown) => IcebergValue {
+/**
+ * Builds the cast from a JSON value to the Iceberg value of `type`. `at`: where the value is in
+ * the record (to find a number's exact text); `path` names it in messages.
+ */
+function castFor(type: IcebergType, column: string, path: string, format: TimeFormat | undefined, at: readonly PathSegment[]): (v: unknown) => IcebergValue {
+  // The type's nesting comes from the config (trusted), not from the record: recursion is fine.
   if (typeof type === 'object') {
     if (type.type === 'struct') {
-      const fields = type.fields.map((f) => ({ f, cast: castFor(f.type, column, `${path}.${f.name}`, format) }));
+      const fields = type.fields.map((f) => ({ f, cast: castFor(f.type, column, `${path}.${f.name}`, format, [...at, f.name]) }));
       return (v) => {
-        if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(column, path, `expected an object, got ${describe(v)}`);
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(column, path, `expected an object, got ${describe(v, at)}`);
         return fields.map(({ f, cast }) => {
           const x = (v as Record<string, unknown>)[f.name];
           if (x === undefined || x === null) {
@@ -262,18 +389,26 @@ function castFor(type: IcebergType, column: string, path: string, format: TimeFo
       };
     }
     if (type.type === 'list') {
-      const cast = castFor(type.element, column, `${path}[]`, format);
+      const slot = slotsIn(at);
+      const cast = castFor(type.element, column, `${path}[]`, format, [...at, { slot }]);
       return (v) => {
-        if (!Array.isArray(v)) fail(column, path, `expected an array, got ${describe(v)}`);
-        return v.map((x) => (x === null || x === undefined ? (type['element-required'] ? fail(column, path, 'null element') : null) : cast(x)));
+        if (!Array.isArray(v)) fail(column, path, `expected an array, got ${describe(v, at)}`);
+        return v.map((x, k) => {
+          slots[slot] = k;
+          return x === null || x === undefined ? (type['element-required'] ? fail(column, path, 'null element') : null) : cast(x);
+        });
       };
     }
-    const castValue = castFor(type.value, column, `${path}{}`, format);
-    const castKey = castFor(type.key, column, `${path}{key}`, format);
+    const slot = slotsIn(at);
+    const castValue = castFor(type.value, column, `${path}{}`, format, [...at, { slot }]);
+    const castKey = castFor(type.key, column, `${path}{key}`, format, [...at, { slot }]);
     return (v) => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(column, path, `expected an object (map), got ${describe(v)}`);
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(column, path, `expected an object (map), got ${describe(v, at)}`);
       const out = new Map<IcebergValue, IcebergValue>();
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) out.set(castKey(k), x === null ? null : castValue(x));
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        slots[slot] = k;
+        out.set(castKey(k), x === null ? null : castValue(x));
+      }
       return out;
     };
   }
@@ -281,9 +416,10 @@ function castFor(type: IcebergType, column: string, path: string, format: TimeFo
   const dec = decimalParams(p);
   if (dec) {
     return (v) => {
-      const text = typeof v === 'number' ? String(v) : typeof v === 'string' ? v : undefined;
+      // A number's exact value, not the double JSON.parse rounded it to (0.1000000000000000001).
+      const text = typeof v === 'number' ? (Number.isFinite(v) ? exactDecimal(v, at) : undefined) : typeof v === 'string' ? v : undefined;
       const r = text === undefined ? undefined : parseDecimal(text, dec.precision, dec.scale);
-      if (r === undefined) fail(column, path, `cannot cast ${describe(v)} to ${p} without losing digits`);
+      if (r === undefined) fail(column, path, `cannot cast ${describe(v, at)} to ${p} without losing digits`);
       return r;
     };
   }
@@ -291,48 +427,75 @@ function castFor(type: IcebergType, column: string, path: string, format: TimeFo
   if (fixed !== undefined) {
     return (v) => {
       const b = decodeBase64(v);
-      if (!b || b.length !== fixed) fail(column, path, `expected base64 of ${fixed} bytes, got ${describe(v)}`);
+      if (!b || b.length !== fixed) fail(column, path, `expected base64 of ${fixed} bytes, got ${describe(v, at)}`);
       return b;
     };
   }
   switch (p) {
     case 'string':
-      return (v) => (typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v));
+      return (v) => {
+        if (typeof v === 'string') {
+          // `"\ud800"` parses to a string UTF-8 cannot hold; writing it would store U+FFFD instead.
+          if (!isWellFormed(v)) fail(column, path, `cannot cast ${describe(v)} to string: a lone surrogate (UTF-8 cannot hold it)`);
+          return v;
+        }
+        if (typeof v === 'number') {
+          // Its shortest form (1.0 → "1"), or the text as sent when a double cannot hold it.
+          const exact = Number.isFinite(v) ? exactDecimal(v, at) : undefined;
+          if (exact === undefined) fail(column, path, `cannot cast ${describe(v, at)} to string: ${Number.isFinite(v) ? 'its exact text cannot be told (send it as a string)' : 'beyond the range of a double'}`);
+          const short = String(v);
+          return exact === short || sameDecimal(exact, short) ? short : exact;
+        }
+        if (typeof v === 'object' && v !== null) return objectText(v, column, path, at);
+        return String(v);
+      };
     case 'boolean':
       return (v) => {
         if (typeof v === 'boolean') return v;
         if (v === 'true' || v === 'false') return v === 'true';
-        return fail(column, path, `cannot cast ${describe(v)} to boolean`);
+        return fail(column, path, `cannot cast ${describe(v, at)} to boolean`);
       };
     case 'int':
       return (v) => {
+        // A number a double reads as an integer (1.0, 1e3), or a string of digits.
         const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v) ? Number(v) : NaN;
-        if (!Number.isInteger(n) || n < INT_MIN || n > INT_MAX) fail(column, path, `cannot cast ${describe(v)} to int`);
+        if (!Number.isInteger(n) || n < INT_MIN || n > INT_MAX) fail(column, path, `cannot cast ${describe(v, at)} to int`);
         return n;
       };
     case 'long':
       return (v) => {
         let r: bigint | undefined;
-        // A JSON number beyond 2^53 was already rounded by JSON.parse: refuse it rather than
-        // store a neighbouring value. Such values must be sent as strings.
-        if (typeof v === 'number' && Number.isSafeInteger(v)) r = BigInt(v);
-        else if (typeof v === 'number' && Number.isInteger(v)) fail(column, path, `cannot cast ${describe(v)} to long exactly (beyond 2^53: send it as a string)`);
-        else if (typeof v === 'bigint') r = v;
+        if (typeof v === 'number') {
+          if (Number.isSafeInteger(v)) r = BigInt(v);
+          else if (Number.isInteger(v)) {
+            // JSON.parse rounded an integer beyond 2^53 (9223372036854775807 → …808): the record's
+            // text gives the exact value. Without it, refuse rather than store a neighbouring value.
+            const exact = numberTextAt(v, at);
+            if (exact === undefined) fail(column, path, `cannot cast ${describe(v, at)} to long exactly (beyond 2^53: send it as a string)`);
+            r = exactInteger(exact);
+          }
+        } else if (typeof v === 'bigint') r = v;
         else if (typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v)) r = BigInt(v.trim());
-        if (r === undefined || r < LONG_MIN || r > LONG_MAX) fail(column, path, `cannot cast ${describe(v)} to long`);
+        if (r === undefined || r < LONG_MIN || r > LONG_MAX) fail(column, path, `cannot cast ${describe(v, at)} to long`);
         return r;
       };
     case 'float':
     case 'double':
       return (v) => {
         let n = NaN;
-        if (typeof v === 'number') n = v;
-        else if (typeof v === 'string') {
+        if (typeof v === 'number') {
+          // Only a JSON number beyond a double's range (1e400) gives Infinity: refused, not stored.
+          n = v;
+          if (!Number.isFinite(n)) fail(column, path, `cannot cast ${describe(v, at)} to ${p}: beyond the range of a double (Infinity and NaN are given as the strings "Infinity", "-Infinity", "NaN")`);
+        } else if (typeof v === 'string') {
           const t = v.trim();
-          if (NUMBER_RE.test(t) || /^[+-]?Infinity$/.test(t)) n = Number(t);
+          if (NUMBER_RE.test(t)) {
+            n = Number(t);
+            if (!Number.isFinite(n)) fail(column, path, `cannot cast ${describe(v)} to ${p}: beyond the range of a double`);
+          } else if (NON_FINITE.has(t)) n = NON_FINITE.get(t)!;
         }
-        if ((Number.isNaN(n) && v !== 'NaN') || (p === 'float' && Number.isFinite(n) && Math.abs(n) > FLOAT_MAX)) {
-          fail(column, path, `cannot cast ${describe(v)} to ${p}`);
+        if (Number.isNaN(n) ? !(typeof v === 'string' && v.trim() === 'NaN') : p === 'float' && Number.isFinite(n) && Math.abs(n) > FLOAT_MAX) {
+          fail(column, path, `cannot cast ${describe(v, at)} to ${p}`);
         }
         return n;
       };
@@ -345,12 +508,12 @@ function castFor(type: IcebergType, column: string, path: string, format: TimeFo
           const us = numberToMicros(v, format);
           if (us !== undefined) return Math.floor(Number(us) / 86_400_000_000);
         }
-        return fail(column, path, `cannot cast ${describe(v)} to date (expected YYYY-MM-DD)`);
+        return fail(column, path, `cannot cast ${describe(v, at)} to date (expected YYYY-MM-DD)`);
       };
     case 'time':
       return (v) => {
         const m = typeof v === 'string' ? /^(\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?$/.exec(v.trim()) : null;
-        if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59) fail(column, path, `cannot cast ${describe(v)} to time`);
+        if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59) fail(column, path, `cannot cast ${describe(v, at)} to time`);
         return (BigInt(Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3] ?? 0)) * 1_000_000n) + BigInt(((m[4] ?? '') + '000000').slice(0, 6));
       };
     case 'timestamp':
@@ -360,19 +523,19 @@ function castFor(type: IcebergType, column: string, path: string, format: TimeFo
         if (typeof v === 'string') us = parseTimestampMicros(v);
         else if (typeof v === 'number') us = numberToMicros(v, format);
         if (us === undefined) {
-          fail(column, path, `cannot cast ${describe(v)} to ${p} (expected ISO-8601${format && format !== 'iso' ? ` or ${format}` : ''})`);
+          fail(column, path, `cannot cast ${describe(v, at)} to ${p} (expected ISO-8601${format && format !== 'iso' ? ` or ${format}` : ''})`);
         }
         return us;
       };
     case 'uuid':
       return (v) => {
-        if (typeof v !== 'string' || !UUID_RE.test(v)) fail(column, path, `cannot cast ${describe(v)} to uuid`);
+        if (typeof v !== 'string' || !UUID_RE.test(v)) fail(column, path, `cannot cast ${describe(v, at)} to uuid`);
         return v.toLowerCase();
       };
     case 'binary':
       return (v) => {
         const b = decodeBase64(v);
-        if (!b) fail(column, path, `expected base64 text for binary, got ${describe(v)}`);
+        if (!b) fail(column, path, `expected base64 text for binary, got ${describe(v, at)}`);
         return b;
       };
     default:
@@ -516,7 +679,7 @@ export function compileTransform(spec: TransformSpec, schema: Schema, what = 'tr
       sources.push({ kind: 'computed', get: (ctx) => get(undefined, ctx), value: c.value });
       return get;
     }
-    const cast = castFor(field.type, c.name, c.path ?? c.name, c.format);
+    const cast = castFor(field.type, c.name, c.path ?? c.name, c.format, (c.path ?? c.name).split('.'));
     const required = c.required === true || field.required;
     if (c.constant !== undefined) {
       if (c.constant === null && required) throw new ValidationError(`${where}.constant (${c.name}): null for a required column`);
@@ -542,10 +705,19 @@ export function compileTransform(spec: TransformSpec, schema: Schema, what = 'tr
     };
   });
   const applyInto = (obj: unknown, ctx: RecordContext, row: IcebergValue[]): void => {
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      throw new RecordError(`transform: record is not a JSON object (got ${Array.isArray(obj) ? 'an array' : describe(obj)})`);
+    current = ctx;
+    currentText = undefined;
+    currentInexact = undefined;
+    currentOverflow = undefined;
+    try {
+      if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+        throw new RecordError(`transform: record is not a JSON object (got ${Array.isArray(obj) ? 'an array' : describe(obj, [])})`);
+      }
+      for (let i = 0; i < getters.length; i++) row[i] = getters[i]!(obj, ctx);
+    } finally {
+      current = undefined;
+      currentText = undefined;
     }
-    for (let i = 0; i < getters.length; i++) row[i] = getters[i]!(obj, ctx);
   };
   return {
     schema,

@@ -14,6 +14,7 @@ import type { PathMapping } from '../io/remap.js';
 import { openTableAt } from '../table/open-location.js';
 import { DuckDB, sqlIdent } from './duckdb.js';
 import { planTableScan } from './table-scan.js';
+import { keywordNamespaceInSyntaxError, missingTableName, quoteKeywordNamespaces, unknownTableMessage, writtenTableName } from './table-names.js';
 import { registerTableView, scanToSql } from './table-view.js';
 
 /** Which state of the tables to read. */
@@ -27,6 +28,8 @@ export interface SnapshotSelection {
 export interface QueryEngineOptions extends SnapshotSelection {
   /** Catalog whose tables are queryable as `namespace.table`. */
   catalog?: Catalog;
+  /** How messages name the catalog (e.g. its URI); default its name. */
+  catalogLabel?: string;
   /** Tables opened from storage: NAME (`t` or `ns.t`) → metadata file or table directory. */
   tables?: { name: string; location: string }[];
   /** Prefix rewrites for tables opened from storage. */
@@ -61,6 +64,8 @@ export function mentionsTable(sql: string, namespace: string, table: string): bo
 /** A DuckDB session with Iceberg tables registered as views. */
 export class QueryEngine {
   private readonly registered = new Set<string>();
+  /** DuckDB's keywords that cannot stand unquoted as a schema name (lower case), once asked. */
+  private keywords: Set<string> | undefined;
 
   private constructor(
     private readonly duckdb: DuckDB,
@@ -109,13 +114,18 @@ export class QueryEngine {
     this.registered.add(name.toLowerCase());
   }
 
-  /** Registers every catalog table the statement mentions and is not registered yet. */
-  private async registerMentioned(sql: string): Promise<void> {
+  /**
+   * Registers every catalog table the statement mentions and is not registered yet; returns the
+   * catalog's namespaces.
+   */
+  private async registerMentioned(sql: string): Promise<string[]> {
     const catalog = this.options.catalog;
-    if (!catalog) return;
+    if (!catalog) return [];
     const idents: TableIdentifier[] = [];
+    const namespaces: string[] = [];
     for (const ns of await catalog.listNamespaces()) {
       const nsName = ns.join('.');
+      namespaces.push(nsName);
       if (!new RegExp(escapeRegex(nsName), 'i').test(sql)) continue;
       for (const id of await catalog.listTables(ns)) {
         if (mentionsTable(sql, nsName, id.name)) idents.push(id);
@@ -126,20 +136,64 @@ export class QueryEngine {
       if (this.registered.has(name.toLowerCase())) continue;
       await this.registerTable(name, await catalog.loadTable(id));
     }
+    return namespaces;
+  }
+
+  /** The namespaces among `namespaces` that DuckDB reads as keywords (lower case). */
+  private async keywordNamespaces(namespaces: readonly string[]): Promise<Set<string>> {
+    const single = namespaces.filter((ns) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(ns));
+    if (single.length === 0) return new Set();
+    if (!this.keywords) {
+      // 'unreserved' keywords are fine as schema names; every other kind breaks `FROM kw.t`.
+      const rows = await this.duckdb.all(`SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category <> 'unreserved'`);
+      this.keywords = new Set(rows.map((r) => String(r.keyword_name).toLowerCase()));
+    }
+    const keywords = this.keywords;
+    return new Set(single.map((ns) => ns.toLowerCase()).filter((ns) => keywords.has(ns)));
   }
 
   /** Runs one or more SQL statements and returns the last one's rows. */
   async query(sql: string): Promise<QueryResult> {
     if (sql.trim().length === 0) throw new ValidationError('query: empty SQL');
-    await this.registerMentioned(sql);
-    return this.duckdb.withConnection(async (conn) => {
+    const namespaces = await this.registerMentioned(sql);
+    const text = quoteKeywordNamespaces(sql, await this.keywordNamespaces(namespaces));
+    let failure: unknown;
+    const result = await this.duckdb.withConnection(async (conn) => {
       try {
-        const reader = await conn.runAndReadAll(sql);
+        const reader = await conn.runAndReadAll(text);
         return { columns: reader.deduplicatedColumnNames(), rows: reader.getRows() };
       } catch (e) {
-        throw new ValidationError(`query: ${(e as Error).message}`, { cause: e });
+        failure = e;
+        return undefined;
       }
     });
+    if (result) return result;
+    throw await this.queryError(failure, sql, namespaces);
+  }
+
+  /** floe's error for a failed statement: its own words for unknown tables and keyword namespaces. */
+  private async queryError(e: unknown, sql: string, namespaces: readonly string[]): Promise<ValidationError> {
+    const message = e instanceof Error ? e.message : String(e);
+    const missing = missingTableName(message);
+    if (missing !== undefined) {
+      const catalog = this.options.catalog;
+      const catalogTables: string[] = [];
+      if (catalog) {
+        for (const ns of await catalog.listNamespaces()) {
+          for (const id of await catalog.listTables(ns)) catalogTables.push(`${id.namespace.join('.')}.${id.name}`);
+        }
+      }
+      const text = unknownTableMessage(writtenTableName(sql, missing), {
+        ...(catalog ? { catalog: this.options.catalogLabel ?? catalog.name, catalogTables } : {}),
+        locationTables: (this.options.tables ?? []).map((t) => t.name),
+      });
+      return new ValidationError(text, { cause: e });
+    }
+    const keyword = keywordNamespaceInSyntaxError(message, namespaces);
+    if (keyword !== undefined) {
+      return new ValidationError(`query: namespace ${keyword} is an SQL keyword: quote it, "${keyword}".table (${message.split('\n')[0]})`, { cause: e });
+    }
+    return new ValidationError(`query: ${message}`, { cause: e });
   }
 
   /** Closes the DuckDB instance. */

@@ -51,3 +51,39 @@ export function backoffMs(policy: RetryPolicy, attempt: number): number {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * How long a commit rides out a catalog that cannot be reached (connection refused, a reload that
+ * fails, an unknown outcome waiting to be resolved): waits from `minWaitMs` doubling up to
+ * `maxWaitMs`, for at most `budgetMs` per outage (the clock restarts once the catalog answers).
+ */
+export interface OutagePolicy {
+  budgetMs: number;
+  minWaitMs: number;
+  maxWaitMs: number;
+  /**
+   * Times a commit whose outcome was unknown, and which a reload showed missing, is sent again
+   * (a catalog that keeps answering "unknown" while up is broken, not down).
+   */
+  maxResends: number;
+}
+
+/** Two minutes of outage, first retry after 250 ms, then at most every 5 s (one log line each). */
+export const DEFAULT_OUTAGE_POLICY: OutagePolicy = Object.freeze({ budgetMs: 120_000, minWaitMs: 250, maxWaitMs: 5_000, maxResends: 3 });
+
+/** Sleep that ends early, rejecting with `signal.reason`, when `signal` aborts. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (!signal) return sleep(ms);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -4,13 +4,26 @@
  * Optimistic concurrency: an attempt builds manifests on top of the table's current state and
  * commits with `assert-ref-snapshot-id` on the branch it read. On CommitConflictError the table is
  * reloaded, the caller's validation runs again on the new state, the snapshot is rebuilt, and the
- * commit is retried with backoff. On CommitStateUnknownError nothing is retried: the snapshot id is
- * chosen before the first attempt, so a reload can tell whether the commit landed.
+ * commit is retried with backoff.
+ *
+ * An unavailable catalog is ridden out for a bounded time ({@link OutagePolicy}, two minutes by
+ * default), each wait reported through `onRetry`:
+ * - CatalogUnreachableError (the request provably never left: connection refused, DNS): the same
+ *   request is sent again; nothing was applied, so this is no conflict and needs no rebuild.
+ * - CommitStateUnknownError (a timeout, a reset after the request left, a 5xx): the snapshot id is
+ *   chosen before the first attempt, so a reload tells whether the commit landed; reloads are
+ *   retried while the catalog is down. Landed: done. Not landed: the same request is sent again
+ *   (up to `maxResends` times), which is safe because its `assert-ref-snapshot-id` lets at most
+ *   one copy apply (a later conflict finds our snapshot in the table and counts as landed). Not
+ *   resolved within the budget, or still unknown after the resends: CommitStateUnknownError,
+ *   every written file kept.
  */
 import { randomUUID } from 'node:crypto';
 import {
+  CatalogUnreachableError,
   CommitConflictError,
   CommitStateUnknownError,
+  FloeError,
   NotFoundError,
   UnsupportedError,
   ValidationError,
@@ -25,7 +38,7 @@ import { partitionType } from '../iceberg/partitioning.js';
 import { findSnapshot, mergeSummary, newSnapshotId, snapshotForRef, summarizeFiles } from '../iceberg/snapshot.js';
 import type { Schema } from '../iceberg/types.js';
 import { joinLocation } from '../io/location.js';
-import { backoffMs, retryPolicyFromProperties, sleep } from './retry.js';
+import { abortableSleep, backoffMs, DEFAULT_OUTAGE_POLICY, retryPolicyFromProperties, type OutagePolicy } from './retry.js';
 import type { Table } from './table.js';
 
 /** Summary keys with this prefix are carried from the parent snapshot into every new snapshot. */
@@ -49,6 +62,37 @@ export interface CommitOptions {
   branch?: string;
   /** Pre-assigned snapshot id. Default: random. */
   snapshotId?: bigint;
+  /** How long to ride out an unavailable catalog (see the file comment). Default {@link DEFAULT_OUTAGE_POLICY}. */
+  outage?: Partial<OutagePolicy>;
+  /** Called before each wait for an unavailable catalog (logs, metrics); must not throw. */
+  onRetry?: (event: CommitRetryEvent) => void;
+  /**
+   * Ends the waits for an unavailable catalog early (a pipeline stopping): the commit then fails
+   * as it would when the budget runs out. A request already sent is not abandoned.
+   */
+  signal?: AbortSignal;
+}
+
+/** One wait of a commit for an unavailable catalog. */
+export interface CommitRetryEvent {
+  table: string;
+  /**
+   * `unreachable`: the commit request never left (it is sent again); `unknown-outcome`: a reload
+   * showed the commit did not land (it is sent again); `reload-failed`: a reload, to resolve an
+   * unknown outcome or a conflict, could not reach the catalog.
+   */
+  reason: 'unreachable' | 'unknown-outcome' | 'reload-failed';
+  /** Waits of this commit so far, this one included (1-based). */
+  retry: number;
+  waitMs: number;
+  /** Time since this commit first found the catalog unavailable. */
+  outageMs: number;
+  error: string;
+}
+
+/** An error that says the catalog could not serve a request now (a reload may be tried again). */
+function catalogUnavailable(e: unknown): boolean {
+  return e instanceof FloeError && e.retriable && !(e instanceof CommitConflictError);
 }
 
 /** What an attempt produced. */
@@ -75,6 +119,19 @@ export abstract class SnapshotProducer {
   private readonly written = new Set<string>();
   private readonly commitUuid = randomUUID();
   private manifestCount = 0;
+  /** What each sent attempt built, by manifest list: a landed snapshot keeps exactly its files. */
+  private readonly sent = new Map<string, BuiltSnapshot>();
+  /** When this commit first found the catalog unavailable; the outage budget counts from here. */
+  private outageStart: number | undefined;
+  private outageRetries = 0;
+  /** An unknown outcome not yet resolved: giving up then keeps every file. */
+  private unresolved: CommitStateUnknownError | undefined;
+  /**
+   * A request was sent again after an unknown outcome: a conflict may be our own first copy, and
+   * giving up keeps every file (that copy may still land).
+   */
+  private resentAfterUnknown = false;
+  private resends = 0;
 
   constructor(
     protected readonly table: Table,
@@ -113,34 +170,33 @@ export abstract class SnapshotProducer {
           { action: 'add-snapshot', snapshot },
           { action: 'set-snapshot-ref', 'ref-name': this.branch, type: 'branch', 'snapshot-id': this.snapshotId },
         ];
-        let loaded;
-        try {
-          // The commit point: the catalog swaps the metadata pointer atomically or not at all.
-          loaded = await this.table.commitRaw(requirements, updates);
-        } catch (e) {
-          if (e instanceof CommitStateUnknownError) {
-            const landed = await this.checkLanded();
-            if (landed) return this.succeeded(landed, attempt, listLocation, built);
-            throw e; // Neither confirmed nor refuted: keep every file, never retry blindly.
-          }
-          throw e;
-        }
+        this.sent.set(listLocation, built);
+        const loaded = await this.send(requirements, updates);
         return this.succeeded(loaded, attempt, listLocation, built);
       } catch (e) {
         if (!(e instanceof CommitConflictError)) {
-          if (!(e instanceof CommitStateUnknownError)) await this.cleanup(new Set());
+          if (!(e instanceof CommitStateUnknownError) && !this.resentAfterUnknown) await this.cleanup(new Set());
           throw e;
         }
         const policy = retryPolicyFromProperties(base.properties);
-        if (attempt > policy.retries || Date.now() - started > policy.totalTimeoutMs) {
-          await this.cleanup(new Set());
+        const exhausted = attempt > policy.retries || Date.now() - started > policy.totalTimeoutMs;
+        // A conflict's backoff is short and not an outage wait: a stop does not cut it.
+        if (!exhausted) await abortableSleep(backoffMs(policy, attempt));
+        if (!exhausted || this.resentAfterUnknown) {
+          await this.refreshPatiently();
+          // The first copy of a request sent again may be what we conflicted with.
+          if (this.resentAfterUnknown) {
+            const landed = await this.landedInTable(attempt);
+            if (landed) return landed;
+          }
+        }
+        if (exhausted) {
+          if (!this.resentAfterUnknown) await this.cleanup(new Set());
           throw new CommitConflictError(
             `table: ${this.table.name}: commit failed after ${attempt} attempts: ${(e as Error).message}`,
             { cause: e },
           );
         }
-        await sleep(backoffMs(policy, attempt));
-        await this.table.refresh();
       }
     }
   }
@@ -177,17 +233,111 @@ export abstract class SnapshotProducer {
     return { snapshot, metadata: loaded.metadata, metadataLocation: loaded.metadataLocation, attempts };
   }
 
-  /** After an unknown outcome: reload and look for our snapshot id. */
-  private async checkLanded(): Promise<{ metadata: TableMetadata; metadataLocation: string } | undefined> {
-    for (let i = 0; i < 3; i++) {
+  /**
+   * Sends the commit (the commit point: the catalog swaps the metadata pointer atomically or not
+   * at all), riding out an unavailable catalog (see the file comment).
+   */
+  private async send(requirements: TableRequirement[], updates: TableUpdate[]): Promise<{ metadata: TableMetadata; metadataLocation: string }> {
+    for (;;) {
       try {
-        await this.table.refresh();
-        return findSnapshot(this.table.metadata, this.snapshotId) ? this.table.loaded : undefined;
-      } catch {
-        await sleep(200 * (i + 1));
+        const loaded = await this.table.commitRaw(requirements, updates);
+        this.unresolved = undefined;
+        return loaded;
+      } catch (e) {
+        if (e instanceof CatalogUnreachableError) {
+          await this.waitForCatalog('unreachable', e);
+          continue;
+        }
+        if (!(e instanceof CommitStateUnknownError)) throw e;
+        this.unresolved = e;
+        const landed = await this.checkLanded();
+        if (landed) {
+          this.unresolved = undefined;
+          return landed;
+        }
+        // Not in the table: not applied (or not yet; the requirements keep it to one copy).
+        if (this.resends >= { ...DEFAULT_OUTAGE_POLICY, ...this.options.outage }.maxResends) throw e; // keeps every file
+        this.resends++;
+        this.unresolved = undefined;
+        this.resentAfterUnknown = true;
+        await this.waitForCatalog('unknown-outcome', e);
       }
     }
-    return undefined;
+  }
+
+  /** After an unknown outcome: reload (while the catalog is down, again) and look for our snapshot id. */
+  private async checkLanded(): Promise<{ metadata: TableMetadata; metadataLocation: string } | undefined> {
+    await this.refreshPatiently();
+    return findSnapshot(this.table.metadata, this.snapshotId) ? this.table.loaded : undefined;
+  }
+
+  /** Reloads the table, waiting for the catalog while it cannot answer. */
+  private async refreshPatiently(): Promise<void> {
+    for (;;) {
+      try {
+        await this.table.refresh();
+        return;
+      } catch (e) {
+        if (!catalogUnavailable(e)) throw this.unresolved ?? e;
+        await this.waitForCatalog('reload-failed', e);
+      }
+    }
+  }
+
+  /** Our snapshot, found in the reloaded table after a conflict: it landed from an earlier send. */
+  private async landedInTable(attempt: number): Promise<CommitResult | undefined> {
+    const snapshot = findSnapshot(this.table.metadata, this.snapshotId);
+    if (!snapshot) return undefined;
+    const list = snapshot['manifest-list'] ?? '';
+    const built = this.sent.get(list);
+    if (built) return this.succeeded(this.table.loaded, attempt, list, built);
+    this.written.clear(); // cannot tell which files it uses: keep them all (orphan removal sweeps)
+    return { snapshot, metadata: this.table.metadata, metadataLocation: this.table.loaded.metadataLocation, attempts: attempt };
+  }
+
+  /**
+   * One wait for an unavailable catalog, within the outage budget; throws when the budget is spent
+   * or the signal aborts: CommitStateUnknownError while an outcome is unresolved, else
+   * CatalogUnreachableError (nothing was applied).
+   */
+  private async waitForCatalog(reason: CommitRetryEvent['reason'], error: unknown): Promise<void> {
+    const policy = { ...DEFAULT_OUTAGE_POLICY, ...this.options.outage };
+    const now = Date.now();
+    this.outageStart ??= now;
+    const outageMs = now - this.outageStart;
+    if (outageMs >= policy.budgetMs) {
+      throw this.gaveUp(`the catalog stayed unavailable for ${(outageMs / 1000).toFixed(1)} s (${this.outageRetries} retries)`, error);
+    }
+    this.outageRetries++;
+    const exp = Math.min(policy.maxWaitMs, policy.minWaitMs * 2 ** Math.min(30, this.outageRetries - 1));
+    const waitMs = Math.max(0, Math.min(policy.budgetMs - outageMs, Math.round(exp / 2 + Math.random() * (exp / 2))));
+    try {
+      this.options.onRetry?.({ table: this.table.name, reason, retry: this.outageRetries, waitMs, outageMs, error: errorText(error) });
+    } catch {
+      // A broken listener must not break the commit.
+    }
+    await this.pause(waitMs, error);
+  }
+
+  /** Sleeps, unless the signal aborts: then the commit gives up (see {@link waitForCatalog}). */
+  private async pause(ms: number, error: unknown): Promise<void> {
+    try {
+      await abortableSleep(ms, this.options.signal);
+    } catch {
+      throw this.gaveUp('stopped while waiting to retry', error);
+    }
+  }
+
+  private gaveUp(why: string, error: unknown): FloeError {
+    // A copy of the request whose outcome was unknown may still land: keep every file.
+    const unknown = this.unresolved ?? (error instanceof CommitStateUnknownError ? error : undefined);
+    if (unknown || this.resentAfterUnknown) {
+      return new CommitStateUnknownError(
+        `table: ${this.table.name}: commit outcome unknown: ${why}; reload the table to see whether snapshot ${this.snapshotId} landed: ${errorText(unknown ?? error)}`,
+        { cause: error },
+      );
+    }
+    return new CatalogUnreachableError(`table: ${this.table.name}: commit not applied: ${why}: ${errorText(error)}`, { cause: error });
   }
 
   /** Deletes files this operation wrote that the committed snapshot does not use. */
@@ -313,4 +463,8 @@ export function specById(md: TableMetadata, id: number): PartitionSpec {
   const s = md['partition-specs'].find((x) => x['spec-id'] === id);
   if (!s) throw new ValidationError(`table: partition spec ${id} not found`);
   return s;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

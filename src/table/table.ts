@@ -14,7 +14,9 @@ import type { FileIO } from '../io/file-io.js';
 import { FastAppend } from './append.js';
 import { backoffMs, retryPolicyFromProperties, sleep } from './retry.js';
 import { RewriteFiles, type RewriteOptions } from './rewrite.js';
-import { currentSchema, specById, type CommitOptions } from './snapshot-producer.js';
+import { rowsToBatch } from './rows.js';
+import { currentSchema, specById, type CommitOptions, type CommitResult } from './snapshot-producer.js';
+import { writeDataFiles } from './write.js';
 
 /** A loaded table with its catalog. */
 export class Table {
@@ -86,6 +88,19 @@ export class Table {
   async commitRaw(requirements: TableRequirement[], updates: TableUpdate[]): Promise<LoadedTable> {
     this.current = await this.catalog.commitTable(this.current.identifier, requirements, updates);
     return this.current;
+  }
+
+  /**
+   * Appends rows given as plain objects keyed by column name (`{ id: 1n, ts: new Date() }`; the
+   * accepted JavaScript values per type are listed in `table/rows.ts`) in one snapshot: converts
+   * and checks them (errors name the row index and the column), writes Parquet data files (one per
+   * partition) and commits. No rows: nothing is written or committed (undefined).
+   */
+  async append(rows: Iterable<object>, options?: CommitOptions): Promise<CommitResult | undefined> {
+    const batch = rowsToBatch(this.schema(), rows);
+    if (batch.length === 0) return undefined;
+    const { files, specId } = await writeDataFiles(this.io, this.metadata, batch);
+    return this.newAppend(options).appendFiles(files, specId).commit();
   }
 
   /** A new fast append. */

@@ -134,7 +134,7 @@ describe('REST server: bad requests get spec error bodies', () => {
       'CommitFailedException',
     );
     assertError(await call('POST', `/v1/namespaces/${ns}/properties`, { removals: ['a'], updates: { a: 'b' } }), 422, 'UnprocessableEntityException', /both removed and updated: a/);
-    assertError(await call('POST', `/v1/namespaces/${ns}/register`, { name: 'r', 'metadata-location': join(dir, 'nowhere.metadata.json') }), 404, 'NotFoundException');
+    assertError(await call('POST', `/v1/namespaces/${ns}/register`, { name: 'r', 'metadata-location': join(dir, 'warehouse', 'nowhere.metadata.json') }), 404, 'NotFoundException');
     assertError(await call('POST', '/v1/tables/rename', { source: { namespace: [ns], name: 'missing' }, destination: { namespace: [ns], name: 'x' } }), 404, 'NoSuchTableException');
     const head = await call('HEAD', `/v1/namespaces/${ns}/tables/missing`);
     assert.equal(head.status, 404);
@@ -275,7 +275,7 @@ describe('REST server: protocol', () => {
   it('keeps snapshot ids beyond 2^53 exact on the wire', async () => {
     const { path } = await freshTable();
     const id = '1234567890123456789';
-    const text = `{"requirements":[],"updates":[{"action":"add-snapshot","snapshot":{"snapshot-id":${id},"sequence-number":1,"timestamp-ms":${Date.now()},"manifest-list":"/tmp/x.avro","summary":{"operation":"append"},"schema-id":0}},{"action":"set-snapshot-ref","ref-name":"main","type":"branch","snapshot-id":${id}}]}`;
+    const text = `{"requirements":[],"updates":[{"action":"add-snapshot","snapshot":{"snapshot-id":${id},"sequence-number":1,"timestamp-ms":${Date.now()},"manifest-list":${JSON.stringify(join(dir, 'warehouse', 'x.avro'))},"summary":{"operation":"append"},"schema-id":0}},{"action":"set-snapshot-ref","ref-name":"main","type":"branch","snapshot-id":${id}}]}`;
     const r = await call('POST', path, text);
     assert.equal(r.status, 200, r.text);
     assert.match(r.text, new RegExp(`"current-snapshot-id":${id}[,}]`));

@@ -33,10 +33,10 @@ interface Served {
   stderr: () => string;
 }
 
-async function serve(warehouse: string): Promise<Served> {
+async function serve(warehouse: string, extra: string[] = [], extraEnv: Record<string, string> = {}): Promise<Served> {
   const { cmd, args } = cli();
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-  const child = spawn(cmd, [...args, 'catalog', 'serve', '--port', '0', '--warehouse', warehouse], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...extraEnv };
+  const child = spawn(cmd, [...args, 'catalog', 'serve', '--port', '0', '--warehouse', warehouse, ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -134,6 +134,36 @@ it('serves the warehouse over REST for floe query, stops on SIGINT, and serves t
   assert.deepEqual(await exited(second.child), { code: 0, signal: null });
 });
 
+/** The status of a raw GET as a browser or script would send it, with optional headers. */
+async function status(url: string, path: string, headers: Record<string, string> = {}): Promise<number> {
+  return (await fetch(url + path, { headers })).status;
+}
+
+it('requires the token from FLOE_CATALOG_TOKEN or --auth (printed at start), which floe sends from FLOE_CATALOG_TOKEN', async () => {
+  const [fromEnv, generated] = await Promise.all([
+    serve(join(dir, 'wh-env'), [], { FLOE_CATALOG_TOKEN: 'env-token-1' }),
+    serve(join(dir, 'wh-auth'), ['--auth']),
+  ]);
+  children.push(fromEnv.child, generated.child);
+  assert.doesNotMatch(fromEnv.stderr(), /env-token-1/, 'a token the user gave is not echoed');
+  const m = /floe: token \(send Authorization: Bearer <token>\): ([A-Za-z0-9_-]{43})\n/.exec(generated.stderr());
+  assert.ok(m, generated.stderr());
+  const token = m[1]!;
+
+  assert.equal(await status(fromEnv.url, '/v1/namespaces'), 401);
+  assert.equal(await status(fromEnv.url, '/v1/namespaces', { authorization: `Bearer ${token}` }), 401);
+  assert.equal(await status(fromEnv.url, '/v1/namespaces', { authorization: 'Bearer env-token-1' }), 200);
+  assert.equal(await status(generated.url, '/v1/namespaces'), 401);
+  assert.equal(await status(generated.url, '/v1/namespaces', { authorization: `Bearer ${token}` }), 200);
+  // A page on another origin, or reached through a rebound host name, is refused whatever it sends.
+  assert.equal(await status(generated.url, '/v1/namespaces', { authorization: `Bearer ${token}`, origin: 'http://evil.example' }), 403);
+
+  assert.deepEqual(await cliJson(['table', 'list', '--catalog', generated.url], { FLOE_CATALOG_TOKEN: token }), []);
+  assertFails(await runCli(['table', 'list', '--catalog', generated.url]), 1, /not authorized; check the catalog token/);
+  for (const s of [fromEnv, generated]) s.child.kill('SIGTERM');
+  for (const s of [fromEnv, generated]) assert.deepEqual(await exited(s.child), { code: 0, signal: null });
+});
+
 it('reports bad usage with exit code 2 and a taken port with exit code 1', async () => {
   assertFails(await runCli(['catalog']), 2, /catalog needs a subcommand/);
   assertFails(await runCli(['catalog', 'publish']), 2, /unknown catalog subcommand 'publish'/);
@@ -141,6 +171,10 @@ it('reports bad usage with exit code 2 and a taken port with exit code 1', async
   assertFails(await runCli(['catalog', 'serve', '--prefix', 'a b']), 2, /--prefix must be/);
   assertFails(await runCli(['catalog', 'serve', 'extra']), 2, /takes no arguments/);
   assertFails(await runCli(['catalog', 'serve', '--table-config', 's3.endpoint']), 2, /--table-config expects NAME=VALUE/);
+  assertFails(await runCli(['catalog', 'serve', '--token', 't', '--no-auth']), 2, /at most one of --token, --auth and --no-auth/);
+  assertFails(await runCli(['catalog', 'serve', '--auth', '--no-auth']), 2, /at most one of/);
+  assertFails(await runCli(['catalog', 'serve', '--token', 'has space']), 2, /--token must be non-empty printable ASCII/);
+  assertFails(await runCli(['catalog', 'serve', '--allowed-host', 'a b']), 2, /--allowed-host must be/);
   const help = await runCli(['catalog', 'serve', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /usage: floe catalog serve/);

@@ -159,3 +159,54 @@ describe('floe maintain', () => {
     assert.match(stdout, /\(1 row\)/);
   });
 });
+
+describe('floe maintain remove-orphans: the window floor and tables that do not own their location', () => {
+  let dir: string;
+  let warehouse: string;
+  const wh = (...argv: string[]) => [...argv, '--warehouse', warehouse];
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'floe-cli-orphans-'));
+    warehouse = join(dir, 'wh');
+    assert.equal((await runCli(wh('table', 'create', 'db.events', '--schema', 'id long'))).code, 0);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('--older-than under 24h is bad usage without --allow-short-older-than; a dry run needs no consent', async () => {
+    const stray = join(warehouse, 'db', 'events', 'data', 'stray.parquet');
+    mkdirSync(join(stray, '..'), { recursive: true });
+    writeFileSync(stray, 'x');
+    const t = Date.now() / 1000 - 2 * 3600;
+    utimesSync(stray, t, t);
+    assertFails(
+      await runCli(wh('maintain', 'remove-orphans', 'db.events', '--older-than', '1h')),
+      2,
+      /cli: --older-than: 1h is below the floor of 24h: a running writer's files are unreferenced until it commits.*--allow-short-older-than/,
+    );
+    assertFails(await runCli(wh('maintain', 'remove-orphans', 'db.events', '--older-than', '0s')), 2, /below the floor of 24h/);
+    assertFails(await runCli(wh('maintain', 'expire-snapshots', 'db.events', '--allow-short-older-than')), 2, /--allow-short-older-than does not apply to expire-snapshots/);
+    assert.ok(existsSync(stray));
+    const dry = await cliJson(wh('maintain', 'remove-orphans', 'db.events', '--older-than', '1h', '--dry-run'));
+    assert.deepEqual(dry.map((o) => [o.location, o.deleted]), [[stray, false]]);
+    const real = await cliJson(wh('maintain', 'remove-orphans', 'db.events', '--older-than', '1h', '--allow-short-older-than'));
+    assert.deepEqual(real.map((o) => [o.location, o.deleted]), [[stray, true]]);
+  });
+
+  test('the attack: a table moved to the warehouse root; the sweep exits 1 naming the overlap, catalog.db stays', async () => {
+    // Creation refuses the warehouse root now; a table from before the rule (or moved by a commit,
+    // or created by another engine) still exists in the wild.
+    assertFails(await runCli(wh('table', 'create', 'db.parent', '--schema', 'id long', '--location', warehouse)), 1, /location refused/);
+    assert.equal((await runCli(wh('table', 'create', 'db.parent', '--schema', 'id long', '--location', join(dir, 'parent')))).code, 0);
+    const catalog = await openCatalog({ warehouse });
+    try {
+      await catalog.commitTable({ namespace: ['db'], name: 'parent' }, [], [{ action: 'set-location', location: warehouse }]);
+    } finally {
+      await catalog.close();
+    }
+    const old = Date.now() / 1000 - 30 * 86_400;
+    for (const f of ['catalog.db', 'catalog.db-wal']) if (existsSync(join(warehouse, f))) utimesSync(join(warehouse, f), old, old);
+    const r = await runCli(wh('maintain', 'remove-orphans', 'db.parent', '--older-than', '0s', '--allow-short-older-than'));
+    assertFails(r, 1, /remove-orphans: db\.parent: refused, nothing deleted: .*contains the warehouse root/, /contains the catalog database .*catalog\.db/, /overlapping tables: db\.events/);
+    assert.ok(existsSync(join(warehouse, 'catalog.db')), 'catalog.db is still there');
+    assert.deepEqual((await cliJson(wh('table', 'list', 'db'))).map((t) => t.table), ['events', 'parent']);
+  });
+});

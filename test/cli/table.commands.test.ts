@@ -250,3 +250,50 @@ describe('floe table commands', () => {
     assertFails(await runCli(wh('table', 'drop', 'db.events')), 1, /table db\.events does not exist/);
   });
 });
+
+describe('floe table create --location: a table owns its location alone', () => {
+  let dir: string;
+  let warehouse: string;
+  const wh = (...argv: string[]) => [...argv, '--warehouse', warehouse];
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'floe-cli-location-'));
+    warehouse = join(dir, 'wh');
+    assert.equal((await runCli(wh('table', 'create', 'db.events', '--schema', 'id long'))).code, 0);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('the attack: db.parent at the warehouse root is refused (exit 1), naming the warehouse and the catalog', async () => {
+    const r = await runCli(wh('table', 'create', 'db.parent', '--schema', 'id long', '--location', warehouse));
+    assertFails(
+      r,
+      1,
+      new RegExp(`catalog: table db\\.parent: location refused: ${warehouse} contains the warehouse root ${warehouse}`),
+      new RegExp(`contains the catalog database ${join(warehouse, 'catalog.db')}`),
+      /contains table db\.events/,
+    );
+    assert.deepEqual(await cliJson(wh('table', 'list', 'db')), [{ namespace: 'db', table: 'events' }]);
+  });
+
+  test('inside another table, or holding one, is refused naming that table; a directory of its own is fine', async () => {
+    assertFails(await runCli(wh('table', 'create', 'db.inner', '--schema', 'id long', '--location', join(warehouse, 'db', 'events', 'x'))), 1, /lies inside table db\.events/);
+    assertFails(await runCli(wh('table', 'create', 'db.outer', '--schema', 'id long', '--location', join(warehouse, 'db'))), 1, /contains table db\.events/);
+    const [row] = await cliJson(wh('table', 'create', 'db.own', '--schema', 'id long', '--location', join(dir, 'own')));
+    assert.equal(row!.location, join(dir, 'own'));
+  });
+
+  test('a catalog path whose directory does not exist is refused (nothing created); a warehouse under /proc fails at once', async () => {
+    const missing = join(dir, 'nonexistent', 'dir', 'catalog.db');
+    assertFails(await runCli(['table', 'list', '--catalog', missing]), 1, /catalog: SQLite catalog .*nonexistent\/dir\/catalog\.db: directory .* does not exist/);
+    assert.ok(!existsSync(join(dir, 'nonexistent')));
+    if (!existsSync('/proc/self')) return;
+    // In a child process: Node 20's recursive mkdir never returns under /proc (it blocked forever).
+    const { spawnCli } = await import('./spawn.js');
+    const child = spawnCli(['table', 'create', 'db.t', '--schema', 'id long', '--warehouse', '/proc/floe-x']);
+    const killer = setTimeout(() => child.child.kill('SIGKILL'), 30_000);
+    const { code, signal } = await child.exited;
+    clearTimeout(killer);
+    assert.equal(signal, null, `killed after 30 s: the command hung; stderr: ${child.stderr()}`);
+    assert.equal(code, 1);
+    assert.match(child.stderr(), /cannot create directory \/proc\/floe-x/);
+  });
+});

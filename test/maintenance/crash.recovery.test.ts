@@ -103,7 +103,7 @@ test('crash: a compaction commit with an unknown outcome keeps its files; landed
     await assertRows(env.catalog, expected, 'after an unknown, lost commit');
     assert.equal((await liveDataFiles(env.table)).length, 6);
     assert.equal((await leftovers(env.table)).filter((p) => p.includes('/data/')).length, 1, 'the unreferenced output is an orphan');
-    await removeOrphanFiles(env.table, { olderThanMs: 0 });
+    await removeOrphanFiles(env.table, { olderThanMs: 0, allowShortOlderThan: true });
     await assertRows(env.catalog, expected, 'after sweeping');
     // Landed: the reload finds the snapshot, the compaction succeeds.
     const landed = await Table.load(unknownOutcome(env.catalog, true), ID);
@@ -136,7 +136,7 @@ test('crash: expiry interrupted while deleting, or failing to commit, never lose
     await assertRows(env.catalog, expected, 'after an interrupted cleanup');
     const left = await leftovers(env.table);
     assert.ok(left.length > 0);
-    const sweep = await removeOrphanFiles(env.table, { olderThanMs: 0 });
+    const sweep = await removeOrphanFiles(env.table, { olderThanMs: 0, allowShortOlderThan: true });
     assert.equal(sweep.deleted, left.length);
     await assertRows(env.catalog, expected, 'after the sweep');
   });
@@ -150,12 +150,12 @@ test('crash: orphan removal interrupted while deleting finishes on the next run'
     const orphans = await leftovers(env.table);
     assert.ok(orphans.length >= 12);
     env.io.deletesLeft = 4;
-    const first = await removeOrphanFiles(env.table, { olderThanMs: 0 });
+    const first = await removeOrphanFiles(env.table, { olderThanMs: 0, allowShortOlderThan: true });
     env.io.heal();
     assert.equal(first.deleted, 4);
     assert.equal(first.failed, orphans.length - 4);
     await assertRows(env.catalog, expected, 'after an interrupted sweep');
-    const second = await removeOrphanFiles(env.table, { olderThanMs: 0 });
+    const second = await removeOrphanFiles(env.table, { olderThanMs: 0, allowShortOlderThan: true });
     assert.equal(second.deleted, orphans.length - 4);
     await assertRows(env.catalog, expected, 'after the second sweep');
   });

@@ -174,7 +174,7 @@ test('floe run’s maintenance policy compacts, merges and expires while ingesti
       compact: { interval: '300ms', min_files: 3 },
       rewrite_manifests: { interval: '400ms', min_manifests: 4 },
       expire_snapshots: { interval: '500ms', older_than: '0s', retain_last: 5 },
-      remove_orphans: { interval: '700ms', older_than: '1h' },
+      remove_orphans: { interval: '700ms', older_than: '1h', allow_short_older_than: true },
     });
     const N = 2500;
     const events = await runPipeline(env, config, N, async (committed) => {

@@ -59,7 +59,7 @@ test('remove-orphans: only old unreferenced files under the table go; dry run li
     await assertRows(catalog, before, 'after orphan removal');
 
     // A window of 0 takes the young file too; the table still reads.
-    const all = await removeOrphanFiles(table, { olderThanMs: 0 });
+    const all = await removeOrphanFiles(table, { olderThanMs: 0, allowShortOlderThan: true });
     assert.deepEqual(all.orphans.map((o) => o.location), [young]);
     await assertRows(catalog, before, 'after sweeping with no window');
   });
@@ -76,9 +76,9 @@ test('remove-orphans: files left by an expiry that crashed before deleting are s
     assert.equal(r.expiredSnapshots, 6);
     assert.ok(r.failedDeletes > 0);
     await assertRows(catalog, before, 'after the failed cleanup');
-    const sweep = await removeOrphanFiles(table, { olderThanMs: 0 });
+    const sweep = await removeOrphanFiles(table, { olderThanMs: 0, allowShortOlderThan: true });
     assert.ok(sweep.deleted >= 6 + 6, `old data files and manifest lists swept (${sweep.deleted})`);
     await assertRows(catalog, before, 'after the sweep');
-    assert.equal((await removeOrphanFiles(table, { olderThanMs: 0 })).orphans.length, 0);
+    assert.equal((await removeOrphanFiles(table, { olderThanMs: 0, allowShortOlderThan: true })).orphans.length, 0);
   });
 });

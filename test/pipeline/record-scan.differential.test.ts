@@ -12,7 +12,7 @@ import type { IcebergValue } from '../../src/iceberg/types.js';
 import { DECLINED, NO_ROOM, RecordScanner, STAGED } from '../../src/pipeline/record-scan.js';
 import { nativeScanBinding } from '../../src/pipeline/record-scan-native.js';
 import { referenceConfig } from '../../src/pipeline/reference.js';
-import { compileTransform, schemaForTransform, type CompiledTransform, type TransformSpec } from '../../src/pipeline/transform.js';
+import { compileTransform, RecordError, schemaForTransform, type CompiledTransform, type TransformSpec } from '../../src/pipeline/transform.js';
 import type { SourceRecord } from '../../src/source/source.js';
 import { rng } from '../helpers/rng.js';
 
@@ -181,6 +181,146 @@ function everyKindRecords(seed: number, count: number): Uint8Array[] {
     out.push(base, mutate(base, random, alphabet));
   }
   return out;
+}
+
+/** Deep nesting: `n` arrays (or objects) around `inner`, built without recursion. */
+function nested(n: number, inner: string, objects = false): string {
+  return objects ? '{"a":'.repeat(n) + inner + '}'.repeat(n) : '['.repeat(n) + inner + ']'.repeat(n);
+}
+
+/** Hostile values: depth, size, encoding, numbers (JSON text, or raw bytes for invalid UTF-8). */
+const HOSTILE_VALUES: readonly (string | number[])[] = [
+  // depth: within and beyond the scanners' 64 levels, beyond JSON.stringify's stack (~4,500), far beyond
+  nested(10, '1'),
+  nested(64, '"x"'),
+  nested(65, '{}', true),
+  nested(4_500, '1'),
+  nested(4_500, '"x"', true),
+  nested(100_000, ''),
+  // size
+  JSON.stringify('y'.repeat(1 << 20)),
+  JSON.stringify('é'.repeat(70_000)),
+  '1' + '0'.repeat(100_000),
+  '0.' + '0'.repeat(5_000) + '1',
+  // encoding: lone and paired surrogates as escapes, NUL, BOM, raw invalid UTF-8
+  '"\\ud800"',
+  '"\\udc00"',
+  '"a\\ud800b"',
+  '"\\ud800\\u0041"',
+  '"\\udbff\\udfff"',
+  '"\\ud83d\\ude00"',
+  '"\\u0000"',
+  '"\\ufeff"',
+  '"\ufeff"',
+  '{"k\\ud800":1}',
+  [0x22, 0xed, 0xa0, 0x80, 0x22], // a surrogate in UTF-8 (CESU-8)
+  [0x22, 0xc0, 0x80, 0x22], // an overlong NUL
+  [0x22, 0x00, 0x22], // a raw NUL inside a string
+  [0x22, 0xf4, 0x90, 0x80, 0x80, 0x22],
+  // numbers
+  '1e400',
+  '-1e400',
+  '1E+400',
+  '1e-400',
+  '-1e-400',
+  '-0',
+  '-0.0',
+  '0e0',
+  '5e-324',
+  '2.4e-324',
+  '1.7976931348623157e308',
+  '1.7976931348623159e308',
+  '9223372036854775807',
+  '-9223372036854775808',
+  '9223372036854775808',
+  '-9223372036854775809',
+  '18446744073709551616',
+  '123456789012345678901234567890',
+  '9007199254740993',
+  '1.0000000000000000001',
+  '0.10000000000000000001',
+  '1.0',
+  '1e3',
+  '1E22',
+  '1e23',
+  '2147483648',
+  '"12"',
+  '" 12 "',
+  '"1e400"',
+  '"Infinity"',
+  '"-Infinity"',
+  '"NaN"',
+  '"2026-01-08T15:16:52"',
+  '"2026-01-08T15:16:52+14:00"',
+];
+
+/** The hostile values of at most 10 KB (generated records; the large ones are tried one by one). */
+const SMALL_HOSTILE_VALUES = HOSTILE_VALUES.filter((v) => v.length <= 10_000);
+
+const hostileCache = new Map<string | number[], Uint8Array>();
+/** A hostile value's bytes (encoded once). */
+function hostileBytes(v: string | number[]): Uint8Array {
+  let b = hostileCache.get(v);
+  if (b === undefined) hostileCache.set(v, (b = typeof v === 'string' ? enc.encode(v) : Uint8Array.from(v)));
+  return b;
+}
+
+/**
+ * Records built of hostile values in mapped and unmapped keys, with duplicate keys, a BOM
+ * before the object, NUL bytes and trailing bytes, then byte-level mutations of a share of them.
+ */
+function hostileRecords(seed: number, count: number): Uint8Array[] {
+  const random = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const keys = ['s', 'rs', 'ts', 'tn', 'l', 'i', 'd', 'f', 'b', 'dt', 'other', 'x'];
+  const out: Uint8Array[] = [];
+  const value = (): Uint8Array => {
+    const v = random() < 0.7 ? pick(SMALL_HOSTILE_VALUES) : pick(['"ok"', '1', '1.5', 'true', 'null', '"2026-01-08T15:16:52Z"', '"2026-01-08"']);
+    return hostileBytes(v);
+  };
+  for (let n = 0; n < count; n++) {
+    const parts: Uint8Array[] = [];
+    if (random() < 0.05) parts.push(Uint8Array.of(0xef, 0xbb, 0xbf)); // a BOM before the record
+    parts.push(enc.encode('{"rs":"r"'));
+    const fields = 1 + Math.floor(random() * 3);
+    for (let k = 0; k < fields; k++) {
+      const key = pick(keys);
+      parts.push(enc.encode(`,${JSON.stringify(key)}:`), value());
+      if (random() < 0.1) parts.push(enc.encode(`,${JSON.stringify(key)}:`), value()); // a duplicate key
+    }
+    parts.push(Uint8Array.of(0x7d));
+    if (random() < 0.03) parts.push(Uint8Array.of(pick([0x00, 0x20, 0x0a, 0x7d])));
+    const data = new Uint8Array(Buffer.concat(parts));
+    out.push(data.length < 4096 && random() < 0.3 ? mutate(data, random, [0x22, 0x5c, 0x30, 0x2d, 0x65, 0x2e, 0x00, 0xed, 0xa0]) : data);
+  }
+  return out;
+}
+
+/**
+ * What the pipeline's general path makes of a record: a row, or a dead letter's reason. Only the
+ * errors the pipeline turns into dead letters may come out (undecodable bytes, invalid JSON, a
+ * RecordError); anything else escaping the transform is a failure of this test.
+ */
+function generalStrict(t: CompiledTransform, data: Uint8Array): Outcome {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+  } catch {
+    return { ok: false, error: 'not UTF-8' };
+  }
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+  try {
+    return { ok: true, row: t.apply(obj, { ...CTX, record: { ...RECORD, data }, text }) };
+  } catch (e) {
+    assert.ok(e instanceof RecordError, `only a RecordError may leave the transform, got ${String(e).slice(0, 300)} for ${Buffer.from(data.subarray(0, 200)).toString('latin1')}`);
+    assert.ok(e.message.length < 1_000, `a bounded message: ${e.message.length} characters`);
+    return { ok: false, error: e.message };
+  }
 }
 
 describe('record-scan: the native scanner', () => {
@@ -489,6 +629,37 @@ describe('record-scan: the fast path gives the general path\'s values', () => {
     const shallow: TransformSpec = { columns: [{ name: 'v', type: 'string', path: deep(20) }] };
     const s2 = compile(shallow);
     assert.equal(check(s2.t, s2.scanner, enc.encode(record(20))), true);
+  });
+
+  test('hostile records (depth, size, encoding, numbers): no throw escapes, the three readers agree', () => {
+    const { t, scanner } = compile(EVERY_KIND);
+    const nested = compile(NESTED);
+    let accepted = 0;
+    let rows = 0;
+    let dead = 0;
+    for (const data of hostileRecords(20261207, 3_000)) {
+      const outcome = generalStrict(t, data);
+      if (outcome.ok) rows++;
+      else dead++;
+      // check(): the native and JavaScript scanners decide alike, and accept only what the
+      // general path accepts, with its values.
+      if (check(t, scanner, data)) accepted++;
+      check(nested.t, nested.scanner, data);
+    }
+    assert.equal(rows + dead, 3_000, 'every record is a row or a dead letter');
+    assert.ok(rows > 300 && dead > 1_000 && accepted > 100, JSON.stringify({ rows, dead, accepted }));
+  });
+
+  test('hostile values alone in every mapped key: the scanners agree with the general path', () => {
+    const { t, scanner } = compile(EVERY_KIND);
+    for (const v of HOSTILE_VALUES) {
+      // The large values (100,000 deep, 1 MB) in a string, a number and an unmapped key only.
+      for (const key of v.length <= 10_000 ? ['s', 'rs', 'ts', 'tn', 'l', 'i', 'd', 'f', 'b', 'dt', 'other'] : ['s', 'l', 'other']) {
+        const data = new Uint8Array(Buffer.concat([enc.encode(`{"rs":"r",${JSON.stringify(key)}:`), hostileBytes(v), Uint8Array.of(0x7d)]));
+        generalStrict(t, data);
+        check(t, scanner, data);
+      }
+    }
   });
 
   test('mappings the fast path does not read: decimals, numeric or empty path segments, a path inside another', () => {

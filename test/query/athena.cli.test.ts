@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
 import { assertFails, cliJson, runCli } from '../cli/helpers.js';
 import { startAthenaFake, type AthenaFake } from './athena-fake.js';
 
@@ -43,6 +44,8 @@ describe('floe query --engine athena', () => {
     fake = await startAthenaFake({ workGroups: { primary: 's3://results/primary/', etl: undefined } });
     fake.on({ match: ATHENA_SQL, columns: ATHENA_COLUMNS, rows: [ATHENA_ROW], queuedPolls: 0, runningPolls: 1 });
     dir = await mkdtemp(join(tmpdir(), 'floe-athena-cli-'));
+    // An empty catalog for the DuckDB side (`floe query` opens only a catalog that exists).
+    await new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir }).close();
     env = { AWS_ENDPOINT_URL_ATHENA: fake.endpoint, AWS_REGION: 'ap-northeast-1', HOME: dir };
   });
   after(async () => {

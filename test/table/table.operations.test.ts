@@ -156,11 +156,12 @@ test('validate: a fenced commit writes nothing', async () => {
 });
 
 /** Wraps a catalog so that commits report an unknown outcome (after or instead of committing). */
-function unknownOutcome(inner: Catalog, commitFirst: boolean): Catalog {
+function unknownOutcome(inner: Catalog, commitFirst: boolean, onCommit?: () => void): Catalog {
   return new Proxy(inner, {
     get(target, prop, receiver) {
       if (prop === 'commitTable') {
         return async (id: { namespace: string[]; name: string }, req: TableRequirement[], upd: TableUpdate[]) => {
+          onCommit?.();
           if (commitFirst) await target.commitTable(id, req, upd);
           throw new CommitStateUnknownError('catalog: connection reset during commit');
         };
@@ -171,7 +172,7 @@ function unknownOutcome(inner: Catalog, commitFirst: boolean): Catalog {
   });
 }
 
-test('unknown commit outcome: landed commits succeed, others are never retried blindly', async () => {
+test('unknown commit outcome: landed commits succeed; others are sent again only after a reload shows them missing, 3 times at most, then reported unknown', async () => {
   await withCatalog(async (catalog) => {
     await catalog.createNamespace(['db']);
     await catalog.createTable({ namespace: ['db'], name: 'events' }, { schema: SCHEMA });
@@ -180,8 +181,14 @@ test('unknown commit outcome: landed commits succeed, others are never retried b
     assert.equal(r.attempts, 1);
     assert.deepEqual(await count(catalog), [[3, 3]]);
 
-    const lost = await Table.load(unknownOutcome(catalog, false), { namespace: ['db'], name: 'events' });
-    await assert.rejects(appendRows(lost, 3, 3), CommitStateUnknownError);
+    // Every copy answered "unknown" and none applied: each reload shows it missing, so it is sent
+    // again (its assert-ref-snapshot-id lets one copy apply at most), 3 times, then reported.
+    let sends = 0;
+    const lost = await Table.load(unknownOutcome(catalog, false, () => sends++), { namespace: ['db'], name: 'events' });
+    const { files, specId } = await writeDataFiles(lost.io, lost.metadata, batchFromRows(lost.schema(), rows(3, 3)));
+    const op = lost.newAppend({ outage: { minWaitMs: 10, maxWaitMs: 40 } }).appendFiles(files, specId);
+    await assert.rejects(op.commit(), CommitStateUnknownError);
+    assert.equal(sends, 4);
     assert.deepEqual(await count(catalog), [[3, 3]]);
   });
 });

@@ -10,7 +10,9 @@
  *
  * Commits send a CommitTableRequest to `POST /v1/{prefix}/namespaces/{ns}/tables/{table}` with the
  * requirements and updates of `iceberg/commit.ts`. A 409 is a CommitConflictError (reload, retry);
- * a 5xx, a timeout or a lost connection is a CommitStateUnknownError, never retried here.
+ * a 5xx, a timeout or a lost connection is a CommitStateUnknownError, never retried here; a
+ * request that never left (connection refused, DNS) is a CatalogUnreachableError, which the HTTP
+ * layer retries a few times and the commit loop (`table/snapshot-producer.ts`) for longer.
  *
  * Auth is pluggable (`rest-auth.ts`): none, bearer token, OAuth2 client credentials, AWS SigV4
  * with a configurable signing name, or any {@link RestAuth}.

@@ -9,9 +9,12 @@
  * - 400/422: ValidationError; 401/403/419: a clear `AUTH` error; 406/501: UnsupportedError;
  * - 5xx on a commit (and 503, which may have been partially processed): CommitStateUnknown, as is
  *   any commit whose answer never arrived (timeout, dropped connection). Never retried blindly.
+ * - a request that provably never left (connection refused, DNS): CatalogUnreachable, retriable
+ *   for every operation, a commit included (`requestNotSent`).
  */
 import {
   AlreadyExistsError,
+  CatalogUnreachableError,
   CommitConflictError,
   CommitStateUnknownError,
   FloeError,
@@ -114,15 +117,49 @@ export function restError(op: RestOperation, what: string, status: number, body:
   return new FloeError('CATALOG', msg('request failed'), { retriable: status === 429 || status >= 500 });
 }
 
-/** The floe error for a call whose answer never arrived (network failure, timeout). */
+/**
+ * The floe error for a call whose answer never arrived (network failure, timeout). A failure that
+ * provably never sent the request ({@link requestNotSent}) is a CatalogUnreachableError for every
+ * operation, a commit included: nothing was applied and the same request may be sent again.
+ */
 export function restTransportError(op: RestOperation, what: string, e: unknown): FloeError {
   const why = describeTransport(e);
+  if (requestNotSent(e)) {
+    const text = op === 'commit' ? `catalog unreachable, commit not sent (${why})` : `request failed: ${why}`;
+    return new CatalogUnreachableError(`catalog: rest: ${what}: ${text}`, { cause: e });
+  }
   if (op === 'commit') {
     return new CommitStateUnknownError(`catalog: rest: ${what}: commit outcome unknown (${why}); reload the table to see whether it was applied`, {
       cause: e,
     });
   }
   return new FloeError('CATALOG', `catalog: rest: ${what}: request failed: ${why}`, { cause: e, retriable: true });
+}
+
+/**
+ * Node's system-call errors that happen before a connection exists: the request's bytes cannot
+ * have left this process. `connect` covers ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL
+ * raised by connect(2); `getaddrinfo`/`query*` are DNS (ENOTFOUND, EAI_AGAIN).
+ */
+const NOT_SENT_SYSCALLS = /^(connect|getaddrinfo|query[A-Za-z]*)$/;
+
+/**
+ * True when a fetch failure provably happened before the request was written: the connection was
+ * never established (refused, unreachable, DNS, undici's connect timeout). A reset, a socket closed
+ * by the other side or our own timeout may come after the server read the request: not these.
+ */
+export function requestNotSent(e: unknown): boolean {
+  if (!(e instanceof Error) || e.name === 'TimeoutError' || e.name === 'AbortError') return false;
+  return notSentCause((e as { cause?: unknown }).cause, 0);
+}
+
+function notSentCause(c: unknown, depth: number): boolean {
+  if (typeof c !== 'object' || c === null || depth > 3) return false;
+  const { code, syscall, errors } = c as { code?: unknown; syscall?: unknown; errors?: unknown };
+  // Happy eyeballs (several addresses): an AggregateError whose every attempt failed to connect.
+  if (Array.isArray(errors) && errors.length > 0) return errors.every((x) => notSentCause(x, depth + 1));
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return true;
+  return typeof syscall === 'string' && NOT_SENT_SYSCALLS.test(syscall) && typeof code === 'string';
 }
 
 function describeTransport(e: unknown): string {

@@ -4,10 +4,11 @@
  * reads (GET, HEAD) only, one resend after the server rejected expired credentials (401/419, which
  * it answers before doing anything), and errors mapped to floe's (`rest-errors.ts`).
  *
- * Mutations are never retried: a create or commit whose answer was lost may have been applied,
- * and only a reload can tell (a commit then fails with CommitStateUnknownError).
+ * Mutations are retried only when the request provably never left (connection refused, DNS:
+ * CatalogUnreachableError): a create or commit whose answer was lost may have been applied, and
+ * only a reload can tell (a commit then fails with CommitStateUnknownError).
  */
-import { FloeError } from '../../errors.js';
+import { CatalogUnreachableError, FloeError } from '../../errors.js';
 import { parseJson, stringifyJson, type JsonValue } from '../../iceberg/json.js';
 import { withRetry, type RetryPolicy } from '../../aws/retry.js';
 import type { RestAuth, RestRequest } from './rest-auth.js';
@@ -73,9 +74,12 @@ export class RestHttp {
   /** Sends the call; answers with status >= 300 (other than 304) become floe errors. */
   async send(call: RestCall): Promise<RestAnswer> {
     const idempotent = call.method === 'GET' || call.method === 'HEAD';
-    const policy = idempotent ? this.options.retry : { ...this.options.retry, maxAttempts: 1 };
+    // A mutation that never left may be sent again as it is; any other failure of one may not.
+    const retriable = idempotent
+      ? (e: unknown) => e instanceof RetriableAnswer || (e instanceof FloeError && e.retriable)
+      : (e: unknown) => e instanceof CatalogUnreachableError;
     try {
-      return await withRetry(policy, { retriable: (e) => e instanceof RetriableAnswer || (e instanceof FloeError && e.retriable) }, () => this.attempt(call));
+      return await withRetry(this.options.retry, { retriable }, () => this.attempt(call));
     } catch (e) {
       throw e instanceof RetriableAnswer ? e.error : e;
     }

@@ -2,6 +2,10 @@
  * The routes of floe's REST catalog server (`rest-server.ts`): each maps one endpoint of the
  * Iceberg REST spec onto the Catalog interface. Handlers throw floe errors (mapped to the spec's
  * statuses by `errorToRest`) or {@link HttpError} for protocol-level answers.
+ *
+ * Before the catalog sees a request, every namespace and table name in it is checked
+ * (`rest-server-names.ts`) and every location it names (`rest-server-locations.ts`); a purge is
+ * done by the server itself, confined to the table's directories (`rest-server-purge.ts`).
  */
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -21,6 +25,10 @@ import {
   parseUpdateNamespacePropertiesRequest,
 } from './rest-json.js';
 import { decodeNamespace, parseNamespaceQueryValue } from './rest-paths.js';
+import { NAMESPACE_LOCATION_PROPERTY } from '../warehouse.js';
+import type { LocationPolicy } from './rest-server-locations.js';
+import { checkNamespaceName, checkTableIdentifier } from './rest-server-names.js';
+import { dropAndPurge } from './rest-server-purge.js';
 
 /** An answer with a given status and ErrorModel type (protocol errors: 404 route, 405, 413, …). */
 export class HttpError extends Error {
@@ -43,6 +51,10 @@ export interface RouteContext {
   overrides: Record<string, string>;
   /** The `config` of every LoadTableResult. */
   tableConfig: Record<string, string>;
+  /** Which locations clients may name (`rest-server-locations.ts`). */
+  locations: LocationPolicy;
+  /** Receives notes on what the server refused to touch (a purge leaving foreign files). */
+  log: (line: string) => void;
 }
 
 /** A request; the body is parsed (lossless JSON) only by routes that take one. */
@@ -156,6 +168,23 @@ function requireBody(req: RouteRequest): JsonValue {
 
 const display = (ns: Namespace) => ns.join('.');
 
+/** A namespace `location` decides where its tables go: the location rules apply to it. */
+function checkNamespaceProperties(ctx: RouteContext, properties: Record<string, string>): void {
+  const location = properties[NAMESPACE_LOCATION_PROPERTY];
+  if (location !== undefined) ctx.locations.check(location, 'namespace location');
+}
+
+/**
+ * The metadata file of `register`: checked before anything is read, so that the answer never
+ * tells whether some other file exists or what it holds; and it must be named like a metadata file.
+ */
+function checkRegisterLocation(ctx: RouteContext, location: string): void {
+  ctx.locations.check(location, 'metadata-location');
+  if (!/\.metadata\.json(\.gz)?$/.test(location)) {
+    throw new ValidationError(`catalog: rest: metadata-location '${location}' refused: not a table metadata file (*.metadata.json)`);
+  }
+}
+
 async function namespaceRoutes(ctx: RouteContext, req: RouteRequest, rest: string[]): Promise<RouteAnswer> {
   const { catalog } = ctx;
   if (rest.length === 0) {
@@ -163,15 +192,19 @@ async function namespaceRoutes(ctx: RouteContext, req: RouteRequest, rest: strin
     if (req.method === 'GET') {
       const parentText = req.url.searchParams.get('parent');
       const parent = parentText ? parseNamespaceQueryValue(parentText) : [];
+      if (parent.length > 0) checkNamespaceName(parent);
       const all = await catalog.listNamespaces(parent);
       const { items, next } = page(all, req.url);
       return { status: 200, body: { namespaces: items, 'next-page-token': next } };
     }
     const { namespace, properties } = parseCreateNamespaceRequest(requireBody(req));
+    checkNamespaceName(namespace);
+    checkNamespaceProperties(ctx, properties);
     await catalog.createNamespace(namespace, properties);
     return { status: 200, body: { namespace, properties: await catalog.loadNamespaceProperties(namespace) } };
   }
   const ns = decodeNamespace(rest[0]!);
+  checkNamespaceName(ns);
   const tail = rest.slice(1);
   if (tail.length === 0) {
     allow(['GET', 'HEAD', 'DELETE'], req);
@@ -192,6 +225,7 @@ async function namespaceRoutes(ctx: RouteContext, req: RouteRequest, rest: strin
     if (both.length > 0) {
       throw new HttpError(422, 'UnprocessableEntityException', `properties both removed and updated: ${both.join(', ')}`);
     }
+    checkNamespaceProperties(ctx, updates);
     const before = await catalog.loadNamespaceProperties(ns);
     await catalog.updateNamespaceProperties(ns, removals, updates);
     return {
@@ -207,8 +241,18 @@ async function namespaceRoutes(ctx: RouteContext, req: RouteRequest, rest: strin
     allow(['POST'], req);
     const r = parseRegisterTableRequest(requireBody(req));
     const id = { namespace: ns, name: r.name };
+    checkTableIdentifier(id);
+    checkRegisterLocation(ctx, r.metadataLocation);
     if (r.overwrite && (await catalog.tableExists(id))) unsupported(req, 'registering over an existing table (overwrite)');
-    return loadResult(ctx, await catalog.registerTable(id, r.metadataLocation));
+    const registered = await catalog.registerTable(id, r.metadataLocation);
+    try {
+      ctx.locations.check(registered.metadata.location, 'location of the registered table');
+      ctx.locations.checkPathProperties(registered.metadata.properties, 'registered table');
+    } catch (e) {
+      await catalog.dropTable(id, { purge: false });
+      throw e;
+    }
+    return loadResult(ctx, registered);
   }
   if (tail[0] === 'tables') return tableRoutes(ctx, req, ns, tail.slice(1));
   if (tail[0] === 'views' || tail[0] === 'register-view') unsupported(req, 'views');
@@ -219,6 +263,15 @@ async function createTable(ctx: RouteContext, req: RouteRequest, ns: Namespace):
   const { catalog } = ctx;
   const r = parseCreateTableRequest(requireBody(req));
   const id: TableIdentifier = { namespace: ns, name: r.name };
+  checkTableIdentifier(id);
+  ctx.locations.checkPathProperties(r.properties, 'table');
+  if (r.location !== undefined) {
+    ctx.locations.check(r.location, 'table location');
+  } else if (!r.stageCreate) {
+    // A namespace `location` (which may predate the server) decides where the table goes.
+    const nsLocation = (await catalog.loadNamespaceProperties(ns))[NAMESPACE_LOCATION_PROPERTY];
+    if (nsLocation) ctx.locations.check(defaultTableLocation(ctx.warehouse ?? '', ns, r.name, { [NAMESPACE_LOCATION_PROPERTY]: nsLocation }), 'table location');
+  }
   if (!r.stageCreate) {
     const t = await catalog.createTable(id, {
       schema: r.schema,
@@ -234,6 +287,7 @@ async function createTable(ctx: RouteContext, req: RouteRequest, ns: Namespace):
   if (await catalog.tableExists(id)) throw new HttpError(409, 'AlreadyExistsException', `catalog: table ${formatTableIdentifier(id)} already exists`);
   const location = r.location ?? (ctx.warehouse !== undefined ? defaultTableLocation(ctx.warehouse, ns, r.name, nsProps) : undefined);
   if (location === undefined) throw new UnsupportedError('catalog: a staged create needs a location on this server (no warehouse configured)');
+  ctx.locations.check(location, 'table location');
   const metadata = newTableMetadata({
     location,
     schema: r.schema,
@@ -253,6 +307,7 @@ async function tableRoutes(ctx: RouteContext, req: RouteRequest, ns: Namespace, 
     return { status: 200, body: { identifiers: items, 'next-page-token': next } };
   }
   const id: TableIdentifier = { namespace: ns, name: decodeSegment(rest[0]!, 'table name') };
+  checkTableIdentifier(id);
   const tail = rest.slice(1);
   if (tail.length === 0) {
     allow(['GET', 'HEAD', 'POST', 'DELETE'], req);
@@ -261,13 +316,15 @@ async function tableRoutes(ctx: RouteContext, req: RouteRequest, ns: Namespace, 
         if (!(await catalog.tableExists(id))) throw new HttpError(404, 'NoSuchTableException', `catalog: table ${formatTableIdentifier(id)} does not exist`);
         return { status: 204 };
       case 'DELETE':
-        await catalog.dropTable(id, { purge: req.url.searchParams.get('purgeRequested') === 'true' });
+        if (req.url.searchParams.get('purgeRequested') === 'true') await dropAndPurge(catalog, id, ctx.locations, ctx.log);
+        else await catalog.dropTable(id, { purge: false });
         return { status: 204 };
       case 'POST': {
         const commit = parseCommitTableRequest(requireBody(req));
         if (commit.identifier && formatTableIdentifier(commit.identifier) !== formatTableIdentifier(id)) {
           throw new ValidationError(`catalog: rest: CommitTableRequest.identifier ${formatTableIdentifier(commit.identifier)} does not match the path's table ${formatTableIdentifier(id)}`);
         }
+        ctx.locations.checkUpdates(commit.updates);
         const t = await catalog.commitTable(id, commit.requirements, commit.updates);
         const answer = loadResult(ctx, t);
         return { ...answer, body: { 'metadata-location': t.metadataLocation, metadata: tableMetadataToJson(t.metadata) } };
@@ -301,6 +358,8 @@ async function transactionCommit(ctx: RouteContext, req: RouteRequest): Promise<
   if (changes.length !== 1) unsupported(req, 'atomic commits to several tables');
   const commit = parseCommitTableRequest(changes[0]);
   if (!commit.identifier) throw new ValidationError('catalog: rest: CommitTransactionRequest: table-changes[0] needs an identifier');
+  checkTableIdentifier(commit.identifier);
+  ctx.locations.checkUpdates(commit.updates);
   await ctx.catalog.commitTable(commit.identifier, commit.requirements, commit.updates);
   return { status: 204 };
 }
@@ -321,7 +380,7 @@ export async function handleRoute(ctx: RouteContext, req: RouteRequest): Promise
     };
   }
   if (segments.length === 3 && segments[1] === 'oauth' && segments[2] === 'tokens') {
-    unsupported(req, 'OAuth2 tokens (this server has no authentication; configure no credentials)');
+    unsupported(req, 'OAuth2 tokens (this server takes a static bearer token, if any: configure a token in the client, not a credential)');
   }
   let rest = segments.slice(1);
   if (ctx.prefix) {
@@ -334,6 +393,8 @@ export async function handleRoute(ctx: RouteContext, req: RouteRequest): Promise
   if (head === 'tables' && tail.length === 1 && tail[0] === 'rename') {
     allow(['POST'], req);
     const { source, destination } = parseRenameTableRequest(requireBody(req));
+    checkTableIdentifier(source);
+    checkTableIdentifier(destination);
     await ctx.catalog.renameTable(source, destination);
     return { status: 204 };
   }

@@ -3,13 +3,23 @@
  * typically the embedded SQLite catalog, so that Spark, Trino, DuckDB, PyIceberg or floe itself can
  * share floe's tables through the REST protocol (`floe catalog serve`).
  *
- * Binds 127.0.0.1 unless told otherwise: the server has no authentication of its own.
+ * Safe by default (the security model, documented in the README under `floe catalog serve`):
+ * - binds 127.0.0.1 unless told otherwise, and refuses to start on any other address without a
+ *   bearer token unless `allowUnauthenticated` says so;
+ * - every request passes `rest-server-guard.ts` before its body is read: `Host` must name the
+ *   server (DNS rebinding), no foreign `Origin`, the token if there is one, a JSON content type;
+ * - bodies are capped per request and over all requests in flight (`rest-server-body.ts`);
+ * - namespace and table names are single plain path segments (`rest-server-names.ts`);
+ * - every location a client names lies inside the warehouse unless `allowExternalLocations`, and
+ *   a purge deletes only inside the table's own directories (`rest-server-locations.ts`,
+ *   `rest-server-purge.ts`).
  *
  * Every answer to a bad request is the spec's error body `{ "error": { message, type, code } }`
- * with the status the spec gives (400 malformed JSON or invalid request, 404 unknown namespace /
- * table / route, 405 wrong method, 406 unsupported operation, 409 conflicts, 413 body too large,
- * 422 a property both removed and updated, 500 unknown commit state); a handler failure never takes
- * the server down. Routes are in `rest-server-routes.ts`.
+ * with the status the spec gives (400 malformed JSON or invalid request, 401 no or wrong token,
+ * 403 foreign Host or Origin, 404 unknown namespace / table / route, 405 wrong method, 406
+ * unsupported operation, 409 conflicts, 413 body too large, 415 not JSON, 422 a property both
+ * removed and updated, 429 too many bodies in flight, 500 unknown commit state); a handler failure
+ * never takes the server down. Routes are in `rest-server-routes.ts`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +27,9 @@ import { ValidationError } from '../../errors.js';
 import { stringifyJson } from '../../iceberg/json.js';
 import type { Catalog } from '../catalog.js';
 import { errorToRest } from './rest-errors.js';
+import { BodyBudget } from './rest-server-body.js';
+import { isLoopbackHost, RequestGuard } from './rest-server-guard.js';
+import { LocationPolicy } from './rest-server-locations.js';
 import { handleRoute, HttpError, type RouteContext } from './rest-server-routes.js';
 
 /** Options of {@link startRestCatalogServer}. */
@@ -41,7 +54,20 @@ export interface RestCatalogServerOptions {
   tableConfig?: Record<string, string>;
   /** Largest accepted request body. Default 32 MiB. */
   maxBodyBytes?: number;
-  /** Receives one line per failed request answered with a 5xx (default: nothing). */
+  /** Largest sum of the request bodies held at once (429 beyond). Default 64 MiB. */
+  maxInFlightBodyBytes?: number;
+  /**
+   * Bearer token every request must carry (`Authorization: Bearer <token>`). Default none, which
+   * is refused on a non-loopback `host` unless {@link allowUnauthenticated}.
+   */
+  token?: string;
+  /** Serve a non-loopback `host` without a token (e.g. behind an authenticating proxy). */
+  allowUnauthenticated?: boolean;
+  /** Further accepted `Host` header values: `name`, `name:port`, or `*` for any (see `rest-server-guard.ts`). */
+  allowedHosts?: readonly string[];
+  /** Accept table, namespace and file locations outside the warehouse. Default false. */
+  allowExternalLocations?: boolean;
+  /** Receives one line per failed request answered with a 5xx, and per purge that left foreign files (default: nothing). */
   log?: (line: string) => void;
 }
 
@@ -51,6 +77,8 @@ export interface RestCatalogServer {
   url: string;
   port: number;
   host: string;
+  /** Bytes of request bodies held right now (diagnostics, tests). */
+  readonly bodyBytesInFlight: number;
   /** Stops accepting requests and closes open connections. */
   close(): Promise<void>;
 }
@@ -69,35 +97,35 @@ function sendError(res: ServerResponse, method: string, status: number, type: st
   res.end(body);
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > max) throw new HttpError(413, 'RequestTooLargeException', `request body exceeds ${max} bytes`);
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /**
  * Starts the server (see the file comment) and resolves once it listens.
  * @returns its URL and `close()`
  */
 export async function startRestCatalogServer(options: RestCatalogServerOptions): Promise<RestCatalogServer> {
   const host = options.host ?? '127.0.0.1';
-  const maxBody = options.maxBodyBytes ?? 32 * 1024 * 1024;
+  if (options.token !== undefined && !/^[\x21-\x7e]+$/.test(options.token)) {
+    throw new ValidationError('catalog: rest server: the token must be non-empty printable ASCII without spaces');
+  }
+  if (options.token === undefined && !options.allowUnauthenticated && !isLoopbackHost(host)) {
+    throw new ValidationError(`catalog: rest server: refusing to listen on ${host} without a token (anyone who can reach it could change and delete tables); give a token or allow unauthenticated access explicitly`);
+  }
+  const budget = new BodyBudget(options.maxBodyBytes ?? 32 * 1024 * 1024, options.maxInFlightBodyBytes ?? 64 * 1024 * 1024);
   const prefix = options.prefix?.replace(/^\/+|\/+$/g, '') || undefined;
   const catalogWarehouse = (options.catalog as { warehouse?: unknown }).warehouse;
+  const warehouse = options.warehouse ?? (typeof catalogWarehouse === 'string' && catalogWarehouse ? catalogWarehouse : undefined);
+  const log = options.log ?? (() => undefined);
   const ctx: RouteContext = {
     catalog: options.catalog,
     prefix,
-    warehouse: options.warehouse ?? (typeof catalogWarehouse === 'string' && catalogWarehouse ? catalogWarehouse : undefined),
+    warehouse,
     defaults: options.defaults ?? {},
     overrides: options.overrides ?? {},
     tableConfig: options.tableConfig ?? {},
+    locations: new LocationPolicy({ warehouse, allowExternal: options.allowExternalLocations ?? false }),
+    log,
   };
+  // Known once listening (the port may be 0 until then).
+  let guard: RequestGuard | undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = (req.method ?? 'GET').toUpperCase();
@@ -107,8 +135,15 @@ export async function startRestCatalogServer(options: RestCatalogServerOptions):
     } catch {
       return sendError(res, method, 400, 'BadRequestException', `malformed request target '${req.url}'`);
     }
+    let release = () => {};
     try {
-      const text = method === 'GET' || method === 'HEAD' ? '' : await readBody(req, maxBody);
+      guard!.check(method, url.pathname, req.headers);
+      let text = '';
+      if (method !== 'GET' && method !== 'HEAD') {
+        const body = budget.read(req);
+        release = body.release;
+        text = await body.text;
+      }
       const answer = await handleRoute(ctx, { method, url, headers: req.headers, text });
       const headers: Record<string, string> = { ...answer.headers };
       if (answer.body === undefined || method === 'HEAD') {
@@ -120,10 +155,17 @@ export async function startRestCatalogServer(options: RestCatalogServerOptions):
       res.writeHead(answer.status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
       res.end(out);
     } catch (e) {
-      if (e instanceof HttpError) return sendError(res, method, e.status, e.type, e.message, e.headers);
+      if (e instanceof HttpError) {
+        // Refused before or while its body was read: do not read the rest of it.
+        const declared = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+        const headers: Record<string, string> = declared && !req.complete ? { ...e.headers, connection: 'close' } : e.headers;
+        return sendError(res, method, e.status, e.type, e.message, headers);
+      }
       const mapped = errorToRest(e);
-      if (mapped.status >= 500) options.log?.(`floe catalog: ${method} ${url.pathname}: ${mapped.status} ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      if (mapped.status >= 500) log(`floe catalog: ${method} ${url.pathname}: ${mapped.status} ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       sendError(res, method, mapped.status, mapped.type, mapped.message);
+    } finally {
+      release();
     }
   };
 
@@ -156,11 +198,15 @@ export async function startRestCatalogServer(options: RestCatalogServerOptions):
     });
   });
   const { port } = server.address() as AddressInfo;
+  guard = new RequestGuard({ host, port, token: options.token, allowedHosts: options.allowedHosts ?? [] });
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${urlHost}:${port}`,
     port,
     host,
+    get bodyBytesInFlight() {
+      return budget.inFlight;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -5,13 +5,18 @@
  * database runs in WAL mode (readers never block the writer) with a busy timeout (a writer waits
  * for another writer's short transaction instead of failing at once).
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { FloeError, ValidationError } from '../../errors.js';
+import { ensureLocalDirectory } from '../local-directory.js';
 
-/** Default time a writer waits for the database lock, in milliseconds. */
+/**
+ * Default time a writer waits for the database lock, in milliseconds. Opening waits inside
+ * SQLite (synchronously, once); after that `SqlCatalog` waits between short tries, without
+ * blocking the event loop (`busy.ts`).
+ */
 export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
 /**
@@ -45,13 +50,39 @@ export function sqlitePathFromUri(uri: string): string {
 }
 
 /**
- * Opens (creating if needed) the SQLite database for `uri`, in WAL mode with a busy timeout.
- * Creates the parent directory of a file database.
+ * Checks that a file database's directory exists, or creates it when `createDirectory` (the
+ * warehouse directory of the default `<warehouse>/catalog.db`). A catalog opened in a directory
+ * that does not exist is almost always a wrong path (a typo, a volume not mounted): creating it
+ * would start an empty catalog and ingest the stream again from its start, so it is an error.
+ * @throws ValidationError naming the path and how to create a catalog on purpose
  */
-export function openSqliteDatabase(uri: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): BetterSqlite3.Database {
-  const path = sqlitePathFromUri(uri);
+export function checkCatalogDirectory(path: string, createDirectory: boolean): void {
+  if (path === ':memory:') return;
+  const dir = dirname(resolve(path));
+  if (createDirectory) return ensureLocalDirectory(dir, `catalog: SQLite catalog ${path}`);
+  let isDir = false;
   try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    // Missing (or unreadable): the same answer.
+  }
+  if (!isDir) {
+    throw new ValidationError(
+      `catalog: SQLite catalog ${path}: directory ${dir} does not exist; a new catalog there would be empty and ingest the ` +
+        `stream again, so floe does not create it. Create the directory first (mkdir -p ${dir}) for a new catalog, or use the ` +
+        `default catalog <warehouse>/catalog.db, whose warehouse directory floe creates`,
+    );
+  }
+}
+
+/**
+ * Opens (creating if needed) the SQLite database for `uri`, in WAL mode with a busy timeout.
+ * The directory of a file database must exist, unless `createDirectory` (see {@link checkCatalogDirectory}).
+ */
+export function openSqliteDatabase(uri: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS, createDirectory = false): BetterSqlite3.Database {
+  const path = sqlitePathFromUri(uri);
+  checkCatalogDirectory(path, createDirectory);
+  try {
     const db = new Database(path, { timeout: busyTimeoutMs });
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
     // WAL needs a file; an in-memory database keeps its own journal mode.

@@ -13,6 +13,8 @@
  * CommitConflictError after deleting the file it wrote (which nobody references). Metadata files are
  * written with no-overwrite semantics, so a committed file is never replaced.
  */
+import { dirname, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type BetterSqlite3 from 'better-sqlite3';
 import {
   AlreadyExistsError,
@@ -28,7 +30,7 @@ import type { TableRequirement, TableUpdate } from '../../iceberg/commit.js';
 import type { TableMetadata } from '../../iceberg/metadata.js';
 import { newTableMetadata } from '../../iceberg/table-metadata.js';
 import type { FileIO } from '../../io/file-io.js';
-import { normalizeLocation } from '../../io/location.js';
+import { isLocalLocation, fileUriToPath, locationBaseName, normalizeLocation, parentLocation } from '../../io/location.js';
 import { fileIOFor } from '../../io/resolve.js';
 import {
   formatTableIdentifier,
@@ -39,9 +41,12 @@ import {
   type Namespace,
   type TableIdentifier,
 } from '../catalog.js';
+import { ensureLocalDirectory } from '../local-directory.js';
+import { assertLocationAllowed, mapLimit, tableRoots, type CatalogLocationFacts, type LocationClaim, type LocationFactsSource } from '../location-policy.js';
 import { createTransactionMetadata, planCommit } from '../metadata-commit.js';
 import { defaultTableLocation, newMetadataLocation, readTableMetadataFile, writeTableMetadataFile } from '../warehouse.js';
-import { DEFAULT_BUSY_TIMEOUT_MS, openSqliteDatabase } from './db.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, openSqliteDatabase, sqlitePathFromUri } from './db.js';
+import { BUSY_SLICE_MS, isSqliteBusy, retryWhileBusy } from './busy.js';
 import { purgeTableFiles } from './purge.js';
 import {
   childNamespacePattern,
@@ -67,6 +72,12 @@ export interface SqlCatalogOptions {
   io?: FileIO | ((location: string) => FileIO);
   /** How long a writer waits for another's lock. Default 10 s. */
   busyTimeoutMs?: number;
+  /**
+   * Create the database's directory when it is missing. Default: only when the database is in the
+   * (local) warehouse directory itself (`<warehouse>/catalog.db`, floe's own layout); any other
+   * missing directory is an error (see `checkCatalogDirectory`).
+   */
+  createDirectory?: boolean;
 }
 
 interface TableRow {
@@ -87,8 +98,7 @@ function isConstraintViolation(e: unknown): boolean {
 }
 
 function isBusy(e: unknown): boolean {
-  const code = sqliteCode(e);
-  return code !== undefined && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+  return isSqliteBusy(e);
 }
 
 /** Wraps an unexpected SQLite error; busy/locked is retriable. */
@@ -99,15 +109,21 @@ function sqlError(action: string, e: unknown): FloeError {
 }
 
 /** The embedded SQLite catalog (JDBC catalog layout). */
-export class SqlCatalog implements Catalog {
+export class SqlCatalog implements Catalog, LocationFactsSource {
   readonly name: string;
   /** Root location of new tables, absolute. */
   readonly warehouse: string;
+  /** The database file, absolute; undefined in memory. No table location may contain it. */
+  readonly databasePath: string | undefined;
+  /** True when files go through the default FileIO (so local locations are real local paths). */
+  private readonly defaultIO: boolean;
   private readonly db: BetterSqlite3.Database;
   private readonly resolveIO: (location: string) => FileIO;
   /** False for a V0 database (created by PyIceberg): no `iceberg_type` column. */
   private readonly hasRecordType: boolean;
   private closed = false;
+  /** How long a statement waits, in total, for another connection's lock. */
+  private readonly busyTimeoutMs: number;
 
   constructor(options: SqlCatalogOptions) {
     if (!options.name) throw new ValidationError('catalog: SqlCatalog needs a name (the JDBC catalog_name)');
@@ -115,21 +131,35 @@ export class SqlCatalog implements Catalog {
     this.warehouse = options.warehouse ? normalizeLocation(options.warehouse) : '';
     const io = options.io;
     this.resolveIO = io === undefined ? fileIOFor : typeof io === 'function' ? io : () => io;
-    this.db = openSqliteDatabase(options.uri, options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
+    this.defaultIO = io === undefined;
+    const path = sqlitePathFromUri(options.uri);
+    this.databasePath = path === ':memory:' ? undefined : resolve(path);
+    const inWarehouse =
+      this.databasePath !== undefined && this.warehouse !== '' && isLocalLocation(this.warehouse) && dirname(this.databasePath) === resolve(fileUriToPath(this.warehouse));
+    this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.db = openSqliteDatabase(options.uri, this.busyTimeoutMs, options.createDirectory ?? inWarehouse);
     try {
       this.hasRecordType = ensureCatalogSchema(this.db).hasRecordType;
+      // Opened: from now on SQLite blocks the thread for a short slice at most per try; the
+      // waiting for a lock happens between tries, asynchronously (`busy.ts`).
+      this.db.pragma(`busy_timeout = ${BUSY_SLICE_MS}`);
     } catch (e) {
       this.db.close();
       throw sqlError('creating the catalog tables', e);
     }
   }
 
-  /** Runs synchronous SQL, turning SQLite errors into floe errors. */
-  private sql<T>(action: string, fn: () => T): T {
+  /**
+   * Runs synchronous SQL (one statement or one transaction), turning SQLite errors into floe
+   * errors; while another connection holds the lock, tries again after short sleeps for up to the
+   * busy timeout, without blocking the event loop (`busy.ts`).
+   */
+  private async sql<T>(action: string, fn: () => T): Promise<T> {
     if (this.closed) throw new FloeError('CATALOG_CLOSED', `catalog: ${this.name} is closed`);
     try {
-      return fn();
+      return await retryWhileBusy(fn, this.busyTimeoutMs, () => this.closed);
     } catch (e) {
+      if (this.closed && isBusy(e)) throw new FloeError('CATALOG_CLOSED', `catalog: ${this.name} was closed while waiting for the database lock`, { cause: e });
       throw sqlError(action, e);
     }
   }
@@ -169,7 +199,7 @@ export class SqlCatalog implements Catalog {
   }
 
   async listNamespaces(parent: Namespace = []): Promise<Namespace[]> {
-    return this.sql('listing namespaces', () => {
+    return await this.sql('listing namespaces', () => {
       if (parent.length > 0) this.requireNamespace(namespaceToString(parent));
       const rows = this.db
         .prepare(
@@ -192,7 +222,7 @@ export class SqlCatalog implements Catalog {
   async createNamespace(namespace: Namespace, properties: Record<string, string> = {}): Promise<void> {
     const ns = namespaceToString(namespace);
     const props = Object.keys(properties).length > 0 ? properties : { [NAMESPACE_EXISTS_PROPERTY]: 'true' };
-    this.sql(`creating namespace ${ns}`, () => {
+    await this.sql(`creating namespace ${ns}`, () => {
       // IMMEDIATE: the existence check and the inserts must see no concurrent creator in between.
       this.db
         .transaction(() => {
@@ -208,12 +238,12 @@ export class SqlCatalog implements Catalog {
 
   async namespaceExists(namespace: Namespace): Promise<boolean> {
     const ns = namespaceToString(namespace);
-    return this.sql('checking a namespace', () => this.nsExists(ns));
+    return await this.sql('checking a namespace', () => this.nsExists(ns));
   }
 
   async loadNamespaceProperties(namespace: Namespace): Promise<Record<string, string>> {
     const ns = namespaceToString(namespace);
-    return this.sql(`loading namespace ${ns}`, () => {
+    return await this.sql(`loading namespace ${ns}`, () => {
       this.requireNamespace(ns);
       const rows = this.db
         .prepare('SELECT property_key, property_value FROM iceberg_namespace_properties WHERE catalog_name = ? AND namespace = ?')
@@ -230,7 +260,7 @@ export class SqlCatalog implements Catalog {
     if (overlap.length > 0) {
       throw new ValidationError(`catalog: namespace ${ns}: properties both removed and updated: ${overlap.join(', ')}`);
     }
-    this.sql(`updating namespace ${ns}`, () => {
+    await this.sql(`updating namespace ${ns}`, () => {
       this.db
         .transaction(() => {
           this.requireNamespace(ns);
@@ -255,7 +285,7 @@ export class SqlCatalog implements Catalog {
 
   async dropNamespace(namespace: Namespace): Promise<void> {
     const ns = namespaceToString(namespace);
-    this.sql(`dropping namespace ${ns}`, () => {
+    await this.sql(`dropping namespace ${ns}`, () => {
       this.db
         .transaction(() => {
           this.requireNamespace(ns);
@@ -341,7 +371,7 @@ export class SqlCatalog implements Catalog {
 
   async listTables(namespace: Namespace): Promise<TableIdentifier[]> {
     const ns = namespaceToString(namespace);
-    return this.sql(`listing tables of ${ns}`, () => {
+    return await this.sql(`listing tables of ${ns}`, () => {
       this.requireNamespace(ns);
       const rows = this.db
         .prepare(
@@ -354,7 +384,7 @@ export class SqlCatalog implements Catalog {
 
   async createTable(identifier: TableIdentifier, options: CreateTableOptions): Promise<LoadedTable> {
     const { ns, name, display } = this.identParts(identifier);
-    const location = this.sql(`creating table ${display}`, () => {
+    const location = await this.sql(`creating table ${display}`, () => {
       this.requireNamespace(ns);
       // Checked before writing any file; the INSERT below is what actually guards the name.
       if (this.nameTaken(ns, name)) throw new AlreadyExistsError(`catalog: table ${display} already exists`);
@@ -389,11 +419,17 @@ export class SqlCatalog implements Catalog {
     taken: () => FloeError,
   ): Promise<LoadedTable> {
     const { ns, name, display } = this.identParts(identifier);
+    const roots = tableRoots(metadata);
+    // Checked against the tables that exist now; a table created concurrently is caught by the
+    // same check in orphan removal, which refuses to sweep overlapping tables.
+    assertLocationAllowed(display, roots, await this.locationFacts());
+    // Created now, so that a location that cannot exist (e.g. under /proc) fails at once.
+    if (this.defaultIO) for (const root of roots) if (isLocalLocation(root)) ensureLocalDirectory(fileUriToPath(root), `catalog: table ${display}: location`);
     const metadataLocation = newMetadataLocation(metadata, 0);
     const io = this.ioFor(metadataLocation);
     await writeTableMetadataFile(io, metadataLocation, metadata);
     try {
-      this.sql(`creating table ${display}`, () => {
+      await this.sql(`creating table ${display}`, () => {
         this.db
           .transaction(() => {
             // Re-checked inside the write transaction: the namespace may have been dropped meanwhile.
@@ -412,7 +448,7 @@ export class SqlCatalog implements Catalog {
 
   async loadTable(identifier: TableIdentifier): Promise<LoadedTable> {
     const { ns, name, display } = this.identParts(identifier);
-    const row = this.sql(`loading table ${display}`, () => this.getRow(ns, name));
+    const row = await this.sql(`loading table ${display}`, () => this.getRow(ns, name));
     if (!row) throw new NoSuchTableError(`catalog: table ${display} does not exist`);
     if (!row.metadata_location) throw new ValidationError(`catalog: table ${display} has no metadata_location`);
     return this.loaded(identifier, row.metadata_location, await this.readMetadata(row.metadata_location));
@@ -420,20 +456,20 @@ export class SqlCatalog implements Catalog {
 
   async tableExists(identifier: TableIdentifier): Promise<boolean> {
     const { ns, name } = this.identParts(identifier);
-    return this.sql('checking a table', () => this.getRow(ns, name) !== undefined);
+    return await this.sql('checking a table', () => this.getRow(ns, name) !== undefined);
   }
 
   async dropTable(identifier: TableIdentifier, options: DropTableOptions = {}): Promise<void> {
     const { ns, name, display } = this.identParts(identifier);
     let toPurge: { metadataLocation: string; metadata: TableMetadata } | undefined;
     if (options.purge) {
-      const row = this.sql(`dropping table ${display}`, () => this.getRow(ns, name));
+      const row = await this.sql(`dropping table ${display}`, () => this.getRow(ns, name));
       if (!row) throw new NoSuchTableError(`catalog: table ${display} does not exist`);
       if (row.metadata_location) {
         toPurge = { metadataLocation: row.metadata_location, metadata: await this.readMetadata(row.metadata_location) };
       }
     }
-    const changes = this.sql(`dropping table ${display}`, () => {
+    const changes = await this.sql(`dropping table ${display}`, () => {
       // With purge, delete only the version we read: if a commit moved the pointer meanwhile,
       // the files we would purge are not the whole table any more.
       const guard = toPurge ? ' AND metadata_location = ?' : '';
@@ -463,7 +499,7 @@ export class SqlCatalog implements Catalog {
   async renameTable(from: TableIdentifier, to: TableIdentifier): Promise<void> {
     const src = this.identParts(from);
     const dst = this.identParts(to);
-    this.sql(`renaming table ${src.display} to ${dst.display}`, () => {
+    await this.sql(`renaming table ${src.display} to ${dst.display}`, () => {
       this.db
         .transaction(() => {
           if (!this.getRow(src.ns, src.name)) throw new NoSuchTableError(`catalog: table ${src.display} does not exist`);
@@ -482,13 +518,13 @@ export class SqlCatalog implements Catalog {
 
   async registerTable(identifier: TableIdentifier, metadataLocation: string): Promise<LoadedTable> {
     const { ns, name, display } = this.identParts(identifier);
-    this.sql(`registering table ${display}`, () => {
+    await this.sql(`registering table ${display}`, () => {
       this.requireNamespace(ns);
       if (this.nameTaken(ns, name)) throw new AlreadyExistsError(`catalog: table ${display} already exists`);
     });
     // Validates the file before the table can be seen.
     const metadata = await this.readMetadata(metadataLocation);
-    this.sql(`registering table ${display}`, () => {
+    await this.sql(`registering table ${display}`, () => {
       try {
         this.db
           .transaction(() => {
@@ -506,7 +542,7 @@ export class SqlCatalog implements Catalog {
 
   async commitTable(identifier: TableIdentifier, requirements: TableRequirement[], updates: TableUpdate[]): Promise<LoadedTable> {
     const { ns, name, display } = this.identParts(identifier);
-    const row = this.sql(`committing to ${display}`, () => this.getRow(ns, name));
+    const row = await this.sql(`committing to ${display}`, () => this.getRow(ns, name));
     if (!row) {
       if (requirements.some((r) => r.type === 'assert-create')) return this.createViaCommit(identifier, requirements, updates);
       throw new NoSuchTableError(`catalog: table ${display} does not exist`);
@@ -531,12 +567,12 @@ export class SqlCatalog implements Catalog {
     // The commit point (see the file comment): compare-and-swap of metadata_location.
     let changes: number;
     try {
-      changes = this.db
-        .prepare(
-          'UPDATE iceberg_tables SET metadata_location = ?, previous_metadata_location = ? ' +
-            `WHERE catalog_name = ? AND table_namespace = ? AND table_name = ? AND metadata_location = ?${this.tableTypeFilter}`,
-        )
-        .run(newLocation, baseLocation, this.name, ns, name, baseLocation).changes;
+      const update = this.db.prepare(
+        'UPDATE iceberg_tables SET metadata_location = ?, previous_metadata_location = ? ' +
+          `WHERE catalog_name = ? AND table_namespace = ? AND table_name = ? AND metadata_location = ?${this.tableTypeFilter}`,
+      );
+      // A busy try changed nothing; waits between tries do not block the event loop.
+      changes = await retryWhileBusy(() => update.run(newLocation, baseLocation, this.name, ns, name, baseLocation).changes, this.busyTimeoutMs, () => this.closed);
     } catch (e) {
       if (isBusy(e)) {
         // The statement never got the write lock (busy timeout): nothing changed, the file is an orphan.
@@ -571,7 +607,7 @@ export class SqlCatalog implements Catalog {
     updates: TableUpdate[],
   ): Promise<LoadedTable> {
     const { ns, name, display } = this.identParts(identifier);
-    const location = this.sql(`creating table ${display}`, () => {
+    const location = await this.sql(`creating table ${display}`, () => {
       this.requireNamespace(ns);
       return defaultTableLocation(this.warehouse, identifier.namespace, name, this.nsProperties(ns));
     });
@@ -581,6 +617,55 @@ export class SqlCatalog implements Catalog {
       metadata,
       () => new CommitConflictError(`catalog: commit to ${display} conflicted: the table was created concurrently (assert-create)`),
     );
+  }
+
+  /**
+   * What table locations must not cover (see `location-policy.ts`): the warehouse root, the
+   * database and its side files, and the roots of every table in the database, whatever its
+   * catalog name (they share the files' neighbourhood). Each table's metadata file is read for its
+   * location; when it cannot be read, its table directory is inferred from the metadata path.
+   */
+  async locationFacts(exclude?: TableIdentifier): Promise<CatalogLocationFacts> {
+    const rows = await this.sql('listing table locations', () =>
+      this.db.prepare('SELECT catalog_name, table_namespace, table_name, metadata_location FROM iceberg_tables').all(),
+    ) as { catalog_name: string; table_namespace: string; table_name: string; metadata_location: string | null }[];
+    const excluded = exclude ? { ns: namespaceToString(exclude.namespace), name: exclude.name } : undefined;
+    const others = rows.filter(
+      (r) => r.metadata_location && !(excluded && r.catalog_name === this.name && r.table_namespace === excluded.ns && r.table_name === excluded.name),
+    );
+    const tables = await mapLimit(others, 8, async (r): Promise<LocationClaim> => {
+      const table = `${r.table_namespace}.${r.table_name}${r.catalog_name === this.name ? '' : ` (catalog ${r.catalog_name})`}`;
+      return { table, roots: await this.rootsOf(r.metadata_location!) };
+    });
+    const db = this.databasePath;
+    return {
+      ...(this.warehouse ? { warehouse: this.warehouse } : {}),
+      catalogFiles: db ? [db, `${db}-wal`, `${db}-shm`, `${db}-journal`] : [],
+      tables,
+    };
+  }
+
+  /** A table's (or view's) roots from its metadata file, read loosely: only the location matters. */
+  private async rootsOf(metadataLocation: string): Promise<string[]> {
+    try {
+      let bytes = await this.ioFor(metadataLocation).read(metadataLocation);
+      if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+      const md = JSON.parse(new TextDecoder().decode(bytes)) as { location?: unknown; properties?: unknown };
+      if (typeof md.location === 'string' && md.location) {
+        const props = typeof md.properties === 'object' && md.properties !== null ? (md.properties as Record<string, unknown>) : {};
+        const strings = Object.fromEntries(Object.entries(props).filter((e): e is [string, string] => typeof e[1] === 'string'));
+        return tableRoots({ location: md.location, properties: strings });
+      }
+    } catch {
+      // Unreadable: inferred below.
+    }
+    // `<table>/metadata/<file>` → `<table>`; any other layout: the metadata file itself.
+    try {
+      const dir = parentLocation(metadataLocation);
+      return [locationBaseName(dir) === 'metadata' ? parentLocation(dir) : metadataLocation];
+    } catch {
+      return [metadataLocation];
+    }
   }
 
   async close(): Promise<void> {

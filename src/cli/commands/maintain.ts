@@ -12,10 +12,10 @@ import { ValidationError } from '../../errors.js';
 import { compactTable } from '../../maintenance/compact.js';
 import { expireSnapshots } from '../../maintenance/expire-snapshots.js';
 import type { MaintenanceProgress } from '../../maintenance/progress.js';
-import { removeOrphanFiles } from '../../maintenance/remove-orphans.js';
+import { checkOrphanWindow, DEFAULT_ORPHAN_AGE_MS, removeOrphanFiles } from '../../maintenance/remove-orphans.js';
 import { rewriteManifests } from '../../maintenance/rewrite-manifests.js';
 import { parseWhere } from '../../maintenance/where.js';
-import { parseDuration, parseSize } from '../../pipeline/config.js';
+import { MAX_AGE_MS, parseDuration, parseSize } from '../../pipeline/config.js';
 import type { JsonOut } from '../../query/result-values.js';
 import { Table } from '../../table/table.js';
 import { parse, str, UsageError } from '../args.js';
@@ -25,7 +25,7 @@ import type { CommandIO } from '../io.js';
 
 export const MAINTAIN_USAGE = `usage: floe maintain compact NAMESPACE.TABLE [--target-file-size 128MB] [--min-input-files 5] [--where "FILTER"]
        floe maintain expire-snapshots NAMESPACE.TABLE [--older-than 5d] [--retain-last 1] [--keep-files]
-       floe maintain remove-orphans NAMESPACE.TABLE [--older-than 3d] [--dry-run]
+       floe maintain remove-orphans NAMESPACE.TABLE [--older-than 3d] [--allow-short-older-than] [--dry-run]
        floe maintain rewrite-manifests NAMESPACE.TABLE [--target-manifest-size 8MB] [--min-manifests 2]
   common: [--catalog URI] [--warehouse DIR] [--format table|json|csv]
   compact          bin-packs small data files per partition into files of the target size, applying
@@ -34,7 +34,9 @@ export const MAINTAIN_USAGE = `usage: floe maintain compact NAMESPACE.TABLE [--t
   expire-snapshots removes snapshots older than --older-than beyond the newest --retain-last, then
                    deletes the files only they needed (and metadata files older than the metadata log)
   remove-orphans   deletes files under the table location that no metadata references and that are
-                   older than --older-than (a safety window for writers; default 3d)
+                   older than --older-than (a safety window for writers; default 3d, at least 24h
+                   unless --allow-short-older-than); refuses a table whose location holds the
+                   warehouse root, the catalog database or another table
   rewrite-manifests merges small manifests into fewer (no data change)`;
 
 const SUBCOMMANDS = ['compact', 'expire-snapshots', 'remove-orphans', 'rewrite-manifests'] as const;
@@ -44,7 +46,7 @@ type Sub = (typeof SUBCOMMANDS)[number];
 const FLAGS: Record<Sub, string[]> = {
   compact: ['target-file-size', 'min-input-files', 'where'],
   'expire-snapshots': ['older-than', 'retain-last', 'keep-files'],
-  'remove-orphans': ['older-than', 'dry-run'],
+  'remove-orphans': ['older-than', 'dry-run', 'allow-short-older-than'],
   'rewrite-manifests': ['target-manifest-size', 'min-manifests'],
 };
 
@@ -59,7 +61,7 @@ function cliValue<T>(flag: string, parseIt: () => T): T {
 
 function duration(values: Record<string, unknown>, flag: string): number | undefined {
   const v = str(values, flag);
-  return v === undefined ? undefined : cliValue(flag, () => parseDuration(v, `--${flag}`));
+  return v === undefined ? undefined : cliValue(flag, () => parseDuration(v, `--${flag}`, MAX_AGE_MS));
 }
 
 function size(values: Record<string, unknown>, flag: string): number | undefined {
@@ -128,6 +130,7 @@ export async function maintainCommand(argv: string[], io: CommandIO): Promise<nu
     'retain-last': { type: 'string' },
     'keep-files': { type: 'boolean' },
     'dry-run': { type: 'boolean' },
+    'allow-short-older-than': { type: 'boolean' },
     'target-manifest-size': { type: 'string' },
     'min-manifests': { type: 'string' },
   });
@@ -145,6 +148,10 @@ export async function maintainCommand(argv: string[], io: CommandIO): Promise<nu
     targetManifestSize: size(values, 'target-manifest-size'),
     minManifests: count(values, 'min-manifests', 1),
   };
+  if (sub === 'remove-orphans') {
+    const consent = values['allow-short-older-than'] === true || values['dry-run'] === true;
+    cliValue('older-than', () => checkOrphanWindow(opts.olderThan ?? DEFAULT_ORPHAN_AGE_MS, consent, 'config: --older-than', '--allow-short-older-than'));
+  }
   const catalog = await catalogFrom(values, io.env);
   const bar = io.isTTY ? new ProgressBar(io) : undefined;
   const onProgress = bar ? (p: MaintenanceProgress) => bar.update(p) : undefined;
@@ -255,6 +262,7 @@ async function run(
     case 'remove-orphans': {
       const r = await removeOrphanFiles(table, {
         ...(opts.olderThan !== undefined ? { olderThanMs: opts.olderThan } : {}),
+        allowShortOlderThan: values['allow-short-older-than'] === true,
         dryRun: values['dry-run'] === true,
         ...progress,
       });

@@ -2,12 +2,15 @@
  * `floe query`: SQL through DuckDB over catalog tables (`namespace.table`) and tables named by
  * location (`--table NAME=LOCATION`); or, with `--engine athena`, on Amazon Athena.
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { sqlitePathFromUri } from '../../catalog/sql/db.js';
 import { ValidationError } from '../../errors.js';
 import { parsePathMapping } from '../../io/remap.js';
 import { athenaClientFromEnv, athenaResultToPlainRows, runAthenaQuery } from '../../query/athena/athena-query.js';
 import { QueryEngine } from '../../query/engine.js';
 import { list, pairs, parse, str, UsageError } from '../args.js';
-import { CATALOG_OPTIONS, optionalCatalogFrom } from '../context.js';
+import { CATALOG_OPTIONS, catalogSettings, optionalCatalogFrom } from '../context.js';
 import { formatPlain, formatResult, parseFormat, type OutputFormat } from '../format.js';
 import type { CommandIO } from '../io.js';
 
@@ -57,6 +60,33 @@ export function parseAsOf(text: string): number {
   return ms;
 }
 
+/** The SQLite file of a catalog URI, or undefined for a remote or in-memory catalog. */
+function localCatalogFile(uri: string): string | undefined {
+  if (/^(https?|glue|s3tables|arn):/i.test(uri.trim())) return undefined;
+  try {
+    const path = sqlitePathFromUri(uri);
+    return path === ':memory:' ? undefined : resolve(path);
+  } catch {
+    return undefined; // not a SQLite URI: opening the catalog says why
+  }
+}
+
+/**
+ * A read command creates nothing: a named SQLite catalog that does not exist is an error (opening
+ * it would create the directory and an empty catalog database), naming what is missing.
+ */
+function checkCatalogExists(values: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  const s = catalogSettings(values, env);
+  const file = localCatalogFile(s.uri);
+  if (!s.explicit || file === undefined || existsSync(file)) return;
+  const warehouseMissing = localCatalogFile(s.warehouse) !== undefined && !existsSync(s.warehouse);
+  const what = warehouseMissing && file === resolve(s.warehouse, 'catalog.db') ? `warehouse ${s.warehouse} does not exist` : `catalog database ${file} does not exist`;
+  throw new ValidationError(
+    `cli: query: ${what} (floe query only reads, it creates nothing). Check --warehouse/--catalog ` +
+      '(or FLOE_WAREHOUSE/FLOE_CATALOG), or create a table there first (floe table create, floe run)',
+  );
+}
+
 /** Runs `floe query`. */
 export async function queryCommand(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parse('query', argv, {
@@ -89,12 +119,13 @@ export async function queryCommand(argv: string[], io: CommandIO): Promise<numbe
   }
   const tables = pairs('--table', list(values, 'table')).map(([name, location]) => ({ name, location }));
   const pathMap = list(values, 'path-map').map(parsePathMapping);
+  checkCatalogExists(values, io.env);
   const catalog = await optionalCatalogFrom(values, io.env);
   if (!catalog && tables.length === 0) {
     throw new ValidationError('cli: query: no catalog found and no --table given (create a table first, or pass --catalog/--warehouse/--table)');
   }
   const engine = await QueryEngine.open({
-    ...(catalog ? { catalog } : {}),
+    ...(catalog ? { catalog, catalogLabel: `${catalog.name} (${catalogSettings(values, io.env).uri})` } : {}),
     tables,
     pathMap,
     ...(snapshotText !== undefined ? { snapshotId: BigInt(snapshotText) } : {}),

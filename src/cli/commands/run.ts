@@ -56,6 +56,14 @@ export class RunReporter {
         this.lastCommitLine = `${new Date().toISOString().slice(11, 19)} (${e.records} rows, ${e.durationMs} ms)`;
         if (!this.io.isTTY) this.log('info', 'commit', { ...e });
         break;
+      case 'commit-retry':
+        // One line per retry (the waits grow to 5 s): what failed, how long the catalog has been out.
+        this.log('warn', `commit: catalog unavailable (${e.reason}), retry ${e.retry} in ${e.waitMs} ms`, {
+          table: e.table,
+          outageMs: e.outageMs,
+          error: e.error,
+        });
+        break;
       case 'dead-letter':
         this.log('warn', 'dead letter', { shard: e.shard, position: e.position, error: e.error });
         break;
@@ -171,9 +179,10 @@ export async function runPipeline(
 ): Promise<PipelineStats> {
   const auth = restAuthFromEnv(io.env);
   const scanner = jsonScannerFromEnv(io.env); // a bad value fails before any work
+  // Before the catalog: no region and no endpoint fails here, before anything is created.
+  const source = kinesisSourceFor(config, (level, message, fields) => reporter.log(level, message, { ...fields }), io.env);
   const catalog = await openCatalog({ ...config.catalog, ...(auth ? { auth } : {}) });
   try {
-    const source = kinesisSourceFor(config, (level, message, fields) => reporter.log(level, message, { ...fields }), io.env);
     const pipeline = await Pipeline.open({ config, catalog, source, onEvent: (e) => reporter.event(e), ...scanner, ...crashPointFromEnv(io.env) });
     const unsubscribe = signals.onStop(() => pipeline.stop());
     const timer = setInterval(() => reporter.status(pipeline.stats()), 1000);

@@ -22,7 +22,10 @@ export const TABLE_USAGE = `usage: floe table create NAMESPACE.TABLE --schema "c
        floe table snapshots NAMESPACE.TABLE
        floe table files NAMESPACE.TABLE [--snapshot-id ID]
        floe table drop NAMESPACE.TABLE [--purge]
-  common: [--catalog URI] [--warehouse DIR] [--format table|json|csv]`;
+  common: [--catalog URI] [--warehouse DIR] [--format table|json|csv]
+  --location: a directory of the table's own; never the warehouse root, a directory holding the
+  catalog database or another table, nor one inside another table (refused: its orphan sweep
+  would delete their files)`;
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();

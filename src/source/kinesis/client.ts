@@ -62,6 +62,19 @@ export function isCustomEndpoint(endpoint: string): boolean {
   return !/\.amazonaws\.com(\.cn)?$/i.test(host) && !/\.api\.aws$/i.test(host);
 }
 
+/** The shared AWS config file, where a profile may set the region. */
+function awsConfigFile(env: Readonly<Record<string, string | undefined>>): string {
+  return env.AWS_CONFIG_FILE ?? join(env.HOME ?? homedir(), '.aws', 'config');
+}
+
+/**
+ * What to do when floe does not know which Kinesis to talk to: the two ways (AWS with a region, a
+ * local endpoint) and how to start a local one.
+ */
+export const KINESIS_TARGET_HINT =
+  'For a stream on AWS set AWS_REGION (or source.region in the config); for a local endpoint set ' +
+  'AWS_ENDPOINT_URL_KINESIS=http://127.0.0.1:4567 (or source.endpoint), and start one with `floe local`';
+
 /**
  * True when the environment configures credentials for the default chain in a way we can see
  * without contacting anything (environment variables, profile, web identity, container, or the
@@ -71,7 +84,7 @@ function credentialsConfigured(env: Readonly<Record<string, string | undefined>>
   if (env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE) return true;
   if (env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) return true;
   const home = env.HOME ?? homedir();
-  const files = [env.AWS_SHARED_CREDENTIALS_FILE ?? join(home, '.aws', 'credentials'), env.AWS_CONFIG_FILE ?? join(home, '.aws', 'config')];
+  const files = [env.AWS_SHARED_CREDENTIALS_FILE ?? join(home, '.aws', 'credentials'), awsConfigFile(env)];
   return files.some((f) => existsSync(f));
 }
 
@@ -94,9 +107,15 @@ export function resolveKinesisClientConfig(options: KinesisClientOptions = {}): 
  * Builds a KinesisClient following the SDK conventions (AWS_REGION, AWS_ENDPOINT_URL_KINESIS, the
  * default credential chain), with the HTTP/1.1 handler. For a custom endpoint without configured
  * credentials it supplies dummy ones, which local servers accept.
+ * @throws ValidationError naming AWS_REGION, AWS_ENDPOINT_URL_KINESIS and `floe local` when no
+ *   region can come from anywhere (options, environment, an endpoint, the shared config file)
  */
 export function kinesisClientFromEnv(options: KinesisClientOptions = {}): KinesisClient {
   const resolved = resolveKinesisClientConfig(options);
+  if (resolved.region === undefined && !existsSync(awsConfigFile(options.env ?? process.env))) {
+    // The SDK would only say `Region is missing`, at the first call.
+    throw new ValidationError(`kinesis: no AWS region. ${KINESIS_TARGET_HINT}`);
+  }
   const credentials = options.credentials ?? (resolved.dummyCredentials ? { accessKeyId: 'floe-local', secretAccessKey: 'floe-local' } : undefined);
   return new KinesisClient({
     ...(resolved.region !== undefined ? { region: resolved.region } : {}),
@@ -183,8 +202,62 @@ export function classifyKinesisError(e: unknown): ErrorKind {
   return 'fatal';
 }
 
-/** A short description of an SDK error for messages: `Name: message`. */
+/**
+ * A short description of an SDK error for messages: `Name: message`. The SDK's `Region is missing`
+ * (a profile without a region) gets {@link KINESIS_TARGET_HINT}.
+ */
 export function describeError(e: unknown): string {
-  if (e instanceof Error) return e.name && e.name !== 'Error' ? `${e.name}: ${e.message}` : e.message;
+  if (e instanceof Error) {
+    // A connection error of a dual-stack host is an AggregateError with an empty message.
+    const message = e.message || ((e as { code?: unknown }).code !== undefined ? String((e as { code?: unknown }).code) : '');
+    if (/^Region is missing$/i.test(message)) return `no AWS region (the SDK says "${message}"). ${KINESIS_TARGET_HINT}`;
+    return e.name && e.name !== 'Error' ? `${e.name}: ${message}` : message;
+  }
   return String(e);
+}
+
+/**
+ * Connection failures meaning that nothing answers at the endpoint (no server on that port, a host
+ * name that does not resolve, now or at all, no route), as opposed to the hiccups of a server that
+ * does answer (a connection reset mid-request, a timeout, throttling, a 5xx), always retried.
+ */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** True when `e` (an SDK error) says nothing answers at the endpoint; see {@link UNREACHABLE_CODES}. */
+export function isUnreachableError(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && UNREACHABLE_CODES.has(code);
+}
+
+/**
+ * How long calls may keep failing to connect before the endpoint has answered once: long enough
+ * for a local server that is still starting, short enough that a wrong or closed address is
+ * reported in seconds rather than after half a minute of silent retries. Once the endpoint has
+ * answered, connection failures are retried like any transient error (a restart mid-run).
+ */
+export const UNREACHABLE_GRACE_MS = 3_000;
+
+/** The endpoint a client sends to, for messages: its URL, or AWS's endpoint of the region. */
+export async function describeKinesisEndpoint(client: KinesisClient): Promise<string> {
+  try {
+    if (client.config.endpoint) {
+      const ep = await client.config.endpoint();
+      const port = ep.port !== undefined ? `:${ep.port}` : '';
+      const path = ep.path && ep.path !== '/' ? ep.path : '';
+      return `${ep.protocol}//${ep.hostname}${port}${path}`;
+    }
+    return `the AWS Kinesis endpoint of region ${await client.config.region()}`;
+  } catch {
+    return 'the Kinesis endpoint';
+  }
+}
+
+/** The message of a call that found nothing answering at `endpoint` (see {@link isUnreachableError}). */
+export function unreachableMessage(endpoint: string, what: string, e: unknown): string {
+  return (
+    `kinesis: ${what}: cannot connect to ${endpoint} (${describeError(e)}). Is the endpoint running and the address right? ` +
+    `A local endpoint is started with \`floe local\` (it prints its URL for AWS_ENDPOINT_URL_KINESIS or source.endpoint); ` +
+    'for AWS itself unset AWS_ENDPOINT_URL_KINESIS and AWS_ENDPOINT_URL and set AWS_REGION'
+  );
 }

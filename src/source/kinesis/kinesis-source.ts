@@ -31,7 +31,17 @@ import type {
 } from '../source.js';
 import { SHARD_END } from '../source.js';
 import { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.js';
-import { classifyKinesisError, describeError, streamNameFromArn, streamParams, type StreamTarget } from './client.js';
+import {
+  classifyKinesisError,
+  describeError,
+  describeKinesisEndpoint,
+  isUnreachableError,
+  streamNameFromArn,
+  streamParams,
+  UNREACHABLE_GRACE_MS,
+  unreachableMessage,
+  type StreamTarget,
+} from './client.js';
 import { listedParents, planShards, type ShardDecision, type ShardNode } from './lineage.js';
 import { compareKinesisPositions, parseKinesisPosition } from './position.js';
 import { ShardReader, type ShardReaderContext } from './shard-reader.js';
@@ -108,6 +118,8 @@ export class KinesisSource implements Source {
   private readonly runs = new Set<Promise<void>>();
   private rotate = 0;
   private discoveries = 0;
+  /** True once the endpoint has answered (see UNREACHABLE_GRACE_MS in client.ts). */
+  private reached = false;
   private discovering: Promise<void> | undefined;
   private discoveryAgain = false;
   private timer: NodeJS.Timeout | undefined;
@@ -358,6 +370,7 @@ export class KinesisSource implements Source {
     const out: Shard[] = [];
     let nextToken: string | undefined;
     const backoff = new Backoff(this.readerCtx.backoff);
+    let unreachableSince: number | undefined;
     // A for loop, not do/while: `continue` after a retry must not re-test the loop condition.
     for (;;) {
       if (this.abort.signal.aborted) return out;
@@ -365,12 +378,24 @@ export class KinesisSource implements Source {
       const input: ListShardsCommandInput = nextToken !== undefined ? { NextToken: nextToken } : { ...this.stream };
       try {
         const res = await this.client.send(new ListShardsCommand(input), { abortSignal: this.abort.signal });
+        this.reached = true;
         out.push(...(res.Shards ?? []));
         nextToken = res.NextToken ?? undefined;
         backoff.reset();
         if (nextToken === undefined) return out;
       } catch (e) {
         const kind = classifyKinesisError(e);
+        if (!this.reached && isUnreachableError(e) && !this.abort.signal.aborted) {
+          // Nothing has ever answered there: a wrong or closed address, or a server still starting.
+          unreachableSince ??= Date.now();
+          const left = unreachableSince + UNREACHABLE_GRACE_MS - Date.now();
+          if (left > 0) {
+            await sleep(Math.min(backoff.next(), left), this.abort.signal);
+            continue;
+          }
+          const endpoint = await describeKinesisEndpoint(this.client);
+          throw new FloeError('SOURCE_READ_FAILED', unreachableMessage(endpoint, `ListShards on stream ${this.id}`, e), { cause: e, retriable: true });
+        }
         if ((kind === 'throttle' || kind === 'transient') && backoff.failures < 8 && !this.abort.signal.aborted) {
           await sleep(backoff.next(), this.abort.signal);
           continue;

@@ -5,7 +5,16 @@
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { FloeError, ValidationError } from '../../errors.js';
 import { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.js';
-import { classifyKinesisError, describeError, streamParams, type StreamTarget } from './client.js';
+import {
+  classifyKinesisError,
+  describeError,
+  describeKinesisEndpoint,
+  isUnreachableError,
+  streamParams,
+  UNREACHABLE_GRACE_MS,
+  unreachableMessage,
+  type StreamTarget,
+} from './client.js';
 
 /** One record to send. */
 export interface PutEntry {
@@ -81,6 +90,9 @@ export async function putRecords(client: KinesisClient, options: PutRecordsOptio
   const results: (PutResult | undefined)[] = new Array(entries.length);
   let accepted = 0;
   const label = options.streamName ?? options.streamArn;
+  // Until the endpoint answers once, failing to connect is given UNREACHABLE_GRACE_MS, not every attempt.
+  let answered = false;
+  let unreachableSince: number | undefined;
 
   for (const batch of planBatches(entries, maxBatchRecords, maxBatchBytes)) {
     let pending = batch;
@@ -95,7 +107,12 @@ export async function putRecords(client: KinesisClient, options: PutRecordsOptio
           { retriable: true },
         );
       }
-      if (attempt > 1) await sleep(backoff.next(), options.signal);
+      if (attempt > 1) {
+        let delay = backoff.next();
+        // An endpoint that never answered gets one last try at the end of the grace period.
+        if (!answered && unreachableSince !== undefined) delay = Math.max(0, Math.min(delay, unreachableSince + UNREACHABLE_GRACE_MS - Date.now()));
+        await sleep(delay, options.signal);
+      }
       const request: PutRecordsRequestEntry[] = pending.map((i) => {
         const e = entries[i] as PutEntry;
         return { Data: e.data, PartitionKey: e.partitionKey, ...(e.explicitHashKey !== undefined ? { ExplicitHashKey: e.explicitHashKey } : {}) };
@@ -106,9 +123,20 @@ export async function putRecords(client: KinesisClient, options: PutRecordsOptio
       } catch (e) {
         const kind = classifyKinesisError(e);
         lastError = describeError(e);
+        if (!answered && isUnreachableError(e)) {
+          unreachableSince ??= Date.now();
+          if (Date.now() - unreachableSince >= UNREACHABLE_GRACE_MS) {
+            throw new FloeError('KINESIS_PUT_FAILED', unreachableMessage(await describeKinesisEndpoint(client), `PutRecords to ${label}`, e), {
+              cause: e,
+              retriable: true,
+            });
+          }
+          continue;
+        }
         if (kind === 'throttle' || kind === 'transient') continue;
         throw new FloeError('KINESIS_PUT_FAILED', `kinesis: PutRecords to ${label} failed: ${lastError}`, { cause: e });
       }
+      answered = true;
       const out = res.Records ?? [];
       if (out.length !== pending.length) {
         throw new FloeError('KINESIS_PUT_FAILED', `kinesis: PutRecords to ${label} answered ${out.length} results for ${pending.length} records`);
