@@ -35,6 +35,7 @@ export {
   formatTableIdentifier,
   parseTableIdentifier,
   type Catalog,
+  type CommitTableOptions,
   type CreateTableOptions,
   type DropTableOptions,
   type LoadedTable,

@@ -44,6 +44,19 @@ export interface CreateTableOptions {
   formatVersion?: 1 | 2 | 3;
 }
 
+/**
+ * Options of one {@link Catalog.commitTable} call. Optional for every catalog: one that cannot
+ * honour an option ignores it (the REST and Glue catalogs do: a request once sent is not abandoned).
+ */
+export interface CommitTableOptions {
+  /**
+   * Ends a wait before the commit point early (a stopping pipeline): the SQLite catalog then stops
+   * waiting for another connection's lock (after a short grace) and fails with code `ABORTED`,
+   * nothing applied.
+   */
+  signal?: AbortSignal;
+}
+
 /** Options to drop a table. */
 export interface DropTableOptions {
   /** Also delete the table's data and metadata files. */
@@ -92,6 +105,7 @@ export interface Catalog {
     identifier: TableIdentifier,
     requirements: TableRequirement[],
     updates: TableUpdate[],
+    options?: CommitTableOptions,
   ): Promise<LoadedTable>;
 
   /** Releases connections and handles. */

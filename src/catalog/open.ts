@@ -11,9 +11,11 @@
  */
 import { resolve } from 'node:path';
 import { UnsupportedError } from '../errors.js';
+import { RemapFileIO, type PathMapping } from '../io/remap.js';
 import type { Catalog } from './catalog.js';
 import type { RestAuthConfig } from './rest/rest-auth.js';
-import { RestCatalog } from './rest/rest-catalog.js';
+import { RestCatalog, type RestFileIOResolver } from './rest/rest-catalog.js';
+import { tableFileIO } from './rest/rest-fileio.js';
 import { isS3TablesUri, openS3TablesCatalog } from './s3tables.js';
 import { openSqlCatalog } from './sql/sql-catalog.js';
 
@@ -30,6 +32,12 @@ export interface OpenCatalogOptions {
   name?: string;
   /** Authentication for REST catalogs (bearer token, OAuth2 client credentials, SigV4). */
   auth?: RestAuthConfig;
+  /**
+   * Prefix rewrites (`--path-map FROM=TO`) for every location the catalog holds or a table's
+   * metadata names: the metadata locations of a catalog written on another machine or with
+   * relative paths (PyIceberg's SqlCatalog) are read, and new files written, through them.
+   */
+  pathMap?: PathMapping[];
 }
 
 /** The default catalog database of a warehouse directory. */
@@ -44,23 +52,27 @@ function isGlueUri(uri: string): boolean {
 
 /** Opens the catalog a URI names. */
 export async function openCatalog(options: OpenCatalogOptions = {}): Promise<Catalog> {
+  const pathMap = options.pathMap ?? [];
+  // One FileIO for the catalog's own reads (metadata files) and its tables' files alike.
+  const io = pathMap.length > 0 ? { io: new RemapFileIO(pathMap) } : {};
+  const restIO = pathMap.length > 0 ? { io: (_location: string, config: Record<string, string>) => new RemapFileIO(pathMap, (m) => tableFileIO(m, config)) } : {};
   if (options.uri !== undefined && isGlueUri(options.uri)) {
     const { openGlueCatalog } = await import('./glue/glue-catalog.js');
     // Remote warehouses (s3://…) are used as given; only a local directory is made absolute.
     const wh = options.warehouse;
     const warehouse = wh === undefined ? undefined : /^[a-z][\w+.-]*:\/\//i.test(wh) ? wh : resolve(wh);
-    return openGlueCatalog(options.uri, { ...(warehouse ? { warehouse } : {}), ...(options.name ? { name: options.name } : {}) });
+    return openGlueCatalog(options.uri, { ...(warehouse ? { warehouse } : {}), ...(options.name ? { name: options.name } : {}), ...io });
   }
   if (options.uri !== undefined && isS3TablesUri(options.uri)) {
-    return openS3TablesCatalog(options.uri, options.name ? { name: options.name } : {});
+    return openS3TablesCatalog(options.uri, { ...(options.name ? { name: options.name } : {}), ...restIO });
   }
-  if (options.uri !== undefined && /^https?:\/\//i.test(options.uri)) return openRestCatalog(options.uri, options.name, options.auth);
+  if (options.uri !== undefined && /^https?:\/\//i.test(options.uri)) return openRestCatalog(options.uri, options.name, options.auth, restIO.io);
   const warehouse = resolve(options.warehouse ?? DEFAULT_WAREHOUSE);
   const uri = options.uri ?? defaultCatalogUri(warehouse);
   if (/^(https?|rest|glue|s3tables):/i.test(uri)) {
     throw new UnsupportedError(`catalog: '${uri}': not a catalog URI floe knows (SQLite file, http(s):// REST, glue:, s3tables: or an S3 Tables ARN)`);
   }
-  return openSqlCatalog(uri, { warehouse, ...(options.name ? { name: options.name } : {}) });
+  return openSqlCatalog(uri, { warehouse, ...(options.name ? { name: options.name } : {}), ...io });
 }
 
 /**
@@ -68,9 +80,9 @@ export async function openCatalog(options: OpenCatalogOptions = {}): Promise<Cat
  * (`http://host:8181?warehouse=wh`) is sent to the server's `/v1/config` and removed from the base
  * URI; the local `--warehouse` is not, since it names a directory on this machine.
  */
-function openRestCatalog(uri: string, name: string | undefined, auth: RestAuthConfig | undefined): Catalog {
+function openRestCatalog(uri: string, name: string | undefined, auth: RestAuthConfig | undefined, io: RestFileIOResolver | undefined): Catalog {
   const url = new URL(uri);
   const warehouse = url.searchParams.get('warehouse') ?? undefined;
   url.search = '';
-  return new RestCatalog({ uri: url.toString(), ...(warehouse ? { warehouse } : {}), ...(name ? { name } : {}), ...(auth ? { auth } : {}) });
+  return new RestCatalog({ uri: url.toString(), ...(warehouse ? { warehouse } : {}), ...(name ? { name } : {}), ...(auth ? { auth } : {}), ...(io ? { io } : {}) });
 }

@@ -4,6 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ValidationError } from '../errors.js';
+import { optionsOf, type CommandSpec, type FlagSpecs } from './help.js';
 
 /** Thrown for bad command-line usage; the CLI exits with code 2. */
 export class UsageError extends ValidationError {}
@@ -11,18 +12,35 @@ export class UsageError extends ValidationError {}
 /** Option definitions as accepted by parseArgs. */
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
-/** Parses `argv` (without the command words) against `options`; unknown flags are usage errors. */
+/**
+ * Parses `argv` (without the command words) against the flags of `spec`; unknown flags are usage
+ * errors naming the flag and pointing to `floe <command> --help`. With `siblings` (the other
+ * subcommands of a group), a sibling's flag is named as not applying to this subcommand.
+ */
 export function parse(
-  command: string,
+  spec: Pick<CommandSpec, 'name' | 'flags'>,
   argv: string[],
-  options: OptionSpec,
+  siblings: readonly Pick<CommandSpec, 'flags'>[] = [],
 ): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+  const hint = `'floe ${spec.name} --help' lists its options`;
+  const accepted: FlagSpecs = {};
+  for (const s of siblings) Object.assign(accepted, s.flags);
+  Object.assign(accepted, spec.flags);
+  let parsed;
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-    return { values: values as Record<string, string | boolean | string[] | undefined>, positionals };
+    parsed = parseArgs({ args: argv, options: optionsOf(accepted), allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError(`cli: ${command}: ${(e as Error).message}`);
+    const message = (e as Error).message;
+    // Node's advice about '--' is about positionals; a mistyped flag is the usual cause.
+    const unknown = /^Unknown option '([^']+)'/.exec(message);
+    throw new UsageError(`cli: ${spec.name}: ${unknown ? `Unknown option '${unknown[1]}'` : message} (${hint})`);
   }
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  const sub = spec.name.split(' ').pop();
+  for (const flag of Object.keys(values)) {
+    if (!(flag in spec.flags)) throw new UsageError(`cli: ${spec.name}: --${flag} does not apply to ${sub} (${hint})`);
+  }
+  return { values, positionals: parsed.positionals };
 }
 
 /** Reads a string flag. */

@@ -7,13 +7,48 @@ import { resolve } from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
 import { DEFAULT_WAREHOUSE, defaultCatalogUri, openCatalog } from '../catalog/open.js';
 import type { RestAuthConfig } from '../catalog/rest/rest-auth.js';
-import { str, UsageError, type OptionSpec } from './args.js';
+import { parsePathMapping, type PathMapping } from '../io/remap.js';
+import { list, str, UsageError, type OptionSpec } from './args.js';
+import { optionsOf, type FlagSpecs } from './help.js';
 
-/** Flags every catalog-using command accepts. */
-export const CATALOG_OPTIONS: OptionSpec = {
-  catalog: { type: 'string' },
-  warehouse: { type: 'string' },
-  'catalog-name': { type: 'string' },
+/** Flags every catalog-using command accepts, with their help. */
+export const CATALOG_FLAGS: FlagSpecs = {
+  catalog: {
+    type: 'string',
+    value: 'URI',
+    help:
+      'the catalog: a SQLite file (warehouse/catalog.db, sqlite:////abs.db, jdbc:sqlite:/abs.db), an Iceberg REST ' +
+      'catalog (http(s)://…), glue:// or an S3 Tables ARN / s3tables://BUCKET. Default FLOE_CATALOG, else <warehouse>/catalog.db',
+  },
+  warehouse: {
+    type: 'string',
+    value: 'DIR',
+    help: 'root directory of new tables and of the default catalog database. Default FLOE_WAREHOUSE, else ./warehouse',
+  },
+  'catalog-name': {
+    type: 'string',
+    value: 'NAME',
+    help:
+      "the catalog's name: in a SQLite catalog, the catalog_name its rows carry (several catalogs can share one " +
+      "database; PyIceberg's SqlCatalog writes the name it was given), elsewhere a label in messages. Default " +
+      'FLOE_CATALOG_NAME, else floe',
+  },
+};
+
+/** parseArgs options of {@link CATALOG_FLAGS}. */
+export const CATALOG_OPTIONS: OptionSpec = optionsOf(CATALOG_FLAGS);
+
+/** `--path-map`, for commands that open tables (by location or from a catalog). */
+export const PATH_MAP_FLAG: FlagSpecs = {
+  'path-map': {
+    type: 'string',
+    multiple: true,
+    value: 'FROM=TO',
+    help:
+      'reads (and writes) locations starting with FROM under TO instead, on whole path segments, the longest FROM ' +
+      'winning: the metadata locations a catalog holds and every path a table names. For tables written on another ' +
+      "machine or with relative paths (a PyIceberg SqlCatalog's warehouse), e.g. --path-map /srv/wh=/data/wh",
+  },
 };
 
 /**
@@ -54,10 +89,28 @@ export function catalogSettings(values: Record<string, unknown>, env: NodeJS.Pro
   return { warehouse, uri, explicit, ...(name ? { name } : {}), ...(auth ? { auth } : {}) };
 }
 
-/** Opens the configured catalog. */
+/** The `--path-map` flags' mappings (none when the command has no such flag or none is given). */
+export function pathMapFrom(values: Record<string, unknown>): PathMapping[] {
+  return list(values, 'path-map').map((text) => {
+    try {
+      return parsePathMapping(text);
+    } catch (e) {
+      throw new UsageError(`cli: --path-map expects FROM=TO, got '${text}'`, { cause: e });
+    }
+  });
+}
+
+/** Opens the configured catalog (its locations through `--path-map` when the command has it). */
 export async function catalogFrom(values: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<Catalog> {
   const s = catalogSettings(values, env);
-  return openCatalog({ uri: s.uri, warehouse: s.warehouse, ...(s.name ? { name: s.name } : {}), ...(s.auth ? { auth: s.auth } : {}) });
+  const pathMap = pathMapFrom(values);
+  return openCatalog({
+    uri: s.uri,
+    warehouse: s.warehouse,
+    ...(s.name ? { name: s.name } : {}),
+    ...(s.auth ? { auth: s.auth } : {}),
+    ...(pathMap.length ? { pathMap } : {}),
+  });
 }
 
 /**
@@ -68,5 +121,5 @@ export async function optionalCatalogFrom(values: Record<string, unknown>, env: 
   const s = catalogSettings(values, env);
   const isFile = !/^[a-z][\w+.-]*:\/\//i.test(s.uri) && !s.uri.startsWith('sqlite:') && !s.uri.startsWith('jdbc:');
   if (!s.explicit && isFile && !existsSync(s.uri)) return undefined;
-  return openCatalog({ uri: s.uri, warehouse: s.warehouse, ...(s.name ? { name: s.name } : {}), ...(s.auth ? { auth: s.auth } : {}) });
+  return catalogFrom(values, env);
 }

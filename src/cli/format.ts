@@ -5,9 +5,19 @@
 import { ValidationError } from '../errors.js';
 import { toDisplayString, toJsonValue, type JsonOut } from '../query/result-values.js';
 import type { DuckDBValue } from '@duckdb/node-api';
+import type { FlagSpecs } from './help.js';
 
 /** The output formats. */
 export type OutputFormat = 'table' | 'json' | 'csv';
+
+/** `--format`, for every command that prints rows. */
+export const FORMAT_FLAG: FlagSpecs = {
+  format: {
+    type: 'string',
+    value: 'table|json|csv',
+    help: 'table: aligned text (default); json: one JSON array of row objects and nothing else; csv: RFC 4180 with a header',
+  },
+};
 
 /** Parses a `--format` value. */
 export function parseFormat(v: string | undefined): OutputFormat {

@@ -9,6 +9,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FloeError, ValidationError } from '../errors.js';
 import { UsageError } from './args.js';
+import { renderGroup, renderUsage, type CommandGroup, type CommandSpec } from './help.js';
 import type { CommandIO } from './io.js';
 type Command = (argv: string[], io: CommandIO) => Promise<number>;
 
@@ -19,7 +20,7 @@ type Command = (argv: string[], io: CommandIO) => Promise<number>;
  */
 interface CommandEntry {
   summary: string;
-  load: () => Promise<{ command: Command; usage: string }>;
+  load: () => Promise<{ command: Command; help: CommandSpec | CommandGroup }>;
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
@@ -27,59 +28,93 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'the reference pipeline end to end on this machine (what npm start runs)',
     load: async () => {
       const m = await import('./commands/quickstart.js');
-      return { command: m.quickstartCommand, usage: m.QUICKSTART_USAGE };
+      return { command: m.quickstartCommand, help: m.QUICKSTART_SPEC };
     },
   },
   run: {
     summary: 'stream Kinesis into an Iceberg table (long-running)',
     load: async () => {
       const m = await import('./commands/run.js');
-      return { command: m.runCommand, usage: m.RUN_USAGE };
+      return { command: m.runCommand, help: m.RUN_SPEC };
     },
   },
   produce: {
     summary: 'send reference events (or stdin lines) to a Kinesis stream',
     load: async () => {
       const m = await import('./commands/produce.js');
-      return { command: m.produceCommand, usage: m.PRODUCE_USAGE };
+      return { command: m.produceCommand, help: m.PRODUCE_SPEC };
     },
   },
   local: {
     summary: 'an embedded Kinesis-compatible endpoint on 127.0.0.1',
     load: async () => {
       const m = await import('./commands/local.js');
-      return { command: m.localCommand, usage: m.LOCAL_USAGE };
+      return { command: m.localCommand, help: m.LOCAL_SPEC };
     },
   },
   query: {
     summary: 'SQL over Iceberg tables (DuckDB, or Athena with --engine athena)',
     load: async () => {
       const m = await import('./commands/query.js');
-      return { command: m.queryCommand, usage: m.QUERY_USAGE };
+      return { command: m.queryCommand, help: m.QUERY_SPEC };
     },
   },
   table: {
     summary: 'create, describe, list, snapshots, files, drop tables',
     load: async () => {
       const m = await import('./commands/table.js');
-      return { command: m.tableCommand, usage: m.TABLE_USAGE };
+      return { command: m.tableCommand, help: m.TABLE_GROUP };
     },
   },
   catalog: {
     summary: 'serve the catalog as an Iceberg REST catalog (catalog serve)',
     load: async () => {
       const m = await import('./commands/catalog.js');
-      return { command: m.catalogCommand, usage: m.CATALOG_USAGE };
+      return { command: m.catalogCommand, help: m.CATALOG_GROUP };
     },
   },
   maintain: {
     summary: 'table maintenance: compact, expire-snapshots, remove-orphans, rewrite-manifests',
     load: async () => {
       const m = await import('./commands/maintain.js');
-      return { command: m.maintainCommand, usage: m.MAINTAIN_USAGE };
+      return { command: m.maintainCommand, help: m.MAINTAIN_GROUP };
     },
   },
 };
+
+/** The names of the commands, in the order `floe --help` lists them. */
+export function commandNames(): string[] {
+  return Object.keys(COMMANDS);
+}
+
+/** A command's help: its spec, or its group of subcommand specs. */
+export async function commandHelp(name: string): Promise<CommandSpec | CommandGroup> {
+  const entry = COMMANDS[name];
+  if (!entry) throw new UsageError(`cli: unknown command '${name}'`);
+  return (await entry.load()).help;
+}
+
+/** True when `help` is a group of subcommands. */
+export function isGroup(help: CommandSpec | CommandGroup): help is CommandGroup {
+  return 'subcommands' in help;
+}
+
+/**
+ * The help text for `floe <name> <rest…> --help`: a subcommand's own usage when `rest` starts with
+ * one, else the command's (a group's lists its subcommands).
+ */
+function helpText(help: CommandSpec | CommandGroup, rest: string[]): string {
+  if (!isGroup(help)) return renderUsage(help);
+  const sub = help.subcommands.find((s) => s.name === `${help.name} ${rest[0] ?? ''}`);
+  return sub ? renderUsage(sub) : renderGroup(help);
+}
+
+/** True when the arguments ask for help (`--help` or `-h` before any `--`). */
+function wantsHelp(args: string[]): boolean {
+  const end = args.indexOf('--');
+  const flags = end < 0 ? args : args.slice(0, end);
+  return flags.includes('--help') || flags.includes('-h');
+}
 
 /** Registers a command (used by modules that add commands, keeping main small). */
 export function registerCommand(name: string, entry: CommandEntry): void {
@@ -96,13 +131,14 @@ function help(): string {
     'commands:',
     ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`),
     '',
-    "Run 'floe <command> --help' for a command's options.",
+    "Run 'floe <command> --help' (or 'floe <command> <subcommand> --help') for its options.",
   ].join('\n');
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest.length > 0) return main([...rest, '--help'], io); // floe help table create
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.stdout(help() + '\n');
     return name ? 0 : 2;
@@ -117,9 +153,9 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
     return 2;
   }
   try {
-    const { command, usage } = await entry.load();
-    if (rest.includes('--help') || rest.includes('-h')) {
-      io.stdout(usage + '\n');
+    const { command, help: spec } = await entry.load();
+    if (wantsHelp(rest)) {
+      io.stdout(helpText(spec, rest) + '\n');
       return 0;
     }
     return await command(rest, io);

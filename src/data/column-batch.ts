@@ -120,8 +120,8 @@ export interface ColumnBatchBuilderOptions {
    * Encode primitive columns as values arrive (`encoded-column.ts`) instead of keeping
    * JavaScript values: far less garbage-collection work for large batches, and the Parquet writer
    * takes the encoded columns as they are. Reading a value of such a column decodes it (slower).
-   * Values are checked against their type on append; after a refused value the builder holds a
-   * half row and {@link ColumnBatchBuilder.build} refuses the batch. Default false.
+   * Values are checked against their type on append; a refused value throws and leaves the batch
+   * as it was before the row (see {@link ColumnBatchBuilder.append}). Default false.
    */
   encode?: boolean;
   /** Expected rows per batch when encoding (initial capacity); default 1024. */
@@ -172,31 +172,60 @@ export class ColumnBatchBuilder {
     return this.rows;
   }
 
-  /** Appends one row: values of the top-level fields in schema order. */
+  /** Whether every column holds exactly {@link length} values (no half row: after a failure, a check). */
+  get whole(): boolean {
+    const cols = this.columns;
+    return cols === undefined || cols.every((c) => c.length === this.rows);
+  }
+
+  /**
+   * Appends one row: values of the top-level fields in schema order. All or nothing: when a
+   * column refuses its value, the columns before it give theirs back and the error is thrown
+   * with the batch as it was before the row.
+   */
   append(row: readonly IcebergValue[]): void {
     if (row.length !== this.fieldIds.length) {
       throw new ValidationError(
         `column-batch: row ${this.rows} has ${row.length} values, the schema has ${this.fieldIds.length} top-level fields`,
       );
     }
-    if (this.options.encode) {
-      // A refused value throws with the row half stored: build() then refuses the batch.
-      const cols = this.live();
-      for (let i = 0; i < row.length; i++) {
-        const col = cols[i]!;
-        if (Array.isArray(col)) col.push(row[i]!);
-        else col.append(row[i]);
+    const cols = this.live();
+    try {
+      if (this.options.encode) {
+        for (let i = 0; i < row.length; i++) {
+          const col = cols[i]!;
+          if (Array.isArray(col)) col.push(row[i]!);
+          else col.append(row[i]);
+        }
+      } else {
+        for (let i = 0; i < row.length; i++) (cols[i] as IcebergValue[]).push(row[i]!);
       }
-    } else {
-      const cols = this.live();
-      for (let i = 0; i < row.length; i++) (cols[i] as IcebergValue[]).push(row[i]!);
+    } catch (e) {
+      this.rollBack(cols);
+      throw e;
     }
     this.rows++;
   }
 
   /**
+   * Cuts every column back to the row count, after a row failed half-way. The row count is all
+   * it needs (a column holds one value per row), so appends keep no state to undo.
+   */
+  private rollBack(cols: (IcebergValue[] | EncodedColumn)[]): void {
+    const rows = this.rows;
+    for (const col of cols) {
+      if (Array.isArray(col)) {
+        if (col.length > rows) col.length = rows;
+      } else {
+        while (col.length > rows) col.dropLast();
+      }
+    }
+  }
+
+  /**
    * Appends one row given as pieces (see {@link RawRow}). Strings are copied as UTF-8 and safe
-   * integers stored without bigints when the builder encodes; otherwise they are decoded.
+   * integers stored without bigints when the builder encodes; otherwise they are decoded. All or
+   * nothing, as {@link append}.
    */
   appendRaw(raw: RawRow): void {
     if (raw.tags.length !== this.fieldIds.length) {
@@ -204,13 +233,18 @@ export class ColumnBatchBuilder {
     }
     const cols = this.live();
     const tags = raw.tags;
-    for (let i = 0; i < cols.length; i++) {
-      const col = cols[i]!;
-      const tag = tags[i];
-      if (Array.isArray(col)) col.push(rawValue(raw, i));
-      else if (tag === RAW_UTF8) col.appendUtf8(raw.bytes, raw.from[i]!, raw.to[i]!);
-      else if (tag === RAW_INT64) col.appendInt64(raw.nums[i]!);
-      else col.append(tag === RAW_VALUE ? raw.values[i] : null);
+    try {
+      for (let i = 0; i < cols.length; i++) {
+        const col = cols[i]!;
+        const tag = tags[i];
+        if (Array.isArray(col)) col.push(rawValue(raw, i));
+        else if (tag === RAW_UTF8) col.appendUtf8(raw.bytes, raw.from[i]!, raw.to[i]!);
+        else if (tag === RAW_INT64) col.appendInt64(raw.nums[i]!);
+        else col.append(tag === RAW_VALUE ? raw.values[i] : null);
+      }
+    } catch (e) {
+      this.rollBack(cols);
+      throw e;
     }
     this.rows++;
   }

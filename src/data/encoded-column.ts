@@ -256,6 +256,9 @@ export class EncodedColumn {
     if (v === null || v === undefined) {
       this.markNull(i);
       if (this.kind === 'string') this.chunkStrings.push(null);
+      // Readers sum the lengths of a chunk's rows, nulls included: a null takes no bytes, whatever
+      // a recycled buffer (or a row rolled back) left in its slot.
+      else if (this.kind === 'binary') this.lengths![i] = 0;
     } else {
       switch (this.kind) {
         case 'string':
@@ -408,6 +411,61 @@ export class EncodedColumn {
     this.numMin = min;
     this.numMax = max;
     this.length = start + n;
+  }
+
+  /**
+   * Removes the last value: the rollback of a row whose later column refused its value
+   * (`ColumnBatchBuilder` appends a row all or nothing). Nothing is recorded per value to make
+   * this possible (the appends stay as fast): the value's own slot says what to give back. The
+   * bounds are not narrowed again (they stay valid bounds, perhaps wider than the values).
+   */
+  dropLast(): void {
+    if (this.sealed) throw new ValidationError(`column-batch: ${this.name}: column is complete (built), no value can be removed`);
+    const i = this.length - 1;
+    if (i < 0) return;
+    const isNull = this.isNull(i);
+    if (this.lengths) {
+      // The value completed a chunk, already encoded into its block: open the chunk again.
+      if (i < this.chunkStart) this.reopenChunk();
+      if (this.kind === 'string' && i >= this.pendingFrom) {
+        // A JavaScript string (or null) not encoded yet.
+        this.chunkStrings.pop();
+      } else {
+        // Bytes copied into the chunk being filled: its last ones.
+        this.chunkUsed -= isNull ? 0 : this.lengths[i]!;
+        if (this.pendingFrom > i) this.pendingFrom = i;
+      }
+    } else if (!isNull && ((this.kind === 'double' && this.f64![i] !== this.f64![i]) || (this.kind === 'float' && this.f32![i] !== this.f32![i]))) {
+      this.nans--;
+    }
+    if (isNull) {
+      this.validity![i >>> 3]! |= 1 << (i & 7);
+      this.nulls--;
+    }
+    this.length = i;
+  }
+
+  /**
+   * Makes the last complete chunk (it ended at {@link length}, a multiple of the chunk size) the
+   * chunk being filled again, its bytes so far in the chunk's bytes ({@link dropLast}).
+   */
+  private reopenChunk(): void {
+    const block = this.blocks.pop()!;
+    const n = block.length;
+    const slab = this.slab;
+    this.chunkStart = this.length - SCAN_CHUNK_ROWS;
+    this.chunkBytes = undefined;
+    this.chunkUsed = 0;
+    if (slab !== undefined && n > 0 && block.buffer === slab.buffer && block.byteOffset + n === slab.byteOffset + this.slabUsed) {
+      // Raw bytes: the block is the end of the slab, where the chunk was filled.
+      this.slabUsed -= n;
+      this.chunkBytes = slab.subarray(this.slabUsed);
+    } else {
+      // Strings encoded at the chunk's end: their bytes, copied back (failures only pay this).
+      this.growChunk(n).set(block, 0);
+    }
+    this.chunkUsed = n;
+    this.pendingFrom = this.length;
   }
 
   /** Row `i` is null (its value slot is left as it is: readers skip it). */

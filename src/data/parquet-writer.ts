@@ -25,8 +25,9 @@
  *
  * Metrics: see `parquet-metrics.ts`.
  */
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { ensureLocalDirectoryAsync } from '../catalog/local-directory.js';
 import {
   DuckDBBlobValue,
   DuckDBDateValue,
@@ -828,7 +829,7 @@ export async function writeParquetFile(opts: WriteParquetOptions): Promise<Parqu
 
   const deferred = new Map<number, { leaf: LeafStats; column: EncodedColumn }>();
   const prepared = await prepareColumns(columns, rows.length, deferred);
-  await mkdir(dirname(path), { recursive: true });
+  await ensureLocalDirectoryAsync(dirname(path), `parquet: ${path}`);
   const db = opts.db ?? (await sharedDuckDB());
   const footer = await db.withConnection(async (conn: DuckDBConnection) => {
     const types = await duckdbTypesOf(conn, ddlTypes);

@@ -34,6 +34,7 @@ import {
   type ManifestFile,
 } from './manifest-types.js';
 import type { PartitionSpec, Snapshot, TableMetadata } from './metadata.js';
+import { currentSchema } from './metadata-lookup.js';
 import type { IcebergValue, Schema } from './types.js';
 
 /** A delete file that applies to a data file of a {@link FileScanTask}. */
@@ -147,9 +148,7 @@ function checkDeleteFile(file: DataFile, manifest: ManifestFile): void {
 export async function planFilesWithStats(opts: PlanFilesOptions): Promise<{ tasks: FileScanTask[]; stats: PlanStats }> {
   const { metadata, snapshot } = opts;
   const caseSensitive = opts.caseSensitive ?? true;
-  const schema =
-    opts.schema ?? metadata.schemas.find((s) => s['schema-id'] === metadata['current-schema-id']);
-  if (!schema) throw new ValidationError(`scan: current schema ${metadata['current-schema-id']} not found`);
+  const schema = opts.schema ?? currentSchema(metadata, 'scan');
   const specs = new Map<number, PartitionSpec>(metadata['partition-specs'].map((s) => [s['spec-id'], s]));
   const specOf = (id: number, what: string): PartitionSpec => {
     const spec = specs.get(id);

@@ -29,6 +29,7 @@ import type {
   StatisticsFile,
   TableMetadata,
 } from './metadata.js';
+import { findSchema, findSpec } from './metadata-lookup.js';
 import {
   PARTITION_DATA_ID_START,
   parsePartitionSpec,
@@ -723,13 +724,13 @@ export function tableMetadataToJson(md: TableMetadata): Record<string, unknown> 
   out['last-column-id'] = md['last-column-id'];
   if (v >= 3) out['next-row-id'] = md['next-row-id'] ?? 0n;
   if (v === 1) {
-    const current = md.schemas.find((s) => s['schema-id'] === md['current-schema-id']);
+    const current = findSchema(md, md['current-schema-id']);
     if (current) out.schema = schemaJson(current);
   }
   out['current-schema-id'] = md['current-schema-id'];
   out.schemas = md.schemas.map(schemaJson);
   if (v === 1) {
-    const spec = md['partition-specs'].find((s) => s['spec-id'] === md['default-spec-id']);
+    const spec = findSpec(md, md['default-spec-id']);
     out['partition-spec'] = (spec?.fields ?? []).map(specFieldJson);
   }
   out['default-spec-id'] = md['default-spec-id'];

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { CommitConflictError, ValidationError } from '../errors.js';
 import type { TableRequirement, TableUpdate } from './commit.js';
 import type { PartitionSpec, Snapshot, SnapshotRef, SortOrder, TableMetadata } from './metadata.js';
+import { currentSchema } from './metadata-lookup.js';
 import {
   evolvePartitionSpec,
   PARTITION_DATA_ID_START,
@@ -184,12 +185,6 @@ function schemaKey(s: Schema): string {
   return JSON.stringify({ f: s.fields, i: s['identifier-field-ids'] ?? [] }, (_k, x: unknown) =>
     typeof x === 'bigint' ? `${x}n` : x,
   );
-}
-
-function currentSchema(md: TableMetadata): Schema {
-  const s = md.schemas.find((x) => x['schema-id'] === md['current-schema-id']);
-  if (!s) return fail('commit', `current schema ${md['current-schema-id']} not found`);
-  return s;
 }
 
 /** Runs a sibling module's check, re-raising its ValidationError as this update's failure. */
@@ -405,7 +400,7 @@ class Builder {
     });
     this.lastAddedSpecId = spec['spec-id'];
     if (existing) return;
-    wrapped(action, () => validatePartitionSpec(spec, currentSchema(md), { newSpec: true }));
+    wrapped(action, () => validatePartitionSpec(spec, currentSchema(md, 'commit'), { newSpec: true }));
     if (v === 1 && spec.fields.some((f, i) => f['field-id'] !== PARTITION_DATA_ID_START + i)) {
       fail(action, 'Spec does not use sequential IDs that are required in v1 (1000, 1001, ...)');
     }
@@ -430,7 +425,7 @@ class Builder {
     // The id in the request is the client's; the table assigns its own below. Parse with a
     // placeholder id that satisfies the "0 means unsorted" rule, to check and normalize the fields.
     const order = wrapped(action, () => parseSortOrder({ 'order-id': fieldsJson.length > 0 ? 1 : 0, fields: fieldsJson }));
-    wrapped(action, () => validateSortOrder(order, currentSchema(md)));
+    wrapped(action, () => validateSortOrder(order, currentSchema(md, 'commit')));
     if (md['format-version'] < 3 && order.fields.some((f) => (f['source-ids']?.length ?? 1) > 1)) {
       fail(action, 'multi-argument transforms are not supported until format v3');
     }

@@ -8,8 +8,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { constants as fsConstants, type Dirent } from 'node:fs';
-import { copyFile, link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
+import { ensureLocalDirectoryAsync } from '../catalog/local-directory.js';
 import { AlreadyExistsError, FloeError, NotFoundError, ValidationError } from '../errors.js';
 import type { FileInfo, FileIO, WriteOptions } from './file-io.js';
 import { fileUriToPath } from './location.js';
@@ -113,8 +114,11 @@ export class LocalFileIO implements FileIO {
   async write(location: string, data: Uint8Array, options: WriteOptions = {}): Promise<void> {
     const path = this.toPath(location);
     const dir = dirname(path);
-    await mkdir(dir, { recursive: true }).catch((e: unknown) => {
-      throw ioError(location, 'mkdir', e);
+    // Not mkdir({ recursive: true }): it never returns for a directory under /proc.
+    await ensureLocalDirectoryAsync(dir, `io: ${location}`).catch((e: unknown) => {
+      const cause = e instanceof Error ? e.cause : undefined;
+      const code = errnoCode(cause);
+      throw code !== undefined && RETRIABLE_CODES.has(code) ? ioError(location, 'mkdir', cause) : e;
     });
     // Hidden and unique, in the same directory so that link/rename stay on one filesystem.
     const tmp = join(dir, `.${basename(path)}.${randomUUID()}.tmp`);

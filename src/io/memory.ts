@@ -5,9 +5,10 @@
  * so callers can never mutate stored bytes.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { rename, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureLocalDirectoryAsync } from '../catalog/local-directory.js';
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../errors.js';
 import type { FileInfo, FileIO, WriteOptions } from './file-io.js';
 import { checkRange } from './local.js';
@@ -110,7 +111,7 @@ export class MemoryFileIO implements FileIO {
     } catch {
       // not cached yet
     }
-    await mkdir(dir, { recursive: true });
+    await ensureLocalDirectoryAsync(dir, 'io: memory cache');
     const tmp = `${path}.${randomUUID()}.tmp`;
     await writeFile(tmp, f.data);
     await rename(tmp, path);

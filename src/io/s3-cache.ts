@@ -15,9 +15,10 @@
  * path (in this or another process) still finds the file; an open file survives its deletion.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureLocalDirectoryAsync } from '../catalog/local-directory.js';
 
 /** The default bound of the cache directory's size: 2 GiB. */
 export const DEFAULT_S3_CACHE_MAX_BYTES = 2 * 1024 ** 3;
@@ -75,7 +76,7 @@ export async function cachedLocalPath(
   const running = inflight.get(path);
   if (running) return running;
   const task = (async () => {
-    await mkdir(dir, { recursive: true });
+    await ensureLocalDirectoryAsync(dir, 's3: cache');
     const tmp = `${path}.${randomUUID()}.tmp`;
     try {
       await download(tmp);

@@ -23,6 +23,7 @@ import { CommitConflictError, FloeError, ValidationError } from '../errors.js';
 import type { Expression } from '../iceberg/expressions.js';
 import { FileContent, ManifestContent, type DataFile } from '../iceberg/manifest-types.js';
 import type { TableMetadata } from '../iceberg/metadata.js';
+import { specById } from '../iceberg/metadata-lookup.js';
 import { partitionPath } from '../iceberg/partitioning.js';
 import { partitionKey, type FileScanTask } from '../iceberg/scan.js';
 import { ancestors, snapshotForRef } from '../iceberg/snapshot.js';
@@ -31,7 +32,6 @@ import { sharedDuckDB, type DuckDB } from '../query/duckdb.js';
 import { planTableScan } from '../query/table-scan.js';
 import { scanToSql } from '../query/table-view.js';
 import { retryPolicyFromProperties } from '../table/retry.js';
-import { specById } from '../table/snapshot-producer.js';
 import type { Table } from '../table/table.js';
 import { compressionOf, dataLocation } from '../table/write.js';
 import { copyToDataFile } from './copy-writer.js';
@@ -265,7 +265,7 @@ export async function compactTable(table: Table, options: CompactOptions = {}): 
   try {
     let binsDone = 0;
     for (const { group, bins } of work) {
-      const spec = specById(md, group.specId);
+      const spec = specById(md, group.specId, 'table');
       let dir = dataLocation(md);
       if (spec.fields.length > 0) {
         try {
@@ -302,6 +302,8 @@ export async function compactTable(table: Table, options: CompactOptions = {}): 
       const op = table.newReplace({
         ...(md['format-version'] >= 2 && readSeq !== undefined ? { dataSequenceNumber: readSeq } : {}),
         validate: validateHistory(table.name, snapshot['snapshot-id'], deletes.length > 0),
+        // A stop ends the commit's wait for an unavailable catalog (up to the outage budget).
+        ...(options.signal ? { signal: options.signal } : {}),
       });
       for (const p of rewritten) op.deleteFile(p);
       for (const d of deletes) op.deleteFile(d.file_path);

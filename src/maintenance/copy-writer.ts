@@ -15,9 +15,10 @@
  * occurs, since `min`/`max` treat them as equal.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { ensureLocalDirectoryAsync } from '../catalog/local-directory.js';
 import { FloeError } from '../errors.js';
 import type { DataFile } from '../iceberg/manifest-types.js';
 import { decimalParams, primitiveKind } from '../iceberg/schema.js';
@@ -245,7 +246,7 @@ export async function copyToDataFile(opts: CopyDataFileOptions): Promise<DataFil
   const tmp = local ? undefined : await mkdtemp(join(tmpdir(), 'floe-compact-'));
   const path = tmp ? join(tmp, `${randomUUID()}.parquet`) : fileUriToPath(location);
   try {
-    await mkdir(dirname(path), { recursive: true });
+    await ensureLocalDirectoryAsync(dirname(path), `compact: ${location}`);
     const copy =
       `COPY (SELECT ${selects.join(', ')} FROM (${opts.selectSql}) AS floe_rows) TO ${sqlString(path)} ` +
       `(FORMAT parquet, COMPRESSION ${opts.compression}, FIELD_IDS {${fieldIds.join(', ')}})`;

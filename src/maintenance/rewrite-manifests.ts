@@ -13,8 +13,9 @@
  */
 import { EntryStatus, type ManifestEntry, type ManifestFile } from '../iceberg/manifest-types.js';
 import type { Snapshot, SnapshotSummary, TableMetadata } from '../iceberg/metadata.js';
+import { specById } from '../iceberg/metadata-lookup.js';
 import { snapshotForRef } from '../iceberg/snapshot.js';
-import { SnapshotProducer, specById, type BuiltSnapshot } from '../table/snapshot-producer.js';
+import { SnapshotProducer, type BuiltSnapshot } from '../table/snapshot-producer.js';
 import type { Table } from '../table/table.js';
 import { checkPositiveInt, ManifestCache } from './files.js';
 import { checkAborted, report, type MaintenanceRunOptions } from './progress.js';
@@ -90,8 +91,10 @@ class RewriteManifestsOp extends SnapshotProducer {
     table: Table,
     private readonly target: number,
     extra: Record<string, string>,
+    signal?: AbortSignal,
   ) {
-    super(table, { summary: extra });
+    // The signal ends the commit's wait for an unavailable catalog (a stopping `floe run`).
+    super(table, { summary: extra, ...(signal ? { signal } : {}) });
     this.extra = extra;
   }
 
@@ -124,7 +127,7 @@ class RewriteManifestsOp extends SnapshotProducer {
         const manifest =
           live.length === 0
             ? null
-            : await this.writeManifest(base, specById(base, first.partition_spec_id), first.content === 1 ? 'deletes' : 'data', live);
+            : await this.writeManifest(base, specById(base, first.partition_spec_id, 'table'), first.content === 1 ? 'deletes' : 'data', live);
         bin.output = { manifest, entries: live.length };
       }
       for (const m of bin.items) merged.add(m.manifest_path);
@@ -179,7 +182,7 @@ export async function rewriteManifests(table: Table, options: RewriteManifestsOp
   }
   checkAborted(options.signal, `rewrite-manifests: ${table.name}`);
   report(options.onProgress, { operation: 'rewrite-manifests', phase: 'commit', done: 0, total: 1 });
-  const op = new RewriteManifestsOp(table, target, {});
+  const op = new RewriteManifestsOp(table, target, {}, options.signal);
   const committed = await op.commit();
   report(options.onProgress, { operation: 'rewrite-manifests', phase: 'commit', done: 1, total: 1 });
   return {

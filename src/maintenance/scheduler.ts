@@ -12,7 +12,8 @@
  *
  * A failed operation is reported (an event with `error`) and retried at its next interval; it
  * never stops the pipeline. `stop()` cancels between steps and waits for the running operation,
- * which either commits or leaves the table unchanged.
+ * which either commits or leaves the table unchanged. The signal reaches the commits too: one
+ * waiting for an unavailable catalog (up to the 2-minute outage budget) gives up at once.
  */
 import type { Catalog, TableIdentifier } from '../catalog/catalog.js';
 import { formatTableIdentifier } from '../catalog/catalog.js';

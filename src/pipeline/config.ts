@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { ValidationError } from '../errors.js';
 import type { InitialPosition } from '../source/source.js';
+import { LEASE_DEFAULTS, type LeaseSettings } from '../source/kinesis/leases/lease-coordinator.js';
+import { checkLeaseTableName } from '../source/kinesis/leases/lease.js';
 import { parsePartitionArg } from '../iceberg/notation.js';
 import { checkOrphanWindow } from '../maintenance/remove-orphans.js';
 import {
@@ -33,6 +35,13 @@ export interface PipelineConfig {
     endpoint?: string;
     initialPosition: InitialPosition;
     discoveryIntervalMs: number;
+    /**
+     * `source.application`: the name workers sharing the stream through a DynamoDB lease table
+     * (named after it) have in common; absent: one process reads every shard, no DynamoDB.
+     */
+    application?: string;
+    /** `source.lease` (only with `application`): lease timing; defaults in `LEASE_DEFAULTS`. */
+    lease?: LeaseSettings;
   };
   catalog: { uri?: string; warehouse?: string; name?: string };
   table: {
@@ -378,13 +387,33 @@ function parseRemoveOrphans(o: Obj, intervalMs: number, olderThanMs: number): Ma
   return { enabled: true, intervalMs, olderThanMs, allowShortOlderThan: allow === true };
 }
 
+/** `source.lease`: only with `source.application`; renewals at most every half failover time. */
+function parseLease(raw: unknown, application: string | undefined): LeaseSettings {
+  if (raw === undefined || raw === null) return { ...LEASE_DEFAULTS };
+  if (application === undefined) throw new ValidationError('config: source.lease: only used with source.application (the lease table)');
+  if (!isObj(raw)) throw new ValidationError('config: source.lease: must be a mapping');
+  checkKeys(raw, ['failover_time', 'renew_interval', 'max_leases_per_worker'], 'source.lease');
+  const failoverTimeMs = raw.failover_time === undefined ? LEASE_DEFAULTS.failoverTimeMs : parseDuration(raw.failover_time, 'source.lease.failover_time');
+  if (failoverTimeMs < 100) throw new ValidationError('config: source.lease.failover_time: must be at least 100ms');
+  const out: LeaseSettings = { failoverTimeMs };
+  if (raw.renew_interval !== undefined) {
+    const ms = parseDuration(raw.renew_interval, 'source.lease.renew_interval');
+    if (ms < 10 || ms > failoverTimeMs / 2) {
+      throw new ValidationError(`config: source.lease.renew_interval: must be between 10ms and half of failover_time (${failoverTimeMs / 2}ms), got ${JSON.stringify(raw.renew_interval)}`);
+    }
+    out.renewIntervalMs = ms;
+  }
+  if (raw.max_leases_per_worker !== undefined) out.maxLeasesPerWorker = positiveInt(raw.max_leases_per_worker, 'source.lease.max_leases_per_worker');
+  return out;
+}
+
 /** Validates a parsed config object. */
 export function validateConfig(raw: unknown): PipelineConfig {
   if (!isObj(raw)) throw new ValidationError('config: the document must be a mapping');
   checkKeys(raw, ['source', 'catalog', 'table', 'transform', 'commit', 'dead_letter', 'maintenance', 'duckdb'], '');
 
   const src = section(raw, 'source', true);
-  checkKeys(src, ['type', 'stream', 'stream_arn', 'region', 'endpoint', 'initial_position', 'initial_timestamp', 'discovery_interval'], 'source');
+  checkKeys(src, ['type', 'stream', 'stream_arn', 'region', 'endpoint', 'initial_position', 'initial_timestamp', 'discovery_interval', 'application', 'lease'], 'source');
   const type = optString(src, 'type', 'source') ?? 'kinesis';
   if (type !== 'kinesis') throw new ValidationError(`config: source.type: '${type}' is not supported (kinesis)`);
   const streamArn = optString(src, 'stream_arn', 'source');
@@ -463,6 +492,9 @@ export function validateConfig(raw: unknown): PipelineConfig {
   const discoveryIntervalMs =
     src.discovery_interval === undefined ? DEFAULTS.discoveryIntervalMs : parseDuration(src.discovery_interval, 'source.discovery_interval');
   if (discoveryIntervalMs < 100) throw new ValidationError('config: source.discovery_interval: must be at least 100ms');
+  const application = optString(src, 'application', 'source');
+  if (application !== undefined) checkLeaseTableName(application, 'config: source.application');
+  const lease = parseLease(src.lease, application);
 
   return {
     source: {
@@ -473,6 +505,7 @@ export function validateConfig(raw: unknown): PipelineConfig {
       ...(endpoint ? { endpoint } : {}),
       initialPosition,
       discoveryIntervalMs,
+      ...(application ? { application, lease } : {}),
     },
     catalog: {
       ...(optString(cat, 'uri', 'catalog') ? { uri: optString(cat, 'uri', 'catalog')! } : {}),

@@ -28,20 +28,21 @@ import { AlreadyExistsError, FencedError, FloeError, ValidationError } from '../
 import { ColumnBatchBuilder, newRawStage, type RawStage } from '../data/column-batch.js';
 import type { DataFile } from '../iceberg/manifest-types.js';
 import type { TableMetadata } from '../iceberg/metadata.js';
+import { defaultSpec } from '../iceberg/metadata-lookup.js';
 import { parsePartitionArg } from '../iceberg/notation.js';
 import { snapshotForRef } from '../iceberg/snapshot.js';
 import { DuckDB } from '../query/duckdb.js';
 import type { IcebergValue, Schema } from '../iceberg/types.js';
 import type { Source, SourceMetrics, SourceRecord } from '../source/source.js';
 import { Table } from '../table/table.js';
-import { specById, type CommitOptions, type CommitRetryEvent } from '../table/snapshot-producer.js';
+import type { CommitOptions, CommitRetryEvent } from '../table/snapshot-producer.js';
 import { writeDataFiles } from '../table/write.js';
 import { checkpointPrefix, checkpointSummary, diffPositions, readCheckpoint, samePositions } from './checkpoint.js';
 import { DEFAULT_DUCKDB_MEMORY_LIMIT, type PipelineConfig } from './config.js';
 import { DEAD_LETTER_SCHEMA, deadLetterRow } from './dead-letter.js';
 import { base64JsonHint } from './dead-letter-hint.js';
 import { DECLINED, NO_ROOM, RecordScanner, STAGED, UNSTAGED } from './record-scan.js';
-import { RowBuffer, type BufferedGroup } from './row-buffer.js';
+import { RowBuffer, RowRefusedError, type BufferedGroup } from './row-buffer.js';
 import { compileTransform, RecordError, schemaForTransform, TRUNCATED, type CompiledTransform, type RecordContext } from './transform.js';
 import { MaintenanceScheduler, type MaintenanceEvent } from '../maintenance/scheduler.js';
 
@@ -192,11 +193,12 @@ function boundedMessage(e: unknown): string {
 }
 
 /**
- * The row buffer refused a record's row. That leaves a row half stored in the columns, which no
- * dead letter can take back: the run stops, naming the record.
+ * The row buffer failed other than by refusing one row (which is that record's dead letter: see
+ * `RowRefusedError`), e.g. moving the native scanner's staged rows in: several rows may be half
+ * stored, which no dead letter can take back, so the run stops, naming the record.
  */
 function bufferFailure(record: SourceRecord, e: unknown): FloeError {
-  return new FloeError('INTERNAL', `pipeline: record at shard ${record.partitionId} position ${record.position}: the row buffer refused it (a bug in floe; please report it): ${boundedMessage(e)}`, { cause: e });
+  return new FloeError('INTERNAL', `pipeline: record at shard ${record.partitionId} position ${record.position}: the row buffer failed (a bug in floe; please report it): ${boundedMessage(e)}`, { cause: e });
 }
 
 /** The streaming job. */
@@ -237,7 +239,7 @@ export class Pipeline {
     private readonly deadLetterTable: Table | undefined,
     private readonly transform: CompiledTransform,
   ) {
-    this.buffer = new RowBuffer(transform.schema, specById(table.metadata, table.metadata['default-spec-id']));
+    this.buffer = new RowBuffer(transform.schema, defaultSpec(table.metadata, 'table'));
     this.row = new Array<IcebergValue>(transform.schema.fields.length).fill(null);
     this.scanner = options.jsonFastPath === false ? undefined : RecordScanner.for(transform, { native: options.nativeScanner ?? true });
     if (this.scanner?.stageable && this.buffer.spec.fields.length === 0) {
@@ -482,7 +484,16 @@ export class Pipeline {
         try {
           this.buffer.appendRaw(scanner.row);
         } catch (e) {
-          throw bufferFailure(record, e);
+          if (!(e instanceof RowRefusedError)) throw bufferFailure(record, e);
+          // The scanner checked the bytes: they decode.
+          let scanned: string | undefined;
+          try {
+            scanned = this.decoder.decode(record.data);
+          } catch {
+            scanned = undefined;
+          }
+          this.deadLetter(record, boundedMessage(e), scanned, processingTimeUs);
+          return;
         }
         this.statsValue.records++;
         return;
@@ -515,7 +526,11 @@ export class Pipeline {
     try {
       this.buffer.append(row);
     } catch (e) {
-      throw bufferFailure(record, e);
+      // A row the buffer refused left nothing behind (appends are all or nothing): this record's
+      // dead letter, like a transform failure. Anything else is the buffer's own and stops.
+      if (!(e instanceof RowRefusedError)) throw bufferFailure(record, e);
+      this.deadLetter(record, boundedMessage(e), text, processingTimeUs);
+      return;
     }
     this.statsValue.records++;
   }

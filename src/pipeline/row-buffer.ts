@@ -6,10 +6,21 @@
 import { BufferPool } from '../data/buffer-pool.js';
 import { clearRawStage, ColumnBatchBuilder, RAW_UTF8, rawValue, releaseBatch } from '../data/column-batch.js';
 import type { ColumnBatch, RawRow, RawStage } from '../data/column-batch.js';
-import { ValidationError } from '../errors.js';
+import { FloeError, ValidationError } from '../errors.js';
 import type { PartitionSpec } from '../iceberg/metadata.js';
 import { parseTransform, transformFunction } from '../iceberg/transforms.js';
 import type { IcebergValue, Schema } from '../iceberg/types.js';
+
+/**
+ * A row the buffer refused (a value its column cannot hold, a partition value that cannot be
+ * computed): nothing of it was kept, the buffer holds what it held before. The pipeline makes
+ * the record a dead letter; any other error of the buffer is its own (staged rows) and stops.
+ */
+export class RowRefusedError extends FloeError {
+  constructor(cause: unknown) {
+    super('ROW_REFUSED', `buffer: the row was refused (a bug in floe; please report it): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
 
 /** One partition's rows. */
 export interface BufferedGroup {
@@ -94,25 +105,38 @@ export class RowBuffer {
     this.rows += n;
   }
 
-  /** Adds a row (values of the top-level fields in schema order). */
+  /**
+   * Adds a row (values of the top-level fields in schema order), all or nothing: a row that
+   * cannot be buffered throws {@link RowRefusedError} and leaves the buffer as it was.
+   */
   append(row: readonly IcebergValue[]): void {
     this.flushStage();
-    this.group(row).builder.append(row);
+    let g: Group | undefined;
+    try {
+      g = this.group(row);
+      g.builder.append(row);
+    } catch (e) {
+      throw refused(g, e);
+    }
     this.rows++;
   }
 
-  /** Adds a row given as pieces of a record's bytes (the JSON fast path). */
+  /** Adds a row given as pieces of a record's bytes (the JSON fast path); all or nothing, as {@link append}. */
   appendRaw(raw: RawRow): void {
     this.flushStage();
-    let g: Group;
-    if (this.partitioners.length === 0) g = this.group(this.sourceRow);
-    else {
-      // Only the partition source columns are decoded to values.
-      const row = this.sourceRow;
-      for (const i of this.sourceIndexes) row[i] = raw.tags[i] === RAW_UTF8 ? this.decode(raw, i) : rawValue(raw, i);
-      g = this.group(row);
+    let g: Group | undefined;
+    try {
+      if (this.partitioners.length === 0) g = this.group(this.sourceRow);
+      else {
+        // Only the partition source columns are decoded to values.
+        const row = this.sourceRow;
+        for (const i of this.sourceIndexes) row[i] = raw.tags[i] === RAW_UTF8 ? this.decode(raw, i) : rawValue(raw, i);
+        g = this.group(row);
+      }
+      g.builder.appendRaw(raw);
+    } catch (e) {
+      throw refused(g, e);
     }
-    g.builder.appendRaw(raw);
     this.rows++;
   }
 
@@ -191,7 +215,12 @@ export class RowBuffer {
   drain(): BufferedGroup[] {
     this.flushStage();
     const out: BufferedGroup[] = [];
-    for (const g of this.groups.values()) out.push({ partition: g.partition, batch: g.builder.build() });
+    for (const g of this.groups.values()) {
+      const batch = g.builder.build();
+      // A group made for a row that was then refused has no rows: no file for it.
+      if (batch.length > 0) out.push({ partition: g.partition, batch });
+      else releaseBatch(batch);
+    }
     // Next builders start near the last average size (saves regrowing), within reason (up to
     // 2^19 rows: a full unit at the default 250,000 rows, or twice that, never regrows). Rounded up to a power of
     // two below 32,768 rows and to a multiple of 32,768 above, so that units of a steady stream
@@ -204,6 +233,14 @@ export class RowBuffer {
     this.rows = 0;
     return out;
   }
+}
+
+/**
+ * The error of a row that failed: refused (the record's dead letter) when its group's columns are
+ * whole again, else the error as it is (a half row left behind: the pipeline must stop).
+ */
+function refused(g: { builder: ColumnBatchBuilder } | undefined, e: unknown): unknown {
+  return g === undefined || g.builder.whole ? new RowRefusedError(e) : e;
 }
 
 function keyPart(v: IcebergValue): string {

@@ -13,6 +13,7 @@ import { readManifest, type ManifestContents } from '../iceberg/avro/manifest.js
 import { readManifestList } from '../iceberg/avro/manifest-list.js';
 import { inlineManifestFile, ManifestContent, type ManifestEntry, type ManifestFile } from '../iceberg/manifest-types.js';
 import type { Snapshot, TableMetadata } from '../iceberg/metadata.js';
+import { currentSchema, findSchema } from '../iceberg/metadata-lookup.js';
 import { planFilesWithStats, type FileScanTask, type PlanStats } from '../iceberg/scan.js';
 import { currentSnapshot, findSnapshot, snapshotAsOf, snapshotForRef } from '../iceberg/snapshot.js';
 import type { Schema } from '../iceberg/types.js';
@@ -47,10 +48,6 @@ export interface TableScan {
   filter?: BoundExpression;
 }
 
-function schemaById(metadata: TableMetadata, id: number | undefined): Schema | undefined {
-  return id === undefined ? undefined : metadata.schemas.find((s) => s['schema-id'] === id);
-}
-
 /**
  * Chooses the snapshot and schema to read.
  * @throws NotFoundError for an unknown snapshot id or ref; ValidationError for a time before the
@@ -62,9 +59,9 @@ export function selectSnapshot(
 ): { snapshot: Snapshot | undefined; schema: Schema } {
   const given = [options.snapshotId, options.asOfTimestampMs, options.ref].filter((x) => x !== undefined);
   if (given.length > 1) throw new ValidationError('scan: give at most one of snapshotId, asOfTimestampMs, ref');
-  const current = schemaById(metadata, metadata['current-schema-id']);
-  if (!current) throw new ValidationError(`scan: current schema ${metadata['current-schema-id']} not found`);
-  const snapshotSchema = (s: Snapshot): Schema => schemaById(metadata, s['schema-id']) ?? current;
+  const current = currentSchema(metadata, 'scan');
+  const snapshotSchema = (s: Snapshot): Schema =>
+    (s['schema-id'] === undefined ? undefined : findSchema(metadata, s['schema-id'])) ?? current;
 
   if (options.snapshotId !== undefined) {
     const s = findSnapshot(metadata, options.snapshotId);

@@ -6,7 +6,8 @@
 import { ValidationError } from '../errors.js';
 import { EntryStatus, FileContent, type DataFile, type ManifestEntry, type ManifestFile } from '../iceberg/manifest-types.js';
 import type { Snapshot, SnapshotSummary, TableMetadata } from '../iceberg/metadata.js';
-import { SnapshotProducer, specById, type BuiltSnapshot } from './snapshot-producer.js';
+import { specById } from '../iceberg/metadata-lookup.js';
+import { SnapshotProducer, type BuiltSnapshot } from './snapshot-producer.js';
 
 /** Appends data files to a table in one snapshot. */
 export class FastAppend extends SnapshotProducer {
@@ -48,7 +49,7 @@ export class FastAppend extends SnapshotProducer {
           file_sequence_number: null,
           data_file: f,
         }));
-        written.push(await this.writeManifest(base, specById(base, specId), 'data', entries));
+        written.push(await this.writeManifest(base, specById(base, specId, 'table'), 'data', entries));
       }
       this.newManifests = written;
     }

@@ -11,7 +11,8 @@
 import { ValidationError } from '../errors.js';
 import { EntryStatus, FileContent, type DataFile, type ManifestEntry, type ManifestFile } from '../iceberg/manifest-types.js';
 import type { Snapshot, SnapshotSummary, TableMetadata } from '../iceberg/metadata.js';
-import { SnapshotProducer, specById, type BuiltSnapshot, type CommitOptions } from './snapshot-producer.js';
+import { specById } from '../iceberg/metadata-lookup.js';
+import { SnapshotProducer, type BuiltSnapshot, type CommitOptions } from './snapshot-producer.js';
 import type { Table } from './table.js';
 
 /** Options of a replace/overwrite. */
@@ -83,7 +84,7 @@ export class RewriteFiles extends SnapshotProducer {
             file_sequence_number: null,
             data_file: f,
           }));
-          written.push(await this.writeManifest(base, specById(base, specId), content, entries));
+          written.push(await this.writeManifest(base, specById(base, specId, 'table'), content, entries));
         }
       }
       this.newFileManifests = written;
@@ -134,6 +135,6 @@ export class RewriteFiles extends SnapshotProducer {
       }
     }
     const content = manifest.content === 1 ? 'deletes' : 'data';
-    return { manifest: await this.writeManifest(base, specById(base, manifest.partition_spec_id), content, rewritten), removed };
+    return { manifest: await this.writeManifest(base, specById(base, manifest.partition_spec_id, 'table'), content, rewritten), removed };
   }
 }

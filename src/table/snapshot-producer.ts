@@ -34,9 +34,9 @@ import { encodeManifest } from '../iceberg/avro/summary.js';
 import type { TableRequirement, TableUpdate } from '../iceberg/commit.js';
 import type { DataFile, ManifestEntry, ManifestFile } from '../iceberg/manifest-types.js';
 import type { PartitionSpec, Snapshot, SnapshotSummary, TableMetadata } from '../iceberg/metadata.js';
+import { currentSchema } from '../iceberg/metadata-lookup.js';
 import { partitionType } from '../iceberg/partitioning.js';
 import { findSnapshot, mergeSummary, newSnapshotId, snapshotForRef, summarizeFiles } from '../iceberg/snapshot.js';
-import type { Schema } from '../iceberg/types.js';
 import { joinLocation } from '../io/location.js';
 import { abortableSleep, backoffMs, DEFAULT_OUTAGE_POLICY, retryPolicyFromProperties, type OutagePolicy } from './retry.js';
 import type { Table } from './table.js';
@@ -68,7 +68,9 @@ export interface CommitOptions {
   onRetry?: (event: CommitRetryEvent) => void;
   /**
    * Ends the waits for an unavailable catalog early (a pipeline stopping): the commit then fails
-   * as it would when the budget runs out. A request already sent is not abandoned.
+   * as it would when the budget runs out. A request already sent is not abandoned. It also ends
+   * the SQLite catalog's wait for another connection's lock (after 250 ms of grace): the commit
+   * fails with code `ABORTED`, nothing applied.
    */
   signal?: AbortSignal;
 }
@@ -240,7 +242,9 @@ export abstract class SnapshotProducer {
   private async send(requirements: TableRequirement[], updates: TableUpdate[]): Promise<{ metadata: TableMetadata; metadataLocation: string }> {
     for (;;) {
       try {
-        const loaded = await this.table.commitRaw(requirements, updates);
+        // The signal also ends a wait for the SQLite catalog's lock (ABORTED, nothing applied).
+        const signal = this.options.signal;
+        const loaded = await this.table.commitRaw(requirements, updates, signal ? { signal } : undefined);
         this.unresolved = undefined;
         return loaded;
       } catch (e) {
@@ -369,7 +373,7 @@ export abstract class SnapshotProducer {
     content: 'data' | 'deletes',
     entries: ManifestEntry[],
   ): Promise<ManifestFile> {
-    const schema = currentSchema(base);
+    const schema = currentSchema(base, 'table');
     const path = joinLocation(this.metadataDir(base), `${this.commitUuid}-m${this.manifestCount++}.avro`);
     const { bytes, manifest } = encodeManifest({
       formatVersion: base['format-version'] as 1 | 2,
@@ -449,20 +453,6 @@ export abstract class SnapshotProducer {
     };
     return { snapshot, listLocation };
   }
-}
-
-/** The table's current schema. */
-export function currentSchema(md: TableMetadata): Schema {
-  const s = md.schemas.find((x) => x['schema-id'] === md['current-schema-id']);
-  if (!s) throw new ValidationError(`table: current schema ${md['current-schema-id']} not found`);
-  return s;
-}
-
-/** A partition spec by id. */
-export function specById(md: TableMetadata, id: number): PartitionSpec {
-  const s = md['partition-specs'].find((x) => x['spec-id'] === id);
-  if (!s) throw new ValidationError(`table: partition spec ${id} not found`);
-  return s;
 }
 
 function errorText(e: unknown): string {

@@ -4,10 +4,11 @@
  * catalog, REST or Glue.
  */
 import { CommitConflictError } from '../errors.js';
-import type { Catalog, LoadedTable, TableIdentifier } from '../catalog/catalog.js';
+import type { Catalog, CommitTableOptions, LoadedTable, TableIdentifier } from '../catalog/catalog.js';
 import { formatTableIdentifier } from '../catalog/catalog.js';
 import type { TableRequirement, TableUpdate } from '../iceberg/commit.js';
 import type { PartitionSpec, Snapshot, TableMetadata } from '../iceberg/metadata.js';
+import { currentSchema, defaultSpec } from '../iceberg/metadata-lookup.js';
 import { snapshotForRef } from '../iceberg/snapshot.js';
 import type { Schema } from '../iceberg/types.js';
 import type { FileIO } from '../io/file-io.js';
@@ -15,7 +16,7 @@ import { FastAppend } from './append.js';
 import { backoffMs, retryPolicyFromProperties, sleep } from './retry.js';
 import { RewriteFiles, type RewriteOptions } from './rewrite.js';
 import { rowsToBatch } from './rows.js';
-import { currentSchema, specById, type CommitOptions, type CommitResult } from './snapshot-producer.js';
+import type { CommitOptions, CommitResult } from './snapshot-producer.js';
 import { writeDataFiles } from './write.js';
 
 /** A loaded table with its catalog. */
@@ -65,12 +66,12 @@ export class Table {
 
   /** The current schema. */
   schema(): Schema {
-    return currentSchema(this.metadata);
+    return currentSchema(this.metadata, 'table');
   }
 
   /** The default partition spec. */
   spec(): PartitionSpec {
-    return specById(this.metadata, this.metadata['default-spec-id']);
+    return defaultSpec(this.metadata, 'table');
   }
 
   /** The head of `branch` (default main), if any. */
@@ -84,9 +85,14 @@ export class Table {
     return this;
   }
 
-  /** Commits requirements and updates as they are (no retry) and adopts the result. */
-  async commitRaw(requirements: TableRequirement[], updates: TableUpdate[]): Promise<LoadedTable> {
-    this.current = await this.catalog.commitTable(this.current.identifier, requirements, updates);
+  /**
+   * Commits requirements and updates as they are (no retry) and adopts the result. `options` go to
+   * the catalog (`signal`: see {@link CommitTableOptions}).
+   */
+  async commitRaw(requirements: TableRequirement[], updates: TableUpdate[], options?: CommitTableOptions): Promise<LoadedTable> {
+    this.current = options
+      ? await this.catalog.commitTable(this.current.identifier, requirements, updates, options)
+      : await this.catalog.commitTable(this.current.identifier, requirements, updates);
     return this.current;
   }
 
@@ -158,7 +164,7 @@ export class Table {
    */
   async updateSchema(evolve: (current: Schema, md: TableMetadata) => Schema): Promise<LoadedTable> {
     return this.update((md) => {
-      const current = currentSchema(md);
+      const current = currentSchema(md, 'table');
       const next = evolve(current, md);
       return {
         requirements: [

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ValidationError } from '../errors.js';
 import type { DataFile } from '../iceberg/manifest-types.js';
 import type { PartitionSpec, TableMetadata } from '../iceberg/metadata.js';
+import { currentSchema, specById } from '../iceberg/metadata-lookup.js';
 import { partitionPath } from '../iceberg/partitioning.js';
 import { parseTransform, transformFunction } from '../iceberg/transforms.js';
 import type { IcebergValue, Schema } from '../iceberg/types.js';
@@ -19,7 +20,6 @@ import type { ColumnBatch } from '../data/column-batch.js';
 import { toDataFile, writeParquetFile, type ParquetCompression } from '../data/parquet-writer.js';
 import type { FileIO } from '../io/file-io.js';
 import type { DuckDB } from '../query/duckdb.js';
-import { currentSchema, specById } from './snapshot-producer.js';
 
 /** Options of {@link writeDataFiles}. */
 export interface WriteDataFilesOptions {
@@ -95,9 +95,9 @@ export async function writeDataFiles(
   batch: ColumnBatch,
   options: WriteDataFilesOptions = {},
 ): Promise<{ files: DataFile[]; specId: number }> {
-  const schema = currentSchema(md);
+  const schema = currentSchema(md, 'table');
   const specId = options.specId ?? md['default-spec-id'];
-  const spec = specById(md, specId);
+  const spec = specById(md, specId, 'table');
   const compression = compressionOf(md, options.compression);
   const base = dataLocation(md);
   const files: DataFile[] = [];

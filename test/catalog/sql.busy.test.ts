@@ -6,10 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
 import type { TableIdentifier } from '../../src/catalog/catalog.js';
 import { CommitConflictError, FloeError } from '../../src/errors.js';
@@ -131,5 +131,47 @@ test('the busy timeout still bounds the wait, without stalling: a commit fails a
     await released;
     assert.equal((await catalog.loadTable(ID)).metadataLocation, base.metadataLocation, 'nothing was applied');
     await catalog.createNamespace(['other']);
+  });
+});
+
+test('a stop (the commit\'s signal) ends the wait for the lock within the grace: ABORTED, nothing applied, no file left', async () => {
+  await withCatalog(10_000, async (catalog, dbPath) => {
+    const table = await Table.load(catalog, ID);
+    const base = table.loaded.metadataLocation;
+    const { files, specId } = await writeDataFiles(table.io, table.metadata, batchFromRows(table.schema(), [[1n]]));
+    const stop = new AbortController();
+    const { child, released } = await holdWriteLock(dbPath, 8_000);
+    try {
+      const commit = table.newAppend({ signal: stop.signal }).appendFiles(files, specId).commit();
+      await new Promise((r) => setTimeout(r, 500));
+      const abortedAt = Date.now();
+      stop.abort();
+      await assert.rejects(commit, (e: unknown) => {
+        assert.ok(e instanceof FloeError && e.code === 'ABORTED', String(e));
+        assert.match(e.message, /^catalog: commit to db\.t not applied: stopped while waiting for the catalog database lock/);
+        return true;
+      });
+      const answeredMs = Date.now() - abortedAt;
+      assert.ok(answeredMs < 1_000, `answered ${answeredMs} ms after the abort (busy timeout 10 s)`);
+    } finally {
+      child.kill();
+      await released;
+    }
+    const after = await catalog.loadTable(ID);
+    assert.equal(after.metadataLocation, base, 'nothing was applied');
+    const metadataDir = dirname(base.replace(/^file:\/\//, ''));
+    const left = (await readdir(metadataDir)).filter((f) => f.endsWith('.metadata.json'));
+    assert.equal(left.length, 1, `only the table's own metadata file: ${left.join(', ')}`);
+  });
+});
+
+test('a commit whose signal already aborted still lands when the lock is released within the grace', async () => {
+  await withCatalog(10_000, async (catalog, dbPath) => {
+    const stopped = AbortSignal.abort();
+    const { released } = await holdWriteLock(dbPath, 40);
+    const loaded = await catalog.commitTable(ID, [], [{ action: 'set-properties', updates: { a: 'b' } }], { signal: stopped });
+    assert.equal(loaded.metadata.properties.a, 'b');
+    await released;
+    assert.equal((await catalog.loadTable(ID)).metadata.properties.a, 'b');
   });
 });

@@ -140,3 +140,22 @@ describe('buffer-pool: recycled buffers', () => {
     assert.throws(() => col.append('y'), ValidationError);
   });
 });
+
+test('buffer-pool: a null binary value on recycled buffers takes no bytes (the next value is read whole)', () => {
+  const pool = new BufferPool();
+  const first = new EncodedColumn('binary', 'b', 1024, pool);
+  for (let i = 0; i < 10; i++) first.append(Uint8Array.of(9, 9, 9, 9, 9));
+  first.seal();
+  pool.newRound();
+  first.release();
+  // Takes the lengths buffer the first column filled with 5s.
+  const next = new EncodedColumn('binary', 'b', 1024, pool);
+  next.append(null);
+  next.append(Uint8Array.of(1, 2));
+  next.append(null);
+  next.append(Uint8Array.of(3));
+  assert.deepEqual([next.get(0), next.get(1), next.get(2), next.get(3)], [null, Uint8Array.of(1, 2), null, Uint8Array.of(3)]);
+  const prepared = next.prepared();
+  assert.ok(prepared.layout === 'bytes');
+  assert.deepEqual(Array.from(prepared.lengths), [0, 2, 0, 1]);
+});

@@ -139,9 +139,16 @@ describe('ColumnBatchBuilder with encode', () => {
     assert.deepStrictEqual(Array.from(b.build().columns.get(1)!), ['y']);
   });
 
-  test('a refused value leaves a half row that build() refuses', () => {
+  test('a refused value leaves the batch as it was before the row (all or nothing)', () => {
     const b = new ColumnBatchBuilder(schema, { encode: true });
-    assert.throws(() => b.append(['x', 1n, 'not a timestamp']), /column-batch: t: row 0/);
-    assert.throws(() => b.build(), /unfinished row/);
+    b.append(['w', 0n, null]);
+    assert.throws(() => b.append(['x', 1n, 'not a timestamp']), /column-batch: t: row 1/);
+    assert.equal(b.length, 1);
+    b.append(['y', 2n, 7n]);
+    const batch = b.build();
+    assert.equal(batch.length, 2);
+    assert.deepStrictEqual(Array.from(batch.columns.get(1)!), ['w', 'y']);
+    assert.deepStrictEqual(Array.from(batch.columns.get(2)!), [0n, 2n]);
+    assert.deepStrictEqual(Array.from(batch.columns.get(3)!), [null, 7n]);
   });
 });

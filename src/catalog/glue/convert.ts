@@ -17,6 +17,7 @@
 import type { Column, Database, DatabaseInput, StorageDescriptor, Table, TableInput } from '@aws-sdk/client-glue';
 import { ValidationError } from '../../errors.js';
 import type { TableMetadata } from '../../iceberg/metadata.js';
+import { findSchema } from '../../iceberg/metadata-lookup.js';
 import type { IcebergType, NestedField } from '../../iceberg/types.js';
 import { stripTrailingSlash } from '../../io/location.js';
 import type { Namespace, TableIdentifier } from '../catalog.js';
@@ -156,7 +157,7 @@ export function glueColumns(md: TableMetadata, existingComments: ReadonlyMap<str
     seen.add(field.name);
     out.push(column(field, current, existingComments));
   };
-  const currentSchema = md.schemas.find((s) => s['schema-id'] === md['current-schema-id']);
+  const currentSchema = findSchema(md, md['current-schema-id']);
   for (const f of currentSchema?.fields ?? []) add(f, true);
   for (const s of md.schemas) {
     if (s['schema-id'] === md['current-schema-id']) continue;

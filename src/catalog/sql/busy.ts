@@ -14,6 +14,13 @@ export const BUSY_SLICE_MS = 5;
 /** Longest sleep between tries: a released lock is taken within this. */
 const MAX_BUSY_WAIT_MS = 50;
 
+/**
+ * How long the wait goes on once its signal aborts (a stopping pipeline's final commit): long
+ * enough for ordinary contention (another writer's commit holds the lock for milliseconds), short
+ * enough that a stuck lock holder does not hold up a SIGTERM for the whole busy timeout.
+ */
+export const BUSY_ABORT_GRACE_MS = 250;
+
 /** True for SQLite's "database is locked/busy" errors (another connection holds the lock). */
 export function isSqliteBusy(e: unknown): boolean {
   const code = typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : '';
@@ -24,10 +31,12 @@ export function isSqliteBusy(e: unknown): boolean {
  * Runs `fn` (synchronous SQL that either completes or fails with SQLITE_BUSY having changed
  * nothing: one statement or one transaction) until it does not fail busy, sleeping between tries
  * (1, 2, 4, … ms, at most {@link MAX_BUSY_WAIT_MS}). After `budgetMs` of waiting, or when `stop()`
- * says so, the last busy error is thrown.
+ * says so, the last busy error is thrown; so it is {@link BUSY_ABORT_GRACE_MS} after `signal`
+ * aborts (a sleep ends at the abort). `fn` is always tried at least once.
  */
-export async function retryWhileBusy<T>(fn: () => T, budgetMs: number, stop?: () => boolean): Promise<T> {
+export async function retryWhileBusy<T>(fn: () => T, budgetMs: number, stop?: () => boolean, signal?: AbortSignal): Promise<T> {
   let started: number | undefined;
+  let abortedAt: number | undefined;
   for (let attempt = 0; ; attempt++) {
     try {
       return fn();
@@ -35,9 +44,14 @@ export async function retryWhileBusy<T>(fn: () => T, budgetMs: number, stop?: ()
       if (!isSqliteBusy(e)) throw e;
       const now = Date.now();
       started ??= now;
-      const left = budgetMs - (now - started);
+      if (signal?.aborted) abortedAt ??= now;
+      const left = Math.min(budgetMs - (now - started), abortedAt === undefined ? Infinity : BUSY_ABORT_GRACE_MS - (now - abortedAt));
       if (left <= 0 || stop?.()) throw e;
-      await sleep(Math.min(left, MAX_BUSY_WAIT_MS, 2 ** Math.min(attempt, 10)));
+      const ms = Math.min(left, MAX_BUSY_WAIT_MS, 2 ** Math.min(attempt, 10));
+      // An abort ends the sleep (the next try then starts the grace period); never with a
+      // signal that already aborted, whose sleep would end at once every time.
+      if (signal && !signal.aborted) await sleep(ms, undefined, { signal }).catch(() => undefined);
+      else await sleep(ms);
     }
   }
 }

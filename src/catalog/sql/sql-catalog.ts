@@ -35,6 +35,7 @@ import { fileIOFor } from '../../io/resolve.js';
 import {
   formatTableIdentifier,
   type Catalog,
+  type CommitTableOptions,
   type CreateTableOptions,
   type DropTableOptions,
   type LoadedTable,
@@ -540,7 +541,7 @@ export class SqlCatalog implements Catalog, LocationFactsSource {
     return this.loaded(identifier, metadataLocation, metadata);
   }
 
-  async commitTable(identifier: TableIdentifier, requirements: TableRequirement[], updates: TableUpdate[]): Promise<LoadedTable> {
+  async commitTable(identifier: TableIdentifier, requirements: TableRequirement[], updates: TableUpdate[], options: CommitTableOptions = {}): Promise<LoadedTable> {
     const { ns, name, display } = this.identParts(identifier);
     const row = await this.sql(`committing to ${display}`, () => this.getRow(ns, name));
     if (!row) {
@@ -572,11 +573,22 @@ export class SqlCatalog implements Catalog, LocationFactsSource {
           `WHERE catalog_name = ? AND table_namespace = ? AND table_name = ? AND metadata_location = ?${this.tableTypeFilter}`,
       );
       // A busy try changed nothing; waits between tries do not block the event loop.
-      changes = await retryWhileBusy(() => update.run(newLocation, baseLocation, this.name, ns, name, baseLocation).changes, this.busyTimeoutMs, () => this.closed);
+      changes = await retryWhileBusy(
+        () => update.run(newLocation, baseLocation, this.name, ns, name, baseLocation).changes,
+        this.busyTimeoutMs,
+        () => this.closed,
+        options.signal,
+      );
     } catch (e) {
       if (isBusy(e)) {
         // The statement never got the write lock (busy timeout): nothing changed, the file is an orphan.
         await io.delete(newLocation).catch(() => undefined);
+        if (options.signal?.aborted) {
+          // Not a conflict: a retry would wait again; the caller is stopping.
+          throw new FloeError('ABORTED', `catalog: commit to ${display} not applied: stopped while waiting for the catalog database lock (held by another connection)`, {
+            cause: e,
+          });
+        }
         throw new CommitConflictError(`catalog: commit to ${display} not applied: the catalog database stayed busy; reload and retry`, {
           cause: e,
         });

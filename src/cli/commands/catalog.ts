@@ -12,26 +12,56 @@
 import { startRestCatalogServer } from '../../catalog/rest/rest-server.js';
 import { generateToken, isLoopbackHost } from '../../catalog/rest/rest-server-guard.js';
 import { list, pairs, parse, str, UsageError } from '../args.js';
-import { CATALOG_OPTIONS, catalogFrom, catalogSettings } from '../context.js';
+import { CATALOG_FLAGS, catalogFrom, catalogSettings } from '../context.js';
+import { renderGroup, renderUsage, type CommandGroup, type CommandSpec } from '../help.js';
 import type { CommandIO } from '../io.js';
 
 /** The conventional port of Iceberg REST catalogs. */
 export const DEFAULT_REST_PORT = 8181;
 
+/** `floe catalog serve`: what it parses and what its help says. */
+export const CATALOG_SERVE_SPEC: CommandSpec = {
+  name: 'catalog serve',
+  summary:
+    `Serves the catalog (default <warehouse>/catalog.db, warehouse ./warehouse) as an Iceberg REST catalog on ` +
+    `http://127.0.0.1:${DEFAULT_REST_PORT} until SIGINT/SIGTERM, for Spark, Trino, PyIceberg, DuckDB and floe. Prints its URL on stdout.`,
+  flags: {
+    port: { type: 'string', value: 'P', help: `the port (default ${DEFAULT_REST_PORT}; 0 picks a free one)` },
+    host: { type: 'string', value: 'H', help: 'the address to bind (default 127.0.0.1); any non-loopback address gets a token unless --no-auth' },
+    prefix: { type: 'string', value: 'SEGMENT', help: 'the path segment(s) after /v1/ that the server announces and serves (e.g. floe or a/b)' },
+    'table-config': {
+      type: 'string',
+      multiple: true,
+      value: 'K=V',
+      help: 'storage settings handed to clients with every table, e.g. s3.endpoint=http://127.0.0.1:4568 s3.path-style-access=true',
+    },
+    token: { type: 'string', value: 'T', help: 'clients must send Authorization: Bearer T (default FLOE_CATALOG_TOKEN)' },
+    auth: { type: 'boolean', help: 'generates a random token and prints it (as Jupyter does)' },
+    'no-auth': { type: 'boolean', help: 'serves without a token even on a non-loopback --host (only behind a proxy that authenticates)' },
+    'allowed-host': {
+      type: 'string',
+      multiple: true,
+      value: 'H',
+      help: 'another Host name clients may use (a proxy\'s; name, name:port, [ipv6]:port or *); others get 403',
+    },
+    'allow-external-locations': { type: 'boolean', help: 'accepts table, metadata and file locations outside the warehouse (refused by default)' },
+    ...CATALOG_FLAGS,
+  },
+  notes: `Examples:
+  floe catalog serve --warehouse warehouse
+  floe catalog serve --catalog pyiceberg.db --catalog-name default --warehouse /data/wh
+  FLOE_CATALOG_TOKEN=… floe query --catalog http://127.0.0.1:${DEFAULT_REST_PORT} "SELECT …"`,
+};
+
+/** `floe catalog` as a group. */
+export const CATALOG_GROUP: CommandGroup = {
+  name: 'catalog',
+  summary: 'The catalog as a service.',
+  subcommands: [CATALOG_SERVE_SPEC],
+};
+
 /** Usage text of `floe catalog`. */
-export const CATALOG_USAGE = `usage: floe catalog serve [--port P] [--host H] [--prefix SEGMENT] [--table-config K=V]...
-                          [--token T | --auth | --no-auth] [--allowed-host H]...
-                          [--allow-external-locations]
-                          [--catalog URI] [--warehouse DIR] [--catalog-name NAME]
-  Serves the catalog (default <warehouse>/catalog.db, warehouse ./warehouse) as an Iceberg REST
-  catalog on http://127.0.0.1:${DEFAULT_REST_PORT} until SIGINT. --port 0 picks a free port.
-  --table-config hands storage settings to clients with every table, e.g.
-  s3.endpoint=http://127.0.0.1:4568 s3.path-style-access=true for an S3-compatible store.
-  Clients must send Authorization: Bearer <token> when the server has a token: --token T or
-  FLOE_CATALOG_TOKEN sets it, --auth generates one and prints it. A --host other than loopback
-  always gets a token (generated unless given) unless --no-auth. --allowed-host adds a Host
-  name clients may use (a proxy's; name or name:port). --allow-external-locations accepts
-  table and file locations outside the warehouse.`;
+export const CATALOG_USAGE = renderGroup(CATALOG_GROUP);
 
 /**
  * The server's token (see the file comment); `generated` when floe made it up and must print it.
@@ -68,19 +98,8 @@ function untilSignal(): Promise<NodeJS.Signals> {
 }
 
 async function serve(argv: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parse('catalog serve', argv, {
-    ...CATALOG_OPTIONS,
-    port: { type: 'string' },
-    host: { type: 'string' },
-    prefix: { type: 'string' },
-    'table-config': { type: 'string', multiple: true },
-    token: { type: 'string' },
-    auth: { type: 'boolean' },
-    'no-auth': { type: 'boolean' },
-    'allowed-host': { type: 'string', multiple: true },
-    'allow-external-locations': { type: 'boolean' },
-  });
-  if (positionals.length > 0) throw new UsageError(`cli: catalog serve takes no arguments, got '${positionals.join(' ')}'\n${CATALOG_USAGE}`);
+  const { values, positionals } = parse(CATALOG_SERVE_SPEC, argv);
+  if (positionals.length > 0) throw new UsageError(`cli: catalog serve takes no arguments, got '${positionals.join(' ')}'\n${renderUsage(CATALOG_SERVE_SPEC)}`);
   const portText = str(values, 'port') ?? String(DEFAULT_REST_PORT);
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`cli: --port must be 0..65535, got '${portText}'`);

@@ -8,7 +8,9 @@
  */
 import type { Catalog, TableIdentifier } from '../../catalog/catalog.js';
 import { parseTableIdentifier } from '../../catalog/catalog.js';
-import { ValidationError } from '../../errors.js';
+import { catalogLocationFacts, describeConflicts, findLocationConflicts, tableRoots } from '../../catalog/location-policy.js';
+import { FloeError, ValidationError } from '../../errors.js';
+import { remapLocation, type PathMapping } from '../../io/remap.js';
 import { compactTable } from '../../maintenance/compact.js';
 import { expireSnapshots } from '../../maintenance/expire-snapshots.js';
 import type { MaintenanceProgress } from '../../maintenance/progress.js';
@@ -19,36 +21,79 @@ import { MAX_AGE_MS, parseDuration, parseSize } from '../../pipeline/config.js';
 import type { JsonOut } from '../../query/result-values.js';
 import { Table } from '../../table/table.js';
 import { parse, str, UsageError } from '../args.js';
-import { CATALOG_OPTIONS, catalogFrom } from '../context.js';
-import { formatPlain, parseFormat, type OutputFormat } from '../format.js';
+import { CATALOG_FLAGS, catalogFrom, PATH_MAP_FLAG, pathMapFrom } from '../context.js';
+import { FORMAT_FLAG, formatPlain, parseFormat, type OutputFormat } from '../format.js';
+import { renderGroup, renderUsage, type CommandGroup, type CommandSpec, type FlagSpec, type FlagSpecs } from '../help.js';
 import type { CommandIO } from '../io.js';
-
-export const MAINTAIN_USAGE = `usage: floe maintain compact NAMESPACE.TABLE [--target-file-size 128MB] [--min-input-files 5] [--where "FILTER"]
-       floe maintain expire-snapshots NAMESPACE.TABLE [--older-than 5d] [--retain-last 1] [--keep-files]
-       floe maintain remove-orphans NAMESPACE.TABLE [--older-than 3d] [--allow-short-older-than] [--dry-run]
-       floe maintain rewrite-manifests NAMESPACE.TABLE [--target-manifest-size 8MB] [--min-manifests 2]
-  common: [--catalog URI] [--warehouse DIR] [--format table|json|csv]
-  compact          bin-packs small data files per partition into files of the target size, applying
-                   deletes; --where selects files (e.g. "event_time >= '2026-01-08'"), whole files
-                   are rewritten
-  expire-snapshots removes snapshots older than --older-than beyond the newest --retain-last, then
-                   deletes the files only they needed (and metadata files older than the metadata log)
-  remove-orphans   deletes files under the table location that no metadata references and that are
-                   older than --older-than (a safety window for writers; default 3d, at least 24h
-                   unless --allow-short-older-than); refuses a table whose location holds the
-                   warehouse root, the catalog database or another table
-  rewrite-manifests merges small manifests into fewer (no data change)`;
 
 const SUBCOMMANDS = ['compact', 'expire-snapshots', 'remove-orphans', 'rewrite-manifests'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
 
-/** Flags valid for each subcommand (besides the catalog flags and --format). */
-const FLAGS: Record<Sub, string[]> = {
-  compact: ['target-file-size', 'min-input-files', 'where'],
-  'expire-snapshots': ['older-than', 'retain-last', 'keep-files'],
-  'remove-orphans': ['older-than', 'dry-run', 'allow-short-older-than'],
-  'rewrite-manifests': ['target-manifest-size', 'min-manifests'],
+const COMMON: FlagSpecs = { ...CATALOG_FLAGS, ...PATH_MAP_FLAG, ...FORMAT_FLAG };
+const OLDER_THAN = (dflt: string, what: string): FlagSpec => ({ type: 'string', value: 'DURATION', help: `${what} (default ${dflt}; e.g. 90m, 12h, 7d)` });
+
+/** `floe maintain …`: each subcommand's flags and help (the parser's definitions). */
+export const MAINTAIN_SPECS: Record<Sub, CommandSpec> = {
+  compact: {
+    name: 'maintain compact',
+    args: 'NAMESPACE.TABLE',
+    summary: 'Bin-packs small data files per partition into files of the target size, applying deletes; whole files are rewritten.',
+    flags: {
+      'target-file-size': { type: 'string', value: 'SIZE', help: 'the size of the files written (default the table\'s write.target-file-size-bytes, else 128MB)' },
+      'min-input-files': { type: 'string', value: 'N', help: 'compacts a partition only when it has at least N candidate files (default 5)' },
+      where: { type: 'string', value: '"FILTER"', help: "selects the files to compact, e.g. \"event_time >= '2026-01-08'\"" },
+      ...COMMON,
+    },
+  },
+  'expire-snapshots': {
+    name: 'maintain expire-snapshots',
+    args: 'NAMESPACE.TABLE',
+    summary:
+      'Removes snapshots older than --older-than beyond the newest --retain-last, then deletes the files only they ' +
+      'needed (and metadata files older than the metadata log).',
+    flags: {
+      'older-than': OLDER_THAN("the table's history.expire.max-snapshot-age-ms, else 5d", 'expires snapshots older than this'),
+      'retain-last': { type: 'string', value: 'N', help: "always keeps the newest N snapshots (default the table's history.expire.min-snapshots-to-keep, else 1)" },
+      'keep-files': { type: 'boolean', help: 'removes the snapshots from the metadata but deletes no file' },
+      ...COMMON,
+    },
+  },
+  'remove-orphans': {
+    name: 'maintain remove-orphans',
+    args: 'NAMESPACE.TABLE',
+    summary:
+      'Deletes files under the table location that no metadata references and that are older than --older-than; ' +
+      'refuses a table whose location holds the warehouse root, the catalog database or another table. One row per orphan file.',
+    flags: {
+      'older-than': OLDER_THAN('3d', 'a safety window for writers still writing: only older files are orphans; at least 24h unless --allow-short-older-than'),
+      'allow-short-older-than': { type: 'boolean', help: 'accepts an --older-than under 24 hours (a writer\'s files in flight may be deleted)' },
+      'dry-run': { type: 'boolean', help: 'lists the orphan files, deletes nothing' },
+      ...COMMON,
+    },
+  },
+  'rewrite-manifests': {
+    name: 'maintain rewrite-manifests',
+    args: 'NAMESPACE.TABLE',
+    summary: 'Merges small manifests into fewer (no data change).',
+    flags: {
+      'target-manifest-size': { type: 'string', value: 'SIZE', help: "the size of the manifests written (default the table's commit.manifest.target-size-bytes, else 8MB)" },
+      'min-manifests': { type: 'string', value: 'N', help: 'rewrites only when there are at least N manifests (default 2)' },
+      ...COMMON,
+    },
+  },
 };
+
+/** `floe maintain` as a group. */
+export const MAINTAIN_GROUP: CommandGroup = {
+  name: 'maintain',
+  summary:
+    'Table maintenance on demand (the operations floe run schedules from its maintenance policy). Each prints one row ' +
+    'describing what it did, as a table or with --format json|csv; a progress bar goes to stderr on a terminal.',
+  subcommands: Object.values(MAINTAIN_SPECS),
+};
+
+/** The usage text of `floe maintain`. */
+export const MAINTAIN_USAGE = renderGroup(MAINTAIN_GROUP);
 
 function cliValue<T>(flag: string, parseIt: () => T): T {
   try {
@@ -101,7 +146,7 @@ class ProgressBar {
 }
 
 function tableArg(positionals: string[], sub: string): TableIdentifier {
-  if (positionals.length !== 1) throw new UsageError(`cli: maintain ${sub} expects NAMESPACE.TABLE\n${MAINTAIN_USAGE}`);
+  if (positionals.length !== 1) throw new UsageError(`cli: maintain ${sub} expects NAMESPACE.TABLE\n${renderUsage(MAINTAIN_SPECS[sub as Sub])}`);
   try {
     return parseTableIdentifier(positionals[0]!);
   } catch (e) {
@@ -120,23 +165,8 @@ export async function maintainCommand(argv: string[], io: CommandIO): Promise<nu
     throw new UsageError(`cli: unknown maintain subcommand '${subArg ?? ''}'\n${MAINTAIN_USAGE}`);
   }
   const sub = subArg as Sub;
-  const { values, positionals } = parse(`maintain ${sub}`, rest, {
-    ...CATALOG_OPTIONS,
-    format: { type: 'string' },
-    'target-file-size': { type: 'string' },
-    'min-input-files': { type: 'string' },
-    where: { type: 'string' },
-    'older-than': { type: 'string' },
-    'retain-last': { type: 'string' },
-    'keep-files': { type: 'boolean' },
-    'dry-run': { type: 'boolean' },
-    'allow-short-older-than': { type: 'boolean' },
-    'target-manifest-size': { type: 'string' },
-    'min-manifests': { type: 'string' },
-  });
-  for (const flag of Object.values(FLAGS).flat()) {
-    if (values[flag] !== undefined && !FLAGS[sub].includes(flag)) throw new UsageError(`cli: maintain ${sub}: --${flag} does not apply to ${sub}`);
-  }
+  // A sibling's flag (--dry-run on compact) is named as not applying to this subcommand.
+  const { values, positionals } = parse(MAINTAIN_SPECS[sub], rest, MAINTAIN_GROUP.subcommands);
   const format = parseFormat(str(values, 'format'));
   const ident = tableArg(positionals, sub);
   // Everything parsed before the catalog is opened: bad usage never touches the table.
@@ -157,6 +187,8 @@ export async function maintainCommand(argv: string[], io: CommandIO): Promise<nu
   const onProgress = bar ? (p: MaintenanceProgress) => bar.update(p) : undefined;
   try {
     const table = await Table.load(catalog, ident);
+    const pathMap = pathMapFrom(values);
+    if (sub === 'remove-orphans' && pathMap.length > 0) await checkMappedRoots(table, pathMap);
     const out = await run(sub, table, values, opts, onProgress);
     bar?.clear();
     io.stdout(formatPlain({ columns: out.columns, rows: out.rows }, format));
@@ -168,6 +200,26 @@ export async function maintainCommand(argv: string[], io: CommandIO): Promise<nu
   } finally {
     bar?.clear();
     await closeQuietly(catalog);
+  }
+}
+
+/**
+ * With `--path-map`, a table's recorded roots (compared by the sweep) are not where its files are:
+ * the warehouse root and the catalog database are paths on this machine, so the roots are checked
+ * again where the mapping puts them (a root mapped onto the warehouse would sweep every table).
+ */
+async function checkMappedRoots(table: Table, pathMap: PathMapping[]): Promise<void> {
+  const facts = await catalogLocationFacts(table.catalog, table.identifier);
+  const mapped = tableRoots(table.metadata).map((r) => remapLocation(r, pathMap));
+  const conflicts = findLocationConflicts(mapped, {
+    ...facts,
+    tables: facts.tables.map((t) => ({ ...t, roots: t.roots.map((r) => remapLocation(r, pathMap)) })),
+  });
+  if (conflicts.length > 0) {
+    throw new FloeError(
+      'LOCATION_OVERLAP',
+      `remove-orphans: ${table.name}: refused, nothing deleted: through --path-map the table does not own its directories alone: ${describeConflicts(conflicts)}`,
+    );
   }
 }
 

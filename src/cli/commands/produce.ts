@@ -7,11 +7,26 @@ import { kinesisClientFromEnv } from '../../source/kinesis/client.js';
 import { putRecords, type PutEntry } from '../../source/kinesis/producer.js';
 import { referenceEntries } from '../../source/kinesis/reference-events.js';
 import { parse, str, UsageError } from '../args.js';
+import { renderUsage, type CommandSpec } from '../help.js';
 import type { CommandIO } from '../io.js';
 
-export const PRODUCE_USAGE = `usage: floe produce --stream <name> [--count N] [--rate R] [--stdin] [--endpoint URL] [--region R]
-  Sends N reference events (default 10), at most R records/s (default unlimited),
-  or one record per non-empty stdin line with --stdin (partition keys pk_0, pk_1, …).`;
+/** `floe produce`: what it parses and what its help says. */
+export const PRODUCE_SPEC: CommandSpec = {
+  name: 'produce',
+  args: '--stream NAME',
+  summary: 'Sends reference events (or stdin lines) to a Kinesis stream with PutRecords, in batches of up to 500; a progress bar on a terminal.',
+  flags: {
+    stream: { type: 'string', value: 'NAME', help: 'the stream (required)' },
+    count: { type: 'string', value: 'N', help: 'how many reference events to send (default 10)' },
+    rate: { type: 'string', value: 'R', help: 'at most R records per second (default unlimited)' },
+    stdin: { type: 'boolean', help: 'sends one record per non-empty stdin line instead (partition keys pk_0, pk_1, …)' },
+    endpoint: { type: 'string', value: 'URL', help: 'the Kinesis endpoint (default AWS_ENDPOINT_URL_KINESIS, else AWS\'s)' },
+    region: { type: 'string', value: 'R', help: 'the AWS region (default AWS_REGION)' },
+  },
+};
+
+/** The usage text of `floe produce`. */
+export const PRODUCE_USAGE = renderUsage(PRODUCE_SPEC);
 
 function bar(done: number, total: number): string {
   const width = 30;
@@ -28,14 +43,7 @@ function positiveNumber(v: string | undefined, flag: string, dflt: number): numb
 
 /** Runs `floe produce`. */
 export async function produceCommand(argv: string[], io: CommandIO, stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
-  const { values } = parse('produce', argv, {
-    stream: { type: 'string' },
-    count: { type: 'string' },
-    rate: { type: 'string' },
-    stdin: { type: 'boolean' },
-    endpoint: { type: 'string' },
-    region: { type: 'string' },
-  });
+  const { values } = parse(PRODUCE_SPEC, argv);
   const stream = str(values, 'stream');
   if (!stream) throw new UsageError(`cli: produce needs --stream\n${PRODUCE_USAGE}`);
   const count = positiveNumber(str(values, 'count'), '--count', 10);

@@ -6,19 +6,49 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { sqlitePathFromUri } from '../../catalog/sql/db.js';
 import { ValidationError } from '../../errors.js';
-import { parsePathMapping } from '../../io/remap.js';
 import { athenaClientFromEnv, athenaResultToPlainRows, runAthenaQuery } from '../../query/athena/athena-query.js';
 import { QueryEngine } from '../../query/engine.js';
 import { list, pairs, parse, str, UsageError } from '../args.js';
-import { CATALOG_OPTIONS, catalogSettings, optionalCatalogFrom } from '../context.js';
-import { formatPlain, formatResult, parseFormat, type OutputFormat } from '../format.js';
+import { CATALOG_FLAGS, catalogSettings, optionalCatalogFrom, PATH_MAP_FLAG, pathMapFrom } from '../context.js';
+import { FORMAT_FLAG, formatPlain, formatResult, parseFormat, type OutputFormat } from '../format.js';
+import { renderUsage, type CommandSpec } from '../help.js';
 import type { CommandIO } from '../io.js';
 
-export const QUERY_USAGE = `usage: floe query [--catalog <uri>] [--warehouse <dir>] [--table NAME=LOCATION]...
-                  [--path-map FROM=TO]... [--snapshot-id ID | --as-of TIMESTAMP]
-                  [--format table|json|csv] "SQL"
-       floe query --engine athena [--workgroup W] [--output-location s3://…] [--database D]
-                  [--athena-catalog C] [--format table|json|csv] "SQL"`;
+/** `floe query`: what it parses and what its help says. */
+export const QUERY_SPEC: CommandSpec = {
+  name: 'query',
+  args: '"SQL"',
+  summary:
+    'Runs one SQL statement through DuckDB over Iceberg tables: the catalog\'s tables as namespace.table, and tables ' +
+    'named by location with --table; or on Amazon Athena with --engine athena.',
+  flags: {
+    ...CATALOG_FLAGS,
+    table: {
+      type: 'string',
+      multiple: true,
+      value: 'NAME=LOCATION',
+      help:
+        'adds a table by location: a metadata JSON file or a table directory (newest metadata). A table opened from ' +
+        'another directory than its metadata records resolves its paths inside the directory it was opened from',
+    },
+    ...PATH_MAP_FLAG,
+    'snapshot-id': { type: 'string', value: 'ID', help: 'reads the tables as of this snapshot (time travel)' },
+    'as-of': { type: 'string', value: 'TIMESTAMP', help: 'reads the tables as of this time: ISO-8601 (UTC unless it says otherwise) or epoch ms' },
+    format: FORMAT_FLAG.format!,
+    engine: { type: 'string', value: 'duckdb|athena', help: 'where the statement runs (default duckdb)' },
+    workgroup: { type: 'string', value: 'W', help: 'athena: the workgroup (default primary)' },
+    'output-location': { type: 'string', value: 's3://…', help: "athena: where results go (required unless the workgroup sets one)" },
+    database: { type: 'string', value: 'D', help: 'athena: the default database of unqualified table names' },
+    'athena-catalog': { type: 'string', value: 'C', help: 'athena: the data catalog (default AwsDataCatalog)' },
+  },
+  notes: `Catalog and --table tables may be mixed in one statement. floe query creates nothing: a --warehouse or
+--catalog SQLite catalog that does not exist is an error. --engine athena takes none of --catalog,
+--warehouse, --catalog-name, --table, --path-map, --snapshot-id, --as-of (time travel is Athena SQL:
+FOR TIMESTAMP AS OF …); AWS_REGION, AWS_ENDPOINT_URL_ATHENA and the default credential chain apply.`,
+};
+
+/** The usage text of `floe query`. */
+export const QUERY_USAGE = renderUsage(QUERY_SPEC);
 
 const ATHENA_ONLY = ['workgroup', 'output-location', 'database', 'athena-catalog'] as const;
 const DUCKDB_ONLY = ['catalog', 'warehouse', 'catalog-name', 'table', 'path-map', 'snapshot-id', 'as-of'] as const;
@@ -89,19 +119,7 @@ function checkCatalogExists(values: Record<string, unknown>, env: NodeJS.Process
 
 /** Runs `floe query`. */
 export async function queryCommand(argv: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parse('query', argv, {
-    ...CATALOG_OPTIONS,
-    table: { type: 'string', multiple: true },
-    'path-map': { type: 'string', multiple: true },
-    'snapshot-id': { type: 'string' },
-    'as-of': { type: 'string' },
-    format: { type: 'string' },
-    engine: { type: 'string' },
-    workgroup: { type: 'string' },
-    'output-location': { type: 'string' },
-    database: { type: 'string' },
-    'athena-catalog': { type: 'string' },
-  });
+  const { values, positionals } = parse(QUERY_SPEC, argv);
   if (positionals.length !== 1) throw new UsageError(`cli: query expects exactly one SQL argument\n${QUERY_USAGE}`);
   const sql = positionals[0]!;
   const format = parseFormat(str(values, 'format'));
@@ -118,7 +136,7 @@ export async function queryCommand(argv: string[], io: CommandIO): Promise<numbe
     throw new UsageError(`cli: --snapshot-id must be an integer, got '${snapshotText}'`);
   }
   const tables = pairs('--table', list(values, 'table')).map(([name, location]) => ({ name, location }));
-  const pathMap = list(values, 'path-map').map(parsePathMapping);
+  const pathMap = pathMapFrom(values);
   checkCatalogExists(values, io.env);
   const catalog = await optionalCatalogFrom(values, io.env);
   if (!catalog && tables.length === 0) {

@@ -8,8 +8,8 @@
  * The stream is kept beside the warehouse (`<warehouse>/.kinesis`), so running the quickstart
  * again continues the same stream and table: the positions committed in the table stay valid.
  */
-import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
+import { ensureLocalDirectory } from '../../catalog/local-directory.js';
 import { openCatalog } from '../../catalog/open.js';
 import { Pipeline } from '../../pipeline/pipeline.js';
 import { referenceConfig, REFERENCE_STREAM, REFERENCE_TABLE } from '../../pipeline/reference.js';
@@ -21,17 +21,31 @@ import { referenceEntries } from '../../source/kinesis/reference-events.js';
 import { startLocalKinesis } from '../../source/local-kinesis.js';
 import { parse, str, UsageError } from '../args.js';
 import { formatResult } from '../format.js';
+import { renderUsage, type CommandSpec } from '../help.js';
 import type { CommandIO } from '../io.js';
 import { kinesisSourceFor, RunReporter } from './run.js';
 
-export const QUICKSTART_USAGE = `usage: floe quickstart [--warehouse DIR] [--count N]
-  Runs the reference pipeline locally: embedded Kinesis → floe → Iceberg table, then queries it.`;
+/** `floe quickstart`: what it parses and what its help says. */
+export const QUICKSTART_SPEC: CommandSpec = {
+  name: 'quickstart',
+  summary:
+    'Runs the reference pipeline on this machine (what npm start runs): an embedded Kinesis endpoint, the stream, ' +
+    'the table in a local warehouse with the embedded catalog, floe, N reference events, then the reference query. ' +
+    'Running it again appends to the same stream and table.',
+  flags: {
+    warehouse: { type: 'string', value: 'DIR', help: 'where the table, its catalog and the stream live (default FLOE_WAREHOUSE, else ./warehouse)' },
+    count: { type: 'string', value: 'N', help: 'how many reference events to send (default 10)' },
+  },
+};
+
+/** The usage text of `floe quickstart`. */
+export const QUICKSTART_USAGE = renderUsage(QUICKSTART_SPEC);
 
 const REFERENCE_QUERY = `SELECT * FROM ${REFERENCE_TABLE} ORDER BY event_time DESC LIMIT 10`;
 
 /** Runs `floe quickstart`. */
 export async function quickstartCommand(argv: string[], io: CommandIO): Promise<number> {
-  const { values } = parse('quickstart', argv, { warehouse: { type: 'string' }, count: { type: 'string' } });
+  const { values } = parse(QUICKSTART_SPEC, argv);
   const t0 = Date.now();
   const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(2)} s`;
   const say = (s: string) => io.stderr(`[${elapsed()}] ${s}\n`);
@@ -40,7 +54,7 @@ export async function quickstartCommand(argv: string[], io: CommandIO): Promise<
   if (!Number.isInteger(count) || count < 1) throw new UsageError(`cli: --count must be a positive integer`);
 
   const kinesisDir = join(warehouse, '.kinesis');
-  await mkdir(kinesisDir, { recursive: true });
+  ensureLocalDirectory(kinesisDir, 'quickstart: --warehouse');
   const local = await startLocalKinesis({ path: kinesisDir });
   say(`embedded Kinesis endpoint on ${local.url}`);
   const client = kinesisClientFromEnv({ endpoint: local.url, env: io.env });

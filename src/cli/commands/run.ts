@@ -11,11 +11,36 @@ import { kinesisClientFromEnv } from '../../source/kinesis/client.js';
 import { KinesisSource } from '../../source/kinesis/kinesis-source.js';
 import type { SourceLogger } from '../../source/source.js';
 import { parse, str, UsageError } from '../args.js';
+import { renderUsage, type CommandSpec } from '../help.js';
 import type { CommandIO } from '../io.js';
 import { restAuthFromEnv } from '../context.js';
 
-export const RUN_USAGE = `usage: floe run --config <file.yaml|file.json>
-  Streams the configured Kinesis stream into the configured Iceberg table until SIGINT/SIGTERM.`;
+/** Where the config file's keys are documented (the README section). */
+export const CONFIG_REFERENCE = 'README.md#configuration-of-floe-run';
+
+/** `floe run`: what it parses and what its help says. */
+export const RUN_SPEC: CommandSpec = {
+  name: 'run',
+  args: '--config FILE',
+  summary:
+    'Streams the configured Kinesis stream into the configured Iceberg table until SIGINT/SIGTERM (a final commit, ' +
+    'then exit 0; a second signal exits at once). On a terminal a live status line, otherwise one JSON object per event.',
+  flags: {
+    config: {
+      type: 'string',
+      short: 'c',
+      value: 'FILE',
+      help: 'the pipeline config, YAML or JSON (required; may also be given as the only argument), validated before any work',
+    },
+  },
+  notes: `Every key of the config (source, catalog, table, transform, commit, dead_letter, maintenance,
+duckdb) is described in the configuration reference, the README's "Configuration of floe run":
+  ${CONFIG_REFERENCE}
+A complete example: examples/reference.yaml.`,
+};
+
+/** The usage text of `floe run`. */
+export const RUN_USAGE = renderUsage(RUN_SPEC);
 
 /** A logger writing JSON lines (non-TTY) or human lines above the status line (TTY). */
 export class RunReporter {
@@ -224,7 +249,7 @@ export function processSignals(io: CommandIO): { onStop: (stop: () => void) => (
 
 /** Runs `floe run`. */
 export async function runCommand(argv: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parse('run', argv, { config: { type: 'string', short: 'c' } });
+  const { values, positionals } = parse(RUN_SPEC, argv);
   const path = str(values, 'config') ?? positionals[0];
   if (!path) throw new UsageError(`cli: run needs --config <file>\n${RUN_USAGE}`);
   let config: PipelineConfig;

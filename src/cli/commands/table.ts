@@ -6,26 +6,95 @@ import type { Catalog, TableIdentifier } from '../../catalog/catalog.js';
 import { formatTableIdentifier, parseTableIdentifier } from '../../catalog/catalog.js';
 import { AlreadyExistsError, ValidationError } from '../../errors.js';
 import { FileContent } from '../../iceberg/manifest-types.js';
+import { currentSchema, findSortOrder, findSpec } from '../../iceberg/metadata-lookup.js';
 import { schemaToString } from '../../iceberg/schema.js';
 import { planTableScan } from '../../query/table-scan.js';
 import type { JsonOut } from '../../query/result-values.js';
 import { list, pairs, parse, str, UsageError } from '../args.js';
-import { CATALOG_OPTIONS, catalogFrom } from '../context.js';
-import { formatPlain, parseFormat, type OutputFormat } from '../format.js';
+import { CATALOG_FLAGS, catalogFrom, PATH_MAP_FLAG } from '../context.js';
+import { FORMAT_FLAG, formatPlain, parseFormat, type OutputFormat } from '../format.js';
+import { renderGroup, renderUsage, type CommandGroup, type CommandSpec, type FlagSpecs } from '../help.js';
 import type { CommandIO } from '../io.js';
 import { parsePartitionArg, parseSchemaArg } from '../../iceberg/notation.js';
 
-export const TABLE_USAGE = `usage: floe table create NAMESPACE.TABLE --schema "col type [not null], ..." [--partition-by "day(ts), bucket(16, id)"]
-                        [--location LOC] [--property K=V]... [--format-version 1|2]
-       floe table describe NAMESPACE.TABLE
-       floe table list [NAMESPACE]
-       floe table snapshots NAMESPACE.TABLE
-       floe table files NAMESPACE.TABLE [--snapshot-id ID]
-       floe table drop NAMESPACE.TABLE [--purge]
-  common: [--catalog URI] [--warehouse DIR] [--format table|json|csv]
-  --location: a directory of the table's own; never the warehouse root, a directory holding the
-  catalog database or another table, nor one inside another table (refused: its orphan sweep
-  would delete their files)`;
+const COMMON: FlagSpecs = { ...CATALOG_FLAGS, ...FORMAT_FLAG };
+const READ: FlagSpecs = { ...COMMON, ...PATH_MAP_FLAG };
+
+/** `floe table …`: each subcommand's flags and help (the parser's definitions). */
+export const TABLE_SPECS: Record<TableSub, CommandSpec> = {
+  create: {
+    name: 'table create',
+    args: 'NAMESPACE.TABLE --schema SCHEMA',
+    summary: 'Creates a table (and its namespace when missing) and prints its location and metadata file.',
+    flags: {
+      schema: {
+        type: 'string',
+        value: '"COL TYPE [not null], ..."',
+        help:
+          'the columns (required): boolean, int, long, float, double, decimal(P,S), date, time, timestamp, timestamptz, ' +
+          'string, uuid, fixed[L], binary, struct<a: int, …>, list<T>, map<K, V>; or an Iceberg schema as JSON',
+      },
+      'partition-by': {
+        type: 'string',
+        value: '"TRANSFORMS"',
+        help: 'partition spec, e.g. "day(ts), bucket(16, id)": identity (a bare column), bucket(N, c), truncate(W, c), year/month/day/hour(c), void(c)',
+      },
+      location: {
+        type: 'string',
+        value: 'LOC',
+        help:
+          "the table's own directory (default <warehouse>/<namespace>/<table>); never the warehouse root, a directory " +
+          'holding the catalog database or another table, nor one inside another table (refused: its orphan sweep would delete their files)',
+      },
+      property: { type: 'string', multiple: true, value: 'K=V', help: 'a table property, e.g. write.target-file-size-bytes=134217728' },
+      'format-version': { type: 'string', value: '1|2', help: 'Iceberg format version (default 2)' },
+      ...COMMON,
+    },
+    notes: 'Example: floe table create db.events --schema "id long not null, ts timestamptz, name string" --partition-by "day(ts)"',
+  },
+  describe: {
+    name: 'table describe',
+    args: 'NAMESPACE.TABLE',
+    summary: "Prints a table's format version, location, metadata file, partition spec, sort order, current snapshot, properties and schema.",
+    flags: READ,
+  },
+  list: {
+    name: 'table list',
+    args: '[NAMESPACE]...',
+    summary: 'Lists the tables of the given namespaces (default: every top-level namespace).',
+    flags: COMMON,
+  },
+  snapshots: {
+    name: 'table snapshots',
+    args: 'NAMESPACE.TABLE',
+    summary: "Lists a table's snapshots, oldest first, with their operation, record counts and refs.",
+    flags: READ,
+  },
+  files: {
+    name: 'table files',
+    args: 'NAMESPACE.TABLE',
+    summary: "Lists the data and delete files of a table's current snapshot (or --snapshot-id's).",
+    flags: { 'snapshot-id': { type: 'string', value: 'ID', help: 'the snapshot to list (default the current one)' }, ...READ },
+  },
+  drop: {
+    name: 'table drop',
+    args: 'NAMESPACE.TABLE',
+    summary: 'Removes a table from the catalog; its files stay unless --purge.',
+    flags: { purge: { type: 'boolean', help: "also deletes the table's files (data, manifests, metadata)" }, ...COMMON },
+  },
+};
+
+type TableSub = 'create' | 'describe' | 'list' | 'snapshots' | 'files' | 'drop';
+
+/** `floe table` as a group. */
+export const TABLE_GROUP: CommandGroup = {
+  name: 'table',
+  summary: 'Creates, describes, lists and drops tables, in the spirit of the PyIceberg CLI. Every subcommand prints a table, or with --format json one JSON array.',
+  subcommands: Object.values(TABLE_SPECS),
+};
+
+/** The usage text of `floe table`. */
+export const TABLE_USAGE = renderGroup(TABLE_GROUP);
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -36,7 +105,7 @@ function emit(io: CommandIO, format: OutputFormat, columns: string[], rows: Json
 }
 
 function one(positionals: string[], what: string): TableIdentifier {
-  if (positionals.length !== 1) throw new UsageError(`cli: table ${what} expects NAMESPACE.TABLE\n${TABLE_USAGE}`);
+  if (positionals.length !== 1) throw new UsageError(`cli: table ${what} expects NAMESPACE.TABLE\n${renderUsage(TABLE_SPECS[what as TableSub] ?? TABLE_SPECS.describe)}`);
   try {
     return parseTableIdentifier(positionals[0]!);
   } catch (e) {
@@ -48,22 +117,13 @@ function one(positionals: string[], what: string): TableIdentifier {
 
 /** Runs `floe table …`. */
 export async function tableCommand(argv: string[], io: CommandIO): Promise<number> {
-  const [sub, ...rest] = argv;
-  const { values, positionals } = parse(`table ${sub ?? ''}`, rest, {
-    ...CATALOG_OPTIONS,
-    format: { type: 'string' },
-    schema: { type: 'string' },
-    'partition-by': { type: 'string' },
-    location: { type: 'string' },
-    property: { type: 'string', multiple: true },
-    'format-version': { type: 'string' },
-    'snapshot-id': { type: 'string' },
-    purge: { type: 'boolean' },
-  });
-  const format = parseFormat(str(values, 'format'));
-  if (!sub || !['create', 'describe', 'list', 'snapshots', 'files', 'drop'].includes(sub)) {
-    throw new UsageError(`cli: unknown table subcommand '${sub ?? ''}'\n${TABLE_USAGE}`);
+  const [subArg, ...rest] = argv;
+  if (!subArg || !Object.hasOwn(TABLE_SPECS, subArg)) {
+    throw new UsageError(`cli: unknown table subcommand '${subArg ?? ''}'\n${TABLE_USAGE}`);
   }
+  const sub = subArg as TableSub;
+  const { values, positionals } = parse(TABLE_SPECS[sub], rest, TABLE_GROUP.subcommands);
+  const format = parseFormat(str(values, 'format'));
   const catalog = await catalogFrom(values, io.env);
   try {
     switch (sub) {
@@ -95,7 +155,7 @@ async function create(
   format: OutputFormat,
 ): Promise<number> {
   const schemaText = str(values, 'schema');
-  if (!schemaText) throw new UsageError(`cli: table create needs --schema\n${TABLE_USAGE}`);
+  if (!schemaText) throw new UsageError(`cli: table create needs --schema\n${renderUsage(TABLE_SPECS.create)}`);
   const schema = parseSchemaArg(schemaText, 'cli: --schema');
   const partitionText = str(values, 'partition-by');
   const partitionSpec = partitionText ? parsePartitionArg(partitionText, schema, 'cli: --partition-by') : undefined;
@@ -124,9 +184,9 @@ async function create(
 async function describe(catalog: Catalog, id: TableIdentifier, io: CommandIO, format: OutputFormat): Promise<number> {
   const t = await catalog.loadTable(id);
   const md = t.metadata;
-  const schema = md.schemas.find((s) => s['schema-id'] === md['current-schema-id'])!;
-  const spec = md['partition-specs'].find((s) => s['spec-id'] === md['default-spec-id']);
-  const order = md['sort-orders'].find((s) => s['order-id'] === md['default-sort-order-id']);
+  const schema = currentSchema(md, 'table');
+  const spec = findSpec(md, md['default-spec-id']);
+  const order = findSortOrder(md, md['default-sort-order-id']);
   const current = md.snapshots.find((s) => s['snapshot-id'] === md['current-snapshot-id']);
   if (format === 'json') {
     io.stdout(
