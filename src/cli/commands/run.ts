@@ -260,6 +260,13 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
     if (e instanceof ValidationError) throw new UsageError(e.message, { cause: e });
     throw e;
   }
+  if (config.source.application !== undefined) {
+    // The lease layer exists (src/source/kinesis/leases/) but floe run does not use it yet: refuse
+    // rather than run one process that silently ignores the key (nothing in a config is ignored).
+    throw new UsageError(
+      'config: source.application: several workers sharing a stream through a lease table are not wired into floe run yet (issue #14); remove source.application and source.lease to run one process',
+    );
+  }
   const reporter = new RunReporter(io);
   await runPipeline(config, io, reporter, processSignals(io));
   return 0;
