@@ -23,7 +23,7 @@ import { snapshotForRef } from '../src/iceberg/snapshot.js';
 import { readCheckpoint } from '../src/pipeline/checkpoint.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { QueryEngine } from '../src/query/engine.js';
-import { sqlString } from '../src/query/duckdb.js';
+import { sqlString } from '../src/duckdb/instance.js';
 import { kinesisClientFromEnv } from '../src/source/kinesis/client.js';
 import { KinesisSource } from '../src/source/kinesis/kinesis-source.js';
 import { Table } from '../src/table/table.js';

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqlCatalog } from '../src/catalog/sql/sql-catalog.js';
 import { parseDuration, validateConfig } from '../src/pipeline/config.js';
-import { Pipeline } from '../src/pipeline/pipeline.js';
+import { openPipeline } from '../src/run/run-pipeline.js';
 import { MemorySource, type MemoryPartition } from '../src/source/memory.js';
 import { emitResult, eventPool, flag, peakRss } from './common.js';
 import { REFERENCE_COLUMNS } from './reference.js';
@@ -80,7 +80,7 @@ let commits = 0;
 const maintenance = { compactions: 0, manifestRewrites: 0, expiries: 0, failures: 0, lastError: undefined as string | undefined };
 /** [start, end] of every compaction, in seconds since start. */
 const compactions: [number, number][] = [];
-const pipeline = await Pipeline.open({
+const pipeline = await openPipeline({
   config,
   catalog,
   source,

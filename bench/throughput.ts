@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqlCatalog } from '../src/catalog/sql/sql-catalog.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
-import { sharedDuckDB } from '../src/query/duckdb.js';
+import { sharedDuckDB } from '../src/duckdb/instance.js';
 import { MemorySource } from '../src/source/memory.js';
 import { averageSize, emitResult, eventPool, flag, peakRss, RssSampler, threadCpuSeconds } from './common.js';
 import { ingestConfig } from './reference.js';

@@ -12,7 +12,7 @@ import { batchFromRows, ColumnBatchBuilder, type ColumnBatch } from '../src/data
 import { writeParquetFile } from '../src/data/parquet-writer.js';
 import type { IcebergValue } from '../src/iceberg/types.js';
 import { schemaForTransform } from '../src/pipeline/transform.js';
-import { DuckDB } from '../src/query/duckdb.js';
+import { DuckDB } from '../src/duckdb/instance.js';
 import { emitResult, flag } from './common.js';
 
 const count = Number(flag('rows', '300000'));

@@ -5,6 +5,62 @@
  * Messages start with the subsystem that raised them, e.g. `avro: invalid magic bytes`.
  */
 
+/**
+ * Every code a {@link FloeError} may carry, one list (README "Error codes" says what each means
+ * and whether it is retriable; `test/errors.codes.test.ts` checks every code raised in src/ is
+ * here). A code never changes meaning between releases; new ones are added here first.
+ */
+export const ErrorCode = {
+  // Input and features.
+  VALIDATION: 'VALIDATION',
+  UNSUPPORTED: 'UNSUPPORTED',
+  INTERNAL: 'INTERNAL',
+  ROW_REFUSED: 'ROW_REFUSED',
+  // Catalogs and tables.
+  NO_SUCH_NAMESPACE: 'NO_SUCH_NAMESPACE',
+  NO_SUCH_TABLE: 'NO_SUCH_TABLE',
+  ALREADY_EXISTS: 'ALREADY_EXISTS',
+  NAMESPACE_NOT_EMPTY: 'NAMESPACE_NOT_EMPTY',
+  COMMIT_CONFLICT: 'COMMIT_CONFLICT',
+  COMMIT_STATE_UNKNOWN: 'COMMIT_STATE_UNKNOWN',
+  CATALOG_UNREACHABLE: 'CATALOG_UNREACHABLE',
+  CATALOG_UNAVAILABLE: 'CATALOG_UNAVAILABLE',
+  CATALOG: 'CATALOG',
+  CATALOG_CLOSED: 'CATALOG_CLOSED',
+  AUTH: 'AUTH',
+  FENCED: 'FENCED',
+  ABORTED: 'ABORTED',
+  PURGE_INCOMPLETE: 'PURGE_INCOMPLETE',
+  PURGE_REFUSED: 'PURGE_REFUSED',
+  // Storage and data files.
+  NOT_FOUND: 'NOT_FOUND',
+  IO: 'IO',
+  PARQUET_WRITE: 'PARQUET_WRITE',
+  PARQUET_FOOTER: 'PARQUET_FOOTER',
+  // Query engines.
+  DUCKDB_CONFIG: 'DUCKDB_CONFIG',
+  DUCKDB_QUERY: 'DUCKDB_QUERY',
+  DUCKDB_CLOSED: 'DUCKDB_CLOSED',
+  ATHENA: 'ATHENA',
+  ATHENA_QUERY_FAILED: 'ATHENA_QUERY_FAILED',
+  ATHENA_TIMEOUT: 'ATHENA_TIMEOUT',
+  ATHENA_ABORTED: 'ATHENA_ABORTED',
+  // Maintenance.
+  COMPACT_WRITE: 'COMPACT_WRITE',
+  LOCATION_OVERLAP: 'LOCATION_OVERLAP',
+  // Sources.
+  SOURCE_READ_FAILED: 'SOURCE_READ_FAILED',
+  SOURCE_STATE: 'SOURCE_STATE',
+  KINESIS_ADMIN_FAILED: 'KINESIS_ADMIN_FAILED',
+  KINESIS_PUT_FAILED: 'KINESIS_PUT_FAILED',
+  LOCAL_KINESIS_FAILED: 'LOCAL_KINESIS_FAILED',
+  LEASE_TABLE: 'LEASE_TABLE',
+  LEASE_STATE: 'LEASE_STATE',
+} as const;
+
+/** One of the {@link ErrorCode} values. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
 /** Options accepted by every floe error. */
 export interface FloeErrorOptions {
   /** The underlying error, kept for diagnostics. */
@@ -15,12 +71,12 @@ export interface FloeErrorOptions {
 
 /** Base class of every error floe raises on purpose. */
 export class FloeError extends Error {
-  /** Stable, machine-readable code (e.g. `COMMIT_CONFLICT`). Never changes between releases. */
-  readonly code: string;
+  /** Stable, machine-readable code (e.g. `COMMIT_CONFLICT`), one of {@link ErrorCode}. Never changes between releases. */
+  readonly code: ErrorCode;
   /** True when retrying the same operation unchanged may succeed. */
   readonly retriable: boolean;
 
-  constructor(code: string, message: string, options: FloeErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: FloeErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -116,6 +172,6 @@ export class FencedError extends FloeError {
 }
 
 /** Returns true when `e` is a floe error with the given code. */
-export function hasCode(e: unknown, code: string): boolean {
+export function hasCode(e: unknown, code: ErrorCode): boolean {
   return e instanceof FloeError && e.code === code;
 }

@@ -17,6 +17,7 @@ export {
   CatalogUnreachableError,
   CommitConflictError,
   CommitStateUnknownError,
+  ErrorCode,
   FencedError,
   FloeError,
   hasCode,
@@ -49,7 +50,7 @@ export { startRestCatalogServer, type RestCatalogServer, type RestCatalogServerO
 
 // Schemas, partition specs and the table format's types.
 export { parsePartitionArg, parseSchemaArg } from './iceberg/notation.js';
-export { parseSchema } from './iceberg/schema.js';
+export { parseSchema } from './iceberg/schema-parse.js';
 export type { IcebergType, IcebergValue, NestedField, PrimitiveType, Schema } from './iceberg/types.js';
 export type { PartitionSpec, Snapshot, SortOrder, TableMetadata } from './iceberg/metadata.js';
 export type { DataFile } from './iceberg/manifest-types.js';
@@ -70,8 +71,9 @@ export { fileIOFor, registerFileIO, type FileIOFactory } from './io/resolve.js';
 export { parsePathMapping, RemapFileIO, type PathMapping } from './io/remap.js';
 
 // The pipeline and its sources.
-export { Pipeline, type PipelineEvent, type PipelineOptions, type PipelineStats } from './pipeline/pipeline.js';
+export { Pipeline, type AlongsideWork, type PipelineEvent, type PipelineOptions, type PipelineStats } from './pipeline/pipeline.js';
 export { loadConfig, parseConfig, validateConfig, type PipelineConfig } from './pipeline/config.js';
+export { openPipeline, type RunEvent, type RunPipelineOptions } from './run/run-pipeline.js';
 export { SHARD_END, type Source, type SourceBatch, type SourceRecord } from './source/source.js';
 export { KinesisSource, type KinesisSourceOptions } from './source/kinesis/kinesis-source.js';
 export { kinesisClientFromEnv, type KinesisClientOptions } from './source/kinesis/client.js';

@@ -5,14 +5,18 @@
  * long/decimal/time/timestamp as bigint, date as days (number), uuid as its lowercase string,
  * binary/fixed as Uint8Array, struct as an array in field order, list as an array, map as a Map.
  *
- * Columns are plain arrays (or any ArrayLike, e.g. a typed array view that a decoder filled) so
- * the pipeline can append record by record without per-row objects, and the writer can walk one
- * column at a time.
+ * A column is either JavaScript values (a plain array, or any ArrayLike, e.g. a typed array view
+ * that a decoder filled) or an {@link EncodedColumn}: values encoded on arrival (what a builder
+ * with `encode` makes of primitive columns), which the Parquet writer takes as they are. Readers
+ * that need values use {@link valueAt} / {@link columnValues}, or test `instanceof EncodedColumn`.
  */
 import { ValidationError } from '../errors.js';
 import type { IcebergValue, NestedField, Schema } from '../iceberg/types.js';
 import type { BufferPool } from './buffer-pool.js';
-import { asArrayLike, EncodedColumn, encodedColumnOf, encodedKindOf } from './encoded-column.js';
+import { EncodedColumn, encodedKindOf } from './encoded-column.js';
+
+/** One column of a {@link ColumnBatch}: JavaScript values, or values encoded on arrival. */
+export type BatchColumn = ArrayLike<IcebergValue> | EncodedColumn;
 
 /** Rows in columnar form. */
 export interface ColumnBatch {
@@ -22,7 +26,21 @@ export interface ColumnBatch {
    * One column per top-level field id. A field without a column is null in every row (allowed
    * only for optional fields).
    */
-  readonly columns: ReadonlyMap<number, ArrayLike<IcebergValue>>;
+  readonly columns: ReadonlyMap<number, BatchColumn>;
+}
+
+/** Value `row` of a batch column (null for a missing column); decodes it when encoded (slower). */
+export function valueAt(column: BatchColumn | undefined, row: number): IcebergValue {
+  if (column === undefined) return null;
+  return column instanceof EncodedColumn ? column.get(row) : (column[row] ?? null);
+}
+
+/**
+ * A batch column as values that can be indexed: the column itself, or an encoded column decoded
+ * into an array in one pass (a copy: for the rare reader that needs values).
+ */
+export function columnValues(column: BatchColumn): ArrayLike<IcebergValue> {
+  return column instanceof EncodedColumn ? Array.from(column) : column;
 }
 
 /** A {@link RawRow} column that is null. */
@@ -217,7 +235,7 @@ export class ColumnBatchBuilder {
       if (Array.isArray(col)) {
         if (col.length > rows) col.length = rows;
       } else {
-        while (col.length > rows) col.dropLast();
+        col.truncate(rows);
       }
     }
   }
@@ -252,12 +270,25 @@ export class ColumnBatchBuilder {
   /**
    * Appends the rows of a stage (see {@link RawStage}), in order, as {@link appendRaw} would one by
    * one; strings and 64-bit columns in bulk. The builder must encode. The stage is left as it is
-   * (the caller clears it).
+   * (the caller clears it). All or nothing: when a column refuses its rows, every column is cut
+   * back to the rows before the stage and the error is thrown (the caller can then take the
+   * stage's records one by one, to keep the good ones).
    */
   appendStaged(stage: RawStage): void {
     const n = stage.state[0]!;
     if (n === 0) return;
     const cols = this.live();
+    try {
+      this.appendColumns(stage, cols, n);
+    } catch (e) {
+      this.rollBack(cols);
+      throw e;
+    }
+    this.rows += n;
+  }
+
+  /** {@link appendStaged}'s moves, column by column (leaving columns longer on a failure). */
+  private appendColumns(stage: RawStage, cols: (IcebergValue[] | EncodedColumn)[], n: number): void {
     const { tags, nums, capacity } = stage;
     for (let c = 0; c < cols.length; c++) {
       const col = cols[c]!;
@@ -287,7 +318,6 @@ export class ColumnBatchBuilder {
         }
       }
     }
-    this.rows += n;
   }
 
   /** Appends the value of one top-level field for the row being built (column position `index`). */
@@ -317,7 +347,7 @@ export class ColumnBatchBuilder {
 
   /** Returns the batch built so far and starts a new, empty one. */
   build(): ColumnBatch {
-    const columns = new Map<number, ArrayLike<IcebergValue>>();
+    const columns = new Map<number, BatchColumn>();
     for (let i = 0; i < this.fieldIds.length; i++) {
       const col = this.live()[i]!;
       // A half-pushed row would make columns of different lengths.
@@ -325,7 +355,7 @@ export class ColumnBatchBuilder {
         throw new ValidationError(`column-batch: field id ${this.fieldIds[i]} has ${col.length} values for ${this.rows} rows (unfinished row)`);
       }
       if (!Array.isArray(col)) col.seal();
-      columns.set(this.fieldIds[i]!, Array.isArray(col) ? col : asArrayLike(col));
+      columns.set(this.fieldIds[i]!, col);
     }
     const batch: ColumnBatch = { length: this.rows, columns };
     // The next batch's columns are made when its first row comes: a builder used for one batch
@@ -342,7 +372,7 @@ export class ColumnBatchBuilder {
  * batch must not be read afterwards; call it once the batch's files are written.
  */
 export function releaseBatch(batch: ColumnBatch): void {
-  for (const values of batch.columns.values()) encodedColumnOf(values)?.release();
+  for (const column of batch.columns.values()) if (column instanceof EncodedColumn) column.release();
 }
 
 /** Builds a batch from rows given as arrays of top-level values in schema field order. */

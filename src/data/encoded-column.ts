@@ -250,8 +250,9 @@ export class EncodedColumn {
     if (this.sealed) throw new ValidationError(`column-batch: ${this.name}: column is complete (built), no more values`);
     const i = this.length;
     if (i === this.capacity) {
+      // Grown first: a failed allocation leaves the column as it was (see dropLast).
+      this.grow(this.capacity * 2);
       this.capacity *= 2;
-      this.grow(this.capacity);
     }
     if (v === null || v === undefined) {
       this.markNull(i);
@@ -314,8 +315,9 @@ export class EncodedColumn {
     }
     const i = this.length;
     if (i === this.capacity) {
+      // Grown first: a failed allocation leaves the column as it was (see dropLast).
+      this.grow(this.capacity * 2);
       this.capacity *= 2;
-      this.grow(this.capacity);
     }
     if (this.chunkStrings.length > 0) this.flushPending();
     const n = to - from;
@@ -366,7 +368,15 @@ export class EncodedColumn {
       }
       const used = this.chunkUsed;
       let block = this.chunkBytes;
-      if (block === undefined || used + total > block.length) block = this.growChunk(used + total);
+      if (block === undefined || used + total > block.length) {
+        try {
+          block = this.growChunk(used + total);
+        } catch (e) {
+          // Rows start.. are not the column's yet: their null marks go, so it is as it was.
+          this.unmarkNulls(start, start + m);
+          throw e;
+        }
+      }
       block.set(bytes.subarray(from, from + total), used);
       from += total;
       this.chunkUsed = used + total;
@@ -446,6 +456,14 @@ export class EncodedColumn {
   }
 
   /**
+   * Removes the values after the first `rows` ({@link dropLast} until `rows` remain): the
+   * rollback of rows moved in bulk when a later column refused them (`ColumnBatchBuilder`).
+   */
+  truncate(rows: number): void {
+    while (this.length > rows) this.dropLast();
+  }
+
+  /**
    * Makes the last complete chunk (it ended at {@link length}, a multiple of the chunk size) the
    * chunk being filled again, its bytes so far in the chunk's bytes ({@link dropLast}).
    */
@@ -466,6 +484,16 @@ export class EncodedColumn {
     }
     this.chunkUsed = n;
     this.pendingFrom = this.length;
+  }
+
+  /** Rows `from`.. `to` (beyond {@link length}) are not null after all. */
+  private unmarkNulls(from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      if (this.isNull(i)) {
+        this.validity![i >>> 3]! |= 1 << (i & 7);
+        this.nulls--;
+      }
+    }
   }
 
   /** Row `i` is null (its value slot is left as it is: readers skip it). */
@@ -492,8 +520,8 @@ export class EncodedColumn {
     let capacity = this.capacity;
     while (this.length + n > capacity) capacity *= 2;
     if (capacity !== this.capacity) {
-      this.capacity = capacity;
       this.grow(capacity);
+      this.capacity = capacity;
     }
   }
 
@@ -527,8 +555,9 @@ export class EncodedColumn {
     if (this.sealed) throw new ValidationError(`column-batch: ${this.name}: column is complete (built), no more values`);
     const i = this.length;
     if (i === this.capacity) {
+      // Grown first: a failed allocation leaves the column as it was (see dropLast).
+      this.grow(this.capacity * 2);
       this.capacity *= 2;
-      this.grow(this.capacity);
     }
     this.storeSafe(i, x);
     if (x < this.numMin) this.numMin = x;
@@ -761,6 +790,31 @@ export class EncodedColumn {
     }
   }
 
+  /**
+   * The values in order, decoded (as {@link get} gives them, one pass: `Array.from(column)` is
+   * the column as an array of JavaScript values). Seals the column.
+   */
+  *[Symbol.iterator](): IterableIterator<IcebergValue> {
+    this.checkLive();
+    const lengths = this.lengths;
+    if (lengths === undefined) {
+      for (let i = 0; i < this.length; i++) yield this.get(i);
+      return;
+    }
+    this.seal();
+    let from = 0;
+    for (let i = 0; i < this.length; i++) {
+      if ((i & (SCAN_CHUNK_ROWS - 1)) === 0) from = 0;
+      const to = from + lengths[i]!;
+      if (this.isNull(i)) yield null;
+      else {
+        const block = this.blocks[Math.floor(i / SCAN_CHUNK_ROWS)]!;
+        yield this.kind === 'string' ? Buffer.from(block.buffer, block.byteOffset + from, to - from).toString('utf8') : block.slice(from, to);
+      }
+      from = to;
+    }
+  }
+
   /** Position of the first null, or -1. */
   firstNull(): number {
     if (!this.validity || this.nulls === 0) return -1;
@@ -813,37 +867,4 @@ export class EncodedColumn {
       validity,
     };
   }
-}
-
-const ENCODED = Symbol('floe.encodedColumn');
-
-const arrayLikeHandler: ProxyHandler<EncodedColumn> = {
-  get(target, prop) {
-    if (typeof prop === 'string') {
-      const c = prop.charCodeAt(0);
-      if (c >= 48 && c <= 57) return target.get(Number(prop));
-      if (prop === 'length') return target.length;
-    } else if (prop === ENCODED) {
-      return target;
-    }
-    return undefined;
-  },
-  has(target, prop) {
-    if (typeof prop === 'string') {
-      const i = Number(prop);
-      return prop === 'length' || (Number.isInteger(i) && i >= 0 && i < target.length);
-    }
-    return prop === ENCODED;
-  },
-};
-
-/** The column as an `ArrayLike` of decoded values (what `ColumnBatch` columns are). */
-export function asArrayLike(column: EncodedColumn): ArrayLike<IcebergValue> {
-  return new Proxy(column, arrayLikeHandler) as unknown as ArrayLike<IcebergValue>;
-}
-
-/** The encoded column behind a batch column made by {@link asArrayLike}, if it is one. */
-export function encodedColumnOf(values: ArrayLike<IcebergValue> | undefined): EncodedColumn | undefined {
-  if (values === undefined || Array.isArray(values)) return undefined;
-  return (values as unknown as Record<symbol, EncodedColumn | undefined>)[ENCODED];
 }

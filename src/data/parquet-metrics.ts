@@ -24,9 +24,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { FloeError } from '../errors.js';
 import { compareBytes, compareStrings, toBinary, wellFormed } from '../iceberg/conversions.js';
-import { primitiveKind, type PrimitiveKind } from '../iceberg/schema.js';
+import { primitiveKind, type PrimitiveKind } from '../iceberg/schema-types.js';
 import type { IcebergValue, PrimitiveType } from '../iceberg/types.js';
-import { allOn, sqlString } from '../query/duckdb.js';
+import { allOn, sqlString } from '../duckdb/instance.js';
 
 /** Default truncation length of string and binary bounds (`write.metadata.metrics.default`). */
 export const DEFAULT_TRUNCATE_LENGTH = 16;

@@ -11,7 +11,7 @@
  * `timestamptz`); outputs are always canonical.
  */
 import { UnsupportedError, ValidationError } from '../errors.js';
-import { decimalParams, fixedLength, isPrimitive, primitiveKind } from './schema.js';
+import { decimalParams, fixedLength, isPrimitive, primitiveKind } from './schema-types.js';
 import type { IcebergType, IcebergValue, NestedField, PrimitiveType } from './types.js';
 
 const utf8Encoder = new TextEncoder();

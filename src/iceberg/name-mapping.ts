@@ -8,7 +8,7 @@
  */
 import { ValidationError } from '../errors.js';
 import { parseJson, stringifyJson } from './json.js';
-import { isList, isMap, isStruct } from './schema.js';
+import { isList, isMap, isStruct } from './schema-types.js';
 import type { IcebergType, StructType } from './types.js';
 
 /** Name of the table property holding the default name mapping. */

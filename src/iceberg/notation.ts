@@ -11,7 +11,8 @@
 import { ValidationError } from '../errors.js';
 import type { PartitionField, PartitionSpec } from './metadata.js';
 import { validatePartitionSpec } from './partitioning.js';
-import { parsePrimitiveType, parseSchema } from './schema.js';
+import { parseSchema } from './schema-parse.js';
+import { parsePrimitiveType } from './schema-types.js';
 import type { IcebergType, NestedField, Schema } from './types.js';
 
 class Lexer {

@@ -6,7 +6,8 @@
  */
 import { ValidationError } from '../errors.js';
 import type { PartitionField, PartitionSpec } from './metadata.js';
-import { columnName, indexById, indexParents, isList, isMap, isPrimitive } from './schema.js';
+import { columnName, indexById, indexParents } from './schema-index.js';
+import { isList, isMap, isPrimitive } from './schema-types.js';
 import { applyTransform, canTransform, parseTransform, toHumanString, transformResultType, transformToString } from './transforms.js';
 import type { Transform } from './transforms.js';
 import type { IcebergType, IcebergValue, NestedField, Schema, StructType } from './types.js';

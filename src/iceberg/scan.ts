@@ -15,15 +15,9 @@
  * Deletion vectors (v3, Puffin) are refused.
  */
 import { UnsupportedError, ValidationError } from '../errors.js';
-import {
-  bind,
-  isBound,
-  manifestEvaluator,
-  metricsEvaluator,
-  partitionEvaluator,
-  type BoundExpression,
-  type Expression,
-} from './expressions.js';
+import { bind, isBound } from './expression-binding.js';
+import { manifestEvaluator, metricsEvaluator, partitionEvaluator } from './expression-evaluators.js';
+import type { BoundExpression, Expression } from './expressions.js';
 import { inheritSequenceNumbers } from './avro/manifest.js';
 import {
   EntryStatus,

@@ -4,7 +4,8 @@
  */
 import { ValidationError } from '../errors.js';
 import type { SortField, SortOrder } from './metadata.js';
-import { columnName, indexById, isPrimitive } from './schema.js';
+import { columnName, indexById } from './schema-index.js';
+import { isPrimitive } from './schema-types.js';
 import { canTransform, parseTransform, transformToString } from './transforms.js';
 import type { Schema, StructType } from './types.js';
 

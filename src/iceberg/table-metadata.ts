@@ -36,7 +36,9 @@ import {
   reassignPartitionSourceIds,
   validatePartitionSpec,
 } from './partitioning.js';
-import { assignFreshTypeIds, findV3Features, parseSchema } from './schema.js';
+import { assignFreshTypeIds } from './schema-fresh-ids.js';
+import { parseSchema } from './schema-parse.js';
+import { findV3Features } from './schema-types.js';
 import { parseSortOrder, reassignSortOrderSourceIds, validateSortOrder } from './sort-order.js';
 import type { Schema, StructType } from './types.js';
 
@@ -611,7 +613,7 @@ export function validateTableMetadata(md: TableMetadata, what = 'table metadata'
 /**
  * Lists the format-v3 features a table's metadata actually uses, one readable entry each (empty
  * when none): row lineage in use (`next-row-id` > 0, snapshots with `first-row-id`), v3-only
- * column types and default values (from `schema.ts`'s findV3Features), multi-argument transforms,
+ * column types and default values (from `schema-types.ts`'s findV3Features), multi-argument transforms,
  * and encryption keys. A v3 table that uses none of these reads exactly like a v2 table, so readers
  * should refuse only what this returns (see {@link assertNoV3Features}).
  */

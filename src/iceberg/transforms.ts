@@ -15,8 +15,8 @@ import {
   uuidToBytes,
 } from './conversions.js';
 import { hashLong, murmur3Hash32 } from './murmur3.js';
-import { decimalParams, isPrimitive, primitiveKind } from './schema.js';
-import type { PrimitiveKind } from './schema.js';
+import { decimalParams, isPrimitive, primitiveKind } from './schema-types.js';
+import type { PrimitiveKind } from './schema-types.js';
 import type { IcebergType, IcebergValue } from './types.js';
 
 /** A parsed transform. Unknown transforms round-trip through `text` but cannot be applied. */

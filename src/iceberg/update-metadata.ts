@@ -18,7 +18,9 @@ import {
   validatePartitionSpec,
   type UnboundPartitionField,
 } from './partitioning.js';
-import { findV3Features, maxFieldId, parseSchema } from './schema.js';
+import { maxFieldId } from './schema-index.js';
+import { parseSchema } from './schema-parse.js';
+import { findV3Features } from './schema-types.js';
 import { parseSortOrder, sortOrdersEquivalent, validateSortOrder } from './sort-order.js';
 import { RESERVED_PROPERTIES, SUPPORTED_FORMAT_VERSION, validateTableMetadata } from './table-metadata.js';
 import type { Schema } from './types.js';

@@ -30,7 +30,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { AlreadyExistsError, FloeError } from '../errors.js';
-import { withRetry, type RetryEvent, type RetryPolicy } from '../aws/retry.js';
+import { retry, type RetryEvent, type RetryPolicy } from '../retry.js';
 import { isRetriableS3Error, isS3NotFound, isS3PreconditionFailed, s3Error, s3ErrorName } from './s3-errors.js';
 
 /** S3's smallest part size (all parts but the last), 5 MiB. */
@@ -105,18 +105,14 @@ class Uploader {
   ) {}
 
   private retry<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return withRetry(
-      this.s.retry,
-      {
-        retriable: (e) => {
-          const r = isRetriableS3Error(e);
-          if (r) this.mayHaveLanded = true;
-          return r;
-        },
-        onRetry: (ev) => this.s.onRetry?.(operation, this.target.location, ev),
+    return retry(fn, this.s.retry, {
+      isRetriable: (e) => {
+        const r = isRetriableS3Error(e);
+        if (r) this.mayHaveLanded = true;
+        return r;
       },
-      fn,
-    );
+      onRetry: (ev) => this.s.onRetry?.(operation, this.target.location, ev),
+    });
   }
 
   private async head(): Promise<ObjectVersion | undefined> {
@@ -250,9 +246,7 @@ class Uploader {
         const r = ranges[i]!;
         const body = this.data.subarray(r.start, r.end);
         try {
-          const res = await withRetry(
-            this.s.retry,
-            { retriable: isRetriableS3Error, onRetry: (ev) => this.s.onRetry?.('write', location, ev) },
+          const res = await retry(
             async () => {
               try {
                 return await this.s.client.send(
@@ -262,6 +256,8 @@ class Uploader {
                 throw s3Error(location, `write (part ${i + 1} of ${ranges.length})`, e);
               }
             },
+            this.s.retry,
+            { isRetriable: isRetriableS3Error, onRetry: (ev) => this.s.onRetry?.('write', location, ev) },
           );
           parts[i] = { PartNumber: i + 1, ETag: res.ETag };
         } catch (e) {

@@ -31,7 +31,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { FloeError, ValidationError } from '../errors.js';
-import { checkRetryPolicy, DEFAULT_RETRY_POLICY, withRetry, type RetryEvent, type RetryPolicy } from '../aws/retry.js';
+import { checkRetryPolicy, DEFAULT_RETRY_POLICY, retry, type RetryEvent, type RetryPolicy } from '../retry.js';
 import type { FileInfo, FileIO, WriteOptions } from './file-io.js';
 import { checkRange } from './local.js';
 import { cachedLocalPath, DEFAULT_S3_CACHE_MAX_BYTES, defaultS3CacheDir } from './s3-cache.js';
@@ -143,11 +143,7 @@ export class S3FileIO implements FileIO {
 
   /** Runs one S3 call with retries; `fn` must throw floe errors (mapped with `s3Error`). */
   private retry<T>(operation: string, location: string, fn: () => Promise<T>): Promise<T> {
-    return withRetry(
-      this.retryPolicy,
-      { retriable: isRetriableS3Error, onRetry: (ev) => this.onRetry?.(operation, location, ev) },
-      fn,
-    );
+    return retry(fn, this.retryPolicy, { isRetriable: isRetriableS3Error, onRetry: (ev) => this.onRetry?.(operation, location, ev) });
   }
 
   private async headObject(location: string): Promise<{ size: number; etag: string | undefined; lastModified: number }> {

@@ -28,10 +28,10 @@ import { partitionPath } from '../iceberg/partitioning.js';
 import { partitionKey, type FileScanTask } from '../iceberg/scan.js';
 import { ancestors, snapshotForRef } from '../iceberg/snapshot.js';
 import { joinLocation } from '../io/location.js';
-import { sharedDuckDB, type DuckDB } from '../query/duckdb.js';
+import { sharedDuckDB, type DuckDB } from '../duckdb/instance.js';
 import { planTableScan } from '../query/table-scan.js';
 import { scanToSql } from '../query/table-view.js';
-import { retryPolicyFromProperties } from '../table/retry.js';
+import { retryPolicyFromProperties } from '../table/commit-policy.js';
 import type { Table } from '../table/table.js';
 import { compressionOf, dataLocation } from '../table/write.js';
 import { copyToDataFile } from './copy-writer.js';
@@ -321,7 +321,7 @@ export async function compactTable(table: Table, options: CompactOptions = {}): 
         break;
       } catch (e) {
         if (!(e instanceof CommitConflictError) || round >= COMMIT_ROUNDS || options.signal?.aborted) throw e;
-        attempts += retryPolicyFromProperties(table.metadata.properties).retries + 1;
+        attempts += retryPolicyFromProperties(table.metadata.properties).maxAttempts;
         await table.refresh();
       }
     }

@@ -21,14 +21,15 @@ import { dirname, join } from 'node:path';
 import { ensureLocalDirectoryAsync } from '../catalog/local-directory.js';
 import { FloeError } from '../errors.js';
 import type { DataFile } from '../iceberg/manifest-types.js';
-import { decimalParams, primitiveKind } from '../iceberg/schema.js';
+import { decimalParams, primitiveKind } from '../iceberg/schema-types.js';
 import type { IcebergType, IcebergValue, PrimitiveType, Schema } from '../iceberg/types.js';
 import type { FileIO } from '../io/file-io.js';
 import { fileUriToPath, isLocalLocation } from '../io/location.js';
-import { duckdbType } from '../data/duckdb-types.js';
+import { duckdbType } from '../duckdb/types.js';
 import { DEFAULT_TRUNCATE_LENGTH, LeafStats, readFooterInfo, type ParquetFileMetrics } from '../data/parquet-metrics.js';
-import { fieldIdsLiteral, toDataFile, writtenType, type ParquetCompression } from '../data/parquet-writer.js';
-import { runOn, sqlIdent, sqlString, type DuckDB } from '../query/duckdb.js';
+import { toDataFile } from '../data/data-file.js';
+import { fieldIdsLiteral, writtenType, type ParquetCompression } from '../data/parquet-copy.js';
+import { runOn, sqlIdent, sqlString, type DuckDB } from '../duckdb/instance.js';
 
 /** Options of {@link copyToDataFile}. */
 export interface CopyDataFileOptions {

@@ -19,7 +19,7 @@
  * table's. Whatever the checks, the catalog database and its -wal/-shm/-journal files and anything
  * outside the listed directories are never deleted.
  *
- * The window has a floor of 24 hours ({@link MIN_ORPHAN_AGE_MS}, as Iceberg's Spark procedure):
+ * The window has a floor of 24 hours (`MIN_ORPHAN_AGE_MS` in `table/orphan-window.ts`, as Iceberg's Spark procedure):
  * a running writer's files are unreferenced until its commit, and a commit can be retried for
  * a long time; a shorter window needs `allowShortOlderThan` (explicit consent).
  */
@@ -33,32 +33,13 @@ import {
 } from '../catalog/location-policy.js';
 import { FloeError, ValidationError } from '../errors.js';
 import { joinLocation } from '../io/location.js';
+import { checkOrphanWindow } from '../table/orphan-window.js';
 import type { Table } from '../table/table.js';
 import { checkNonNegative, forEachLimit, locationKey, ManifestCache } from './files.js';
 import { checkAborted, report, type MaintenanceRunOptions } from './progress.js';
 
 /** The default safety window: 3 days (Iceberg Java's default too). */
 export const DEFAULT_ORPHAN_AGE_MS = 3 * 86_400_000;
-
-/** The shortest window allowed without `allowShortOlderThan`: 24 hours. */
-export const MIN_ORPHAN_AGE_MS = 86_400_000;
-
-/**
- * Checks an orphan window against the 24-hour floor.
- * @param key names the setting in the error (`maintenance.remove_orphans.older_than`, `--older-than`)
- * @param consent the name of the consent setting, for the error
- * @throws ValidationError naming the key and why
- */
-export function checkOrphanWindow(olderThanMs: number, allowShort: boolean, key: string, consent: string): void {
-  if (allowShort || olderThanMs >= MIN_ORPHAN_AGE_MS) return;
-  const unit = ([['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const).find(([, n]) => olderThanMs >= n && olderThanMs % n === 0);
-  const given = unit ? `${olderThanMs / unit[1]}${unit[0]}` : `${olderThanMs}ms`;
-  throw new ValidationError(
-    `${key}: ${given} is below the floor of 24h: a running writer's files are unreferenced until it commits, ` +
-      `so a shorter window can delete files a pipeline has written but not yet committed. Use at least 24h, or set ${consent} ` +
-      `to accept that risk (no writer can be running on the table)`,
-  );
-}
 
 /** Options of {@link removeOrphanFiles}. */
 export interface RemoveOrphansOptions extends MaintenanceRunOptions {

@@ -18,11 +18,11 @@
 import type { Catalog, TableIdentifier } from '../catalog/catalog.js';
 import { formatTableIdentifier } from '../catalog/catalog.js';
 import { FloeError } from '../errors.js';
-import { DEFAULT_DUCKDB_MEMORY_LIMIT, type DuckDBConfig, type MaintenanceConfig } from '../pipeline/config.js';
-import { DuckDB } from '../query/duckdb.js';
+import { DuckDB } from '../duckdb/instance.js';
 import { Table } from '../table/table.js';
 import { compactTable } from './compact.js';
 import { expireSnapshots } from './expire-snapshots.js';
+import { DEFAULT_MAINTENANCE_MEMORY_LIMIT, type MaintenanceDuckDBSettings, type MaintenancePolicy } from './policy.js';
 import { removeOrphanFiles } from './remove-orphans.js';
 import { rewriteManifests } from './rewrite-manifests.js';
 
@@ -46,7 +46,7 @@ export interface MaintenanceEvent {
 export interface MaintenanceSchedulerOptions {
   catalog: Catalog;
   tables: TableIdentifier[];
-  policy: MaintenanceConfig;
+  policy: MaintenancePolicy;
   /** Receives events; must not throw. */
   onEvent: (event: MaintenanceEvent) => void;
   /** Also report operations that found nothing to do. Default false. */
@@ -54,7 +54,7 @@ export interface MaintenanceSchedulerOptions {
   /** DuckDB threads for compaction (its own instance, so ingestion's writer keeps its CPU). Default 1. */
   threads?: number;
   /** Memory limit and spill directory of that instance (config `duckdb`); default 256MB. */
-  duckdb?: DuckDBConfig;
+  duckdb?: MaintenanceDuckDBSettings;
 }
 
 interface Task {
@@ -162,7 +162,7 @@ export class MaintenanceScheduler {
         case 'compact': {
           this.duckdb ??= await DuckDB.open({
             threads: this.options.threads ?? 1,
-            memoryLimit: this.options.duckdb?.memoryLimitBytes ?? DEFAULT_DUCKDB_MEMORY_LIMIT,
+            memoryLimit: this.options.duckdb?.memoryLimitBytes ?? DEFAULT_MAINTENANCE_MEMORY_LIMIT,
             ...(this.options.duckdb?.tempDirectory ? { tempDirectory: this.options.duckdb.tempDirectory } : {}),
           });
           const r = await compactTable(table, {

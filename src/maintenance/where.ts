@@ -31,9 +31,10 @@ import {
   or,
   type Expression,
 } from '../iceberg/expressions.js';
-import { findFieldByName, primitiveKind } from '../iceberg/schema.js';
+import { findFieldByName } from '../iceberg/schema-index.js';
+import { primitiveKind } from '../iceberg/schema-types.js';
 import type { IcebergValue, PrimitiveType, Schema } from '../iceberg/types.js';
-import { parseTimestampMicros } from '../pipeline/transform.js';
+import { parseTimestampMicros } from '../iceberg/timestamp-text.js';
 
 type Token =
   | { kind: 'word'; text: string; quoted: boolean }

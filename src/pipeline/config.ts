@@ -10,11 +10,11 @@ import type { InitialPosition } from '../source/source.js';
 import { LEASE_DEFAULTS, type LeaseSettings } from '../source/kinesis/leases/lease-coordinator.js';
 import { checkLeaseTableName } from '../source/kinesis/leases/lease.js';
 import { parsePartitionArg } from '../iceberg/notation.js';
-import { checkOrphanWindow } from '../maintenance/remove-orphans.js';
+import { checkOrphanWindow } from '../table/orphan-window.js';
+import { parseTimestampMicros } from '../iceberg/timestamp-text.js';
 import {
   compileTransform,
   parseColumnType,
-  parseTimestampMicros,
   schemaForTransform,
   type ColumnMapping,
   type DerivedValue,
@@ -58,12 +58,15 @@ export interface PipelineConfig {
     targetFileSizeBytes: number;
     /**
      * How long one commit rides out an unavailable catalog (`commit.retry_budget`, default 2m);
-     * absent: the default of `table/retry.ts`.
+     * absent: the default of `table/commit-policy.ts`.
      */
     retryBudgetMs?: number;
   };
   deadLetter: { policy: DeadLetterPolicy; table: string };
-  /** Automatic table maintenance; absent (a config built by hand) means none. */
+  /**
+   * Automatic table maintenance, run beside the pipeline by `openPipeline` (`run/run-pipeline.ts`;
+   * `Pipeline` alone does none); absent (a config built by hand) means none.
+   */
   maintenance?: MaintenanceConfig;
   /** The `duckdb` section: settings of the writer's and maintenance's DuckDB instances. */
   duckdb?: DuckDBConfig;
@@ -279,7 +282,7 @@ function parseColumns(raw: unknown): ColumnMapping[] {
 
 /**
  * The `maintenance` section: what `floe run` does to keep its tables healthy, each task on its
- * own interval, in the background (see `maintenance/scheduler.ts`).
+ * own interval, in the background (mapped to the scheduler's `MaintenancePolicy` by `run/run-pipeline.ts`).
  */
 export interface MaintenanceConfig {
   /** Bin-pack a partition's small files once it has `minFiles` of them. */

@@ -31,7 +31,7 @@ import type { TableMetadata } from '../iceberg/metadata.js';
 import { defaultSpec } from '../iceberg/metadata-lookup.js';
 import { parsePartitionArg } from '../iceberg/notation.js';
 import { snapshotForRef } from '../iceberg/snapshot.js';
-import { DuckDB } from '../query/duckdb.js';
+import { DuckDB } from '../duckdb/instance.js';
 import type { IcebergValue, Schema } from '../iceberg/types.js';
 import type { Source, SourceMetrics, SourceRecord } from '../source/source.js';
 import { Table } from '../table/table.js';
@@ -42,9 +42,8 @@ import { DEFAULT_DUCKDB_MEMORY_LIMIT, type PipelineConfig } from './config.js';
 import { DEAD_LETTER_SCHEMA, deadLetterRow } from './dead-letter.js';
 import { base64JsonHint } from './dead-letter-hint.js';
 import { DECLINED, NO_ROOM, RecordScanner, STAGED, UNSTAGED } from './record-scan.js';
-import { RowBuffer, RowRefusedError, type BufferedGroup } from './row-buffer.js';
+import { RowBuffer, RowRefusedError, StageRefusedError, type BufferedGroup } from './row-buffer.js';
 import { compileTransform, RecordError, schemaForTransform, TRUNCATED, type CompiledTransform, type RecordContext } from './transform.js';
-import { MaintenanceScheduler, type MaintenanceEvent } from '../maintenance/scheduler.js';
 
 /** Something the pipeline did, for logs and the status line. */
 export type PipelineEvent =
@@ -75,8 +74,7 @@ export type PipelineEvent =
   /** A commit waits for an unavailable catalog (one per retry; see `table/snapshot-producer.ts`). */
   | ({ type: 'commit-retry' } & CommitRetryEvent)
   | { type: 'stopped'; records: number; deadLetters: number; commits: number }
-  | { type: 'error'; error: string; code: string }
-  | MaintenanceEvent;
+  | { type: 'error'; error: string; code: string };
 
 /** Running totals. */
 export interface PipelineStats {
@@ -117,6 +115,22 @@ export interface PipelineOptions {
    * built; default true. False uses the JavaScript scanner (the same rows, slower).
    */
   nativeScanner?: boolean;
+  /**
+   * Work to run beside ingestion, given the tables this pipeline writes (the table, then the
+   * dead-letter table if any); undefined: none. Started once the run has started (after the
+   * `started` event), stopped and awaited after the last commit has landed, before the source
+   * closes. `openPipeline` (`run/run-pipeline.ts`) runs `config.maintenance` this way: the
+   * pipeline itself does no maintenance.
+   */
+  alongside?: (tables: TableIdentifier[]) => AlongsideWork | undefined;
+}
+
+/** Work beside ingestion (see {@link PipelineOptions.alongside}), e.g. the maintenance scheduler. */
+export interface AlongsideWork {
+  /** Starts it in the background; called once. */
+  start(): void;
+  /** Stops it and waits for what it was doing; must not reject. */
+  stop(): Promise<void>;
 }
 
 /** Rows the native scanner stages before they move to the buffer in bulk (DuckDB's vector size). */
@@ -194,8 +208,8 @@ function boundedMessage(e: unknown): string {
 
 /**
  * The row buffer failed other than by refusing one row (which is that record's dead letter: see
- * `RowRefusedError`), e.g. moving the native scanner's staged rows in: several rows may be half
- * stored, which no dead letter can take back, so the run stops, naming the record.
+ * `RowRefusedError`) or the staged rows (taken again one by one: `StageRefusedError`): rows may
+ * be half stored, which no dead letter can take back, so the run stops, naming the record.
  */
 function bufferFailure(record: SourceRecord, e: unknown): FloeError {
   return new FloeError('INTERNAL', `pipeline: record at shard ${record.partitionId} position ${record.position}: the row buffer failed (a bug in floe; please report it): ${boundedMessage(e)}`, { cause: e });
@@ -210,6 +224,12 @@ export class Pipeline {
   private readonly scanner: RecordScanner | undefined;
   /** Rows staged by the native scanner (see `RowBuffer.attachStage`), when it stages. */
   private readonly stage: RawStage | undefined;
+  /**
+   * The records of the staged rows and their processing times (row k's at k), to take them
+   * again one by one when the stage cannot be moved into the buffer ({@link moveStage}).
+   */
+  private readonly stagedRecords: SourceRecord[] = [];
+  private readonly stagedTimes: bigint[] = [];
   private recordContext: RecordContext | undefined;
   private deadLetters: IcebergValue[][] = [];
   /** The sealed unit being written and committed in the background, if any. */
@@ -361,8 +381,8 @@ export class Pipeline {
       ...(this.deadLetterTable ? { deadLetterTable: this.deadLetterTable.name } : {}),
       jsonFastPath: this.scanner === undefined ? 'off' : !this.scanner.native ? 'javascript' : this.stage !== undefined ? 'native, staged' : 'native',
     });
-    // Table maintenance runs beside ingestion (its own commits, retried like ours); stopped last.
-    const maintenance = this.startMaintenance();
+    // Work beside ingestion (table maintenance: its own commits, retried like ours); stopped last.
+    const alongside = this.startAlongside();
     // The first records read are committed at once: after a start (or restart), what waited in
     // the stream lands without waiting a whole interval. Then at most one interval apart.
     let lastCommit = this.now() - interval;
@@ -415,7 +435,7 @@ export class Pipeline {
     } finally {
       // A commit still in flight is valid on its own: let it land (or fail) before closing.
       await this.inflight;
-      await maintenance?.stop();
+      await alongside?.stop();
       await source.close();
       duckdb.close();
       this.duckdb = undefined;
@@ -424,29 +444,18 @@ export class Pipeline {
     return this.stats();
   }
 
-  /** Starts the configured maintenance of the table and the dead-letter table, if any. */
-  private startMaintenance(): MaintenanceScheduler | undefined {
-    const policy = this.options.config.maintenance;
-    if (!policy) return undefined;
-    const scheduler = new MaintenanceScheduler({
-      catalog: this.options.catalog,
-      tables: [this.table.identifier, ...(this.deadLetterTable ? [this.deadLetterTable.identifier] : [])],
-      policy,
-      onEvent: (e) => this.emit(e),
-      ...(this.options.config.duckdb ? { duckdb: this.options.config.duckdb } : {}),
-    });
-    if (!scheduler.hasWork) return undefined;
-    scheduler.start();
-    return scheduler;
+  /** Starts the work beside ingestion, if any, on the table and the dead-letter table. */
+  private startAlongside(): AlongsideWork | undefined {
+    const work = this.options.alongside?.([this.table.identifier, ...(this.deadLetterTable ? [this.deadLetterTable.identifier] : [])]);
+    work?.start();
+    return work;
   }
 
   /** Decodes and transforms one record into the buffer, or dead-letters it. */
   private ingest(record: SourceRecord, processingTimeUs: bigint): void {
     this.bufferedBytes += record.data.length;
     this.statsValue.bytes += record.data.length;
-    let text: string | undefined;
-    // One row and one context reused for every record: the buffer copies the values out.
-    const row = this.row;
+    // One context reused for every record (and one row: see ingestRow).
     const ctx = (this.recordContext ??= { record, streamName: this.options.source.id, processingTimeUs, text: undefined });
     ctx.record = record;
     ctx.processingTimeUs = processingTimeUs;
@@ -459,24 +468,19 @@ export class Pipeline {
       if (stage !== undefined) {
         r = this.scanStaged(scanner, record, ctx);
         if (r === NO_ROOM) {
-          try {
-            this.buffer.flushStage();
-          } catch (e) {
-            throw bufferFailure(record, e);
-          }
+          this.moveStage();
           r = this.scanStaged(scanner, record, ctx);
         }
         if (r === STAGED) {
-          if (stage.state[0] === stage.capacity) {
-            try {
-              this.buffer.flushStage();
-            } catch (e) {
-              throw bufferFailure(record, e);
-            }
-          }
+          const k = stage.state[0]! - 1;
+          this.stagedRecords[k] = record;
+          this.stagedTimes[k] = processingTimeUs;
           this.statsValue.records++;
+          if (k + 1 === stage.capacity) this.moveStage();
           return;
         }
+        // The row goes in on its own (below), after the staged ones.
+        this.moveStage();
       }
       // Not staged (no stage; strings larger than the stage holds; a computed value it cannot
       // hold): the row goes in on its own, after any staged ones. Declined: the general path.
@@ -499,6 +503,17 @@ export class Pipeline {
         return;
       }
     }
+    this.ingestRow(record, processingTimeUs, ctx);
+  }
+
+  /**
+   * The general path: decodes, parses and transforms one record into the buffer, or dead-letters
+   * it. Any staged rows must have been moved in before ({@link moveStage}).
+   */
+  private ingestRow(record: SourceRecord, processingTimeUs: bigint, ctx: RecordContext): void {
+    // One row reused for every record: the buffer copies the values out.
+    const row = this.row;
+    let text: string | undefined;
     // Every failure from here to the row is this record's: a dead letter (or, under `policy:
     // fail`, a stop naming its shard and position), whatever threw it, even a bug. A record must
     // never stop the pipeline with an error that names no record (every restart would die on it).
@@ -533,6 +548,40 @@ export class Pipeline {
       return;
     }
     this.statsValue.records++;
+  }
+
+  /**
+   * Moves the staged rows into the buffer. When they cannot be moved (a bug: the buffer is then as
+   * it was before them, see `RowBuffer.flushStage`), their records go in again one by one the
+   * general way, in order: a bad one becomes a dead letter with its shard and position, the good
+   * ones are kept. Nothing is done twice when the move works.
+   */
+  private moveStage(): void {
+    const stage = this.stage;
+    const staged = stage?.state[0] ?? 0;
+    if (staged === 0) return;
+    let n: number;
+    try {
+      this.buffer.flushStage();
+      return;
+    } catch (e) {
+      // Named after the last staged record (the stage is empty by now).
+      if (!(e instanceof StageRefusedError)) throw bufferFailure(this.stagedRecords[staged - 1]!, e);
+      n = e.rows;
+    }
+    const ctx = this.recordContext!;
+    const { record, processingTimeUs } = ctx;
+    // Counted when staged; counted again as each goes in.
+    this.statsValue.records -= n;
+    for (let k = 0; k < n; k++) {
+      const again = this.stagedRecords[k]!;
+      const time = this.stagedTimes[k]!;
+      ctx.record = again;
+      ctx.processingTimeUs = time;
+      this.ingestRow(again, time, ctx);
+    }
+    ctx.record = record;
+    ctx.processingTimeUs = processingTimeUs;
   }
 
   /**
@@ -580,6 +629,8 @@ export class Pipeline {
    * committing it in the background ({@link inflight}); the buffers start empty.
    */
   private startCommit(): void {
+    // Staged rows first: taking them again one by one may make dead letters of this unit.
+    this.moveStage();
     const unit: SealedUnit = {
       records: this.buffer.length,
       groups: this.buffer.drain(),

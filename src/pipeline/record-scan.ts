@@ -19,7 +19,7 @@ import { newRawRow, RAW_INT64, RAW_NULL, RAW_UTF8, RAW_VALUE, type RawRow, type 
 import { encodedKindOf } from '../data/encoded-column.js';
 import { FloeError } from '../errors.js';
 import type { IcebergType } from '../iceberg/types.js';
-import { civilSeconds } from './civil-time.js';
+import { civilSeconds } from '../iceberg/civil-time.js';
 import { nativeScanBinding, type NativeScanBinding } from './record-scan-native.js';
 import type { CompiledTransform, ColumnSource, RecordContext } from './transform.js';
 
@@ -746,7 +746,7 @@ function twoDigits(data: Uint8Array, i: number): number {
 /**
  * `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` (a space for the `T`, `z` too) in `data[from, to)` as epoch
  * microseconds, stored in `out[index]`: the bytes version of the general path's common-shape
- * parser (`parseCommonTimestamp` in transform.ts), with the same arithmetic. False for any other
+ * parser (`parseCommonTimestamp` in iceberg/timestamp-text.ts), with the same arithmetic. False for any other
  * shape, an impossible time, or a value beyond 2^53 µs; the general path then decides.
  */
 function commonTimestampMicros(data: Uint8Array, from: number, to: number, out: Float64Array, index: number): boolean {

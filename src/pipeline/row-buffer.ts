@@ -22,6 +22,21 @@ export class RowRefusedError extends FloeError {
   }
 }
 
+/**
+ * The staged rows could not be moved into the buffer (see {@link RowBuffer.flushStage}): the
+ * buffer holds what it held before them and the stage is empty. Their records can be taken again
+ * one by one (the pipeline does, so that only a bad one is a dead letter).
+ */
+export class StageRefusedError extends FloeError {
+  constructor(
+    /** How many staged rows were given back. */
+    readonly rows: number,
+    cause: unknown,
+  ) {
+    super('INTERNAL', `buffer: ${rows} staged rows were refused (a bug in floe; please report it): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
 /** One partition's rows. */
 export interface BufferedGroup {
   /** Partition tuple (the spec's field order); empty for an unpartitioned spec. */
@@ -95,12 +110,23 @@ export class RowBuffer {
     this.stage = stage;
   }
 
-  /** Moves the staged rows into the buffer and empties the stage (call when it is full). */
+  /**
+   * Moves the staged rows into the buffer and empties the stage (call when it is full). All or
+   * nothing: when they cannot be moved, the stage is emptied all the same, the buffer holds what
+   * it held before, and {@link StageRefusedError} says how many rows were given back.
+   */
   flushStage(): void {
     const stage = this.stage;
     if (stage === undefined || stage.state[0] === 0) return;
     const n = stage.state[0]!;
-    this.group(this.sourceRow).builder.appendStaged(stage);
+    const g = this.group(this.sourceRow);
+    try {
+      g.builder.appendStaged(stage);
+    } catch (e) {
+      clearRawStage(stage);
+      // appendStaged rolls back; a half row left behind all the same is the buffer's own failure.
+      throw g.builder.whole ? new StageRefusedError(n, e) : e;
+    }
     clearRawStage(stage);
     this.rows += n;
   }

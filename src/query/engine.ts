@@ -12,7 +12,7 @@ import { ValidationError } from '../errors.js';
 import type { Expression } from '../iceberg/expressions.js';
 import type { PathMapping } from '../io/remap.js';
 import { openTableAt } from '../table/open-location.js';
-import { DuckDB, sqlIdent } from './duckdb.js';
+import { DuckDB, sqlIdent } from '../duckdb/instance.js';
 import { planTableScan } from './table-scan.js';
 import { keywordNamespaceInSyntaxError, missingTableName, quoteKeywordNamespaces, unknownTableMessage, writtenTableName } from './table-names.js';
 import { registerTableView, scanToSql } from './table-view.js';

@@ -8,7 +8,8 @@
  * the schema that snapshot was written with (when it recorded one).
  */
 import { NotFoundError, UnsupportedError, ValidationError } from '../errors.js';
-import { bind, type BoundExpression, type Expression } from '../iceberg/expressions.js';
+import { bind } from '../iceberg/expression-binding.js';
+import type { BoundExpression, Expression } from '../iceberg/expressions.js';
 import { readManifest, type ManifestContents } from '../iceberg/avro/manifest.js';
 import { readManifestList } from '../iceberg/avro/manifest-list.js';
 import { inlineManifestFile, ManifestContent, type ManifestEntry, type ManifestFile } from '../iceberg/manifest-types.js';

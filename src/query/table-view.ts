@@ -22,14 +22,16 @@
 import { UnsupportedError, ValidationError } from '../errors.js';
 import { parseJson, type JsonValue } from '../iceberg/json.js';
 import { fromJsonValue } from '../iceberg/conversions.js';
-import { bind, isBound, type BoundExpression, type Expression } from '../iceberg/expressions.js';
+import { bind, isBound } from '../iceberg/expression-binding.js';
+import type { BoundExpression, Expression } from '../iceberg/expressions.js';
 import { FileContent, type DataFile } from '../iceberg/manifest-types.js';
 import type { PartitionSpec, TableMetadata } from '../iceberg/metadata.js';
 import type { DeleteFileRef, FileScanTask } from '../iceberg/scan.js';
-import { decimalParams, indexById, indexParents, primitiveKind } from '../iceberg/schema.js';
+import { indexById, indexParents } from '../iceberg/schema-index.js';
+import { decimalParams, primitiveKind } from '../iceberg/schema-types.js';
 import type { IcebergType, IcebergValue, NestedField, PrimitiveType, Schema } from '../iceberg/types.js';
-import { duckdbType } from '../data/duckdb-types.js';
-import { sqlIdent, sqlString, type DuckDB } from './duckdb.js';
+import { duckdbType } from '../duckdb/types.js';
+import { sqlIdent, sqlString, type DuckDB } from '../duckdb/instance.js';
 import { planTableScan, type TableScan, type TableScanOptions } from './table-scan.js';
 import type { FileIO } from '../io/file-io.js';
 

@@ -25,7 +25,7 @@
  */
 import { ValidationError } from '../errors.js';
 import { daysFromCivil } from '../iceberg/conversions.js';
-import { decimalParams, fixedLength } from '../iceberg/schema.js';
+import { decimalParams, fixedLength } from '../iceberg/schema-types.js';
 import type { IcebergType, IcebergValue, PrimitiveType, Schema, StructType } from '../iceberg/types.js';
 import { ColumnBatchBuilder, type ColumnBatch } from '../data/column-batch.js';
 

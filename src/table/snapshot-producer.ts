@@ -38,7 +38,8 @@ import { currentSchema } from '../iceberg/metadata-lookup.js';
 import { partitionType } from '../iceberg/partitioning.js';
 import { findSnapshot, mergeSummary, newSnapshotId, snapshotForRef, summarizeFiles } from '../iceberg/snapshot.js';
 import { joinLocation } from '../io/location.js';
-import { abortableSleep, backoffMs, DEFAULT_OUTAGE_POLICY, retryPolicyFromProperties, type OutagePolicy } from './retry.js';
+import { backoffDelayMs, sleep } from '../retry.js';
+import { DEFAULT_OUTAGE_POLICY, retryPolicyFromProperties, type OutagePolicy } from './commit-policy.js';
 import type { Table } from './table.js';
 
 /** Summary keys with this prefix are carried from the parent snapshot into every new snapshot. */
@@ -181,9 +182,9 @@ export abstract class SnapshotProducer {
           throw e;
         }
         const policy = retryPolicyFromProperties(base.properties);
-        const exhausted = attempt > policy.retries || Date.now() - started > policy.totalTimeoutMs;
+        const exhausted = attempt >= policy.maxAttempts || Date.now() - started > policy.budgetMs;
         // A conflict's backoff is short and not an outage wait: a stop does not cut it.
-        if (!exhausted) await abortableSleep(backoffMs(policy, attempt));
+        if (!exhausted) await sleep(backoffDelayMs(attempt - 1, policy));
         if (!exhausted || this.resentAfterUnknown) {
           await this.refreshPatiently();
           // The first copy of a request sent again may be what we conflicted with.
@@ -309,12 +310,11 @@ export abstract class SnapshotProducer {
     const now = Date.now();
     this.outageStart ??= now;
     const outageMs = now - this.outageStart;
-    if (outageMs >= policy.budgetMs) {
+    if (outageMs >= policy.budgetMs || this.outageRetries + 1 >= policy.maxAttempts) {
       throw this.gaveUp(`the catalog stayed unavailable for ${(outageMs / 1000).toFixed(1)} s (${this.outageRetries} retries)`, error);
     }
     this.outageRetries++;
-    const exp = Math.min(policy.maxWaitMs, policy.minWaitMs * 2 ** Math.min(30, this.outageRetries - 1));
-    const waitMs = Math.max(0, Math.min(policy.budgetMs - outageMs, Math.round(exp / 2 + Math.random() * (exp / 2))));
+    const waitMs = Math.max(0, Math.min(policy.budgetMs - outageMs, backoffDelayMs(this.outageRetries - 1, policy)));
     try {
       this.options.onRetry?.({ table: this.table.name, reason, retry: this.outageRetries, waitMs, outageMs, error: errorText(error) });
     } catch {
@@ -325,11 +325,7 @@ export abstract class SnapshotProducer {
 
   /** Sleeps, unless the signal aborts: then the commit gives up (see {@link waitForCatalog}). */
   private async pause(ms: number, error: unknown): Promise<void> {
-    try {
-      await abortableSleep(ms, this.options.signal);
-    } catch {
-      throw this.gaveUp('stopped while waiting to retry', error);
-    }
+    if (!(await sleep(ms, this.options.signal))) throw this.gaveUp('stopped while waiting to retry', error);
   }
 
   private gaveUp(why: string, error: unknown): FloeError {

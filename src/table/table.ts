@@ -13,7 +13,8 @@ import { snapshotForRef } from '../iceberg/snapshot.js';
 import type { Schema } from '../iceberg/types.js';
 import type { FileIO } from '../io/file-io.js';
 import { FastAppend } from './append.js';
-import { backoffMs, retryPolicyFromProperties, sleep } from './retry.js';
+import { backoffDelayMs, sleep } from '../retry.js';
+import { retryPolicyFromProperties } from './commit-policy.js';
 import { RewriteFiles, type RewriteOptions } from './rewrite.js';
 import { rowsToBatch } from './rows.js';
 import type { CommitOptions, CommitResult } from './snapshot-producer.js';
@@ -140,8 +141,8 @@ export class Table {
           updates,
         );
       } catch (e) {
-        if (!(e instanceof CommitConflictError) || attempt > policy.retries) throw e;
-        await sleep(backoffMs(policy, attempt));
+        if (!(e instanceof CommitConflictError) || attempt >= policy.maxAttempts) throw e;
+        await sleep(backoffDelayMs(attempt - 1, policy));
         await this.refresh();
       }
     }
@@ -160,7 +161,7 @@ export class Table {
 
   /**
    * Evolves the schema: `evolve` gets the current schema and returns the new one (use the
-   * evolution helpers in `iceberg/schema.ts`); it becomes the current schema.
+   * evolution helpers in `iceberg/schema-evolution.ts`); it becomes the current schema.
    */
   async updateSchema(evolve: (current: Schema, md: TableMetadata) => Schema): Promise<LoadedTable> {
     return this.update((md) => {

@@ -16,10 +16,12 @@ import { partitionPath } from '../iceberg/partitioning.js';
 import { parseTransform, transformFunction } from '../iceberg/transforms.js';
 import type { IcebergValue, Schema } from '../iceberg/types.js';
 import { fileUriToPath, isLocalLocation, joinLocation } from '../io/location.js';
-import type { ColumnBatch } from '../data/column-batch.js';
-import { toDataFile, writeParquetFile, type ParquetCompression } from '../data/parquet-writer.js';
+import { columnValues, type ColumnBatch } from '../data/column-batch.js';
+import { toDataFile } from '../data/data-file.js';
+import type { ParquetCompression } from '../data/parquet-copy.js';
+import { writeParquetFile } from '../data/parquet-writer.js';
 import type { FileIO } from '../io/file-io.js';
-import type { DuckDB } from '../query/duckdb.js';
+import type { DuckDB } from '../duckdb/instance.js';
 
 /** Options of {@link writeDataFiles}. */
 export interface WriteDataFilesOptions {
@@ -65,7 +67,8 @@ export function splitByPartition(
       );
     }
     const apply = transformFunction(parseTransform(pf.transform), field.type);
-    const col = batch.columns.get(field.id);
+    const given = batch.columns.get(field.id);
+    const col = given && columnValues(given);
     return (row: number) => apply(col ? (col[row] ?? null) : null);
   });
   const groups = new Map<string, { partition: IcebergValue[]; rows: number[] }>();
@@ -81,7 +84,10 @@ export function splitByPartition(
 
 function subBatch(batch: ColumnBatch, rows: number[]): ColumnBatch {
   const columns = new Map<number, IcebergValue[]>();
-  for (const [id, col] of batch.columns) columns.set(id, rows.map((r) => col[r] ?? null));
+  for (const [id, given] of batch.columns) {
+    const col = columnValues(given);
+    columns.set(id, rows.map((r) => col[r] ?? null));
+  }
   return { length: rows.length, columns };
 }
 

@@ -159,7 +159,7 @@ test('a table append rides out the catalog server going away and coming back on 
     await stop();
     const events: CommitRetryEvent[] = [];
     const commit = table
-      .newAppend({ outage: { budgetMs: 20_000, minWaitMs: 50, maxWaitMs: 200 }, onRetry: (e) => events.push(e) })
+      .newAppend({ outage: { budgetMs: 20_000, baseDelayMs: 50, maxDelayMs: 200 }, onRetry: (e) => events.push(e) })
       .appendFiles(files, specId)
       .commit();
     await new Promise((r) => setTimeout(r, 1_000));

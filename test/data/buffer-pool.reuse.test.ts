@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BufferPool } from '../../src/data/buffer-pool.js';
 import { ColumnBatchBuilder, releaseBatch } from '../../src/data/column-batch.js';
-import { EncodedColumn, encodedColumnOf } from '../../src/data/encoded-column.js';
+import { EncodedColumn } from '../../src/data/encoded-column.js';
 import { ValidationError } from '../../src/errors.js';
 import type { IcebergValue, Schema } from '../../src/iceberg/types.js';
 import { rng } from '../helpers/rng.js';
@@ -46,7 +46,8 @@ function rows(seed: number, count: number): IcebergValue[][] {
 function snapshot(builder: ColumnBatchBuilder) {
   const batch = builder.build();
   return [...batch.columns.entries()].map(([id, values]) => {
-    const col = encodedColumnOf(values)!;
+    assert.ok(values instanceof EncodedColumn);
+    const col = values;
     const p = col.prepared();
     if (p.layout === 'values') throw new Error('expected an encoded layout');
     const validity = p.validity ? Buffer.from(p.validity.subarray(0, Math.ceil(col.length / 8))).toString('hex') : 'all';

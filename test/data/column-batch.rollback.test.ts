@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ColumnBatchBuilder, newRawRow, RAW_INT64, RAW_NULL, RAW_UTF8, RAW_VALUE, type ColumnBatch, type RawRow } from '../../src/data/column-batch.js';
-import { encodedColumnOf } from '../../src/data/encoded-column.js';
+import { EncodedColumn } from '../../src/data/encoded-column.js';
 import type { IcebergValue, Schema } from '../../src/iceberg/types.js';
 
 const schema: Schema = {
@@ -102,8 +102,8 @@ function plain(batch: ColumnBatch): { values: unknown[][]; nulls: number[]; nans
   const nans: number[] = [];
   for (const f of schema.fields) {
     const col = batch.columns.get(f.id)!;
-    values.push(Array.from({ length: col.length }, (_, k) => col[k]));
-    const e = encodedColumnOf(col);
+    values.push(Array.from(col));
+    const e = col instanceof EncodedColumn ? col : undefined;
     nulls.push(e?.nulls ?? -1);
     nans.push(e?.nans ?? -1);
   }

@@ -1,12 +1,12 @@
 /**
  * EncodedColumn: values encoded on append read back (decoded) as appended, ranges equal what a
- * value-by-value LeafStats computes, type errors name the field and row, and a batch column made
- * from it behaves as an ArrayLike.
+ * value-by-value LeafStats computes, type errors name the field and row, and a batch holds it as
+ * it is (read through valueAt / columnValues, or iterated).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ColumnBatchBuilder } from '../../src/data/column-batch.js';
-import { asArrayLike, EncodedColumn, encodedColumnOf, encodedKindOf } from '../../src/data/encoded-column.js';
+import { ColumnBatchBuilder, columnValues, valueAt, type BatchColumn, type ColumnBatch } from '../../src/data/column-batch.js';
+import { EncodedColumn, encodedKindOf } from '../../src/data/encoded-column.js';
 import { LeafStats } from '../../src/data/parquet-metrics.js';
 import { ValidationError } from '../../src/errors.js';
 import type { IcebergValue, PrimitiveType, Schema } from '../../src/iceberg/types.js';
@@ -97,19 +97,27 @@ describe('EncodedColumn', () => {
     assert.equal(encodedKindOf({ type: 'list', 'element-id': 2, element: 'int', 'element-required': false }), undefined);
   });
 
-  test('as an ArrayLike: length, indexes, `in`, and the way back to the column', () => {
+  test('its values in one pass: what get gives, across chunks, for every kind with bytes', () => {
+    const strings = Array.from({ length: 5000 }, (_, i) => (i % 7 === 3 ? null : i % 11 === 0 ? '' : `s${i}\u00e9`));
+    const c = fill('string', strings);
+    assert.deepStrictEqual(Array.from(c), strings);
+    assert.deepStrictEqual(Array.from(c), Array.from({ length: c.length }, (_, i) => c.get(i)));
+    const bins = [new Uint8Array([1, 2]), null, new Uint8Array(0), new Uint8Array([255])];
+    assert.deepStrictEqual(Array.from(fill('binary', bins)), bins);
+    assert.deepStrictEqual(Array.from(fill('long', [5n, null, -7n])), [5n, null, -7n]);
+  });
+
+  test('a batch column is the encoded column itself, and valueAt / columnValues read either kind', () => {
     const c = fill('string', ['a', null, 'c']);
-    const a = asArrayLike(c);
-    assert.equal(a.length, 3);
-    assert.equal(a[0], 'a');
-    assert.equal(a[1], null);
-    assert.equal(a[5], null);
-    assert.equal(0 in a, true);
-    assert.equal(3 in a, false);
-    assert.deepStrictEqual(Array.from(a), ['a', null, 'c']);
-    assert.equal(encodedColumnOf(a), c);
-    assert.equal(encodedColumnOf(['a']), undefined);
-    assert.equal(encodedColumnOf(undefined), undefined);
+    const batch: ColumnBatch = { length: 3, columns: new Map<number, BatchColumn>([[1, c], [2, [1n, null, 3n]]]) };
+    assert.equal(batch.columns.get(1), c);
+    assert.equal(valueAt(batch.columns.get(1), 2), 'c');
+    assert.equal(valueAt(batch.columns.get(1), 1), null);
+    assert.equal(valueAt(batch.columns.get(2), 2), 3n);
+    assert.equal(valueAt(batch.columns.get(9), 0), null);
+    assert.deepStrictEqual(columnValues(c), ['a', null, 'c']);
+    const plain = [1n];
+    assert.equal(columnValues(plain), plain, 'values are not copied');
   });
 });
 
@@ -130,9 +138,9 @@ describe('ColumnBatchBuilder with encode', () => {
     b.append([null, null, null]);
     const batch = b.build();
     assert.equal(batch.length, 2);
-    assert.ok(encodedColumnOf(batch.columns.get(1)));
+    assert.ok(batch.columns.get(1) instanceof EncodedColumn);
     assert.ok(Array.isArray(batch.columns.get(2)));
-    assert.ok(encodedColumnOf(batch.columns.get(3)));
+    assert.ok(batch.columns.get(3) instanceof EncodedColumn);
     assert.deepStrictEqual(Array.from(batch.columns.get(3)!), [5n, null]);
     assert.equal(b.length, 0);
     b.append(['y', null, 6n]);

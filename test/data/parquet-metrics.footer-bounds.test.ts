@@ -15,7 +15,7 @@ import { ColumnBatchBuilder, newRawRow, RAW_NULL, RAW_UTF8, RAW_VALUE } from '..
 import { LeafStats, readFooterInfo } from '../../src/data/parquet-metrics.js';
 import { writeParquetFile } from '../../src/data/parquet-writer.js';
 import type { Schema } from '../../src/iceberg/types.js';
-import { DuckDB } from '../../src/query/duckdb.js';
+import { DuckDB } from '../../src/duckdb/instance.js';
 import { rng } from '../helpers/rng.js';
 
 const enc = new TextEncoder();

@@ -12,9 +12,9 @@ import { after, before, describe, test } from 'node:test';
 import { writeParquetFile } from '../../src/data/parquet-writer.js';
 import { readManifest } from '../../src/iceberg/avro/manifest.js';
 import { bytesToHex } from '../../src/iceberg/conversions.js';
-import { parseSchema } from '../../src/iceberg/schema.js';
+import { parseSchema } from '../../src/iceberg/schema-parse.js';
 import type { IcebergValue } from '../../src/iceberg/types.js';
-import { DuckDB, sqlString } from '../../src/query/duckdb.js';
+import { DuckDB, sqlString } from '../../src/duckdb/instance.js';
 import { fixturePath, SKIP_NO_SHARED } from '../helpers/shared.js';
 import { fromDuckDB } from './duckdb-values.js';
 

@@ -10,10 +10,11 @@ import {
   truncateStringLower,
   truncateStringUpper,
 } from '../../src/data/parquet-metrics.js';
-import { toDataFile, writeParquetFile, type ParquetWriteResult } from '../../src/data/parquet-writer.js';
+import { toDataFile } from '../../src/data/data-file.js';
+import { writeParquetFile, type ParquetWriteResult } from '../../src/data/parquet-writer.js';
 import { fromBinary } from '../../src/iceberg/conversions.js';
 import type { IcebergValue, PrimitiveType, Schema } from '../../src/iceberg/types.js';
-import { DuckDB, sqlString } from '../../src/query/duckdb.js';
+import { DuckDB, sqlString } from '../../src/duckdb/instance.js';
 
 describe('bound truncation', () => {
   test('strings: lower bound keeps the first 16 code points', () => {

@@ -13,7 +13,7 @@ import { batchFromRows, ColumnBatchBuilder } from '../../src/data/column-batch.j
 import { writeParquetFile } from '../../src/data/parquet-writer.js';
 import { LeafStats } from '../../src/data/parquet-metrics.js';
 import type { IcebergValue, PrimitiveType, Schema } from '../../src/iceberg/types.js';
-import { DuckDB, sqlString } from '../../src/query/duckdb.js';
+import { DuckDB, sqlString } from '../../src/duckdb/instance.js';
 import { fromDuckDB } from './duckdb-values.js';
 
 const schema: Schema = {

@@ -8,7 +8,7 @@ import { batchFromRows } from '../../src/data/column-batch.js';
 import { writeParquetFile } from '../../src/data/parquet-writer.js';
 import { UnsupportedError, ValidationError } from '../../src/errors.js';
 import type { IcebergType, IcebergValue, Schema } from '../../src/iceberg/types.js';
-import { DuckDB } from '../../src/query/duckdb.js';
+import { DuckDB } from '../../src/duckdb/instance.js';
 
 let dir: string;
 let db: DuckDB;

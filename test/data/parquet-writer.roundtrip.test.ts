@@ -7,7 +7,7 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { batchFromRows } from '../../src/data/column-batch.js';
 import { writeParquetFile } from '../../src/data/parquet-writer.js';
 import type { IcebergValue, Schema } from '../../src/iceberg/types.js';
-import { closeSharedDuckDB, DuckDB, sqlString } from '../../src/query/duckdb.js';
+import { closeSharedDuckDB, DuckDB, sqlString } from '../../src/duckdb/instance.js';
 import { fromDuckDB } from './duckdb-values.js';
 
 /** Every primitive type, nested structs, lists of structs, maps, lists of lists. */

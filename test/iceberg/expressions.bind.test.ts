@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { bind, referencedFieldIds } from '../../src/iceberg/expression-binding.js';
 import {
   and,
-  bind,
   equal,
   greaterThan,
   isIn,
@@ -13,7 +13,6 @@ import {
   notIn,
   notNull,
   or,
-  referencedFieldIds,
   startsWith,
   describeExpression,
   type BoundExpression,

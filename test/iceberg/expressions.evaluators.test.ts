@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import {
   and,
   equal,
-  evalValue,
   greaterThan,
   greaterThanOrEqual,
   isIn,
@@ -11,16 +10,14 @@ import {
   isNull,
   lessThan,
   lessThanOrEqual,
-  manifestEvaluator,
-  metricsEvaluator,
   notEqual,
   notNaN,
   notNull,
   or,
-  partitionEvaluator,
   startsWith,
   type Expression,
 } from '../../src/iceberg/expressions.js';
+import { evalValue, manifestEvaluator, metricsEvaluator, partitionEvaluator } from '../../src/iceberg/expression-evaluators.js';
 import { toBinary } from '../../src/iceberg/conversions.js';
 import type { DataFile, FieldSummary, ManifestFile } from '../../src/iceberg/manifest-types.js';
 import type { PartitionSpec } from '../../src/iceberg/metadata.js';

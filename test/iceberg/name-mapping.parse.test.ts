@@ -12,7 +12,8 @@ import {
   serializeNameMapping,
   updateNameMapping,
 } from '../../src/iceberg/name-mapping.js';
-import { addColumn, parseSchema, renameColumn } from '../../src/iceberg/schema.js';
+import { addColumn, renameColumn } from '../../src/iceberg/schema-evolution.js';
+import { parseSchema } from '../../src/iceberg/schema-parse.js';
 
 const SPEC_EXAMPLE = `[ { "field-id": 1, "names": ["id", "record_id"] },
    { "field-id": 2, "names": ["data"] },

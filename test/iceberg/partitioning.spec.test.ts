@@ -22,7 +22,8 @@ import {
   unpartitioned,
   validatePartitionSpec,
 } from '../../src/iceberg/partitioning.js';
-import { assignFreshIds, parseSchema } from '../../src/iceberg/schema.js';
+import { assignFreshIds } from '../../src/iceberg/schema-fresh-ids.js';
+import { parseSchema } from '../../src/iceberg/schema-parse.js';
 import type { IcebergValue, Schema } from '../../src/iceberg/types.js';
 import { SKIP_NO_SHARED, fixturePath } from '../helpers/shared.js';
 

@@ -4,17 +4,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ValidationError } from '../../src/errors.js';
-import {
-  addColumn,
-  canPromote,
-  deleteColumn,
-  findFieldByName,
-  indexById,
-  makeOptional,
-  parseSchema,
-  promoteColumn,
-  renameColumn,
-} from '../../src/iceberg/schema.js';
+import { addColumn, canPromote, deleteColumn, makeOptional, promoteColumn, renameColumn } from '../../src/iceberg/schema-evolution.js';
+import { findFieldByName, indexById } from '../../src/iceberg/schema-index.js';
+import { parseSchema } from '../../src/iceberg/schema-parse.js';
 import type { IcebergType, Schema } from '../../src/iceberg/types.js';
 
 const base = (): Schema =>

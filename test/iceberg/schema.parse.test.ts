@@ -6,24 +6,11 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ValidationError } from '../../src/errors.js';
 import { parseJson } from '../../src/iceberg/json.js';
-import {
-  assignFreshIds,
-  columnName,
-  decimalParams,
-  findFieldByName,
-  findV3Features,
-  fixedLength,
-  indexById,
-  indexByName,
-  indexParents,
-  isV3OnlyType,
-  maxFieldId,
-  parseSchema,
-  parseType,
-  primitiveKind,
-  schemaToString,
-  typesEqual,
-} from '../../src/iceberg/schema.js';
+import { schemaToString } from '../../src/iceberg/schema-display.js';
+import { assignFreshIds } from '../../src/iceberg/schema-fresh-ids.js';
+import { columnName, findFieldByName, indexById, indexByName, indexParents, maxFieldId } from '../../src/iceberg/schema-index.js';
+import { parseSchema, parseType } from '../../src/iceberg/schema-parse.js';
+import { decimalParams, findV3Features, fixedLength, isV3OnlyType, primitiveKind, typesEqual } from '../../src/iceberg/schema-types.js';
 import type { Schema } from '../../src/iceberg/types.js';
 import { SKIP_NO_SHARED, fixturePath } from '../helpers/shared.js';
 

@@ -3,7 +3,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { assignFreshIds, parseSchema } from '../../src/iceberg/schema.js';
+import { assignFreshIds } from '../../src/iceberg/schema-fresh-ids.js';
+import { parseSchema } from '../../src/iceberg/schema-parse.js';
 import {
   isUnsorted,
   parseSortOrder,

@@ -13,7 +13,7 @@ import type { Schema } from '../../src/iceberg/types.js';
 import { LocalFileIO } from '../../src/io/local.js';
 import { compactTable } from '../../src/maintenance/compact.js';
 import { copyToDataFile } from '../../src/maintenance/copy-writer.js';
-import { DuckDB } from '../../src/query/duckdb.js';
+import { DuckDB } from '../../src/duckdb/instance.js';
 import { dataLocation } from '../../src/table/write.js';
 import { appendRows, assertRows, liveDataFiles, sortedRows, withTable } from './helpers.js';
 

@@ -4,12 +4,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { batchFromRows } from '../../src/data/column-batch.js';
-import { toDataFile, writeParquetFile } from '../../src/data/parquet-writer.js';
+import { toDataFile } from '../../src/data/data-file.js';
+import { writeParquetFile } from '../../src/data/parquet-writer.js';
 import type { DataFile } from '../../src/iceberg/manifest-types.js';
 import type { IcebergValue, Schema } from '../../src/iceberg/types.js';
 import { LocalFileIO } from '../../src/io/local.js';
 import { copyToDataFile } from '../../src/maintenance/copy-writer.js';
-import { DuckDB, sqlString } from '../../src/query/duckdb.js';
+import { DuckDB, sqlString } from '../../src/duckdb/instance.js';
 
 /** Every primitive type, a nested struct, a list and a map (metrics outside lists/maps compared). */
 const schema: Schema = {

@@ -16,10 +16,10 @@ import { expireSnapshots } from '../../src/maintenance/expire-snapshots.js';
 import { rewriteManifests } from '../../src/maintenance/rewrite-manifests.js';
 import type { MaintenanceEvent } from '../../src/maintenance/scheduler.js';
 import { validateConfig, type PipelineConfig } from '../../src/pipeline/config.js';
-import { Pipeline, type PipelineEvent } from '../../src/pipeline/pipeline.js';
 import { REFERENCE_STREAM } from '../../src/pipeline/reference.js';
 import { QueryEngine } from '../../src/query/engine.js';
 import { planTableScan } from '../../src/query/table-scan.js';
+import { openPipeline, type RunEvent } from '../../src/run/run-pipeline.js';
 import { KinesisSource } from '../../src/source/kinesis/kinesis-source.js';
 import { putRecords } from '../../src/source/kinesis/producer.js';
 import { referenceEntries } from '../../src/source/kinesis/reference-events.js';
@@ -92,10 +92,10 @@ async function counts(env: Env): Promise<[number, number]> {
 }
 
 /** Runs a pipeline until `n` records are committed; `during` runs concurrently. */
-async function runPipeline(env: Env, config: PipelineConfig, n: number, during: (committed: () => number) => Promise<void>): Promise<PipelineEvent[]> {
-  const events: PipelineEvent[] = [];
+async function runPipeline(env: Env, config: PipelineConfig, n: number, during: (committed: () => number) => Promise<void>): Promise<RunEvent[]> {
+  const events: RunEvent[] = [];
   let committed = 0;
-  const pipeline = await Pipeline.open({
+  const pipeline = await openPipeline({
     config,
     catalog: env.catalog,
     source: source(env),

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { MaintenanceScheduler, type MaintenanceEvent } from '../../src/maintenance/scheduler.js';
 import { DEFAULT_DUCKDB_MEMORY_LIMIT, MAINTENANCE_DEFAULTS, validateConfig, type MaintenanceConfig } from '../../src/pipeline/config.js';
-import type { DuckDB } from '../../src/query/duckdb.js';
+import type { DuckDB } from '../../src/duckdb/instance.js';
 import { appendRows, assertRows, sortedRows, withTable } from './helpers.js';
 
 const base = {

@@ -16,7 +16,7 @@ import { applyTransform, parseTransform } from '../../src/iceberg/transforms.js'
 import { validateConfig } from '../../src/pipeline/config.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { QueryEngine } from '../../src/query/engine.js';
-import { sqlString } from '../../src/query/duckdb.js';
+import { sqlString } from '../../src/duckdb/instance.js';
 import { KinesisSource } from '../../src/source/kinesis/kinesis-source.js';
 import { putRecords } from '../../src/source/kinesis/producer.js';
 import { Table } from '../../src/table/table.js';

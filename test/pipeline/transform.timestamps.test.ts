@@ -5,7 +5,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { compileTransform, parseTimestampMicros, RecordError, schemaForTransform } from '../../src/pipeline/transform.js';
+import { parseTimestampMicros } from '../../src/iceberg/timestamp-text.js';
+import { compileTransform, RecordError, schemaForTransform } from '../../src/pipeline/transform.js';
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 

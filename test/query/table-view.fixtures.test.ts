@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DuckDB, sqlString } from '../../src/query/duckdb.js';
+import { DuckDB, sqlString } from '../../src/duckdb/instance.js';
 import { planTableScan, type TableScanOptions } from '../../src/query/table-scan.js';
 import { registerTableView, tableScanSql } from '../../src/query/table-view.js';
 import { equal } from '../../src/iceberg/expressions.js';

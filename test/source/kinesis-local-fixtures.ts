@@ -118,7 +118,7 @@ export class KeyedProducer {
       partitionKey: key,
       explicitHashKey: spreadHashKey(k, this.keys.length),
     }));
-    await putRecords(this.client, { streamName: this.streamName, maxAttempts: 20, backoff: { baseMs: 20, maxMs: 500 } }, entries);
+    await putRecords(this.client, { streamName: this.streamName, maxAttempts: 20, backoff: { baseDelayMs: 20, maxDelayMs: 500 } }, entries);
     this.rounds = n + 1;
   }
 }

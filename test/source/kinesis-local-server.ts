@@ -20,7 +20,7 @@ import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { FloeError, ValidationError } from '../../src/errors.js';
+import { ValidationError } from '../../src/errors.js';
 
 /** Options of {@link startKinesisLocal}. */
 export interface KinesisLocalOptions {
@@ -107,8 +107,20 @@ export function kinesisLocalMain(): string | undefined {
 /** Error code of a start that failed for reasons of the machine (missing package, crash, timeout). */
 const UNAVAILABLE = 'KINESIS_LOCAL_UNAVAILABLE';
 
-function fail(message: string, cause?: unknown, code = UNAVAILABLE): FloeError {
-  return new FloeError(code, `kinesis-local: ${message}`, cause === undefined ? {} : { cause });
+/** A failed start of kinesis-local; its codes are this helper's, not floe's `ErrorCode`s. */
+export class KinesisLocalError extends Error {
+  constructor(
+    readonly code: typeof UNAVAILABLE | 'KINESIS_LOCAL_NOT_LOOPBACK',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'KinesisLocalError';
+  }
+}
+
+function fail(message: string, cause?: unknown, code: KinesisLocalError['code'] = UNAVAILABLE): KinesisLocalError {
+  return new KinesisLocalError(code, `kinesis-local: ${message}`, cause === undefined ? {} : { cause });
 }
 
 /** True when `port` on 127.0.0.1 answers ListStreams over plain HTTP with 200. */
@@ -299,7 +311,7 @@ export async function tryStartKinesisLocal(options: KinesisLocalOptions = {}): P
   try {
     return { server: await startKinesisLocal(options) };
   } catch (e) {
-    if (process.env.FLOE_REQUIRE_KINESIS_LOCAL === '1' || !(e instanceof FloeError) || e.code !== UNAVAILABLE) throw e;
+    if (process.env.FLOE_REQUIRE_KINESIS_LOCAL === '1' || !(e instanceof KinesisLocalError) || e.code !== UNAVAILABLE) throw e;
     return { skip: `kinesis-local cannot start on this machine, test skipped: ${(e as Error).message.split('\n')[0] ?? ''}` };
   }
 }

@@ -103,7 +103,7 @@ test('entries refused individually are retried alone, with no duplicates', async
   });
   const client = clientFor(proxy.url);
   try {
-    const res = await putRecords(client, { streamName: stream, backoff: { baseMs: 10, maxMs: 50 } }, entries(10));
+    const res = await putRecords(client, { streamName: stream, backoff: { baseDelayMs: 10, maxDelayMs: 50 } }, entries(10));
     const puts = proxy.calls.filter((c) => c.op === 'PutRecords');
     assert.equal(puts.length, 2);
     assert.deepEqual(
@@ -126,11 +126,11 @@ test('a throttled request is retried; persistent refusal fails with a count', as
   const proxy = await startFaultProxy(env.kinesis.url, (op, _b, n) => (op === 'PutRecords' && n === 1 ? { error: { status: 400, type: 'ProvisionedThroughputExceededException' } } : undefined));
   const client = clientFor(proxy.url);
   try {
-    const res = await putRecords(client, { streamName: stream, backoff: { baseMs: 10, maxMs: 50 } }, entries(3));
+    const res = await putRecords(client, { streamName: stream, backoff: { baseDelayMs: 10, maxDelayMs: 50 } }, entries(3));
     assert.equal(res.length, 3);
     proxy.rule = (op) => (op === 'PutRecords' ? { error: { status: 500, type: 'InternalFailure' } } : undefined);
     await assert.rejects(
-      putRecords(client, { streamName: stream, maxAttempts: 3, backoff: { baseMs: 5, maxMs: 10 } }, entries(4)),
+      putRecords(client, { streamName: stream, maxAttempts: 3, backoff: { baseDelayMs: 5, maxDelayMs: 10 } }, entries(4)),
       (e: unknown) => e instanceof FloeError && e.code === 'KINESIS_PUT_FAILED' && e.retriable && /4 of 4 records still refused after 3 attempts/.test(e.message) && /InternalFailure/.test(e.message),
     );
     proxy.rule = (op) => (op === 'PutRecords' ? { error: { status: 400, type: 'ResourceNotFoundException', message: 'Stream x not found' } } : undefined);

@@ -80,7 +80,7 @@ test('throttled GetRecords back off with growing, jittered delays and lose nothi
   const r = await rig(
     stream,
     (op, _b, n) => (op === 'GetRecords' && n <= 3 ? { error: { status: 400, type: 'ProvisionedThroughputExceededException', message: 'Rate exceeded for shard' } } : undefined),
-    { backoff: { baseMs: 300, maxMs: 5_000 } },
+    { backoff: { baseDelayMs: 300, maxDelayMs: 5_000 } },
   );
   try {
     await r.source.start(new Map(), { type: 'TRIM_HORIZON' });
@@ -110,7 +110,7 @@ test('LimitExceeded, 500s and throttled GetShardIterator/ListShards are retried'
       if (op === 'GetRecords' && n === 2) return { error: { status: 400, type: 'LimitExceededException' } };
       return undefined;
     },
-    { backoff: { baseMs: 20, maxMs: 100 } },
+    { backoff: { baseDelayMs: 20, maxDelayMs: 100 } },
   );
   try {
     await r.source.start(new Map(), { type: 'TRIM_HORIZON' });

@@ -78,9 +78,9 @@ async function closedPort(): Promise<number> {
 
 function source(
   url: string,
-  extra: { discoveryIntervalMs?: number; backoff?: { baseMs: number; maxMs: number }; log?: (level: string, message: string) => void } = {},
+  extra: { discoveryIntervalMs?: number; backoff?: { baseDelayMs: number; maxDelayMs: number }; log?: (level: string, message: string) => void } = {},
 ): KinesisSource {
-  return new KinesisSource({ client: clientFor(url), streamName: 'events', backoff: { baseMs: 50, maxMs: 400 }, ...extra });
+  return new KinesisSource({ client: clientFor(url), streamName: 'events', backoff: { baseDelayMs: 50, maxDelayMs: 400 }, ...extra });
 }
 
 // The tests mostly wait on timers (the grace period): run them side by side.
@@ -128,7 +128,7 @@ describe('unreachable Kinesis endpoints', { concurrency: true }, () => {
       if (n <= 6) return n % 3 === 1 ? 'reset' : n % 3 === 2 ? '500' : 'throttle';
       return 'ok';
     });
-    const s = source(stand.url, { backoff: { baseMs: 1_000, maxMs: 1_000 } });
+    const s = source(stand.url, { backoff: { baseDelayMs: 1_000, maxDelayMs: 1_000 } });
     try {
       await s.start(new Map(), { type: 'TRIM_HORIZON' });
       assert.equal(stand.requests, 7);
@@ -196,7 +196,7 @@ describe('unreachable Kinesis endpoints', { concurrency: true }, () => {
 
     const stand = await standIn((n) => (n <= 2 ? 'reset' : 'ok'));
     try {
-      const out = await putRecords(clientFor(stand.url), { streamName: 'events', backoff: { baseMs: 20, maxMs: 40 } }, [{ data, partitionKey: 'k' }]);
+      const out = await putRecords(clientFor(stand.url), { streamName: 'events', backoff: { baseDelayMs: 20, maxDelayMs: 40 } }, [{ data, partitionKey: 'k' }]);
       assert.deepEqual(out, [{ shardId: 'shardId-000000000000', sequenceNumber: '1' }]);
       assert.equal(stand.requests, 3);
     } finally {

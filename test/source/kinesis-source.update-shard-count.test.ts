@@ -35,7 +35,7 @@ function kinesis(t: TestContext): KinesisClient | undefined {
 }
 
 function source(c: KinesisClient, target: { streamName: string } | { streamArn: string }, discoveryIntervalMs = 1_000): KinesisSource {
-  return new KinesisSource({ client: c, ...target, idleDelayMs: 30, minCallIntervalMs: 30, discoveryIntervalMs, backoff: { baseMs: 20, maxMs: 500 } });
+  return new KinesisSource({ client: c, ...target, idleDelayMs: 30, minCallIntervalMs: 30, discoveryIntervalMs, backoff: { baseDelayMs: 20, maxDelayMs: 500 } });
 }
 
 /** Per key, the counters in the order they were returned. */

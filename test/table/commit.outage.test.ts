@@ -20,7 +20,7 @@ import type { TableRequirement, TableUpdate } from '../../src/iceberg/commit.js'
 
 const SCHEMA: Schema = { type: 'struct', 'schema-id': 0, fields: [{ id: 1, name: 'id', required: true, type: 'long' }] };
 const ID: TableIdentifier = { namespace: ['db'], name: 't' };
-const FAST = { budgetMs: 5_000, minWaitMs: 5, maxWaitMs: 20 };
+const FAST = { budgetMs: 5_000, baseDelayMs: 5, maxDelayMs: 20 };
 
 type CommitFault = (commit: () => Promise<unknown>) => Promise<void>;
 
@@ -105,7 +105,7 @@ test('a commit refused before it was sent is sent again as it is, one event per 
     assert.equal(r.attempts, 1, 'no conflict: the same attempt, sent again');
     assert.equal(c.commitCalls, 4);
     assert.deepEqual(events.map((e) => [e.reason, e.retry]), [['unreachable', 1], ['unreachable', 2], ['unreachable', 3]]);
-    assert.ok(events.every((e) => e.table === 'db.t' && /ECONNREFUSED/.test(e.error) && e.waitMs <= FAST.maxWaitMs));
+    assert.ok(events.every((e) => e.table === 'db.t' && /ECONNREFUSED/.test(e.error) && e.waitMs <= FAST.maxDelayMs));
     assert.deepEqual(await snapshots(catalog), { count: 1, records: 3 });
   });
 });
@@ -168,7 +168,7 @@ test('the outage budget bounds the waiting: refused → CatalogUnreachableError,
     const before = new Set(await readdir(metaDir));
     const c = faulty(catalog, { commits: Array.from({ length: 1000 }, () => refused) });
     const started = Date.now();
-    const { result, events } = await append(c, [1], { outage: { budgetMs: 300, minWaitMs: 10, maxWaitMs: 50 } });
+    const { result, events } = await append(c, [1], { outage: { budgetMs: 300, baseDelayMs: 10, maxDelayMs: 50 } });
     await assert.rejects(result, (e: unknown) => {
       assert.ok(e instanceof CatalogUnreachableError, String(e));
       assert.match(e.message, /^table: db\.t: commit not applied: the catalog stayed unavailable for 0\.\d s \(\d+ retries\)/);
@@ -180,7 +180,7 @@ test('the outage budget bounds the waiting: refused → CatalogUnreachableError,
     assert.deepEqual([...(await readdir(metaDir))].filter((n) => !before.has(n)), [], 'the manifests and list it wrote are gone');
 
     const u = faulty(catalog, { commits: [appliedThenUnknown], loads: 1000 });
-    const second = await append(u, [2], { outage: { budgetMs: 200, minWaitMs: 10, maxWaitMs: 50 } });
+    const second = await append(u, [2], { outage: { budgetMs: 200, baseDelayMs: 10, maxDelayMs: 50 } });
     await assert.rejects(second.result, (e: unknown) => e instanceof CommitStateUnknownError && /commit outcome unknown: the catalog stayed unavailable/.test(e.message));
     assert.deepEqual(await snapshots(catalog), { count: 1, records: 1 }, 'it had landed; the files it uses are kept');
   });
@@ -190,7 +190,7 @@ test('a stop ends the waiting at once', async () => {
   await withTable(async (catalog) => {
     const c = faulty(catalog, { commits: Array.from({ length: 1000 }, () => refused) });
     const stop = new AbortController();
-    const { result, events } = await append(c, [1], { outage: { budgetMs: 60_000, minWaitMs: 2_000, maxWaitMs: 5_000 }, signal: stop.signal });
+    const { result, events } = await append(c, [1], { outage: { budgetMs: 60_000, baseDelayMs: 2_000, maxDelayMs: 5_000 }, signal: stop.signal });
     while (events.length === 0) await new Promise((r) => setTimeout(r, 5));
     const started = Date.now();
     stop.abort();

@@ -186,7 +186,7 @@ test('unknown commit outcome: landed commits succeed; others are sent again only
     let sends = 0;
     const lost = await Table.load(unknownOutcome(catalog, false, () => sends++), { namespace: ['db'], name: 'events' });
     const { files, specId } = await writeDataFiles(lost.io, lost.metadata, batchFromRows(lost.schema(), rows(3, 3)));
-    const op = lost.newAppend({ outage: { minWaitMs: 10, maxWaitMs: 40 } }).appendFiles(files, specId);
+    const op = lost.newAppend({ outage: { baseDelayMs: 10, maxDelayMs: 40 } }).appendFiles(files, specId);
     await assert.rejects(op.commit(), CommitStateUnknownError);
     assert.equal(sends, 4);
     assert.deepEqual(await count(catalog), [[3, 3]]);

@@ -40,7 +40,7 @@ import {
   type Table,
   type TableInput,
 } from '@aws-sdk/client-glue';
-import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../../aws/retry.js';
+import { DEFAULT_RETRY_POLICY, retry, type RetryPolicy } from '../../retry.js';
 import {
   AlreadyExistsError,
   CommitConflictError,
@@ -193,7 +193,7 @@ export class GlueCatalog implements Catalog {
   /** Sends an idempotent read, retrying throttling and transient failures. */
   private async read<T>(action: string, send: () => Promise<T>): Promise<T> {
     this.checkOpen();
-    return withRetry(this.readRetry, { retriable: (e) => isTransient(e) }, () => send());
+    return retry(() => send(), this.readRetry, { isRetriable: (e) => isTransient(e) });
   }
 
   /** Sends a write once (never retried: a retry could see its own first attempt's effect). */

@@ -22,7 +22,7 @@ import type { TableRequirement, TableUpdate } from '../../iceberg/commit.js';
 import type { JsonValue } from '../../iceberg/json.js';
 import { parseTableMetadata } from '../../iceberg/table-metadata.js';
 import type { FileIO } from '../../io/file-io.js';
-import { DEFAULT_RETRY_POLICY, checkRetryPolicy, type RetryPolicy } from '../../aws/retry.js';
+import { DEFAULT_RETRY_POLICY, checkRetryPolicy, type RetryPolicy } from '../../retry.js';
 import {
   formatTableIdentifier,
   type Catalog,

@@ -10,7 +10,7 @@
  */
 import { CatalogUnreachableError, FloeError } from '../../errors.js';
 import { parseJson, stringifyJson, type JsonValue } from '../../iceberg/json.js';
-import { withRetry, type RetryPolicy } from '../../aws/retry.js';
+import { retry, type RetryPolicy } from '../../retry.js';
 import type { RestAuth, RestRequest } from './rest-auth.js';
 import { restError, restTransportError, type RestOperation } from './rest-errors.js';
 
@@ -79,7 +79,7 @@ export class RestHttp {
       ? (e: unknown) => e instanceof RetriableAnswer || (e instanceof FloeError && e.retriable)
       : (e: unknown) => e instanceof CatalogUnreachableError;
     try {
-      return await withRetry(this.options.retry, { retriable }, () => this.attempt(call));
+      return await retry(() => this.attempt(call), this.options.retry, { isRetriable: retriable });
     } catch (e) {
       throw e instanceof RetriableAnswer ? e.error : e;
     }

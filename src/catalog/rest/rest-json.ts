@@ -11,7 +11,7 @@ import { ValidationError } from '../../errors.js';
 import type { CommitTableRequest, TableRequirement, TableUpdate } from '../../iceberg/commit.js';
 import type { JsonValue } from '../../iceberg/json.js';
 import type { PartitionSpec, SortOrder } from '../../iceberg/metadata.js';
-import { parseSchema } from '../../iceberg/schema.js';
+import { parseSchema } from '../../iceberg/schema-parse.js';
 import type { Schema } from '../../iceberg/types.js';
 import type { Namespace, TableIdentifier } from '../catalog.js';
 

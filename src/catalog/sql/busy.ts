@@ -6,13 +6,16 @@
  * GetRecords). So the connection's busy timeout is a short slice ({@link BUSY_SLICE_MS}) and the
  * waiting happens here, between tries, in `await`ed sleeps, up to the same total budget.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelayMs, sleep, type RetryPolicy } from '../../retry.js';
 
 /** The longest the thread blocks inside SQLite for one try, in milliseconds. */
 export const BUSY_SLICE_MS = 5;
 
-/** Longest sleep between tries: a released lock is taken within this. */
-const MAX_BUSY_WAIT_MS = 50;
+/**
+ * Sleeps between tries: 1, 2, 4, … ms up to 50 (a released lock is taken within that), without
+ * jitter (the lock is local, and its holder takes it for milliseconds).
+ */
+const BUSY_BACKOFF: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'jitter'> = { baseDelayMs: 1, maxDelayMs: 50, jitter: 'none' };
 
 /**
  * How long the wait goes on once its signal aborts (a stopping pipeline's final commit): long
@@ -30,7 +33,7 @@ export function isSqliteBusy(e: unknown): boolean {
 /**
  * Runs `fn` (synchronous SQL that either completes or fails with SQLITE_BUSY having changed
  * nothing: one statement or one transaction) until it does not fail busy, sleeping between tries
- * (1, 2, 4, … ms, at most {@link MAX_BUSY_WAIT_MS}). After `budgetMs` of waiting, or when `stop()`
+ * ({@link BUSY_BACKOFF}). After `budgetMs` of waiting, or when `stop()`
  * says so, the last busy error is thrown; so it is {@link BUSY_ABORT_GRACE_MS} after `signal`
  * aborts (a sleep ends at the abort). `fn` is always tried at least once.
  */
@@ -47,11 +50,10 @@ export async function retryWhileBusy<T>(fn: () => T, budgetMs: number, stop?: ()
       if (signal?.aborted) abortedAt ??= now;
       const left = Math.min(budgetMs - (now - started), abortedAt === undefined ? Infinity : BUSY_ABORT_GRACE_MS - (now - abortedAt));
       if (left <= 0 || stop?.()) throw e;
-      const ms = Math.min(left, MAX_BUSY_WAIT_MS, 2 ** Math.min(attempt, 10));
+      const ms = Math.min(left, backoffDelayMs(attempt, BUSY_BACKOFF));
       // An abort ends the sleep (the next try then starts the grace period); never with a
       // signal that already aborted, whose sleep would end at once every time.
-      if (signal && !signal.aborted) await sleep(ms, undefined, { signal }).catch(() => undefined);
-      else await sleep(ms);
+      await sleep(ms, signal?.aborted ? undefined : signal);
     }
   }
 }

@@ -11,9 +11,9 @@
 import { join, relative, resolve } from 'node:path';
 import { ensureLocalDirectory } from '../../catalog/local-directory.js';
 import { openCatalog } from '../../catalog/open.js';
-import { Pipeline } from '../../pipeline/pipeline.js';
 import { referenceConfig, REFERENCE_STREAM, REFERENCE_TABLE } from '../../pipeline/reference.js';
 import { QueryEngine } from '../../query/engine.js';
+import { openPipeline } from '../../run/run-pipeline.js';
 import { ensureStream } from '../../source/kinesis/admin.js';
 import { kinesisClientFromEnv } from '../../source/kinesis/client.js';
 import { putRecords } from '../../source/kinesis/producer.js';
@@ -69,7 +69,7 @@ export async function quickstartCommand(argv: string[], io: CommandIO): Promise<
     let committed = 0;
     let firstCommitAt: string | undefined;
     const source = kinesisSourceFor(config, () => undefined, { ...io.env, AWS_ENDPOINT_URL_KINESIS: local.url });
-    const pipeline = await Pipeline.open({
+    const pipeline = await openPipeline({
       config,
       catalog,
       source,

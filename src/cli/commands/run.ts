@@ -6,7 +6,8 @@
 import { openCatalog } from '../../catalog/open.js';
 import { ValidationError } from '../../errors.js';
 import { loadConfig, type PipelineConfig } from '../../pipeline/config.js';
-import { Pipeline, type PipelineEvent, type PipelineStats } from '../../pipeline/pipeline.js';
+import type { PipelineStats } from '../../pipeline/pipeline.js';
+import { openPipeline, type RunEvent } from '../../run/run-pipeline.js';
 import { kinesisClientFromEnv } from '../../source/kinesis/client.js';
 import { KinesisSource } from '../../source/kinesis/kinesis-source.js';
 import type { SourceLogger } from '../../source/source.js';
@@ -74,8 +75,8 @@ export class RunReporter {
     }
   }
 
-  /** Handles a pipeline event. */
-  event(e: PipelineEvent): void {
+  /** Handles an event of the pipeline or its maintenance. */
+  event(e: RunEvent): void {
     switch (e.type) {
       case 'commit':
         this.lastCommitLine = `${new Date().toISOString().slice(11, 19)} (${e.records} rows, ${e.durationMs} ms)`;
@@ -208,7 +209,7 @@ export async function runPipeline(
   const source = kinesisSourceFor(config, (level, message, fields) => reporter.log(level, message, { ...fields }), io.env);
   const catalog = await openCatalog({ ...config.catalog, ...(auth ? { auth } : {}) });
   try {
-    const pipeline = await Pipeline.open({ config, catalog, source, onEvent: (e) => reporter.event(e), ...scanner, ...crashPointFromEnv(io.env) });
+    const pipeline = await openPipeline({ config, catalog, source, onEvent: (e) => reporter.event(e), ...scanner, ...crashPointFromEnv(io.env) });
     const unsubscribe = signals.onStop(() => pipeline.stop());
     const timer = setInterval(() => reporter.status(pipeline.stats()), 1000);
     try {

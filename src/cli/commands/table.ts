@@ -7,7 +7,7 @@ import { formatTableIdentifier, parseTableIdentifier } from '../../catalog/catal
 import { AlreadyExistsError, ValidationError } from '../../errors.js';
 import { FileContent } from '../../iceberg/manifest-types.js';
 import { currentSchema, findSortOrder, findSpec } from '../../iceberg/metadata-lookup.js';
-import { schemaToString } from '../../iceberg/schema.js';
+import { schemaToString } from '../../iceberg/schema-display.js';
 import { planTableScan } from '../../query/table-scan.js';
 import type { JsonOut } from '../../query/result-values.js';
 import { list, pairs, parse, str, UsageError } from '../args.js';

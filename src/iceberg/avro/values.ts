@@ -8,7 +8,7 @@
  */
 import { ValidationError } from '../../errors.js';
 import { bigEndianToBigInt, bytesToUuid, uuidToBytes } from '../conversions.js';
-import { decimalParams, fixedLength, primitiveKind } from '../schema.js';
+import { decimalParams, fixedLength, primitiveKind } from '../schema-types.js';
 import type { IcebergValue, PrimitiveType } from '../types.js';
 import type { AvroNode } from './avro-schema.js';
 

@@ -13,6 +13,7 @@ import type { ColumnInfo, QueryExecution } from '@aws-sdk/client-athena';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { awsRegionUnconfigured, resolveAwsClientConfig, type AwsClientSettings } from '../../aws/client-config.js';
 import { FloeError, ValidationError } from '../../errors.js';
+import { sleep as abortableSleep } from '../../retry.js';
 import type { JsonOut } from '../result-values.js';
 import { athenaValueToJson } from './athena-values.js';
 
@@ -117,17 +118,6 @@ function wrap(action: string, e: unknown): FloeError {
   return new FloeError('ATHENA', `athena: ${action} failed: ${awsMessage(e)}`, { cause: e });
 }
 
-const defaultSleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-
 function column(c: ColumnInfo): AthenaColumn {
   return {
     name: c.Name ?? c.Label ?? '',
@@ -162,7 +152,8 @@ export async function runAthenaQuery(client: AthenaClient, sql: string, options:
     throw new ValidationError(`athena: output location must be an s3:// URI, got '${options.outputLocation}'`);
   }
   const signal = options.signal;
-  const sleep = options.sleep ?? ((ms: number) => defaultSleep(ms, signal));
+  // An abort ends the wait; the loop then stops the query.
+  const sleep = options.sleep ?? (async (ms: number) => void (await abortableSleep(ms, signal)));
   const context = {
     ...(options.database ? { Database: options.database } : {}),
     ...(options.catalog ? { Catalog: options.catalog } : {}),

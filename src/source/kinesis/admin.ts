@@ -9,7 +9,7 @@ import {
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
 import { FloeError, ValidationError } from '../../errors.js';
-import { sleep } from './backoff.js';
+import { sleep } from '../../retry.js';
 import { classifyKinesisError, describeError } from './client.js';
 
 /** Options of {@link ensureStream}. */

@@ -39,9 +39,18 @@ export interface KinesisClientOptions {
   maxAttempts?: number;
   /** Socket timeout of one request. Default 30 s. */
   requestTimeoutMs?: number;
+  /** Most sockets open to the endpoint at once. Default {@link KINESIS_MAX_SOCKETS}. */
+  maxSockets?: number;
   /** Environment to read instead of `process.env` (tests). */
   env?: Readonly<Record<string, string | undefined>>;
 }
+
+/**
+ * Default socket cap of a client: one GetRecords call per shard can be in flight, so the SDK's 50
+ * queued the calls of a 256-shard stream behind each other (bench/notes.md item 26). Sockets open
+ * only as calls need them; the source's byte budget bounds what the calls hold.
+ */
+export const KINESIS_MAX_SOCKETS = 256;
 
 /** The settings {@link kinesisClientFromEnv} resolved, for logs and tests. */
 export interface ResolvedKinesisClientConfig {
@@ -128,6 +137,9 @@ export function kinesisClientFromEnv(options: KinesisClientOptions = {}): Kinesi
       // Without this the handler only logs a warning and the call can hang forever (kinesalite
       // never answers AT_TIMESTAMP when no record is at or after the timestamp).
       throwOnRequestTimeout: true,
+      // Options of the agents the handler makes (keep-alive stays the handler's default, on).
+      httpAgent: { keepAlive: true, maxSockets: options.maxSockets ?? KINESIS_MAX_SOCKETS },
+      httpsAgent: { keepAlive: true, maxSockets: options.maxSockets ?? KINESIS_MAX_SOCKETS },
     }),
   });
 }

@@ -33,15 +33,47 @@ function isJson(headers: Record<string, string> | undefined): boolean {
   return false;
 }
 
-/** The bytes of a response body (a Node stream, a web stream, bytes or a string). */
+/**
+ * One scratch buffer for joining a response's chunks, reused by every call of the process: a
+ * body is joined, decoded to a string and parsed synchronously, so no two calls use it at once.
+ * It grows to the largest body seen, up to {@link SCRATCH_MAX}; larger bodies get their own.
+ */
+let scratch: Buffer | undefined;
+/** Bodies up to 16 MiB reuse the scratch buffer (a 10 MB GetRecords answer is about 14 MB of JSON). */
+const SCRATCH_MAX = 16 * 1024 * 1024;
+
+/**
+ * The bytes of a response body (a Node stream, a web stream, bytes or a string). A body read
+ * from a stream in several chunks is joined into the shared scratch buffer: the returned bytes
+ * are valid only until the next call, and must be consumed before any `await`.
+ */
 async function bodyBytes(body: unknown): Promise<Uint8Array> {
   if (body === undefined || body === null) return new Uint8Array(0);
   if (body instanceof Uint8Array) return body;
   if (typeof body === 'string') return Buffer.from(body, 'utf8');
   if (typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
-    const chunks: Buffer[] = [];
-    for await (const chunk of body as AsyncIterable<Uint8Array | string>) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of body as AsyncIterable<Uint8Array | string>) {
+      const c = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      chunks.push(c);
+      total += c.byteLength;
+    }
+    if (chunks.length === 1) return chunks[0]!;
+    let out: Buffer;
+    if (total <= SCRATCH_MAX) {
+      if (scratch === undefined || scratch.byteLength < total) scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(total, 64 * 1024, (scratch?.byteLength ?? 0) * 2)));
+      out = scratch;
+    } else {
+      out = Buffer.allocUnsafe(total);
+    }
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.byteLength;
+    }
+    chunks.length = 0; // the chunks can go before the parse allocates
+    return out.subarray(0, total);
   }
   throw new FloeError('SOURCE_READ_FAILED', 'kinesis: GetRecords response body of an unknown kind');
 }
@@ -110,8 +142,11 @@ export function parseGetRecordsBody(bytes: Uint8Array): Omit<GetRecordsCommandOu
   return output;
 }
 
-/** A GetRecords command whose successful response is parsed by {@link parseGetRecordsBody}. */
-export function getRecordsCommand(input: GetRecordsCommandInput): GetRecordsCommand {
+/**
+ * A GetRecords command whose successful response is parsed by {@link parseGetRecordsBody}.
+ * `onBody`, when given, is told the size of each JSON body parsed (what the call held in memory).
+ */
+export function getRecordsCommand(input: GetRecordsCommandInput, onBody?: (bytes: number) => void): GetRecordsCommand {
   const command = new GetRecordsCommand(input);
   // The deserialize step's handler, as far as these middlewares use it.
   type Next = (args: { input: object; request?: unknown }) => Promise<{ response: unknown; output: object }>;
@@ -123,7 +158,10 @@ export function getRecordsCommand(input: GetRecordsCommandInput): GetRecordsComm
     const response = result.response as RawResponse;
     // A JSON success only (the protocol this SDK version speaks); anything else stays the SDK's.
     if (response.statusCode === 200 && isJson(response.headers)) {
-      parsed = parseGetRecordsBody(await bodyBytes(response.body));
+      const bytes = await bodyBytes(response.body);
+      // No await from here until the parse is done: `bytes` may be the shared scratch buffer.
+      onBody?.(bytes.byteLength);
+      parsed = parseGetRecordsBody(bytes);
       // The SDK's deserializer reads an empty object; the records are put back outside it.
       response.body = EMPTY_JSON;
     }

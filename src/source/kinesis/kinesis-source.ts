@@ -30,7 +30,8 @@ import type {
   SourceRecord,
 } from '../source.js';
 import { SHARD_END } from '../source.js';
-import { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.js';
+import { Backoff, sleep } from '../../retry.js';
+import { DEFAULT_KINESIS_BACKOFF, type KinesisBackoff } from './pacing.js';
 import {
   classifyKinesisError,
   describeError,
@@ -45,6 +46,7 @@ import {
 import { listedParents, planShards, type ShardDecision, type ShardNode } from './lineage.js';
 import { compareKinesisPositions, parseKinesisPosition } from './position.js';
 import { ShardReader, type ShardReaderContext } from './shard-reader.js';
+import { agentProbe, ReadStats, type ReadStatsSnapshot } from './read-stats.js';
 import { ByteBudget, Notifier } from './signal.js';
 
 /** Options of {@link KinesisSource}. Limits default to the Kinesis per-shard limits. */
@@ -64,10 +66,18 @@ export interface KinesisSourceOptions extends StreamTarget {
   maxBufferedRecordsPerShard?: number;
   /** Bytes buffered per shard before its reader pauses. Default 8 MiB. */
   maxBufferedBytesPerShard?: number;
-  /** Bytes buffered across all shards before readers pause. Default 64 MiB. */
+  /**
+   * Bytes buffered across all shards, plus the response bytes of the calls in flight, before
+   * readers pause. Default 64 MiB. Shared fairly between the shards that are reading.
+   */
   maxBufferedBytes?: number;
+  /**
+   * Records buffered (or asked for by calls in flight) across all shards before readers pause.
+   * Default 65,536: each buffered record costs a few hundred bytes of objects beside its data.
+   */
+  maxBufferedRecords?: number;
   /** Retry delays after throttling and transient errors. Default 200 ms doubling to 10 s. */
-  backoff?: Partial<BackoffOptions>;
+  backoff?: Partial<KinesisBackoff>;
   /** Split KPL aggregates into their user records. Default true. */
   deaggregate?: boolean;
   log?: SourceLogger;
@@ -101,6 +111,8 @@ export class KinesisSource implements Source {
   private readonly abort = new AbortController();
   private readonly dataReady = new Notifier();
   private readonly budget: ByteBudget;
+  private readonly stats = new ReadStats();
+  private statsTimer: NodeJS.Timeout | undefined;
 
   private started = false;
   private closed = false;
@@ -132,7 +144,10 @@ export class KinesisSource implements Source {
     this.id = options.streamName ?? streamNameFromArn(options.streamArn as string);
     this.discoveryIntervalMs = positiveOption(options.discoveryIntervalMs, 10_000, 'discoveryIntervalMs');
     this.log = options.log ?? (() => {});
-    this.budget = new ByteBudget(positiveOption(options.maxBufferedBytes, 64 * MIB, 'maxBufferedBytes'));
+    this.budget = new ByteBudget(
+      positiveOption(options.maxBufferedBytes, 64 * MIB, 'maxBufferedBytes'),
+      positiveOption(options.maxBufferedRecords, 65_536, 'maxBufferedRecords'),
+    );
     const maxRecordsPerCall = positiveOption(options.maxRecordsPerCall, 10_000, 'maxRecordsPerCall');
     if (!Number.isInteger(maxRecordsPerCall) || maxRecordsPerCall > 10_000) {
       throw new ValidationError(`kinesis: option maxRecordsPerCall must be an integer in 1..10000, got ${maxRecordsPerCall}`);
@@ -147,13 +162,15 @@ export class KinesisSource implements Source {
         idleDelayMs: positiveOption(options.idleDelayMs, 250, 'idleDelayMs'),
       },
       backoff: {
-        baseMs: positiveOption(options.backoff?.baseMs, DEFAULT_BACKOFF.baseMs, 'backoff.baseMs'),
-        maxMs: positiveOption(options.backoff?.maxMs, DEFAULT_BACKOFF.maxMs, 'backoff.maxMs'),
+        baseDelayMs: positiveOption(options.backoff?.baseDelayMs, DEFAULT_KINESIS_BACKOFF.baseDelayMs, 'backoff.baseDelayMs'),
+        maxDelayMs: positiveOption(options.backoff?.maxDelayMs, DEFAULT_KINESIS_BACKOFF.maxDelayMs, 'backoff.maxDelayMs'),
       },
       maxRecordsPerCall,
       maxBufferedRecords: positiveOption(options.maxBufferedRecordsPerShard, 10_000, 'maxBufferedRecordsPerShard'),
       maxBufferedBytes: positiveOption(options.maxBufferedBytesPerShard, 8 * MIB, 'maxBufferedBytesPerShard'),
       budget: this.budget,
+      stats: this.stats,
+      probeAgent: agentProbe(this.client),
       deaggregate: options.deaggregate ?? true,
       onData: () => this.dataReady.notifyAll(),
       onShardEnd: (shardId) => {
@@ -178,6 +195,18 @@ export class KinesisSource implements Source {
     for (const [id, pos] of startPositions) this.committed.set(id, pos);
     await this.discover(true);
     this.scheduleDiscovery();
+    // What the read path did, every 10 s at debug level (and once at close).
+    this.statsTimer = setInterval(() => this.logStats(), 10_000);
+    this.statsTimer.unref();
+  }
+
+  /** Counters of the read path: calls, records per call, budget waits, sockets (bench/notes.md item 26). */
+  readStats(): ReadStatsSnapshot {
+    return this.stats.snapshot();
+  }
+
+  private logStats(): void {
+    this.log('debug', 'kinesis: read stats', { ...this.stats.snapshot(), busyShards: this.budget.busy, readers: this.readers.size });
   }
 
   /** See {@link Source.poll}. */
@@ -324,6 +353,10 @@ export class KinesisSource implements Source {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.statsTimer) {
+      clearInterval(this.statsTimer);
+      this.logStats();
+    }
     this.abort.abort();
     this.dataReady.notifyAll();
     await Promise.allSettled([...this.runs, ...(this.discovering ? [this.discovering] : [])]);

@@ -4,7 +4,8 @@
  */
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { FloeError, ValidationError } from '../../errors.js';
-import { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.js';
+import { Backoff, sleep } from '../../retry.js';
+import { DEFAULT_KINESIS_BACKOFF, type KinesisBackoff } from './pacing.js';
 import {
   classifyKinesisError,
   describeError,
@@ -39,7 +40,8 @@ export interface PutRecordsOptions extends StreamTarget {
   maxBatchRecords?: number;
   /** Bytes (data + partition keys) per request, at most 5 MiB. Default 5 MiB. */
   maxBatchBytes?: number;
-  backoff?: BackoffOptions;
+  /** Delays between sends of refused records. Default 200 ms doubling to 10 s. */
+  backoff?: KinesisBackoff;
   /** Called after each request with the number of records accepted so far. */
   onProgress?: (accepted: number, total: number) => void;
   signal?: AbortSignal;
@@ -96,7 +98,7 @@ export async function putRecords(client: KinesisClient, options: PutRecordsOptio
 
   for (const batch of planBatches(entries, maxBatchRecords, maxBatchBytes)) {
     let pending = batch;
-    const backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
+    const backoff = new Backoff(options.backoff ?? DEFAULT_KINESIS_BACKOFF);
     let lastError = '';
     for (let attempt = 1; pending.length > 0; attempt++) {
       if (options.signal?.aborted) throw new FloeError('ABORTED', `kinesis: putRecords to ${label} aborted`);

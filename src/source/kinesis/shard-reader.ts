@@ -17,11 +17,13 @@ import {
 import { FloeError } from '../../errors.js';
 import type { PartitionMetrics, PartitionState, SourceLogger, SourceRecord } from '../source.js';
 import { SHARD_END } from '../source.js';
-import { Backoff, nextCallTime, sleep, type BackoffOptions, type PacingOptions } from './backoff.js';
+import { Backoff, sleep } from '../../retry.js';
+import { nextCallTime, type KinesisBackoff, type PacingOptions } from './pacing.js';
 import { classifyKinesisError, describeError } from './client.js';
 import { getRecordsCommand } from './get-records.js';
 import { deaggregate } from './kpl.js';
 import type { ReaderStart } from './lineage.js';
+import type { ReadStats } from './read-stats.js';
 import { ByteBudget, Notifier } from './signal.js';
 
 /** Settings and hooks a reader gets from its source. */
@@ -32,13 +34,17 @@ export interface ShardReaderContext {
   /** Stream name, for record metadata and messages. */
   streamName: string;
   pacing: PacingOptions;
-  backoff: BackoffOptions;
+  backoff: KinesisBackoff;
   /** GetRecords `Limit` ceiling (Kinesis: 10,000). */
   maxRecordsPerCall: number;
   maxBufferedRecords: number;
   maxBufferedBytes: number;
   /** Source-wide byte budget shared by all readers. */
   budget: ByteBudget;
+  /** Source-wide read counters (bench/notes.md item 26). */
+  stats: ReadStats;
+  /** Sockets open and requests queued in the client's HTTP agent, when readable. */
+  probeAgent(): { sockets: number; queued: number } | undefined;
   deaggregate: boolean;
   /** Records were buffered: wake the consumer. */
   onData(): void;
@@ -60,6 +66,26 @@ const END = Symbol('SHARD_END');
 
 /** Why the record size estimate starts at 1 KiB: Kinesis bills records in 1 KiB units. */
 const INITIAL_RECORD_BYTES = 1024;
+
+/**
+ * A record's JSON in a GetRecords response beyond its base64 data: the 56-digit sequence number,
+ * the arrival time, the partition key and the member names (about 150 bytes; 170 to be safe).
+ */
+const RESPONSE_BYTES_PER_RECORD = 170;
+
+/** Response bytes of a record of `bytes` data bytes, when no response was measured yet. */
+function responseBytesFor(bytes: number): number {
+  return Math.ceil((bytes * 4) / 3) + RESPONSE_BYTES_PER_RECORD;
+}
+
+/**
+ * An idle shard (empty responses, not behind the tip) waits twice as long after each empty
+ * response in a row, up to this many times the idle delay: 250 ms → 1 s by default, the wait the
+ * Kinesis documentation advises after an empty answer at the tip, so quiet shards do not burn
+ * calls (each costs the reader 0.2–0.3 ms of CPU, bench/notes.md item 20). A shard that just went
+ * quiet is still polled after the first idle delay.
+ */
+const IDLE_BACKOFF_FACTOR = 4;
 
 /** What {@link ShardReader.take} handed out. */
 export interface TakeResult {
@@ -87,6 +113,12 @@ export class ShardReader {
   private latestObtainedAtMs: number | undefined;
   /** Running averages that size GetRecords calls. */
   private avgKinesisRecordBytes = INITIAL_RECORD_BYTES;
+  /** Running average of response (JSON) bytes per Kinesis record: what a call reserves per record. */
+  private avgResponseBytesPerRecord = responseBytesFor(INITIAL_RECORD_BYTES);
+  /** Counted among the budget's busy readers (see ByteBudget.share). */
+  private busy = false;
+  /** Empty responses at the tip in a row (see IDLE_BACKOFF_FACTOR). */
+  private emptyStreak = 0;
   private avgUserRecordsPerKinesisRecord = 1;
   private warnedDeaggregation = false;
 
@@ -130,6 +162,8 @@ export class ShardReader {
 
   /** The read loop; resolves when the shard ended, the reader was stopped, or it failed. */
   async run(): Promise<void> {
+    this.ctx.budget.readers++;
+    this.setBusy(true);
     try {
       await this.loop();
     } catch (e) {
@@ -140,17 +174,37 @@ export class ShardReader {
           ? e
           : new FloeError('SOURCE_READ_FAILED', `kinesis: reading shard ${this.shardId} of stream ${this.ctx.streamName} failed: ${describeError(e)}`, { cause: e });
       this.ctx.onFatal(err);
+    } finally {
+      this.setBusy(false);
+      this.ctx.budget.readers--;
     }
+  }
+
+  private setBusy(busy: boolean): void {
+    if (busy === this.busy) return;
+    this.busy = busy;
+    this.ctx.budget.busy += busy ? 1 : -1;
+  }
+
+  /** Waits until the buffer and the budget have room for a call; false when stopped. */
+  private async waitForRoom(): Promise<boolean> {
+    let since: number | undefined;
+    while (!this.hasRoom() && !this.signal.aborted) {
+      if (since === undefined && this.ownRoom()) {
+        since = Date.now();
+        this.ctx.stats.budgetWaits++;
+      }
+      await Notifier.waitAny([this.space, this.ctx.budget.freed], this.signal);
+    }
+    if (since !== undefined) this.ctx.stats.budgetWaitMs += Date.now() - since;
+    return !this.signal.aborted;
   }
 
   private async loop(): Promise<void> {
     let iterator: string | undefined = await this.getIterator(this.start);
     let nextCallAt = 0;
     while (!this.signal.aborted) {
-      while (!this.hasRoom() && !this.signal.aborted) {
-        await Notifier.waitAny([this.space, this.ctx.budget.freed], this.signal);
-      }
-      if (this.signal.aborted) return;
+      if (!(await this.waitForRoom())) return;
       const delay = nextCallAt - Date.now();
       if (delay > 0 && !(await sleep(delay, this.signal))) return;
       if (iterator === undefined) iterator = await this.getIterator(this.renewalStart());
@@ -160,18 +214,35 @@ export class ShardReader {
       if (!this.hasRoom()) continue;
 
       const limit = this.callLimit();
-      const reservation = Math.min(limit * this.avgKinesisRecordBytes, this.ctx.budget.available);
+      // The response body, its parse and the records it brings all fit in the reservation:
+      // the budget bounds what calls in flight hold, not only what is buffered.
+      const reservation = Math.min(limit * this.avgResponseBytesPerRecord, this.ctx.budget.available);
       this.ctx.budget.reserve(reservation);
+      this.ctx.budget.reserveRecords(limit);
+      const stats = this.ctx.stats;
+      const agent = this.ctx.probeAgent();
+      if (agent) {
+        stats.peakSockets = Math.max(stats.peakSockets, agent.sockets);
+        stats.peakQueuedRequests = Math.max(stats.peakQueuedRequests, agent.queued);
+      }
+      stats.peakInFlight = Math.max(stats.peakInFlight, ++stats.inFlight);
+      stats.peakReservedBytes = this.ctx.budget.peakReserved;
       let settled = false;
-      const settle = (actual: number): void => {
+      const settle = (actual: number, actualRecords = 0): void => {
         if (settled) return;
         settled = true;
+        stats.inFlight--;
+        this.ctx.budget.settleRecords(limit, actualRecords);
         this.ctx.budget.settle(reservation, actual);
+        stats.peakBudgetBytes = this.ctx.budget.peakTaken;
       };
+      let bodyBytes: number | undefined;
       let res;
       try {
         res = await this.ctx.client.send(
-          getRecordsCommand({ ShardIterator: iterator, Limit: limit, ...('StreamARN' in this.ctx.stream ? this.ctx.stream : {}) }),
+          getRecordsCommand({ ShardIterator: iterator, Limit: limit, ...('StreamARN' in this.ctx.stream ? this.ctx.stream : {}) }, (n) => {
+            bodyBytes = n;
+          }),
           { abortSignal: this.signal },
         );
       } catch (e) {
@@ -209,7 +280,22 @@ export class ShardReader {
       } finally {
         settle(0); // no-op when accept settled; otherwise frees the reservation
       }
+      this.observeCall(limit, records.length, bytes, bodyBytes);
       nextCallAt = nextCallTime(Date.now(), bytes, records.length, this.ctx.pacing);
+      if (records.length > 0 || (res.MillisBehindLatest ?? 0) > 0) {
+        this.emptyStreak = 0;
+        this.setBusy(true);
+      } else {
+        // At the tip with nothing new: idle, out of the budget's sharing, and polled less often.
+        this.setBusy(false);
+        this.emptyStreak++;
+        if (this.emptyStreak > 1) {
+          const base = this.ctx.pacing.idleDelayMs;
+          const idle = Math.min(base * 2 ** (this.emptyStreak - 1), base * IDLE_BACKOFF_FACTOR);
+          nextCallAt = Math.max(nextCallAt, Date.now() + idle);
+          this.ctx.stats.idleBackoffs++;
+        }
+      }
       if (res.NextShardIterator === undefined || res.NextShardIterator === null) {
         this.queue.push(END);
         this.ctx.onData();
@@ -284,30 +370,77 @@ export class ShardReader {
     return this.start;
   }
 
-  /** True when the buffer and the shared budget have room for at least one more record. */
-  private hasRoom(): boolean {
+  /** True when the shard's own buffer has room for at least one more record. */
+  private ownRoom(): boolean {
     if (this.bufferedRecords >= this.ctx.maxBufferedRecords) return false;
-    if (this.bufferedRecords > 0 && this.bufferedBytes + this.avgKinesisRecordBytes > this.ctx.maxBufferedBytes) return false;
-    return this.ctx.budget.hasRoom(this.avgKinesisRecordBytes);
+    return !(this.bufferedRecords > 0 && this.bufferedBytes + this.avgKinesisRecordBytes > this.ctx.maxBufferedBytes);
+  }
+
+  /**
+   * True when the buffer has room for one more record and the shared budget room for this
+   * reader's next call: its fair share, or what its buffer can still take when that is less (at
+   * most a quarter of the budget, so a lone reader never waits for all of it). Waiting for a
+   * call's worth instead of one record's keeps readers from making calls of a few records out of
+   * the crumbs others left (bench/notes.md item 26).
+   */
+  private hasRoom(): boolean {
+    if (!this.ownRoom()) return false;
+    const wanted = this.wantedLimit();
+    const need = Math.min(wanted * this.avgResponseBytesPerRecord, this.ctx.budget.limit / 4);
+    if (!this.ctx.budget.hasRecordRoom(Math.min(wanted, this.ctx.budget.recordLimit / 4))) return false;
+    return this.ctx.budget.hasRoom(Math.max(this.avgResponseBytesPerRecord, need));
+  }
+
+  /** The `Limit` this reader would like: its buffer's room left, within its share of the budget. */
+  private wantedLimit(): number {
+    const recordsLeft = (this.ctx.maxBufferedRecords - this.bufferedRecords) / this.avgUserRecordsPerKinesisRecord;
+    const byOwnBytes = (this.ctx.maxBufferedBytes - this.bufferedBytes) / this.avgKinesisRecordBytes;
+    return Math.max(1, Math.floor(Math.min(this.ctx.maxRecordsPerCall, recordsLeft, byOwnBytes, this.byShare())));
+  }
+
+  /** Records of this reader's share of the budget (bytes and records). */
+  private byShare(): number {
+    const b = this.ctx.budget;
+    const bytes = (this.busy ? b.share : b.idleShare) / this.avgResponseBytesPerRecord;
+    return Math.min(bytes, (this.busy ? b.recordShare : b.idleRecordShare) / this.avgUserRecordsPerKinesisRecord);
   }
 
   /** GetRecords `Limit` that fills the room left without (on average) overshooting it. */
   private callLimit(): number {
-    const recordsLeft = (this.ctx.maxBufferedRecords - this.bufferedRecords) / this.avgUserRecordsPerKinesisRecord;
-    const bytesLeft = Math.min(this.ctx.maxBufferedBytes - this.bufferedBytes, this.ctx.budget.available);
-    const byBytes = bytesLeft / this.avgKinesisRecordBytes;
-    return Math.max(1, Math.min(this.ctx.maxRecordsPerCall, Math.floor(recordsLeft), Math.floor(byBytes)));
+    const wanted = this.wantedLimit();
+    const byBudget = Math.max(1, Math.floor(Math.min(this.ctx.budget.available / this.avgResponseBytesPerRecord, this.ctx.budget.recordsAvailable)));
+    if (byBudget < wanted) return byBudget;
+    if (wanted < this.ctx.maxRecordsPerCall && wanted === Math.max(1, Math.floor(this.byShare()))) this.ctx.stats.shareCapped++;
+    return wanted;
+  }
+
+  /** Counts a call and updates the response size estimate from the body the parser saw. */
+  private observeCall(limit: number, records: number, bytes: number, bodyBytes: number | undefined): void {
+    const stats = this.ctx.stats;
+    stats.calls++;
+    stats.limitSum += limit;
+    stats.records += records;
+    if (records === 0) stats.emptyCalls++;
+    if (bodyBytes !== undefined) {
+      stats.responseBytes += bodyBytes;
+      stats.largestResponseBytes = Math.max(stats.largestResponseBytes, bodyBytes);
+    }
+    if (records === 0) return;
+    // Measured when the lean parser read the body; otherwise from the data bytes (other protocols).
+    const perRecord = bodyBytes !== undefined ? bodyBytes / records : responseBytesFor(bytes / records);
+    this.avgResponseBytesPerRecord = Math.max(64, (this.avgResponseBytesPerRecord + perRecord) / 2);
   }
 
   /**
    * Turns fetched Kinesis records into buffered source records; returns the bytes fetched.
    * `settle` hands the buffered byte count to the shared budget in place of the reservation.
    */
-  private accept(records: KinesisRecord[], settle: (actual: number) => void): number {
+  private accept(records: KinesisRecord[], settle: (actual: number, actualRecords: number) => void): number {
     let kinesisBytes = 0;
     let userRecords = 0;
     let added = 0;
     const bytesBefore = this.bufferedBytes;
+    const recordsBefore = this.bufferedRecords;
     for (const r of records) {
       const seq = r.SequenceNumber;
       if (seq === undefined) throw new FloeError('SOURCE_READ_FAILED', `kinesis: record without SequenceNumber in shard ${this.shardId}`);
@@ -358,7 +491,7 @@ export class ShardReader {
       this.avgUserRecordsPerKinesisRecord = Math.max(1, (this.avgUserRecordsPerKinesisRecord + userRecords / records.length) / 2);
     }
     this.metrics.bytesRead += kinesisBytes;
-    settle(this.bufferedBytes - bytesBefore);
+    settle(this.bufferedBytes - bytesBefore, this.bufferedRecords - recordsBefore);
     if (added > 0) this.ctx.onData();
     return kinesisBytes;
   }
@@ -411,6 +544,7 @@ export class ShardReader {
       this.metrics.bufferedRecords = this.bufferedRecords;
       this.metrics.bufferedBytes = this.bufferedBytes;
       this.ctx.budget.release(bytes);
+      this.ctx.budget.releaseRecords(records);
       this.space.notifyAll();
     }
     if (position !== undefined) this.metrics.lastPosition = position;

@@ -57,10 +57,106 @@ export class ByteBudget {
   reserved = 0;
   /** Highest `used` seen. */
   peak = 0;
-  /** Woken whenever bytes are released or a reservation is settled. */
+  /** Highest `used + reserved` seen. */
+  peakTaken = 0;
+  /** Highest `reserved` seen. */
+  peakReserved = 0;
+  /**
+   * Readers that are reading (their last call brought records, or they are behind the tip): the
+   * budget is shared fairly between them, see {@link share}. Idle readers do not count.
+   */
+  busy = 0;
+  /** Readers running, busy or idle. */
+  readers = 0;
+  /** Woken whenever bytes are released or a reservation is settled (once per burst, see wake). */
   readonly freed = new Notifier();
+  private wakePending = false;
 
-  constructor(readonly limit: number) {}
+  /** Records buffered, and set aside for calls in flight (see {@link recordLimit}). */
+  recordsUsed = 0;
+  recordsReserved = 0;
+
+  /**
+   * @param limit bytes: buffered record bytes plus the response bytes reserved for calls in flight
+   * @param recordLimit records buffered or asked for across all readers: what bounds the objects
+   *   of buffered records (a few hundred bytes each beside their data, so for small records far
+   *   more than their bytes)
+   */
+  constructor(
+    readonly limit: number,
+    readonly recordLimit: number = Infinity,
+  ) {}
+
+  /**
+   * Wakes the waiting readers once, after the current synchronous work: a poll releases room
+   * reader by reader, and waking every waiter at each release cost shards² wake-ups a poll
+   * (65,000 with 256 shards; bench/notes.md item 26).
+   */
+  private wake(): void {
+    if (this.wakePending) return;
+    this.wakePending = true;
+    queueMicrotask(() => {
+      this.wakePending = false;
+      this.freed.notifyAll();
+    });
+  }
+
+  /** Records one busy reader may ask for in a call (the record limit divided between busy readers). */
+  get recordShare(): number {
+    return this.recordLimit / Math.max(1, this.busy);
+  }
+
+  /** Records an idle reader may ask for in a call. */
+  get idleRecordShare(): number {
+    return this.recordLimit / Math.max(1, this.readers);
+  }
+
+  /** Records still available (0 when over). */
+  get recordsAvailable(): number {
+    return Math.max(0, this.recordLimit - this.recordsUsed - this.recordsReserved);
+  }
+
+  /** Room for `n` more records (always when none are buffered or asked for). */
+  hasRecordRoom(n: number): boolean {
+    const taken = this.recordsUsed + this.recordsReserved;
+    return taken === 0 || taken + n <= this.recordLimit;
+  }
+
+  /** Sets aside `n` records for a call in flight. */
+  reserveRecords(n: number): void {
+    this.recordsReserved += n;
+  }
+
+  /** Ends a reservation of `reserved` records, `actual` of which were buffered. */
+  settleRecords(reserved: number, actual: number): void {
+    this.recordsReserved = Math.max(0, this.recordsReserved - reserved);
+    this.recordsUsed += actual;
+    if (actual < reserved) this.wake();
+  }
+
+  /** `n` buffered records were taken. */
+  releaseRecords(n: number): void {
+    this.recordsUsed = Math.max(0, this.recordsUsed - n);
+    if (n > 0) this.wake();
+  }
+
+  /**
+   * The part of the budget one reader may reserve for a call: the limit divided between the busy
+   * readers. Without it the first readers to call reserve nearly all of it and the others are left
+   * calls of a few records (bench/notes.md item 26).
+   */
+  get share(): number {
+    return this.limit / Math.max(1, this.busy);
+  }
+
+  /**
+   * What an idle reader (at the tip, nothing new) may reserve: the limit divided between all
+   * readers. Its call usually comes back empty; sized like a busy reader's, a few hundred idle
+   * readers would take turns at the whole budget and keep the busy ones waiting.
+   */
+  get idleShare(): number {
+    return this.limit / Math.max(1, this.readers);
+  }
 
   /** Room for about `estimate` more bytes (always true when nothing is buffered or reserved). */
   hasRoom(estimate: number): boolean {
@@ -76,22 +172,25 @@ export class ByteBudget {
   /** Sets aside `n` bytes for a call in flight. */
   reserve(n: number): void {
     this.reserved += n;
+    if (this.reserved > this.peakReserved) this.peakReserved = this.reserved;
+    if (this.used + this.reserved > this.peakTaken) this.peakTaken = this.used + this.reserved;
   }
 
   /** Ends a reservation of `reserved` bytes, `actual` of which were buffered. */
   settle(reserved: number, actual: number): void {
     this.reserved = Math.max(0, this.reserved - reserved);
     this.add(actual);
-    if (actual < reserved) this.freed.notifyAll();
+    if (actual < reserved) this.wake();
   }
 
   add(n: number): void {
     this.used += n;
     if (this.used > this.peak) this.peak = this.used;
+    if (this.used + this.reserved > this.peakTaken) this.peakTaken = this.used + this.reserved;
   }
 
   release(n: number): void {
     this.used = Math.max(0, this.used - n);
-    if (n > 0) this.freed.notifyAll();
+    if (n > 0) this.wake();
   }
 }

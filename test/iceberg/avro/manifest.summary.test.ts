@@ -6,7 +6,7 @@ import { inheritSequenceNumbers, readManifest } from '../../../src/iceberg/avro/
 import { readManifestList, UNASSIGNED_SEQUENCE_NUMBER, writeManifestList } from '../../../src/iceberg/avro/manifest-list.js';
 import { encodeManifest, partitionSummaries, summarizeManifest } from '../../../src/iceberg/avro/summary.js';
 import { partitionType } from '../../../src/iceberg/partitioning.js';
-import { parseSchema } from '../../../src/iceberg/schema.js';
+import { parseSchema } from '../../../src/iceberg/schema-parse.js';
 import type { DataFile, ManifestEntry } from '../../../src/iceberg/manifest-types.js';
 import type { PartitionField, PartitionSpec } from '../../../src/iceberg/metadata.js';
 import type { IcebergValue, PrimitiveType, Schema, StructType } from '../../../src/iceberg/types.js';

@@ -22,6 +22,7 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { FloeError } from '../../../errors.js';
+import { sleep } from '../../../retry.js';
 import { describeDynamoError, isRetriableDynamoError } from './dynamodb-client.js';
 import { checkLeaseTableName, LEASE_ATTR, leaseFromItem, newLeaseItem, type Lease, type LeaseCheckpoint, type NewLease } from './lease.js';
 
@@ -115,7 +116,7 @@ export class LeaseTable {
           retriable: true,
         });
       }
-      await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
+      await sleep(options.pollMs ?? 250);
       table = await this.describe();
     }
   }

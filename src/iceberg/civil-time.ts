@@ -1,6 +1,6 @@
 /**
  * Seconds since 1970-01-01T00:00:00Z of a proleptic Gregorian date and time, shared by the two
- * timestamp parsers (`transform.ts` for strings, `record-scan.ts` for bytes) so that both compute
+ * timestamp parsers (`timestamp-text.ts` for strings, `pipeline/record-scan.ts` for bytes) so that both compute
  * the same instant by construction.
  */
 

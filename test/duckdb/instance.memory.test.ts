@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { DuckDB, sqlString } from '../../src/query/duckdb.js';
+import { DuckDB, sqlString } from '../../src/duckdb/instance.js';
 
 /** Bytes DuckDB holds under `tag` (`duckdb_memory()`). */
 async function held(db: DuckDB, tag: string): Promise<number> {

@@ -1,5 +1,6 @@
 /**
- * Iceberg types as DuckDB types (SQL spelling), shared by the Parquet writer and the reader.
+ * Iceberg types as DuckDB types (SQL spelling), shared by the Parquet writer and the reader, and
+ * the DuckDB type objects those strings stand for.
  *
  * | Iceberg | DuckDB | Parquet as DuckDB writes it |
  * |---|---|---|
@@ -26,10 +27,11 @@
  *
  * Names in STRUCT types are quoted, so any Iceberg field name survives.
  */
-import { UnsupportedError, ValidationError } from '../errors.js';
-import { decimalParams, primitiveKind } from '../iceberg/schema.js';
+import type { DuckDBConnection, DuckDBType } from '@duckdb/node-api';
+import { FloeError, UnsupportedError, ValidationError } from '../errors.js';
+import { decimalParams, primitiveKind } from '../iceberg/schema-types.js';
 import type { IcebergType, PrimitiveType } from '../iceberg/types.js';
-import { sqlIdent } from '../query/duckdb.js';
+import { sqlIdent } from './instance.js';
 
 /** Options of {@link duckdbType}. */
 export interface DuckDBTypeOptions {
@@ -129,5 +131,33 @@ function primitiveDuckDBType(type: PrimitiveType, what: string, options: DuckDBT
       return '"NULL"';
     default:
       throw new UnsupportedError(`duckdb-types: ${what}: type ${type} is not supported by DuckDB`);
+  }
+}
+
+/** Type lists already resolved (the same few schemas are written over and over). */
+const typeCache = new Map<string, DuckDBType[]>();
+
+/**
+ * DuckDB's own type objects for type strings of {@link duckdbType} (what a table function declares
+ * for its columns), as a prepared `SELECT CAST(NULL AS …)` on `conn` reports them; cached.
+ */
+export async function duckdbTypesOf(conn: DuckDBConnection, ddlTypes: readonly string[]): Promise<DuckDBType[]> {
+  const key = ddlTypes.join('\u0000');
+  const cached = typeCache.get(key);
+  if (cached) return cached;
+  const sql = `SELECT ${ddlTypes.map((t, i) => `CAST(NULL AS ${t}) AS c${i}`).join(', ')}`;
+  let stmt;
+  try {
+    stmt = await conn.prepare(sql);
+  } catch (e) {
+    throw new FloeError('DUCKDB_QUERY', `duckdb: ${e instanceof Error ? e.message : String(e)} (in: ${sql.slice(0, 200)})`, { cause: e });
+  }
+  try {
+    const types = ddlTypes.map((_, i) => stmt.columnType(i));
+    if (typeCache.size > 256) typeCache.clear();
+    typeCache.set(key, types);
+    return types;
+  } finally {
+    stmt.destroySync();
   }
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { duckdbType } from '../../src/data/duckdb-types.js';
+import { duckdbType } from '../../src/duckdb/types.js';
 import { UnsupportedError } from '../../src/errors.js';
 import type { IcebergType, PrimitiveType } from '../../src/iceberg/types.js';
-import { DuckDB } from '../../src/query/duckdb.js';
+import { DuckDB } from '../../src/duckdb/instance.js';
 
 const primitives: [PrimitiveType, string][] = [
   ['boolean', 'BOOLEAN'],

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FloeError } from '../../src/errors.js';
-import { closeSharedDuckDB, DuckDB, sharedDuckDB, sqlIdent, sqlString } from '../../src/query/duckdb.js';
+import { closeSharedDuckDB, DuckDB, sharedDuckDB, sqlIdent, sqlString } from '../../src/duckdb/instance.js';
 
 describe('DuckDB instance', () => {
   test('run, all and values', async () => {

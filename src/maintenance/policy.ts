@@ -1,0 +1,31 @@
+/**
+ * What the maintenance scheduler does to its tables: which tasks run, how often, with which
+ * thresholds. Maintenance's own type: `floe run`'s `maintenance` config section is mapped to it by
+ * the runner (`run/run-pipeline.ts`), so maintenance never reads the pipeline's config.
+ */
+
+/** The scheduler's policy (each task on its own interval). */
+export interface MaintenancePolicy {
+  /** Bin-pack a partition's small files once it has `minFiles` of them. */
+  compact: { enabled: boolean; intervalMs: number; minFiles: number; targetFileSizeBytes: number };
+  /** Expire snapshots older than `olderThanMs`, keeping at least `retainLast`, and their files. */
+  expireSnapshots: { enabled: boolean; intervalMs: number; olderThanMs: number; retainLast: number };
+  /** Delete unreferenced files older than `olderThanMs` (at least 24 h unless `allowShortOlderThan`). */
+  removeOrphans: { enabled: boolean; intervalMs: number; olderThanMs: number; allowShortOlderThan: boolean };
+  /** Merge manifests once the current snapshot has `minManifests` of them. */
+  rewriteManifests: { enabled: boolean; intervalMs: number; minManifests: number };
+}
+
+/** Memory limit and spill directory of the scheduler's DuckDB instance (compaction). */
+export interface MaintenanceDuckDBSettings {
+  /** Bytes. */
+  memoryLimitBytes: number;
+  /** Where it spills beyond the limit; default: the OS temp directory. */
+  tempDirectory?: string;
+}
+
+/**
+ * The instance's memory limit when none is given: 256MB, as the default of the config's
+ * `duckdb.memory_limit` (`test/run/run-pipeline.compose.test.ts` checks that they agree).
+ */
+export const DEFAULT_MAINTENANCE_MEMORY_LIMIT = 256 * 1024 * 1024;
