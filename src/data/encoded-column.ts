@@ -16,10 +16,10 @@
  */
 import { ValidationError } from '../errors.js';
 import { compareBytes, compareStrings, wellFormed } from '../iceberg/conversions.js';
-import { fixedLength, primitiveKind } from '../iceberg/schema.js';
+import { fixedLength, primitiveKind } from '../iceberg/schema-types.js';
 import type { IcebergType, IcebergValue, PrimitiveType } from '../iceberg/types.js';
 import type { BufferPool } from './buffer-pool.js';
-import { allValid, SCAN_CHUNK_ROWS, type PreparedColumn } from './column-scan.js';
+import { allValid, SCAN_CHUNK_ROWS, type PreparedColumn } from '../duckdb/column-scan.js';
 
 /** How an encoded column lays out its values. */
 export type EncodedKind = 'boolean' | 'int32' | 'int64' | 'time' | 'float' | 'double' | 'string' | 'binary';
