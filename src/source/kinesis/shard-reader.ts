@@ -6,7 +6,10 @@
  * has room, and sizes the call's `Limit` from the room left and the record sizes seen so far, so a
  * slow consumer stops the fetching instead of growing memory. Plain records never exceed the
  * record bound; bytes (and aggregated records, which expand after the call) can exceed the bounds
- * only by records larger than the running average.
+ * only by records larger than the running average. With many shards each reader's `Limit` is
+ * capped by its fair share of the source-wide budget (`ByteBudget.share`), a call reserves the
+ * response bytes it may bring (measured per shard), and a shard idle at the tip is polled less
+ * and less often, down to once a second (bench/notes.md item 26).
  */
 import {
   GetShardIteratorCommand,
@@ -132,6 +135,7 @@ export class ShardReader {
     parents: string[],
   ) {
     this.backoffState = new Backoff(ctx.backoff);
+    signal.addEventListener('abort', this.wakeOnAbort, { once: true });
     if (start.type === 'AFTER' && start.position.subSequence !== undefined) {
       this.skip = { sequenceNumber: start.position.sequenceNumber, subSequence: start.position.subSequence };
     }
@@ -177,8 +181,12 @@ export class ShardReader {
     } finally {
       this.setBusy(false);
       this.ctx.budget.readers--;
+      this.signal.removeEventListener('abort', this.wakeOnAbort);
     }
   }
+
+  /** Wakes this reader's waits on abort (removed when the reader ends, so none is left behind). */
+  private readonly wakeOnAbort = (): void => this.space.notifyAll();
 
   private setBusy(busy: boolean): void {
     if (busy === this.busy) return;
@@ -194,7 +202,9 @@ export class ShardReader {
         since = Date.now();
         this.ctx.stats.budgetWaits++;
       }
-      await Notifier.waitAny([this.space, this.ctx.budget.freed], this.signal);
+      // No abort listener per wait (one per reader and wake-up was O(shards²) list work with 256
+      // shards): the constructor's listener wakes `space` on abort.
+      await Notifier.waitAny([this.space, this.ctx.budget.freed]);
     }
     if (since !== undefined) this.ctx.stats.budgetWaitMs += Date.now() - since;
     return !this.signal.aborted;
@@ -204,13 +214,14 @@ export class ShardReader {
     let iterator: string | undefined = await this.getIterator(this.start);
     let nextCallAt = 0;
     while (!this.signal.aborted) {
-      if (!(await this.waitForRoom())) return;
+      // Pacing first, room last: room found before a pacing sleep was often taken by other
+      // readers during it (with 256 shards, most waits were such lost races).
       const delay = nextCallAt - Date.now();
       if (delay > 0 && !(await sleep(delay, this.signal))) return;
       if (iterator === undefined) iterator = await this.getIterator(this.renewalStart());
-      if (this.signal.aborted) return;
-      // Other readers may have taken the shared room while we slept: check again, then reserve
-      // without awaiting in between.
+      if (!(await this.waitForRoom())) return;
+      // Readers woken together resume one after the other: check again, then reserve without
+      // awaiting in between.
       if (!this.hasRoom()) continue;
 
       const limit = this.callLimit();
