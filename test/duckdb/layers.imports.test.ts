@@ -5,57 +5,9 @@
  * `src/iceberg/`. Every relative import, re-export and dynamic `import()` is resolved and checked.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { join, sep } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-/** The repository root: the nearest folder above this file with a package.json (works from dist/ too). */
-function repositoryRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) || basename(dir) === 'dist') {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('layers test: no package.json above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
-const SRC = join(repositoryRoot(), 'src');
-
-/** Every module specifier of a TypeScript source: `from '…'`, `import '…'`, `import('…')`. */
-function importSpecifiers(text: string): string[] {
-  const out: string[] = [];
-  for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s*)(['"])([^'"\n]+)\1/gm)) out.push(m[2]!);
-  return out;
-}
-
-async function sourceFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await sourceFiles(path)));
-    else if (/\.(ts|mts|js|mjs)$/.test(entry.name)) out.push(path);
-  }
-  return out;
-}
-
-/** The relative imports of the files under src/<from>/, resolved, as `[file, specifier, target]`. */
-async function relativeImports(from: string): Promise<[string, string, string][]> {
-  const found: [string, string, string][] = [];
-  for (const file of await sourceFiles(join(SRC, from))) {
-    for (const spec of importSpecifiers(await readFile(file, 'utf8'))) {
-      if (spec.startsWith('.')) found.push([relative(SRC, file), spec, resolve(dirname(file), spec)]);
-    }
-  }
-  return found;
-}
-
-/** The imports of the files under src/<from>/ that land in src/<to>/, as `file → specifier`. */
-async function crossings(from: string, to: string): Promise<string[]> {
-  const target = join(SRC, to) + sep;
-  return (await relativeImports(from)).filter(([, , t]) => t.startsWith(target)).map(([f, s]) => `${f} → ${s}`);
-}
+import { crossings, importSpecifiers, relativeImports, sourceFiles, SRC } from '../helpers/imports.js';
 
 test('the scanner finds every form of import (so the checks below can fail)', () => {
   const text = [

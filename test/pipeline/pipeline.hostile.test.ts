@@ -7,16 +7,9 @@
  * run stops with a message naming the shard and the position.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
-import { validateConfig } from '../../src/pipeline/config.js';
-import { Pipeline, type PipelineEvent } from '../../src/pipeline/pipeline.js';
-import { QueryEngine } from '../../src/query/engine.js';
-import { MemorySource, type MemoryPartition } from '../../src/source/memory.js';
-import type { PollOptions, SourceBatch } from '../../src/source/source.js';
+import type { MemoryPartition } from '../../src/source/memory.js';
+import { eventsConfig, runPipeline, type ReadPath } from './harness.js';
 
 const enc = new TextEncoder();
 const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
@@ -52,79 +45,39 @@ function shards(): Rec[][] {
   return out;
 }
 
-class DrainingSource extends MemorySource {
-  onDrained: (() => void) | undefined;
-  constructor(records: Rec[][]) {
-    const partitions: MemoryPartition[] = records.map((list, shard) => ({
-      id: `shardId-00000000000${shard}`,
-      length: list.length,
-      record: (i: number) => ({ data: list[i]!.data, partitionKey: 'k', arrivalTimeMs: list[i]!.arrivalTimeMs ?? 1_767_885_400_000 + i }),
-    }));
-    super({ id: 'events', partitions });
-  }
-  override async poll(options: PollOptions): Promise<SourceBatch> {
-    const batch = await super.poll(options);
-    if (this.drained) this.onDrained?.();
-    return batch;
-  }
-}
+/** Shard s holds records[s]. */
+const partitions = (records: Rec[][]): MemoryPartition[] =>
+  records.map((list, shard) => ({
+    id: `shardId-00000000000${shard}`,
+    length: list.length,
+    record: (i: number) => ({ data: list[i]!.data, partitionKey: 'k', arrivalTimeMs: list[i]!.arrivalTimeMs ?? 1_767_885_400_000 + i }),
+  }));
 
-const CONFIG = {
-  source: { stream: 'events' },
-  table: { name: 'db.events' },
-  transform: {
-    columns: [
-      { name: 'id', type: 'string', required: true },
-      { name: 'payload', type: 'string' },
-      { name: 'n', type: 'long' },
-      { name: 'd', type: 'double' },
-      { name: 'arrival', type: 'timestamptz', value: 'arrival_time' },
-    ],
-  },
-  commit: { interval: '1h' },
-  maintenance: false,
-};
+const CONFIG = eventsConfig([
+  { name: 'id', type: 'string', required: true },
+  { name: 'payload', type: 'string' },
+  { name: 'n', type: 'long' },
+  { name: 'd', type: 'double' },
+  { name: 'arrival', type: 'timestamptz', value: 'arrival_time' },
+]);
 
-type Mode = 'off' | 'js' | 'native';
-
-async function run(mode: Mode, policy: 'dlq' | 'fail'): Promise<{ ids: string[]; deadLetters: { shard: string; position: string; error: string }[] } | Error> {
-  const dir = await mkdtemp(join(tmpdir(), `floe-hostile-${mode}-`));
-  const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });
-  try {
-    const source = new DrainingSource(shards());
-    const events: PipelineEvent[] = [];
-    const pipeline = await Pipeline.open({
-      config: validateConfig({ ...CONFIG, catalog: { warehouse: dir }, dead_letter: { policy } }),
-      catalog,
-      source,
-      ...(mode === 'off' ? { jsonFastPath: false } : mode === 'js' ? { nativeScanner: false } : {}),
-      onEvent: (e) => events.push(e),
-    });
-    source.onDrained = () => pipeline.stop();
-    try {
-      await pipeline.run();
-    } catch (e) {
-      return e as Error;
-    }
-    if (mode === 'native') {
-      const started = events.find((e) => e.type === 'started');
-      assert.equal(started?.type === 'started' && started.jsonFastPath, 'native, staged', 'the native scanner stages rows');
-    }
-    const engine = await QueryEngine.open({ catalog });
-    try {
+async function run(mode: ReadPath, policy: 'dlq' | 'fail'): Promise<{ ids: string[]; deadLetters: { shard: string; position: string; error: string }[] } | Error> {
+  const r = await runPipeline({
+    tmpPrefix: `floe-hostile-${mode}-`,
+    config: CONFIG,
+    policy,
+    partitions: partitions(shards()),
+    readPath: mode,
+    read: async (engine) => {
       const ids = (await engine.query('SELECT id FROM db.events')).rows.map((r) => String(r[0]));
       const dl = (await engine.query('SELECT shard, sequence_number, error FROM db.events_dead_letters')).rows;
       const payload = (await engine.query(`SELECT payload, n FROM db.events WHERE id IN ('deep-s', 'max') ORDER BY id`)).rows;
       assert.equal(String(payload[0]![0]), deep(4_500), 'the 4,500-deep value stored as its JSON');
       assert.equal(String(payload[1]![1]), '9223372036854775807', 'the largest long stored exactly');
       return { ids, deadLetters: dl.map((r) => ({ shard: String(r[0]), position: String(r[1]), error: String(r[2]) })) };
-    } finally {
-      engine.close();
-    }
-  } finally {
-    await catalog.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+    },
+  });
+  return 'error' in r ? r.error : r.read;
 }
 
 for (const mode of ['off', 'js', 'native'] as const) {

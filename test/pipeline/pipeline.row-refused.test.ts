@@ -7,16 +7,8 @@
  * run stops naming the shard and the position. Before, the run stopped for good on such a record.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
-import { validateConfig } from '../../src/pipeline/config.js';
-import { Pipeline, type PipelineEvent } from '../../src/pipeline/pipeline.js';
-import { QueryEngine } from '../../src/query/engine.js';
-import { MemorySource } from '../../src/source/memory.js';
-import type { PollOptions, SourceBatch } from '../../src/source/source.js';
+import { DEAD_LETTERS_SQL, eventsConfig, runPipeline, stringRows, type ReadPath } from './harness.js';
 
 const enc = new TextEncoder();
 const COUNT = 3_000;
@@ -35,72 +27,29 @@ const record = (i: number) => ({
   arrivalTimeMs: REFUSED.has(i) ? BAD_ARRIVAL_MS : 1_767_885_400_000 + i,
 });
 
-class DrainingSource extends MemorySource {
-  onDrained: (() => void) | undefined;
-  constructor() {
-    super({ id: 'events', partitions: [{ id: 'shardId-000000000000', length: COUNT, record }] });
-  }
-  override async poll(options: PollOptions): Promise<SourceBatch> {
-    const batch = await super.poll(options);
-    if (this.drained) this.onDrained?.();
-    return batch;
-  }
-}
+// The refusing column last: every column before it has taken the row's value when it throws.
+const CONFIG = eventsConfig([
+  { name: 'id', type: 'string', required: true },
+  { name: 'payload', type: 'string' },
+  { name: 'n', type: 'long' },
+  { name: 'ok', type: 'boolean' },
+  { name: 'arrival', type: 'timestamptz', value: 'arrival_time' },
+]);
 
-const CONFIG = {
-  source: { stream: 'events' },
-  table: { name: 'db.events' },
-  transform: {
-    // The refusing column last: every column before it has taken the row's value when it throws.
-    columns: [
-      { name: 'id', type: 'string', required: true },
-      { name: 'payload', type: 'string' },
-      { name: 'n', type: 'long' },
-      { name: 'ok', type: 'boolean' },
-      { name: 'arrival', type: 'timestamptz', value: 'arrival_time' },
-    ],
-  },
-  commit: { interval: '1h' },
-  maintenance: false,
-};
-
-type Mode = 'off' | 'js' | 'native';
-
-async function run(mode: Mode, policy: 'dlq' | 'fail') {
-  const dir = await mkdtemp(join(tmpdir(), `floe-refused-${mode}-`));
-  const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });
-  try {
-    const source = new DrainingSource();
-    const events: PipelineEvent[] = [];
-    const pipeline = await Pipeline.open({
-      config: validateConfig({ ...CONFIG, catalog: { warehouse: dir }, dead_letter: { policy } }),
-      catalog,
-      source,
-      ...(mode === 'off' ? { jsonFastPath: false } : mode === 'js' ? { nativeScanner: false } : {}),
-      onEvent: (e) => events.push(e),
-    });
-    source.onDrained = () => pipeline.stop();
-    try {
-      await pipeline.run();
-    } catch (e) {
-      return e as Error;
-    }
-    if (mode === 'native') {
-      const started = events.find((e) => e.type === 'started');
-      assert.equal(started?.type === 'started' && started.jsonFastPath, 'native, staged', 'the native scanner stages rows');
-    }
-    const engine = await QueryEngine.open({ catalog });
-    try {
+async function run(mode: ReadPath, policy: 'dlq' | 'fail') {
+  const r = await runPipeline({
+    tmpPrefix: `floe-refused-${mode}-`,
+    config: CONFIG,
+    policy,
+    partitions: [{ id: 'shardId-000000000000', length: COUNT, record }],
+    readPath: mode,
+    read: async (engine) => {
       const rows = (await engine.query('SELECT id, payload, n, ok, epoch_ms(arrival) FROM db.events ORDER BY n')).rows;
-      const dead = (await engine.query('SELECT shard, sequence_number, error, text FROM db.events_dead_letters ORDER BY sequence_number')).rows;
-      return { rows: rows.map((r) => r.map((v) => (v === null ? null : String(v)))), dead: dead.map((r) => r.map(String)) };
-    } finally {
-      engine.close();
-    }
-  } finally {
-    await catalog.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+      const dead = (await engine.query(DEAD_LETTERS_SQL)).rows;
+      return { rows: stringRows(rows), dead: dead.map((r) => r.map(String)) };
+    },
+  });
+  return 'error' in r ? r.error : r.read;
 }
 
 for (const mode of ['off', 'js', 'native'] as const) {

@@ -8,19 +8,11 @@
  * (`the row buffer failed`), with several rows half stored.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
 import { ColumnBatchBuilder, RAW_INT64, type RawStage } from '../../src/data/column-batch.js';
 import { ValidationError } from '../../src/errors.js';
 import type { IcebergValue } from '../../src/iceberg/types.js';
-import { validateConfig } from '../../src/pipeline/config.js';
-import { Pipeline, type PipelineEvent } from '../../src/pipeline/pipeline.js';
-import { QueryEngine } from '../../src/query/engine.js';
-import { MemorySource } from '../../src/source/memory.js';
-import type { PollOptions, SourceBatch } from '../../src/source/source.js';
+import { DEAD_LETTERS_SQL, eventsConfig, runPipeline, stringRows } from './harness.js';
 
 const enc = new TextEncoder();
 const COUNT = 3_000;
@@ -35,33 +27,13 @@ const record = (i: number) => ({
   arrivalTimeMs: 1_767_885_400_000 + i,
 });
 
-class DrainingSource extends MemorySource {
-  onDrained: (() => void) | undefined;
-  constructor() {
-    super({ id: 'events', partitions: [{ id: 'shardId-000000000000', length: COUNT, record }] });
-  }
-  override async poll(options: PollOptions): Promise<SourceBatch> {
-    const batch = await super.poll(options);
-    if (this.drained) this.onDrained?.();
-    return batch;
-  }
-}
-
-const CONFIG = {
-  source: { stream: 'events' },
-  table: { name: 'db.events' },
-  transform: {
-    columns: [
-      { name: 'id', type: 'string', required: true },
-      { name: 'payload', type: 'string' },
-      { name: 'n', type: 'long' },
-      { name: 'ok', type: 'boolean' },
-      { name: 'arrival', type: 'timestamptz', value: 'arrival_time' },
-    ],
-  },
-  commit: { interval: '1h' },
-  maintenance: false,
-};
+const CONFIG = eventsConfig([
+  { name: 'id', type: 'string', required: true },
+  { name: 'payload', type: 'string' },
+  { name: 'n', type: 'long' },
+  { name: 'ok', type: 'boolean' },
+  { name: 'arrival', type: 'timestamptz', value: 'arrival_time' },
+]);
 
 /**
  * Makes a stage holding a bad record fail half-way: its `n` value becomes 2^60, which the 64-bit
@@ -98,46 +70,25 @@ function inject(): { failures: () => number; restore: () => void } {
 }
 
 async function run(policy: 'dlq' | 'fail') {
-  const dir = await mkdtemp(join(tmpdir(), 'floe-stage-refused-'));
-  const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });
   const injected = inject();
   try {
-    const source = new DrainingSource();
-    const events: PipelineEvent[] = [];
-    const pipeline = await Pipeline.open({
-      config: validateConfig({ ...CONFIG, catalog: { warehouse: dir }, dead_letter: { policy } }),
-      catalog,
-      source,
-      onEvent: (e) => events.push(e),
+    const r = await runPipeline({
+      tmpPrefix: 'floe-stage-refused-',
+      config: CONFIG,
+      policy,
+      partitions: [{ id: 'shardId-000000000000', length: COUNT, record }],
+      readPath: 'native', // the default: the native scanner, staging rows
+      afterRun: injected.restore,
+      read: async (engine) => {
+        const rows = (await engine.query('SELECT id, payload, n, ok, epoch_ms(arrival) FROM db.events')).rows;
+        const dead = (await engine.query(DEAD_LETTERS_SQL)).rows;
+        return { rows: stringRows(rows), dead: dead.map((r) => r.map(String)) };
+      },
     });
-    source.onDrained = () => pipeline.stop();
-    let stats;
-    try {
-      stats = await pipeline.run();
-    } catch (e) {
-      return { error: e as Error, failures: injected.failures() };
-    } finally {
-      injected.restore();
-    }
-    const started = events.find((e) => e.type === 'started');
-    assert.equal(started?.type === 'started' && started.jsonFastPath, 'native, staged', 'the native scanner stages rows');
-    const engine = await QueryEngine.open({ catalog });
-    try {
-      const rows = (await engine.query('SELECT id, payload, n, ok, epoch_ms(arrival) FROM db.events')).rows;
-      const dead = (await engine.query('SELECT shard, sequence_number, error, text FROM db.events_dead_letters ORDER BY sequence_number')).rows;
-      return {
-        stats,
-        failures: injected.failures(),
-        rows: rows.map((r) => r.map((v) => (v === null ? null : String(v)))),
-        dead: dead.map((r) => r.map(String)),
-      };
-    } finally {
-      engine.close();
-    }
+    if ('error' in r) return { error: r.error, failures: injected.failures() };
+    return { stats: r.stats, failures: injected.failures(), ...r.read };
   } finally {
     injected.restore();
-    await catalog.close();
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
