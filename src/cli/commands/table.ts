@@ -1,5 +1,5 @@
 /**
- * `floe table create|describe|list|snapshots|files|drop`, in the spirit of the PyIceberg CLI.
+ * `floe table create|describe|list|snapshots|files|alter|drop`, in the spirit of the PyIceberg CLI.
  * Every subcommand prints a table for humans or, with `--format json`, one JSON array.
  */
 import type { Catalog, TableIdentifier } from '../../catalog/catalog.js';
@@ -16,6 +16,7 @@ import { FORMAT_FLAG, formatPlain, parseFormat, type OutputFormat } from '../for
 import { renderGroup, renderUsage, type CommandGroup, type CommandSpec, type FlagSpecs } from '../help.js';
 import type { CommandIO } from '../io.js';
 import { parsePartitionArg, parseSchemaArg } from '../../iceberg/notation.js';
+import { ALTER_CHANGES, alterCommand } from './table-alter.js';
 
 const COMMON: FlagSpecs = { ...CATALOG_FLAGS, ...FORMAT_FLAG };
 const READ: FlagSpecs = { ...COMMON, ...PATH_MAP_FLAG };
@@ -76,6 +77,23 @@ export const TABLE_SPECS: Record<TableSub, CommandSpec> = {
     summary: "Lists the data and delete files of a table's current snapshot (or --snapshot-id's).",
     flags: { 'snapshot-id': { type: 'string', value: 'ID', help: 'the snapshot to list (default the current one)' }, ...READ },
   },
+  alter: {
+    name: 'table alter',
+    args: 'NAMESPACE.TABLE CHANGE ARGS...',
+    summary: 'Changes the schema, properties, partition spec or sort order in one commit that fails if the table changed meanwhile; prints the new schema, properties, spec or sort order.',
+    flags: {
+      after: { type: 'string', value: 'COL', help: 'add-column: place the new column right after COL (a sibling in the same struct; default last)' },
+      doc: { type: 'string', value: 'TEXT', help: "add-column: the column's documentation" },
+      'dry-run': { type: 'boolean', help: 'prints the result of the change without committing it' },
+      ...COMMON,
+    },
+    notes:
+      'Changes:\n' +
+      Object.entries(ALTER_CHANGES)
+        .map(([k, v]) => `  ${k} ${v}`)
+        .join('\n') +
+      '\nField ids are never reused (a dropped column\'s id stays retired). Example: floe table alter db.events add-column country string --after user_id',
+  },
   drop: {
     name: 'table drop',
     args: 'NAMESPACE.TABLE',
@@ -84,7 +102,7 @@ export const TABLE_SPECS: Record<TableSub, CommandSpec> = {
   },
 };
 
-type TableSub = 'create' | 'describe' | 'list' | 'snapshots' | 'files' | 'drop';
+type TableSub = 'create' | 'describe' | 'list' | 'snapshots' | 'files' | 'alter' | 'drop';
 
 /** `floe table` as a group. */
 export const TABLE_GROUP: CommandGroup = {
@@ -137,6 +155,13 @@ export async function tableCommand(argv: string[], io: CommandIO): Promise<numbe
         return await snapshots(catalog, one(positionals, sub), io, format);
       case 'files':
         return await files(catalog, one(positionals, sub), values, io, format);
+      case 'alter': {
+        const [name, change, ...args] = positionals;
+        const after = str(values, 'after');
+        const doc = str(values, 'doc');
+        const opts = { dryRun: values['dry-run'] === true, ...(after !== undefined ? { after } : {}), ...(doc !== undefined ? { doc } : {}) };
+        return await alterCommand(catalog, one(name === undefined ? [] : [name], sub), change, args, opts, io, format);
+      }
       default:
         await catalog.dropTable(one(positionals, sub), { purge: values.purge === true });
         emit(io, format, ['dropped', 'purged'], [[formatTableIdentifier(one(positionals, sub)), values.purge === true]]);
