@@ -20,6 +20,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { NoSuchTableError, ValidationError } from '../errors.js';
 import type { TableMetadata } from '../iceberg/metadata.js';
+import { mapLimit } from '../iceberg/map-limit.js';
 import { fileUriToPath, isLocalLocation, stripTrailingSlash } from '../io/location.js';
 import { formatTableIdentifier, type Catalog, type Namespace, type TableIdentifier } from './catalog.js';
 
@@ -110,19 +111,6 @@ function hasLocationFacts(c: Catalog): c is Catalog & LocationFactsSource {
   return typeof (c as Partial<LocationFactsSource>).locationFacts === 'function';
 }
 
-/** Runs `fn` over `items`, at most `limit` at a time, keeping the order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
-}
 
 function sameId(a: TableIdentifier, b: TableIdentifier): boolean {
   return a.name === b.name && a.namespace.length === b.namespace.length && a.namespace.every((p, i) => p === b.namespace[i]);

@@ -30,6 +30,7 @@ import {
 import type { PartitionSpec, Snapshot, TableMetadata } from './metadata.js';
 import { currentSchema } from './metadata-lookup.js';
 import type { IcebergValue, Schema } from './types.js';
+import { mapLimit } from './map-limit.js';
 
 /** A delete file that applies to a data file of a {@link FileScanTask}. */
 export interface DeleteFileRef {
@@ -99,19 +100,6 @@ export function partitionKey(specId: number, partition: IcebergValue[]): string 
   return `${specId}|${partition.map(enc).join(',')}`;
 }
 
-/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
-}
 
 interface LiveEntry {
   file: DataFile;

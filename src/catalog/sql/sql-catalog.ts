@@ -43,7 +43,8 @@ import {
   type TableIdentifier,
 } from '../catalog.js';
 import { ensureLocalDirectory } from '../local-directory.js';
-import { assertLocationAllowed, mapLimit, tableRoots, type CatalogLocationFacts, type LocationClaim, type LocationFactsSource } from '../location-policy.js';
+import { mapLimit } from '../../iceberg/map-limit.js';
+import { assertLocationAllowed, tableRoots, type CatalogLocationFacts, type LocationClaim, type LocationFactsSource } from '../location-policy.js';
 import { createTransactionMetadata, planCommit } from '../metadata-commit.js';
 import { defaultTableLocation, newMetadataLocation, readTableMetadataFile, writeTableMetadataFile } from '../warehouse.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, openSqliteDatabase, sqlitePathFromUri } from './db.js';
