@@ -24,6 +24,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { heapBoundArgs } from '../src/cli/heap-bound.js';
 import { flag, median } from './common.js';
 import { profileMarkdown, summarizeProfile, type ProfileSummary } from './profile.js';
 
@@ -180,12 +181,18 @@ async function scale(): Promise<Result[]> {
 
 /** Steady ingest with maintenance every 5 s for `soakMinutes` (bench/soak.ts). */
 async function soak(): Promise<Result> {
-  return runChild('soak', ['--mode', 'soak', '--minutes', String(soakMinutes)], { timeoutMs: (soakMinutes + 5) * 60_000 });
+  // Started as `bin/floe` starts `floe run`: with its heap bound, unless NODE_OPTIONS sets one.
+  return runChild('soak', ['--mode', 'soak', '--minutes', String(soakMinutes)], {
+    timeoutMs: (soakMinutes + 5) * 60_000,
+    nodeArgs: heapBoundArgs(process.env.NODE_OPTIONS),
+  });
 }
 
 /** An unbounded source for 60 s with compaction every 10 s (bench/soak.ts). */
 async function flood(): Promise<Result> {
-  return runChild('soak', ['--mode', 'flood', '--seconds', quick ? '15' : '60', '--maintenance', quick ? '4s' : '10s']);
+  return runChild('soak', ['--mode', 'flood', '--seconds', quick ? '15' : '60', '--maintenance', quick ? '4s' : '10s'], {
+    nodeArgs: heapBoundArgs(process.env.NODE_OPTIONS),
+  });
 }
 
 interface KinesisPathResults {
@@ -343,6 +350,22 @@ function goalLine(name: string, measured: string, met: boolean | undefined, marg
 
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${fmt(x * 100, 0)}%`;
 
+/** The soak's memory per 10-minute window (per minute for runs under 20 minutes): RSS min–max, V8 heap maxima. */
+function soakWindows(series: number[][]): string[] {
+  const last = series.at(-1)?.[0] ?? 0;
+  const width = last >= 1200 ? 600 : 60;
+  const rows: string[] = [];
+  for (let from = 0; from < last; from += width) {
+    const w = series.filter((x) => x[0]! >= from && x[0]! < from + width);
+    if (w.length === 0) continue;
+    const col = (i: number) => w.map((x) => x[i]!);
+    rows.push(
+      `| ${from / 60}–${Math.round(Math.min(last, from + width) / 60)} | ${fmt(Math.min(...col(1)))}–${fmt(Math.max(...col(1)))} MB | ${fmt(Math.max(...col(2)))} MB | ${fmt(Math.max(...col(3)))} MB |`,
+    );
+  }
+  return ['| minutes | RSS min–max | V8 heap used, max | V8 heap total, max |', '|---|---:|---:|---:|', ...rows, ''];
+}
+
 /** The section of the soak and the flood (issue 12: memory with maintenance on). */
 function soakMarkdown(so: Result | undefined, fl: Result | undefined): string[] {
   const md = ['## 6. Memory with maintenance on', ''];
@@ -353,13 +376,15 @@ function soakMarkdown(so: Result | undefined, fl: Result | undefined): string[] 
       const at = (frac: number) => series.find((x) => x[0]! >= frac * num(so, 'minutes') * 60)?.[1];
       md.push(
         `Soak: ${fmt(num(so, 'rate'))} events/s for ${fmt(num(so, 'minutes'), 1)} minutes, a commit every ${String(so.commitInterval)}, compaction and manifest merging every ${String(so.maintenanceInterval)}, ` +
-          `snapshot expiry every twice that (MemorySource in the pipeline's process; \`node dist/bench/soak.js --mode soak\`). ` +
+          `snapshot expiry every twice that (MemorySource in the pipeline's process; \`node ${heapBoundArgs(process.env.NODE_OPTIONS).join(' ')} dist/bench/soak.js --mode soak\`, ` +
+          `the heap bound \`bin/floe\` gives \`floe run\`; V8 heap limit ${fmt(num(so, 'heapLimitMB'))} MB). ` +
           `${fmt(num(so, 'commits'))} commits, ${fmt(num(so, 'compactions'))} compactions, ${fmt(num(so, 'manifestRewrites'))} manifest merges, ${fmt(num(so, 'expiries'))} expiries (${fmt(num(so, 'failures'))} maintenance runs lost a commit race and ran again).`,
         '',
         '| RSS at ¼ | at ½ | at ¾ | at the end | max 2nd quarter | max last quarter | peak | levels off | ≤ 300 MB |',
         '|---:|---:|---:|---:|---:|---:|---:|---|---|',
         `| ${fmt(at(0.25) ?? NaN)} MB | ${fmt(at(0.5) ?? NaN)} MB | ${fmt(at(0.75) ?? NaN)} MB | ${fmt(series.at(-1)?.[1] ?? NaN)} MB | ${fmt(num(so, 'rssSecondQuarterMaxMB'))} MB | ${fmt(num(so, 'rssLastQuarterMaxMB'))} MB | ${fmt(num(so, 'peakRssMB'))} MB | ${so.levelsOff ? 'yes' : '**no**'} | ${so.belowGoal ? 'yes' : '**no**'} |`,
         '',
+        ...soakWindows(series),
         '"Levels off": the maximum of the last quarter is within 10% of the maximum of the second quarter. ' +
           'Series [seconds, RSS MB, V8 heap used MB, V8 heap total MB, external MB]: ' +
           JSON.stringify(series),
@@ -371,7 +396,7 @@ function soakMarkdown(so: Result | undefined, fl: Result | undefined): string[] 
     if (fl.error !== undefined) md.push(`Flood: failed: ${String(fl.error).split('\n')[0]}`, '');
     else {
       md.push(
-        `Flood: an unbounded MemorySource for ${fmt(num(fl, 'seconds'))} s (not pinned), commits every second, compaction every ${quick ? 4 : 10} s (\`node dist/bench/soak.js --mode flood\`): ` +
+        `Flood: an unbounded MemorySource for ${fmt(num(fl, 'seconds'))} s (not pinned), commits every second, compaction every ${quick ? 4 : 10} s (\`node ${heapBoundArgs(process.env.NODE_OPTIONS).join(' ')} dist/bench/soak.js --mode flood\`, V8 heap limit ${fmt(num(fl, 'heapLimitMB'))} MB): ` +
           `${fmt(num(fl, 'eventsPerSecond'))} events/s, ${fmt(num(fl, 'compactions'))} compactions of ${JSON.stringify(fl.compactionSeconds)} s; ` +
           `peak RSS **${fmt(num(fl, 'peakRssMB'))} MB**, ` +
           (num(fl, 'compactions') > 0 ? `**${fmt(num(fl, 'peakRssCompactingMB'))} MB** while a compaction ran (RSS sampled every 250 ms).` : 'no compaction finished within the run.'),

@@ -17,6 +17,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { join } from 'node:path';
 import { SqlCatalog } from '../src/catalog/sql/sql-catalog.js';
 import { parseDuration, validateConfig } from '../src/pipeline/config.js';
@@ -131,6 +132,8 @@ const rssAfterStopMB = mb(process.memoryUsage().rss);
 await catalog.close();
 await rm(dir, { recursive: true, force: true });
 
+/** V8's heap limit (`--max-old-space-size` plus the young generation), MB: the bound the run had. */
+const heapLimitMB = () => Math.round(getHeapStatistics().heap_size_limit / 1048576);
 const rssAt = (from: number, to: number) => series.filter(([t]) => t >= from && t <= to).map(([, r]) => r);
 const max = (xs: number[]) => (xs.length === 0 ? NaN : Math.max(...xs));
 if (flood) {
@@ -146,6 +149,7 @@ if (flood) {
     peakRssCompactingMB: max(during),
     compactionSeconds: compactions.map(([a, b]) => Number((b - a).toFixed(1))),
     memoryLimit: memoryLimit ?? 'default',
+    heapLimitMB: heapLimitMB(),
     rssAfterStopMB,
     memorySeries: series.filter((_, i) => i % 5 === 0),
   });
@@ -163,6 +167,7 @@ if (flood) {
     commits,
     ...maintenance,
     memoryLimit: memoryLimit ?? 'default',
+    heapLimitMB: heapLimitMB(),
     maintenanceOn,
     rssSecondQuarterMaxMB: second,
     rssLastQuarterMaxMB: last,

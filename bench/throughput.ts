@@ -28,6 +28,8 @@ const maxRecords = flag('max-records', '');
 const native = flag('native', 'true') !== 'false';
 const duckdbThreads = flag('duckdb-threads', '');
 const duckdbMemory = flag('duckdb-memory', '');
+/** `transform.unmapped` (ignore, add_columns, dead_letter): the cost of watching for new fields on records without any. */
+const unmapped = flag('unmapped', 'ignore') as 'ignore' | 'add_columns' | 'dead_letter';
 if (duckdbThreads || duckdbMemory) {
   // Settings of the process-wide DuckDB instance (experiments; floe itself uses the defaults).
   await sharedDuckDB({ ...(duckdbThreads ? { threads: Number(duckdbThreads) } : {}), ...(duckdbMemory ? { memoryLimit: duckdbMemory } : {}) });
@@ -50,6 +52,7 @@ const config = ingestConfig(
   { name: 'bench.events', ...(partitioned ? { partition_by: 'event_type, day(event_time)' } : {}) },
   { interval, ...(maxRecords ? { max_records: Number(maxRecords) } : {}) },
 );
+config.transform.unmapped = unmapped;
 const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });
 let committed = 0;
 let commits = 0;
@@ -95,6 +98,7 @@ emitResult({
   averageEventBytes: averageSize(pool),
   shards,
   partitioned,
+  unmapped,
   seconds,
   eventsPerSecond: committed / seconds,
   mbPerSecond: bytes / 1e6 / seconds,

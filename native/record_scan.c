@@ -76,6 +76,8 @@ typedef struct {
   uint8_t *stage_bytes;
   int32_t *stage_state;
   napi_ref stage_refs[5];
+  /* 1: a key the tree does not hold declines the record (transform.unmapped other than ignore). */
+  int32_t strict_keys;
   /* The record being scanned. */
   const uint8_t *data;
   int32_t n;
@@ -484,9 +486,10 @@ static int32_t object(Scanner *s, int32_t p, Level *level, int depth) {
     p = ws(s, key_to + 1);
     if (at(s, p) != 0x3a) return -1;
     p = ws(s, p + 1);
-    if (e < 0)
+    if (e < 0) {
+      if (s->strict_keys) return -1;
       p = skip(s, p, depth);
-    else {
+    } else {
       Entry *entry = &level->entries[e];
       if (s->seen[entry->slot] == gen) return -1;
       s->seen[entry->slot] = gen;
@@ -604,15 +607,18 @@ static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **d
 
 /*
  * create(spec: Int32Array, keys: Uint8Array, levels: number, tags: Uint8Array, from: Int32Array,
- *        to: Int32Array, nums: Float64Array) → scanner
+ *        to: Int32Array, nums: Float64Array[, strictKeys: number]) → scanner
+ * strictKeys 1: a key the tree does not hold declines the record instead of being skipped.
  * spec: 8 ints per entry, in order of levels (each level's entries together, level 0 first):
  * level, keyOffset, keyLength, plain, index (-1: object), kind, required, childLevel (-1: leaf).
  * Slots are entry positions.
  */
 static napi_value create(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 8;
+  napi_value argv[8];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t strict_keys = 0;
+  if (argc >= 8 && napi_get_value_int32(env, argv[7], &strict_keys) != napi_ok) strict_keys = 0;
   if (argc < 7) {
     napi_throw_type_error(env, "NATIVE", "record-scan-native: create takes 7 arguments");
     return NULL;
@@ -666,6 +672,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "NATIVE", "record-scan-native: create: bad spec");
     return NULL;
   }
+  s->strict_keys = strict_keys != 0;
   s->tags = tags;
   s->from = from;
   s->to = to;
@@ -758,6 +765,9 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "stage", fn);
   if (napi_create_function(env, "scanStaged", NAPI_AUTO_LENGTH, scan_staged_js, NULL, &fn) != napi_ok) return NULL;
   napi_set_named_property(env, exports, "scanStaged", fn);
+  napi_value yes;
+  if (napi_get_boolean(env, 1, &yes) != napi_ok) return NULL;
+  napi_set_named_property(env, exports, "strictKeys", yes);
   return exports;
 }
 

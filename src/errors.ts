@@ -56,6 +56,8 @@ export const ErrorCode = {
   LOCAL_KINESIS_FAILED: 'LOCAL_KINESIS_FAILED',
   LEASE_TABLE: 'LEASE_TABLE',
   LEASE_STATE: 'LEASE_STATE',
+  // Deployment (floe deploy / destroy).
+  DEPLOY_FAILED: 'DEPLOY_FAILED',
 } as const;
 
 /** One of the {@link ErrorCode} values. */

@@ -82,12 +82,15 @@ export async function readTableMetadataFile(io: FileIO, location: string): Promi
  *
  * The text is parsed back before writing: a catalog must never publish metadata that it (or any
  * reader) cannot load, since the table would be unreadable until someone repaired it by hand.
+ * @returns the metadata parsed back from the written text: what reading the file gives (a
+ *   catalog keeps it as the base of its next commit instead of reading the file again)
  * @throws ValidationError `metadata: <location>: …` when the serialized metadata does not parse
  */
-export async function writeTableMetadataFile(io: FileIO, location: string, md: TableMetadata): Promise<void> {
+export async function writeTableMetadataFile(io: FileIO, location: string, md: TableMetadata): Promise<TableMetadata> {
   const text = serializeTableMetadata(md);
-  parseTableMetadata(text, location);
+  const parsed = parseTableMetadata(text, location);
   const bytes = new TextEncoder().encode(text);
   const gzip = /\.gz\.metadata\.json$|\.metadata\.json\.gz$/.test(location);
   await io.write(location, gzip ? gzipSync(bytes) : bytes);
+  return parsed;
 }

@@ -80,6 +80,20 @@ const COMMANDS: Record<string, CommandEntry> = {
       return { command: m.maintainCommand, help: m.MAINTAIN_GROUP };
     },
   },
+  deploy: {
+    summary: 'run a config on AWS: one CloudFormation stack (ECS Fargate, stream, bucket, Glue, Athena)',
+    load: async () => {
+      const m = await import('./commands/deploy.js');
+      return { command: m.deployCommand, help: m.DEPLOY_SPEC };
+    },
+  },
+  destroy: {
+    summary: 'delete the stack of floe deploy (table data kept unless --purge)',
+    load: async () => {
+      const m = await import('./commands/deploy.js');
+      return { command: m.destroyCommand, help: m.DESTROY_SPEC };
+    },
+  },
 };
 
 /** The names of the commands, in the order `floe --help` lists them. */

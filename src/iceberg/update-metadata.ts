@@ -638,8 +638,9 @@ export function applyUpdates(base: TableMetadata, updates: TableUpdate[], nowMs?
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Records the metadata file being replaced in `metadata-log` (returns a new object). The log keeps
- * the newest `write.metadata.previous-versions-max` entries (default 100, at least 1).
+ * Records the metadata file being replaced in `metadata-log` (returns a new object with a new log;
+ * everything else is shared with `md`, which is not changed). The log keeps the newest
+ * `write.metadata.previous-versions-max` entries (default 100, at least 1).
  * @param previousLocation the replaced metadata file
  * @param previousLastUpdatedMs that file's `last-updated-ms`
  */
@@ -648,7 +649,9 @@ export function withMetadataLog(md: TableMetadata, previousLocation: string, pre
   const parsed = raw === undefined ? NaN : Number(raw);
   const max = Math.max(1, Number.isInteger(parsed) ? parsed : METADATA_PREVIOUS_VERSIONS_MAX_DEFAULT);
   const log = [...md['metadata-log'], { 'timestamp-ms': previousLastUpdatedMs, 'metadata-file': previousLocation }];
-  return { ...structuredClone(md), 'metadata-log': log.slice(Math.max(0, log.length - max)) };
+  // No deep copy: md is a commit's fresh applyUpdates result, and copying a whole metadata (a
+  // few hundred snapshots) at every commit was pure garbage (issue 12).
+  return { ...md, 'metadata-log': log.slice(Math.max(0, log.length - max)) };
 }
 
 /**

@@ -11,7 +11,10 @@ import { LEASE_DEFAULTS, type LeaseSettings } from '../source/kinesis/leases/lea
 import { checkLeaseTableName } from '../source/kinesis/leases/lease.js';
 import { parsePartitionArg } from '../iceberg/notation.js';
 import { checkOrphanWindow } from '../table/orphan-window.js';
+import { parseMetricsConfig, type MetricsConfig } from './config-metrics.js';
+import { parseDeployConfig, type DeployConfig } from '../deploy/deploy-config.js';
 import { parseTimestampMicros } from '../iceberg/timestamp-text.js';
+import { parseKafkaSource, type KafkaSourceConfig } from './config-kafka.js';
 import {
   compileTransform,
   parseColumnType,
@@ -20,6 +23,8 @@ import {
   type DerivedValue,
   type TimeFormat,
   type TransformSpec,
+  type UnmappedPolicy,
+  UNMAPPED_POLICIES,
 } from './transform.js';
 
 /** Dead-letter policy for records that cannot become rows. */
@@ -28,7 +33,8 @@ export type DeadLetterPolicy = 'dlq' | 'fail' | 'skip';
 /** A validated pipeline configuration. */
 export interface PipelineConfig {
   source: {
-    type: 'kinesis';
+    /** `kafka`: `kafka` holds the Kafka settings; `stream` is then the checkpoint id `kafka`. */
+    type: 'kinesis' | 'kafka';
     stream: string;
     streamArn?: string;
     region?: string;
@@ -42,11 +48,19 @@ export interface PipelineConfig {
     application?: string;
     /** `source.lease` (only with `application`): lease timing; defaults in `LEASE_DEFAULTS`. */
     lease?: LeaseSettings;
+    /** `source.type: kafka` (`config-kafka.ts`). */
+    kafka?: KafkaSourceConfig;
   };
   catalog: { uri?: string; warehouse?: string; name?: string };
   table: {
     name: string;
     create: boolean;
+    /**
+     * `table.evolve` (default true): on an existing table, columns of the mapping it lacks are
+     * added, widenable types widened, `partition_by` and `properties` applied (`table-evolution.ts`);
+     * false refuses to start instead, naming the `floe table alter` commands.
+     */
+    evolve: boolean;
     partitionBy?: string;
     properties: Record<string, string>;
   };
@@ -70,6 +84,10 @@ export interface PipelineConfig {
   maintenance?: MaintenanceConfig;
   /** The `duckdb` section: settings of the writer's and maintenance's DuckDB instances. */
   duckdb?: DuckDBConfig;
+  /** The `metrics` section (`config-metrics.ts`): the Prometheus and health endpoint of `floe run`; absent: none. */
+  metrics?: MetricsConfig;
+  /** The `deploy` section (`deploy/deploy-config.ts`): used by `floe deploy` only; absent: none. */
+  deploy?: DeployConfig;
 }
 
 /**
@@ -227,6 +245,10 @@ const DERIVED_VALUES: DerivedValue[] = [
   'sub_sequence_number',
   'partition_key',
   'stream',
+  'key',
+  'timestamp',
+  'topic',
+  'offset',
 ];
 
 function parseColumns(raw: unknown): ColumnMapping[] {
@@ -251,7 +273,7 @@ function parseColumns(raw: unknown): ColumnMapping[] {
     seen.add(name);
     if (typeof spec === 'string') return { name, type: spec };
     if (!isObj(spec)) throw new ValidationError(`config: ${at}: must be a type string or a mapping`);
-    checkKeys(spec, ['name', 'type', 'path', 'value', 'constant', 'required', 'format'], at);
+    checkKeys(spec, ['name', 'type', 'path', 'value', 'constant', 'required', 'format', 'header'], at);
     const col: ColumnMapping = { name };
     const type = optString(spec, 'type', at);
     if (type) col.type = type;
@@ -265,6 +287,8 @@ function parseColumns(raw: unknown): ColumnMapping[] {
       col.value = value as DerivedValue;
     }
     if ('constant' in spec) col.constant = spec.constant;
+    const header = optString(spec, 'header', at);
+    if (header) col.header = header;
     if (spec.required !== undefined) {
       if (typeof spec.required !== 'boolean') throw new ValidationError(`config: ${at}.required: must be true or false`);
       col.required = spec.required;
@@ -410,15 +434,31 @@ function parseLease(raw: unknown, application: string | undefined): LeaseSetting
   return out;
 }
 
+/** `transform.unmapped` (ignore | add_columns | dead_letter) and `transform.max_new_columns`. */
+function parseUnmapped(tr: Obj): Pick<TransformSpec, 'unmapped' | 'maxNewColumns'> {
+  const unmapped = optString(tr, 'unmapped', 'transform') ?? 'ignore';
+  if (!(UNMAPPED_POLICIES as readonly string[]).includes(unmapped)) {
+    throw new ValidationError(`config: transform.unmapped: must be ${UNMAPPED_POLICIES.join(', ')}, got '${unmapped}'`);
+  }
+  if (tr.max_new_columns !== undefined && unmapped !== 'add_columns') {
+    throw new ValidationError(`config: transform.max_new_columns: only used with transform.unmapped: add_columns (unmapped is ${unmapped})`);
+  }
+  const maxNewColumns = tr.max_new_columns === undefined ? undefined : positiveInt(tr.max_new_columns, 'transform.max_new_columns');
+  return { unmapped: unmapped as UnmappedPolicy, ...(maxNewColumns !== undefined ? { maxNewColumns } : {}) };
+}
+
 /** Validates a parsed config object. */
 export function validateConfig(raw: unknown): PipelineConfig {
   if (!isObj(raw)) throw new ValidationError('config: the document must be a mapping');
-  checkKeys(raw, ['source', 'catalog', 'table', 'transform', 'commit', 'dead_letter', 'maintenance', 'duckdb'], '');
+  checkKeys(raw, ['source', 'catalog', 'table', 'transform', 'commit', 'dead_letter', 'maintenance', 'duckdb', 'metrics', 'deploy'], '');
 
-  const src = section(raw, 'source', true);
+  const rawSource = section(raw, 'source', true);
+  // A Kafka source is validated by config-kafka.ts; the keys below then read its shared view.
+  const kafka = rawSource.type === 'kafka' ? parseKafkaSource(rawSource, parseDuration) : undefined;
+  const src = kafka ? kafka.shared : rawSource;
   checkKeys(src, ['type', 'stream', 'stream_arn', 'region', 'endpoint', 'initial_position', 'initial_timestamp', 'discovery_interval', 'application', 'lease'], 'source');
   const type = optString(src, 'type', 'source') ?? 'kinesis';
-  if (type !== 'kinesis') throw new ValidationError(`config: source.type: '${type}' is not supported (kinesis)`);
+  if (type !== 'kinesis') throw new ValidationError(`config: source.type: '${type}' is not supported (kinesis, kafka)`);
   const streamArn = optString(src, 'stream_arn', 'source');
   if (streamArn !== undefined && !/^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/[A-Za-z0-9_.-]+$/.test(streamArn)) {
     throw new ValidationError(`config: source.stream_arn: not a Kinesis stream ARN (arn:aws:kinesis:<region>:<account>:stream/<name>), got '${streamArn}'`);
@@ -453,7 +493,8 @@ export function validateConfig(raw: unknown): PipelineConfig {
   checkKeys(cat, ['uri', 'warehouse', 'name'], 'catalog');
 
   const tbl = section(raw, 'table', true);
-  checkKeys(tbl, ['name', 'create', 'partition_by', 'properties'], 'table');
+  checkKeys(tbl, ['name', 'create', 'partition_by', 'properties', 'evolve'], 'table');
+  if (tbl.evolve !== undefined && typeof tbl.evolve !== 'boolean') throw new ValidationError('config: table.evolve: must be true or false');
   const tableName = reqString(tbl, 'name', 'table');
   if (!/^[^.]+(\.[^.]+)+$/.test(tableName)) throw new ValidationError(`config: table.name: expected namespace.table, got '${tableName}'`);
   if (tbl.create !== undefined && typeof tbl.create !== 'boolean') throw new ValidationError('config: table.create: must be true or false');
@@ -463,8 +504,9 @@ export function validateConfig(raw: unknown): PipelineConfig {
   }
 
   const tr = section(raw, 'transform', true);
-  checkKeys(tr, ['columns'], 'transform');
+  checkKeys(tr, ['columns', 'unmapped', 'max_new_columns'], 'transform');
   const columns = parseColumns(tr.columns);
+  const unmapped = parseUnmapped(tr);
 
   const com = section(raw, 'commit', false);
   checkKeys(com, ['interval', 'max_records', 'max_bytes', 'target_file_size', 'retry_budget'], 'commit');
@@ -501,7 +543,7 @@ export function validateConfig(raw: unknown): PipelineConfig {
 
   return {
     source: {
-      type: 'kinesis',
+      type: kafka ? 'kafka' : 'kinesis',
       stream,
       ...(streamArn ? { streamArn } : {}),
       ...(region ? { region } : {}),
@@ -509,6 +551,7 @@ export function validateConfig(raw: unknown): PipelineConfig {
       initialPosition,
       discoveryIntervalMs,
       ...(application ? { application, lease } : {}),
+      ...(kafka ? { kafka: kafka.settings } : {}),
     },
     catalog: {
       ...(optString(cat, 'uri', 'catalog') ? { uri: optString(cat, 'uri', 'catalog')! } : {}),
@@ -518,10 +561,11 @@ export function validateConfig(raw: unknown): PipelineConfig {
     table: {
       name: tableName,
       create: tbl.create !== false,
+      evolve: tbl.evolve !== false,
       ...(partitionBy ? { partitionBy } : {}),
       properties: props as Record<string, string>,
     },
-    transform: { columns },
+    transform: { columns, ...unmapped },
     commit: {
       intervalMs,
       maxRecords: com.max_records === undefined ? DEFAULTS.maxRecords : positiveInt(com.max_records, 'commit.max_records'),
@@ -535,7 +579,17 @@ export function validateConfig(raw: unknown): PipelineConfig {
     deadLetter: { policy, table: dlqTable },
     maintenance: parseMaintenance(raw.maintenance),
     duckdb: parseDuckDB(section(raw, 'duckdb', false)),
+    ...withMetrics(parseMetricsConfig(raw.metrics, intervalMs)),
+    ...withDeploy(parseDeployConfig(raw.deploy, tableName.split('.').pop() ?? tableName, parseDuration)),
   };
+}
+
+function withMetrics(m: MetricsConfig | undefined): { metrics?: MetricsConfig } {
+  return m ? { metrics: m } : {};
+}
+
+function withDeploy(d: DeployConfig | undefined): { deploy?: DeployConfig } {
+  return d ? { deploy: d } : {};
 }
 
 /** Parses config text (YAML, which includes JSON). */

@@ -8,10 +8,15 @@
  * - Data files and the new positions land in the same atomic catalog commit. A crash before the
  *   commit leaves unreferenced files (swept by orphan removal) and the old positions, so the
  *   records are read again; a crash after it leaves both.
- * - Every commit validates that the positions in the table are still the ones this run last
- *   committed (or started from). If another writer moved them (a second `floe run` on the same
- *   table by mistake), this run fences itself instead of writing duplicates. Commits that do not
- *   touch positions (compaction) carry them forward unchanged and do not fence anyone.
+ * - Every commit asserts the positions of exactly the partitions (shards) it carries: each must
+ *   still be, in the table, the one this run last committed for it (or started it from). It
+ *   writes only those positions; the others are carried forward from the table's snapshot at
+ *   commit time, so writers on different shards (workers sharing a stream through leases) never
+ *   fence each other, and commits that carry no positions (compaction) fence nobody. A shard
+ *   moved by another writer fences the commit: with a source that can rewind (leases), every
+ *   uncommitted row is dropped and the source reads again from the table's positions (the moved
+ *   shard only if it still owns it); otherwise (a second `floe run` on the same table by mistake)
+ *   the run stops instead of writing duplicates.
  *
  * Ingest and writing overlap: when a commit is due, the buffered rows are sealed with the
  * positions they reach and written and committed in the background while the next rows are read.
@@ -24,7 +29,7 @@
  */
 import type { Catalog, TableIdentifier } from '../catalog/catalog.js';
 import { parseTableIdentifier } from '../catalog/catalog.js';
-import { AlreadyExistsError, FencedError, FloeError, ValidationError } from '../errors.js';
+import { AlreadyExistsError, CommitConflictError, FencedError, FloeError, ValidationError } from '../errors.js';
 import { ColumnBatchBuilder, newRawStage, type RawStage } from '../data/column-batch.js';
 import type { DataFile } from '../iceberg/manifest-types.js';
 import type { TableMetadata } from '../iceberg/metadata.js';
@@ -33,13 +38,18 @@ import { parsePartitionArg } from '../iceberg/notation.js';
 import { snapshotForRef } from '../iceberg/snapshot.js';
 import { DuckDB } from '../duckdb/instance.js';
 import type { IcebergValue, Schema } from '../iceberg/types.js';
-import type { Source, SourceMetrics, SourceRecord } from '../source/source.js';
+import type { RecordBlock, Source, SourceMetrics, SourceRecord } from '../source/source.js';
+import { RecordView } from '../source/record-view.js';
 import { Table } from '../table/table.js';
 import type { CommitOptions, CommitRetryEvent } from '../table/snapshot-producer.js';
 import { writeDataFiles } from '../table/write.js';
+import { sleep } from '../retry.js';
 import { checkpointPrefix, checkpointSummary, diffPositions, readCheckpoint, samePositions } from './checkpoint.js';
 import { DEFAULT_DUCKDB_MEMORY_LIMIT, type PipelineConfig } from './config.js';
 import { DEAD_LETTER_SCHEMA, deadLetterRow } from './dead-letter.js';
+import { planTableEvolution } from './table-evolution.js';
+import { mergeGroups, UnmappedFields, type SealedColumns } from './unmapped.js';
+import { applyUpdates } from '../iceberg/update-metadata.js';
 import { base64JsonHint } from './dead-letter-hint.js';
 import { DECLINED, NO_ROOM, RecordScanner, STAGED, UNSTAGED } from './record-scan.js';
 import { RowBuffer, RowRefusedError, StageRefusedError, type BufferedGroup } from './row-buffer.js';
@@ -71,6 +81,18 @@ export type PipelineEvent =
       positions: Record<string, string>;
     }
   | { type: 'dead-letter'; shard: string; position: string; error: string }
+  /**
+   * The table was changed: at start, to what the config says (`table-evolution.ts`: columns
+   * added or widened, partition spec, properties), or by a commit adding the columns of new
+   * fields (`transform.unmapped: add_columns`, `columns` their dotted names).
+   */
+  | { type: 'evolved'; table: string; changes: string[]; snapshotId?: string }
+  /**
+   * A commit was fenced on `fenced` (another writer moved them) or the source restarted a shard
+   * with rows still uncommitted: `dropped` uncommitted rows were dropped and the source reads
+   * again from the table's `positions`.
+   */
+  | { type: 'rewound'; reason: string; fenced: string[]; dropped: number; positions: Record<string, string> }
   /** A commit waits for an unavailable catalog (one per retry; see `table/snapshot-producer.ts`). */
   | ({ type: 'commit-retry' } & CommitRetryEvent)
   | { type: 'stopped'; records: number; deadLetters: number; commits: number }
@@ -152,13 +174,35 @@ const SLICE_RECORDS = 2048;
 /** Longest stretch of ingest without a turn of the event loop, ms. */
 const YIELD_MS = 20;
 
+/**
+ * A commit fenced on some partitions: another writer moved their positions in the table since
+ * this run's base. Nothing of the commit landed.
+ */
+export class ShardsFencedError extends FencedError {
+  constructor(
+    message: string,
+    /** The partitions whose positions moved. */
+    readonly partitions: string[],
+  ) {
+    super(message);
+  }
+}
+
 /** Rows, dead letters and positions sealed for one commit. */
 interface SealedUnit {
   groups: BufferedGroup[];
+  /** Rows read with earlier schemas (see `Pipeline.held`), written with {@link schema}. */
+  held: { schema: Schema; groups: BufferedGroup[] }[];
+  /** The schema of {@link groups}: the table's, or with the columns of {@link columns}. */
+  schema: Schema;
+  /** Columns `add_columns` added for this unit's rows: committed with them. */
+  columns: SealedColumns | undefined;
   records: number;
   deadLetters: IcebergValue[][];
   /** Positions reached by this unit's records (and dead letters). */
   pending: Map<string, string>;
+  /** The restart count of each pending partition when sealed (see `Pipeline.restarts`). */
+  restarts: Map<string, number>;
   sealedMs: number;
 }
 
@@ -169,6 +213,15 @@ async function ensureNamespace(catalog: Catalog, id: TableIdentifier): Promise<v
   } catch (e) {
     if (!(e instanceof AlreadyExistsError)) throw e;
   }
+}
+
+/** True when the table appears within about two seconds (created by another process). */
+async function createdByAnother(catalog: Catalog, id: TableIdentifier): Promise<boolean> {
+  for (let i = 0; i < 10; i++) {
+    if (await catalog.tableExists(id).catch(() => false)) return true;
+    await sleep(200);
+  }
+  return false;
 }
 
 async function openOrCreate(
@@ -187,9 +240,32 @@ async function openOrCreate(
       ...(properties ? { properties } : {}),
     });
   } catch (e) {
-    if (!(e instanceof AlreadyExistsError)) throw e; // another process created it first: fine
+    // Another process created it first (workers of one application start together): fine. A
+    // catalog may refuse the second creation otherwise than AlreadyExists (the location holds the
+    // first one's files before its catalog entry is visible): look again for a moment.
+    if (!(e instanceof AlreadyExistsError) && !(await createdByAnother(catalog, id))) throw e;
   }
   return Table.load(catalog, id);
+}
+
+/**
+ * Makes the table what the config says (`table-evolution.ts`): one commit with its requirements,
+ * planned again on the reloaded table if another writer changed it meanwhile; reported as an
+ * `evolved` event.
+ */
+async function evolveTable(table: Table, config: PipelineConfig, onEvent: PipelineOptions['onEvent']): Promise<void> {
+  let changes = planTableEvolution(table.metadata, config).changes;
+  if (changes.length === 0) return;
+  await table.update((md) => {
+    const plan = planTableEvolution(md, config);
+    changes = plan.changes;
+    return { requirements: plan.requirements.filter((r) => r.type !== 'assert-table-uuid'), updates: plan.updates };
+  });
+  try {
+    onEvent?.({ type: 'evolved', table: table.name, changes });
+  } catch {
+    // A broken listener must not break ingestion.
+  }
 }
 
 /** Longest error text kept for a dead letter (the value quotes in it are bounded already). */
@@ -218,24 +294,43 @@ function bufferFailure(record: SourceRecord, e: unknown): FloeError {
 /** The streaming job. */
 export class Pipeline {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
-  private readonly buffer: RowBuffer;
-  private readonly row: IcebergValue[];
+  // The next four change with the schema when `transform.unmapped: add_columns` adds columns.
+  private buffer!: RowBuffer;
+  private row!: IcebergValue[];
   /** The JSON fast path for this mapping, if it has one (`record-scan.ts`). */
-  private readonly scanner: RecordScanner | undefined;
+  private scanner: RecordScanner | undefined;
   /** Rows staged by the native scanner (see `RowBuffer.attachStage`), when it stages. */
-  private readonly stage: RawStage | undefined;
+  private stage: RawStage | undefined;
+  /** `transform.unmapped` other than `ignore` (`unmapped.ts`). */
+  private readonly unmapped: UnmappedFields | undefined;
+  /**
+   * Rows of the unit being filled read with an earlier schema (before `add_columns` changed it),
+   * with that schema: written with the unit's last one (`conformBatch`).
+   */
+  private held: { schema: Schema; groups: BufferedGroup[] }[] = [];
+  private heldRows = 0;
+  /** The table's current schema id and last column id as this run last committed or found them. */
+  private tableSchemaId: number;
+  private tableLastColumnId: number;
   /**
    * The records of the staged rows and their processing times (row k's at k), to take them
    * again one by one when the stage cannot be moved into the buffer ({@link moveStage}).
    */
-  private readonly stagedRecords: SourceRecord[] = [];
+  /** Staged records; a record read through {@link view} is kept as its block and index instead. */
+  private readonly stagedRecords: (SourceRecord | undefined)[] = [];
+  private readonly stagedBlocks: (RecordBlock | undefined)[] = [];
+  private readonly stagedIndexes: number[] = [];
   private readonly stagedTimes: bigint[] = [];
+  /** The view that reads the records of a batch's runs (`SourceBatch.runs`). */
+  private readonly view = new RecordView();
   private recordContext: RecordContext | undefined;
   private deadLetters: IcebergValue[][] = [];
   /** The sealed unit being written and committed in the background, if any. */
   private inflight: Promise<void> | undefined;
-  /** A background commit's failure, rethrown by the run loop. */
+  /** A background commit's failure, rethrown (or recovered from) by the run loop. */
   private commitError: unknown;
+  /** Rows of the unit whose commit failed (dropped by a rewind). */
+  private failedRecords = 0;
   /**
    * The DuckDB instance that writes this pipeline's files, single-threaded: DuckDB pulls the rows
    * from this thread one chunk at a time anyway, and more threads only compete with ingest for
@@ -245,8 +340,18 @@ export class Pipeline {
   private bufferedBytes = 0;
   /** Positions reached since the last commit. */
   private readonly pending = new Map<string, string>();
-  /** Positions this run last committed (or found in the table at start): the fencing token. */
+  /**
+   * Per partition, the position this run last committed, or found in the table at start, or the
+   * source restarted it from: the fencing token each commit asserts for the partitions it carries.
+   */
   private committed: Map<string, string>;
+  /**
+   * Times each partition was restarted by the source (`SourceBatch.restarted`): a commit sealed
+   * before a restart must not overwrite the token the restart set.
+   */
+  private readonly restarts = new Map<string, number>();
+  /** Partitions with positions in the unit being committed. */
+  private inflightPartitions: ReadonlySet<string> = new Set();
   /** Positions recorded in the dead-letter table: records at or before them are already there. */
   private deadLetterCommitted: Map<string, string>;
   private stopping = false;
@@ -257,17 +362,16 @@ export class Pipeline {
     private readonly options: PipelineOptions,
     private readonly table: Table,
     private readonly deadLetterTable: Table | undefined,
-    private readonly transform: CompiledTransform,
+    private transform: CompiledTransform,
   ) {
-    this.buffer = new RowBuffer(transform.schema, defaultSpec(table.metadata, 'table'));
-    this.row = new Array<IcebergValue>(transform.schema.fields.length).fill(null);
-    this.scanner = options.jsonFastPath === false ? undefined : RecordScanner.for(transform, { native: options.nativeScanner ?? true });
-    if (this.scanner?.stageable && this.buffer.spec.fields.length === 0) {
-      // The native scanner writes accepted rows into columns itself; the buffer takes them in
-      // bulk (unpartitioned tables: every row goes to the one file of the commit).
-      this.stage = newRawStage(transform.schema.fields.length, STAGE_ROWS, STAGE_REGION_BYTES);
-      this.scanner.attachStage(this.stage);
-      this.buffer.attachStage(this.stage);
+    this.readWith(transform);
+    const policy = options.config.transform.unmapped ?? 'ignore';
+    this.tableSchemaId = table.metadata['current-schema-id'];
+    this.tableLastColumnId = table.metadata['last-column-id'];
+    if (policy !== 'ignore') {
+      const nextSchemaId = Math.max(...table.metadata.schemas.map((s) => s['schema-id'])) + 1;
+      this.unmapped = new UnmappedFields(policy, transform.schema, this.tableLastColumnId, nextSchemaId, options.config.transform.maxNewColumns);
+      this.unmapped.learn(transform);
     }
     const stream = options.source.id;
     this.committed = readCheckpoint(snapshotForRef(table.metadata, 'main'), stream);
@@ -302,6 +406,7 @@ export class Pipeline {
           })
         : undefined,
     );
+    await evolveTable(table, config, options.onEvent);
     const schema = table.schema();
     const transform = compileTransform(config.transform, schema, 'config: transform');
     let deadLetterTable: Table | undefined;
@@ -326,6 +431,39 @@ export class Pipeline {
     } catch {
       // A broken listener must not break ingestion.
     }
+  }
+
+  /** Reads records with `transform`: its buffer, row, fast-path scanner and stage. */
+  private readWith(transform: CompiledTransform): void {
+    const options = this.options;
+    this.buffer = new RowBuffer(transform.schema, defaultSpec(this.table.metadata, 'table'));
+    this.row = new Array<IcebergValue>(transform.schema.fields.length).fill(null);
+    const strictKeys = (options.config.transform.unmapped ?? 'ignore') !== 'ignore';
+    this.scanner = options.jsonFastPath === false ? undefined : RecordScanner.for(transform, { native: options.nativeScanner ?? true, strictKeys });
+    this.stage = undefined;
+    if (this.scanner?.stageable && this.buffer.spec.fields.length === 0) {
+      // The native scanner writes accepted rows into columns itself; the buffer takes them in
+      // bulk (unpartitioned tables: every row goes to the one file of the commit).
+      this.stage = newRawStage(transform.schema.fields.length, STAGE_ROWS, STAGE_REGION_BYTES);
+      this.scanner.attachStage(this.stage);
+      this.buffer.attachStage(this.stage);
+    }
+  }
+
+  /**
+   * `add_columns` changed the schema: the rows read so far are held for this unit's commit, and
+   * the next records are read with the new schema (mapping compiled again: new columns read the
+   * field of their name; the fast path's key tree learns them).
+   */
+  private adoptSchema(): void {
+    const unmapped = this.unmapped!;
+    this.moveStage();
+    const rows = this.buffer.length;
+    this.held.push({ schema: this.transform.schema, groups: this.buffer.drain() });
+    this.heldRows += rows;
+    this.transform = compileTransform(this.options.config.transform, unmapped.schema, 'config: transform');
+    unmapped.learn(this.transform);
+    this.readWith(this.transform);
   }
 
   /** Current totals and source metrics. */
@@ -389,26 +527,41 @@ export class Pipeline {
     let lastYield = this.now();
     try {
       while (!this.stopping) {
-        if (this.commitError !== undefined) throw this.commitError;
+        if (this.commitError !== undefined) await this.recoverOrThrow(false);
         const writing = this.inflight !== undefined;
         // Until the next commit is due; once due (nothing was buffered), until records come.
         const remaining = lastCommit + interval - this.now();
         const wait = remaining > 0 ? remaining : interval;
         const batch = await source.poll({
-          maxRecords: Math.max(1, Math.min(writing ? SLICE_RECORDS : POLL_RECORDS, config.commit.maxRecords - this.buffer.length)),
+          maxRecords: Math.max(1, Math.min(writing ? SLICE_RECORDS : POLL_RECORDS, config.commit.maxRecords - this.buffer.length - this.heldRows)),
           maxBytes: Math.max(1, byteBound - this.bufferedBytes),
           waitMs: wait,
           signal: this.stopController.signal,
+          runs: true,
         });
+        if (batch.restarted !== undefined && batch.restarted.size > 0 && !this.takeRestarts(batch.restarted)) {
+          // A shard restarted while rows of it are still uncommitted: drop everything not
+          // committed (this batch too) and read again from the table.
+          await this.rewind([], `the source restarted shard(s) ${[...batch.restarted.keys()].join(', ')} with rows not yet committed`, false);
+          continue;
+        }
         const processingTimeUs = BigInt(this.now()) * 1000n;
         for (const record of batch.records) this.ingest(record, processingTimeUs);
+        // Records in columns (Kinesis): one view moved along, no object per record.
+        if (batch.runs !== undefined) {
+          const view = this.view;
+          for (const run of batch.runs) for (let i = run.from; i < run.to; i++) this.ingest(view.at(run.block, i), processingTimeUs);
+        }
         for (const [p, pos] of batch.positions) this.pending.set(p, pos);
         const due = this.now() >= lastCommit + interval;
-        const full = this.buffer.length >= config.commit.maxRecords || this.bufferedBytes >= byteBound;
+        const full = this.buffer.length + this.heldRows >= config.commit.maxRecords || this.bufferedBytes >= byteBound;
         if ((due || full) && this.pending.size > 0) {
           // In order, one at a time: the previous commit must have landed before this one seals.
           await this.inflight;
-          if (this.commitError !== undefined) throw this.commitError;
+          if (this.commitError !== undefined) {
+            await this.recoverOrThrow(false);
+            continue; // the buffers were dropped
+          }
           this.startCommit();
           lastCommit = this.now();
         }
@@ -422,11 +575,11 @@ export class Pipeline {
         }
       }
       await this.inflight;
-      if (this.commitError !== undefined) throw this.commitError;
+      if (this.commitError !== undefined) await this.recoverOrThrow(true);
       if (this.pending.size > 0) {
         this.startCommit();
         await this.inflight;
-        if (this.commitError !== undefined) throw this.commitError;
+        if (this.commitError !== undefined) await this.recoverOrThrow(true);
       }
     } catch (e) {
       const err = e as Error;
@@ -442,6 +595,67 @@ export class Pipeline {
     }
     this.emit({ type: 'stopped', records: this.statsValue.records, deadLetters: this.statsValue.deadLetters, commits: this.statsValue.commits });
     return this.stats();
+  }
+
+  /**
+   * Takes the source's restarts as fencing tokens. False (nothing taken) when a restarted
+   * partition still has uncommitted rows here: the old and the new reading would overlap.
+   */
+  private takeRestarts(restarted: ReadonlyMap<string, string | undefined>): boolean {
+    for (const p of restarted.keys()) if (this.pending.has(p) || this.inflightPartitions.has(p)) return false;
+    for (const [p, base] of restarted) {
+      if (base === undefined) this.committed.delete(p);
+      else this.committed.set(p, base);
+      this.restarts.set(p, (this.restarts.get(p) ?? 0) + 1);
+    }
+    return true;
+  }
+
+  /**
+   * After a failed commit: a commit fenced on some shards (or that lost every conflict retry)
+   * with a source that can rewind is recovered from ({@link rewind}); anything else is thrown.
+   */
+  private async recoverOrThrow(stopping: boolean): Promise<void> {
+    const e = this.commitError;
+    if (e === undefined) return;
+    if (this.options.source.rewind === undefined || !(e instanceof ShardsFencedError || e instanceof CommitConflictError)) throw e;
+    this.commitError = undefined;
+    await this.rewind(e instanceof ShardsFencedError ? e.partitions : [], (e as Error).message, stopping);
+  }
+
+  /**
+   * Drops every row not committed (the unit that failed, the one filling), reloads the positions
+   * from the table and has the source read again from them (unless stopping). Safe whatever
+   * landed: the table's positions say exactly what is in it.
+   */
+  private async rewind(fenced: string[], reason: string, stopping: boolean): Promise<void> {
+    await this.inflight;
+    const late = this.commitError;
+    this.commitError = undefined;
+    if (late !== undefined) {
+      if (!(late instanceof ShardsFencedError || late instanceof CommitConflictError)) throw late;
+      if (late instanceof ShardsFencedError) fenced = [...new Set([...fenced, ...late.partitions])];
+    }
+    this.moveStage();
+    const dropped = this.buffer.length + this.heldRows + this.failedRecords;
+    this.buffer.recycle(this.buffer.drain());
+    this.held = [];
+    this.heldRows = 0;
+    this.pending.clear();
+    this.deadLetters = [];
+    this.bufferedBytes = 0;
+    this.failedRecords = 0;
+    this.statsValue.records -= dropped;
+    const stream = this.options.source.id;
+    await this.table.refresh();
+    const positions = readCheckpoint(snapshotForRef(this.table.metadata, 'main'), stream);
+    this.committed = new Map(positions);
+    if (this.deadLetterTable) {
+      await this.deadLetterTable.refresh();
+      this.deadLetterCommitted = readCheckpoint(snapshotForRef(this.deadLetterTable.metadata, 'main'), stream);
+    }
+    if (!stopping) await this.options.source.rewind?.(positions);
+    this.emit({ type: 'rewound', reason, fenced, dropped, positions: Object.fromEntries(positions) });
   }
 
   /** Starts the work beside ingestion, if any, on the table and the dead-letter table. */
@@ -473,7 +687,14 @@ export class Pipeline {
         }
         if (r === STAGED) {
           const k = stage.state[0]! - 1;
-          this.stagedRecords[k] = record;
+          if (record === this.view) {
+            // The view moves on: keep where its record is, to make it again if ever needed.
+            this.stagedRecords[k] = undefined;
+            this.stagedBlocks[k] = this.view.block;
+            this.stagedIndexes[k] = this.view.index;
+          } else {
+            this.stagedRecords[k] = record;
+          }
           this.stagedTimes[k] = processingTimeUs;
           this.statsValue.records++;
           if (k + 1 === stage.capacity) this.moveStage();
@@ -512,7 +733,7 @@ export class Pipeline {
    */
   private ingestRow(record: SourceRecord, processingTimeUs: bigint, ctx: RecordContext): void {
     // One row reused for every record: the buffer copies the values out.
-    const row = this.row;
+    // (`this.row`: read again after the check of unmapped fields, which may change the schema.)
     let text: string | undefined;
     // Every failure from here to the row is this record's: a dead letter (or, under `policy:
     // fail`, a stop naming its shard and position), whatever threw it, even a bug. A record must
@@ -530,7 +751,8 @@ export class Pipeline {
         throw new RecordError(`decode: record is not JSON: ${boundedMessage(e)}${base64JsonHint(text)}`);
       }
       ctx.text = text;
-      this.transform.applyInto(obj, ctx, row);
+      if (this.unmapped !== undefined && this.unmapped.check(obj)) this.adoptSchema();
+      this.transform.applyInto(obj, ctx, this.row);
     } catch (e) {
       ctx.text = undefined;
       const error = e instanceof RecordError ? boundedMessage(e) : `transform: unexpected failure (a bug in floe; please report it): ${boundedMessage(e)}`;
@@ -539,7 +761,7 @@ export class Pipeline {
     }
     ctx.text = undefined;
     try {
-      this.buffer.append(row);
+      this.buffer.append(this.row);
     } catch (e) {
       // A row the buffer refused left nothing behind (appends are all or nothing): this record's
       // dead letter, like a transform failure. Anything else is the buffer's own and stops.
@@ -566,7 +788,7 @@ export class Pipeline {
       return;
     } catch (e) {
       // Named after the last staged record (the stage is empty by now).
-      if (!(e instanceof StageRefusedError)) throw bufferFailure(this.stagedRecords[staged - 1]!, e);
+      if (!(e instanceof StageRefusedError)) throw bufferFailure(this.stagedRecord(staged - 1), e);
       n = e.rows;
     }
     const ctx = this.recordContext!;
@@ -574,7 +796,7 @@ export class Pipeline {
     // Counted when staged; counted again as each goes in.
     this.statsValue.records -= n;
     for (let k = 0; k < n; k++) {
-      const again = this.stagedRecords[k]!;
+      const again = this.stagedRecord(k);
       const time = this.stagedTimes[k]!;
       ctx.record = again;
       ctx.processingTimeUs = time;
@@ -582,6 +804,11 @@ export class Pipeline {
     }
     ctx.record = record;
     ctx.processingTimeUs = processingTimeUs;
+  }
+
+  /** Staged record `k` (made again from its block when it was read through the view). */
+  private stagedRecord(k: number): SourceRecord {
+    return this.stagedRecords[k] ?? this.stagedBlocks[k]!.record(this.stagedIndexes[k]!);
   }
 
   /**
@@ -631,23 +858,34 @@ export class Pipeline {
   private startCommit(): void {
     // Staged rows first: taking them again one by one may make dead letters of this unit.
     this.moveStage();
+    const pending = new Map(this.pending);
     const unit: SealedUnit = {
-      records: this.buffer.length,
+      records: this.buffer.length + this.heldRows,
+      held: this.held,
+      schema: this.transform.schema,
+      columns: this.unmapped?.seal(),
       groups: this.buffer.drain(),
       deadLetters: this.deadLetters,
-      pending: new Map(this.pending),
+      pending,
+      restarts: new Map([...pending.keys()].map((p) => [p, this.restarts.get(p) ?? 0])),
       sealedMs: this.now(),
     };
     this.pending.clear();
     this.deadLetters = [];
+    this.held = [];
+    this.heldRows = 0;
     this.bufferedBytes = 0;
+    this.inflightPartitions = new Set(pending.keys());
     const done = this.commit(unit).then(
       () => {
         if (this.inflight === done) this.inflight = undefined;
+        this.inflightPartitions = new Set();
       },
       (e: unknown) => {
+        if (this.commitError === undefined) this.failedRecords = unit.records;
         this.commitError ??= e;
         if (this.inflight === done) this.inflight = undefined;
+        this.inflightPartitions = new Set();
       },
     );
     this.inflight = done;
@@ -670,12 +908,14 @@ export class Pipeline {
   private async commit(unit: SealedUnit): Promise<void> {
     const started = unit.sealedMs;
     const stream = this.options.source.id;
-    const positions = new Map([...this.committed, ...unit.pending]);
     // Positions the source can derive from others (finished parent shards) leave the table.
-    const retired = this.options.source.retiredPartitions?.(positions) ?? [];
-    for (const id of retired) positions.delete(id);
+    const retired = this.options.source.retiredPartitions?.(new Map([...this.committed, ...unit.pending])) ?? [];
+    // Only this unit's positions are written: the table's other positions are carried forward
+    // from the snapshot the commit lands on (another writer's shards included).
+    const carried = new Map(unit.pending);
+    for (const id of retired) carried.delete(id);
     const dropCheckpoints = retired.map((id) => checkpointPrefix(stream) + id);
-    const summary = checkpointSummary(stream, positions);
+    const summary = checkpointSummary(stream, carried);
 
     // Dead letters first, stamped with the same positions: if we crash before the main commit,
     // the replayed records find themselves already dead-lettered and are not written twice.
@@ -686,33 +926,59 @@ export class Pipeline {
       for (const r of deadLetters) rows.append(r);
       const { files, specId } = await writeDataFiles(dlq.io, dlq.metadata, rows.build(), this.duckdb ? { db: this.duckdb } : {});
       await dlq.newAppend({ summary, dropCheckpoints, ...this.outageOptions() }).appendFiles(files, specId).commit();
-      this.deadLetterCommitted = new Map(positions);
+      for (const [p, pos] of carried) this.deadLetterCommitted.set(p, pos);
     }
 
     // One file per partition group, written with the spec the rows were grouped by.
     const specId = this.buffer.spec['spec-id'];
     const files: DataFile[] = [];
-    for (const g of unit.groups) {
-      const written = await writeDataFiles(this.table.io, this.table.metadata, g.batch, { specId, partition: g.partition, ...(this.duckdb ? { db: this.duckdb } : {}) });
+    // With new columns, files are written with the schema the commit makes current.
+    const columns = unit.columns;
+    const writeMd = columns
+      ? applyUpdates(this.table.metadata, [{ action: 'add-schema', schema: columns.schema, 'last-column-id': columns.lastColumnId }, { action: 'set-current-schema', 'schema-id': -1 }])
+      : this.table.metadata;
+    const groups = unit.held.length === 0 ? unit.groups : mergeGroups([...unit.held, { schema: unit.schema, groups: unit.groups }], unit.schema);
+    for (const g of groups) {
+      const written = await writeDataFiles(this.table.io, writeMd, g.batch, { specId, partition: g.partition, ...(this.duckdb ? { db: this.duckdb } : {}) });
       files.push(...written.files);
     }
+    unit.held = [];
     // The rows are in their files: their buffers go to the next units (nothing reads them again,
     // a failed commit fails the run rather than rewriting them).
     this.buffer.recycle(unit.groups);
     unit.groups = [];
     this.options.crashPoint?.('afterWrite');
-    const expected = this.committed;
+    // The fencing tokens of exactly the shards this unit carries.
+    const expected = new Map<string, string>();
+    for (const p of unit.pending.keys()) {
+      const token = this.committed.get(p);
+      if (token !== undefined) expected.set(p, token);
+    }
     const result = await this.table
       .newAppend({
         summary,
         dropCheckpoints,
         ...this.outageOptions(),
+        ...(columns ? { schemaChange: { schema: columns.schema, lastColumnId: columns.lastColumnId } } : {}),
         validate: (base: TableMetadata) => {
           this.options.crashPoint?.('beforeCommit');
-          const actual = readCheckpoint(snapshotForRef(base, 'main'), stream);
-          if (!samePositions(expected, actual)) {
+          if (columns && (base['current-schema-id'] !== this.tableSchemaId || base['last-column-id'] !== this.tableLastColumnId)) {
             throw new FencedError(
-              `pipeline: fenced: the positions of ${stream} in ${this.table.name} moved under this run (${diffPositions(expected, actual)}); another writer is active, stopping without committing`,
+              `pipeline: the schema of ${this.table.name} changed under this run (schema ${this.tableSchemaId} → ${base['current-schema-id']}, last column id ${this.tableLastColumnId} → ${base['last-column-id']}) while it was adding columns for new fields; stopping without committing (the next start reads the records again with the table's schema)`,
+            );
+          }
+          const all = readCheckpoint(snapshotForRef(base, 'main'), stream);
+          const actual = new Map<string, string>();
+          for (const p of unit.pending.keys()) {
+            const pos = all.get(p);
+            if (pos !== undefined) actual.set(p, pos);
+          }
+          if (!samePositions(expected, actual)) {
+            const moved = [...unit.pending.keys()].filter((p) => expected.get(p) !== actual.get(p));
+            const then = this.options.source.rewind ? 'dropping the rows not committed and reading again from the table' : 'another writer is active, stopping without committing';
+            throw new ShardsFencedError(
+              `pipeline: fenced: the positions of ${stream} in ${this.table.name} moved under this run (${diffPositions(expected, actual)}); ${then}`,
+              moved,
             );
           }
         },
@@ -720,8 +986,15 @@ export class Pipeline {
       .appendFiles(files, specId)
       .commit();
     this.options.crashPoint?.('afterCommit');
+    if (columns) {
+      this.tableSchemaId = result.metadata['current-schema-id'];
+      this.tableLastColumnId = result.metadata['last-column-id'];
+      this.emit({ type: 'evolved', table: this.table.name, changes: columns.changes, snapshotId: result.snapshot['snapshot-id'].toString() });
+    }
 
-    this.committed = positions;
+    // A shard restarted since this unit was sealed keeps the token of its restart.
+    for (const [p, pos] of unit.pending) if ((this.restarts.get(p) ?? 0) === unit.restarts.get(p)) this.committed.set(p, pos);
+    for (const id of retired) this.committed.delete(id);
     const committedNow = unit.pending;
     this.options.source.markCommitted(committedNow);
     this.statsValue.commits++;

@@ -13,9 +13,12 @@ export interface NativeScanBinding {
   /**
    * A scanner for a key tree: `spec` holds 8 ints per entry (level, key offset, key length, plain,
    * column index or -1, kind, required, child level or -1), grouped by level in level order;
-   * `keys` the keys' UTF-8. Results go to the raw row's arrays given here.
+   * `keys` the keys' UTF-8. Results go to the raw row's arrays given here. `strictKeys` 1: a key
+   * the tree does not hold declines the record (builds with {@link strictKeys} only).
    */
-  create(spec: Int32Array, keys: Uint8Array, levels: number, tags: Uint8Array, from: Int32Array, to: Int32Array, nums: Float64Array): unknown;
+  create(spec: Int32Array, keys: Uint8Array, levels: number, tags: Uint8Array, from: Int32Array, to: Int32Array, nums: Float64Array, strictKeys?: number): unknown;
+  /** True when `create` takes `strictKeys` (older builds ignore the argument). */
+  strictKeys?: boolean;
   /** Reads one record into the row; false when the general path must decide. */
   scan(scanner: unknown, data: Uint8Array): boolean;
   /** Gives the scanner a stage (`RawStage` in data/column-batch.ts) for {@link scanStaged}. */

@@ -132,8 +132,16 @@ export class RecordScanner {
    */
   private readonly numberLeaves: { index: number; boolean: boolean }[];
 
-  private constructor(root: Level, leaves: Field[], slots: number, computed: RecordScanner['computed'], columns: number, native: boolean) {
+  /**
+   * A key the mapping does not read (at the top or in an object on a path) makes the record
+   * declined instead of skipped: `transform.unmapped` other than `ignore` decides on the general
+   * path (`unmapped.ts`), and records without such keys keep the fast path.
+   */
+  private readonly strictKeys: boolean;
+
+  private constructor(root: Level, leaves: Field[], slots: number, computed: RecordScanner['computed'], columns: number, native: boolean, strictKeys: boolean) {
     this.root = root;
+    this.strictKeys = strictKeys;
     this.leaves = leaves;
     this.computed = computed;
     this.row = newRawRow(columns);
@@ -141,11 +149,13 @@ export class RecordScanner {
     this.numberLeaves = leaves
       .filter((f) => f.kind === K_INT || f.kind === K_DOUBLE || f.kind === K_FLOAT || f.kind === K_BOOLEAN || f.kind === K_DATE)
       .map((f) => ({ index: f.index, boolean: f.kind === K_BOOLEAN }));
-    const binding = native ? nativeScanBinding() : undefined;
+    // A build older than the strict-keys option would skip unknown keys: the JavaScript scanner then.
+    const found = native ? nativeScanBinding() : undefined;
+    const binding = found !== undefined && (!strictKeys || found.strictKeys === true) ? found : undefined;
     if (binding !== undefined) {
       const { spec, keys, levels } = flatten(root);
       const row = this.row;
-      this.handle = binding.create(spec, keys, levels, row.tags, row.from, row.to, row.nums);
+      this.handle = binding.create(spec, keys, levels, row.tags, row.from, row.to, row.nums, strictKeys ? 1 : 0);
       this.binding = binding;
     }
   }
@@ -211,7 +221,7 @@ export class RecordScanner {
    * (a type the fast path does not read: decimal, time, uuid, binary…; a path with an empty
    * or numeric segment, which may index an array; a path that is also the prefix of another).
    */
-  static for(transform: CompiledTransform, options: { native?: boolean } = {}): RecordScanner | undefined {
+  static for(transform: CompiledTransform, options: { native?: boolean; strictKeys?: boolean } = {}): RecordScanner | undefined {
     const root: Level = { entries: [], next: 0 };
     const leaves: Field[] = [];
     const computed: RecordScanner['computed'] = [];
@@ -249,7 +259,7 @@ export class RecordScanner {
         }
       }
     }
-    return new RecordScanner(root, leaves, slots, computed, sources.length, options.native ?? true);
+    return new RecordScanner(root, leaves, slots, computed, sources.length, options.native ?? true, options.strictKeys ?? false);
   }
 
   /**
@@ -370,8 +380,10 @@ export class RecordScanner {
       p = this.ws(keyTo + 1);
       if (data[p] !== COLON) return -1;
       p = this.ws(p + 1);
-      if (e < 0) p = this.skip(p, depth);
-      else {
+      if (e < 0) {
+        if (this.strictKeys) return -1;
+        p = this.skip(p, depth);
+      } else {
         const entry = level.entries[e]!;
         if (seen[entry.slot] === gen) return -1; // JSON.parse keeps the last: the general path decides
         seen[entry.slot] = gen;

@@ -27,7 +27,12 @@ export type DerivedValue =
   | 'sequence_number'
   | 'sub_sequence_number'
   | 'partition_key'
-  | 'stream';
+  | 'stream'
+  // Kafka: the record's key (UTF-8), its timestamp, topic and offset.
+  | 'key'
+  | 'timestamp'
+  | 'topic'
+  | 'offset';
 
 const DERIVED: ReadonlySet<string> = new Set([
   'processing_time',
@@ -39,6 +44,10 @@ const DERIVED: ReadonlySet<string> = new Set([
   'sub_sequence_number',
   'partition_key',
   'stream',
+  'key',
+  'timestamp',
+  'topic',
+  'offset',
 ]);
 
 /** How numbers are read as timestamps/dates when the record holds a number. */
@@ -60,11 +69,28 @@ export interface ColumnMapping {
   required?: boolean;
   /** For timestamp/date columns fed with numbers. Default 'iso' (strings only). */
   format?: TimeFormat;
+  /** Take the value of this record header (Kafka) instead of a record field: UTF-8 text, null when absent. */
+  header?: string;
 }
+
+/**
+ * What becomes of a record's fields that no column maps (`transform.unmapped`): `ignore` (default:
+ * left out); `dead_letter` (the record is a dead letter naming the field); `add_columns` (they
+ * become optional columns, committed with the rows: `unmapped.ts`). With the last two, table
+ * columns the mapping does not list are read from the record field of their own name.
+ */
+export type UnmappedPolicy = 'ignore' | 'add_columns' | 'dead_letter';
+
+/** The values of {@link UnmappedPolicy}. */
+export const UNMAPPED_POLICIES: readonly UnmappedPolicy[] = ['ignore', 'add_columns', 'dead_letter'];
 
 /** The mapping, as written in the config. */
 export interface TransformSpec {
   columns: ColumnMapping[];
+  /** Default `ignore`. */
+  unmapped?: UnmappedPolicy;
+  /** `transform.max_new_columns`: columns `add_columns` may add per commit (default 100). */
+  maxNewColumns?: number;
 }
 
 /** Thrown for a record that cannot be turned into a row; the pipeline dead-letters it. */
@@ -464,9 +490,36 @@ function derivedGetter(value: DerivedValue, type: IcebergType, column: string, w
       need(isTime, 'timestamp/timestamptz');
       return (_o, ctx) => BigInt(ctx.record.arrivalTimeMs) * 1000n;
     case 'partition':
+      // Kafka's partition number into an int/long column; a string column takes the partition id.
+      if (type === 'int' || type === 'long') {
+        return (_o, ctx) => {
+          const p = ctx.record.meta.partition;
+          if (p === undefined) return null;
+          return type === 'long' ? BigInt(p) : Number(p);
+        };
+      }
+      need(isString, 'string, int or long');
+      return (_o, ctx) => ctx.record.partitionId;
     case 'shard':
       need(isString, 'string');
       return (_o, ctx) => ctx.record.partitionId;
+    case 'key':
+      need(isString, 'string');
+      // A Kafka record without a key: null; Kinesis: the partition key.
+      return (_o, ctx) => ctx.record.meta.key ?? (ctx.record.meta.topic === undefined ? ctx.record.partitionKey : null);
+    case 'timestamp':
+      need(isTime, 'timestamp/timestamptz');
+      return (_o, ctx) => BigInt(ctx.record.arrivalTimeMs) * 1000n;
+    case 'topic':
+      need(isString, 'string');
+      return (_o, ctx) => ctx.record.meta.topic ?? null;
+    case 'offset':
+      need(type === 'long' || isString, 'long or string');
+      return (_o, ctx) => {
+        const o = ctx.record.meta.offset;
+        if (o === undefined) return null;
+        return type === 'long' ? BigInt(o) : o;
+      };
     case 'position':
       need(isString, 'string');
       return (_o, ctx) => ctx.record.position;
@@ -555,10 +608,16 @@ export function parseColumnType(t: string, what: string): IcebergType {
  */
 export function compileTransform(spec: TransformSpec, schema: Schema, what = 'transform'): CompiledTransform {
   const byName = new Map(spec.columns.map((c, i) => [c.name, { c, i }]));
-  for (const [name, { i }] of byName) {
+  for (const [name, { c, i }] of byName) {
     if (!schema.fields.some((f) => f.name === name)) {
-      throw new ValidationError(`${what}.columns[${i}]: the table has no column '${name}'`);
+      const add = c.type ? ` (add it with \`floe table alter <table> add-column ${name} ${c.type}\`)` : '';
+      throw new ValidationError(`${what}.columns[${i}]: the table has no column '${name}'${add}`);
     }
+  }
+  // Under add_columns and dead_letter, the table's other columns read the field of their name.
+  const byOwnName = spec.unmapped !== undefined && spec.unmapped !== 'ignore';
+  for (const field of schema.fields) {
+    if (byOwnName && !byName.has(field.name)) byName.set(field.name, { c: { name: field.name }, i: -1 });
   }
   const sources: ColumnSource[] = [];
   const getters: Getter[] = schema.fields.map((field) => {
@@ -576,8 +635,20 @@ export function compileTransform(spec: TransformSpec, schema: Schema, what = 'tr
         throw new ValidationError(`${where} (${c.name}): type ${c.type} does not match the table's ${JSON.stringify(field.type)}`);
       }
     }
-    const given = [c.value !== undefined, c.constant !== undefined, c.path !== undefined].filter(Boolean).length;
-    if (given > 1) throw new ValidationError(`${where} (${c.name}): give only one of path, value, constant`);
+    const given = [c.value !== undefined, c.constant !== undefined, c.path !== undefined, c.header !== undefined].filter(Boolean).length;
+    if (given > 1) throw new ValidationError(`${where} (${c.name}): give only one of path, value, constant, header`);
+    if (c.header !== undefined) {
+      if (field.type !== 'string') throw new ValidationError(`${where}.header (${c.name}): a header needs a string column, not ${JSON.stringify(field.type)}`);
+      const key = `header:${c.header}`;
+      const required = c.required === true || field.required;
+      const get: Getter = (_o, ctx) => {
+        const v = ctx.record.meta[key];
+        if (v === undefined && required) fail(c.name, `header ${c.header}`, 'required value is missing');
+        return v ?? null;
+      };
+      sources.push({ kind: 'computed', get: (ctx) => get(undefined, ctx), value: undefined });
+      return get;
+    }
     if (c.value !== undefined) {
       if (!DERIVED.has(c.value)) {
         throw new ValidationError(`${where}.value: unknown value '${String(c.value)}' (one of ${[...DERIVED].join(', ')})`);

@@ -67,7 +67,10 @@ export class MemorySource implements Source {
     this.states = options.partitions.map((p) => ({ p, next: 0, read: 0, bytes: 0, committed: undefined }));
   }
 
+  private initial: InitialPosition = { type: 'TRIM_HORIZON' };
+
   async start(startPositions: ReadonlyMap<string, string>, initial: InitialPosition): Promise<void> {
+    this.initial = initial;
     for (const s of this.states) {
       const pos = startPositions.get(s.p.id);
       if (pos !== undefined) {
@@ -121,6 +124,12 @@ export class MemorySource implements Source {
       });
     }
     return { records, positions };
+  }
+
+  /** See {@link Source.rewind}: every partition reads again after its position in `positions`. */
+  async rewind(positions: ReadonlyMap<string, string>): Promise<void> {
+    for (const s of this.states) s.next = 0;
+    await this.start(positions, this.initial);
   }
 
   markCommitted(positions: ReadonlyMap<string, string>): void {

@@ -49,16 +49,57 @@ export interface SourceRecord {
   meta: Readonly<Record<string, string>>;
 }
 
+/**
+ * Records of one partition laid out in columns: what a source reading in bulk (Kinesis GetRecords)
+ * hands out without an object per record. Record `i` (0 ≤ i < length) has the fields of a
+ * {@link SourceRecord}; its payload is `data[dataStart(i), dataEnd(i))`. A block is immutable once
+ * handed out, and `data` holds only its records' payloads (consumers may keep views of it).
+ */
+export interface RecordBlock {
+  readonly partitionId: string;
+  readonly length: number;
+  /** The payloads of the block's records. */
+  readonly data: Uint8Array;
+  dataStart(i: number): number;
+  dataEnd(i: number): number;
+  position(i: number): string;
+  partitionKey(i: number): string;
+  arrivalTimeMs(i: number): number;
+  meta(i: number): Readonly<Record<string, string>>;
+  /** Record `i` as an object of its own (for the rare paths that keep a record). */
+  record(i: number): SourceRecord;
+}
+
+/** Records `from` (inclusive) to `to` (exclusive) of a {@link RecordBlock}. */
+export interface RecordRun {
+  readonly block: RecordBlock;
+  readonly from: number;
+  readonly to: number;
+}
+
 /** What one {@link Source.poll} returns. */
 export interface SourceBatch {
   /** Records in partition order (records of one partition keep their relative order). */
   records: SourceRecord[];
+  /**
+   * More records, in columns: only when the poll asked for them ({@link PollOptions.runs}) and
+   * the source has them. A partition's records in one batch are all in `records` or all in
+   * `runs` (in order); positions cover both. Absent: none.
+   */
+  runs?: RecordRun[];
   /**
    * The position each partition reached with this batch: the last record's position, or
    * {@link SHARD_END} when the batch also drained the partition's end. May be non-empty while
    * `records` is empty (a partition ended without further records): commit it all the same.
    */
   positions: Map<string, string>;
+  /**
+   * Partitions the source (re)started since the last poll, with the committed position each
+   * started from (undefined: none, the initial position). A source that hands partitions over
+   * between processes (Kinesis leases) starts a gained shard from the table's position: the
+   * pipeline takes it as that shard's fencing token (see `pipeline.ts`). Absent: none.
+   */
+  restarted?: Map<string, string | undefined>;
 }
 
 /** Bounds of one {@link Source.poll}. */
@@ -71,6 +112,11 @@ export interface PollOptions {
   waitMs?: number;
   /** Aborts the wait (the poll then returns what it has, possibly nothing). */
   signal?: AbortSignal;
+  /**
+   * The caller reads {@link SourceBatch.runs}: a source that reads in bulk may hand records out
+   * as runs of blocks instead of objects (no object per record). Default false: `records` only.
+   */
+  runs?: boolean;
 }
 
 /** State of one partition as seen by the source. */
@@ -170,6 +216,15 @@ export interface Source {
    * stream. Optional; a source without it keeps every position.
    */
   retiredPartitions?(committed: ReadonlyMap<string, string>): string[];
+  /**
+   * Forgets every record not yet committed (buffered or handed out) and reads again from
+   * `positions`, the table's (partitions without one: the initial position), reporting the
+   * restarts through {@link SourceBatch.restarted} like any other. The pipeline calls it after a
+   * commit was fenced on some partitions (another process moved them: see `pipeline.ts`); a
+   * source that shares partitions with other processes restarts only the partitions it still
+   * owns. Optional; without it a fenced commit stops the pipeline.
+   */
+  rewind?(positions: ReadonlyMap<string, string>): Promise<void>;
   /**
    * Orders two positions of the same partition: negative when `a` is before `b`. SHARD_END is after
    * every other position. Throws on a malformed position.

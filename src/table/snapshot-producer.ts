@@ -37,6 +37,8 @@ import type { PartitionSpec, Snapshot, SnapshotSummary, TableMetadata } from '..
 import { currentSchema } from '../iceberg/metadata-lookup.js';
 import { partitionType } from '../iceberg/partitioning.js';
 import { findSnapshot, mergeSummary, newSnapshotId, snapshotForRef, summarizeFiles } from '../iceberg/snapshot.js';
+import type { Schema } from '../iceberg/types.js';
+import { applyUpdates } from '../iceberg/update-metadata.js';
 import { joinLocation } from '../io/location.js';
 import { backoffDelayMs, sleep } from '../retry.js';
 import { DEFAULT_OUTAGE_POLICY, retryPolicyFromProperties, type OutagePolicy } from './commit-policy.js';
@@ -74,6 +76,14 @@ export interface CommitOptions {
    * fails with code `ABORTED`, nothing applied.
    */
   signal?: AbortSignal;
+  /**
+   * A schema made current in the same atomic commit as the snapshot (columns the added rows
+   * introduced: a pipeline's `transform.unmapped: add_columns`). Sent as `add-schema` +
+   * `set-current-schema` with `assert-current-schema-id` and `assert-last-assigned-field-id` on
+   * the base; the snapshot's manifests and `schema-id` use it. A base whose schema is not the one
+   * the change was derived from must be refused by `validate` (a retry would clobber it).
+   */
+  schemaChange?: { schema: Schema; lastColumnId: number };
 }
 
 /** One wait of a commit for an unavailable catalog. */
@@ -163,13 +173,18 @@ export abstract class SnapshotProducer {
       const parent = snapshotForRef(base, this.branch);
       try {
         await this.options.validate?.(base);
-        const built = await this.buildOnBase(base, parent);
-        const { snapshot, listLocation } = await this.writeSnapshot(base, parent, built, attempt);
+        const change = this.schemaUpdates(base);
+        // The snapshot is built on the base as the schema change leaves it (manifests, schema-id).
+        const target = change.updates.length > 0 ? applyUpdates(base, change.updates) : base;
+        const built = await this.buildOnBase(target, parent);
+        const { snapshot, listLocation } = await this.writeSnapshot(target, parent, built, attempt);
         const requirements: TableRequirement[] = [
           { type: 'assert-table-uuid', uuid: base['table-uuid'] },
           { type: 'assert-ref-snapshot-id', ref: this.branch, 'snapshot-id': parent?.['snapshot-id'] ?? null },
+          ...change.requirements,
         ];
         const updates: TableUpdate[] = [
+          ...change.updates,
           { action: 'add-snapshot', snapshot },
           { action: 'set-snapshot-ref', 'ref-name': this.branch, type: 'branch', 'snapshot-id': this.snapshotId },
         ];
@@ -202,6 +217,22 @@ export abstract class SnapshotProducer {
         }
       }
     }
+  }
+
+  /** The requirements and updates of {@link CommitOptions.schemaChange} on `base` (none without one). */
+  private schemaUpdates(base: TableMetadata): { requirements: TableRequirement[]; updates: TableUpdate[] } {
+    const change = this.options.schemaChange;
+    if (change === undefined) return { requirements: [], updates: [] };
+    return {
+      requirements: [
+        { type: 'assert-current-schema-id', 'current-schema-id': base['current-schema-id'] },
+        { type: 'assert-last-assigned-field-id', 'last-assigned-field-id': base['last-column-id'] },
+      ],
+      updates: [
+        { action: 'add-schema', schema: change.schema, 'last-column-id': change.lastColumnId },
+        { action: 'set-current-schema', 'schema-id': -1 },
+      ],
+    };
   }
 
   /**

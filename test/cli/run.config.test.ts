@@ -75,8 +75,8 @@ const BAD: [string, [string, string][], RegExp][] = [
   ['bad-position', [['  stream: events', '  stream: events\n  initial_position: AT_TIMESTAMP']], /^floe: config: source\.initial_timestamp: required/],
   ['bad-endpoint', [[`  endpoint: ${'http://127.0.0.1'}`, '  endpoint: 127.0.0.1']], /^floe: config: source\.endpoint: must be an http\(s\) URL/],
   ['bad-yaml', [['table:', 'table: [']], /^floe: config: .*bad-yaml\.yaml: not valid YAML\/JSON/],
-  // Valid, but not wired into floe run yet: refused rather than silently ignored.
-  ['leases-not-wired', [['  stream: events', '  stream: events\n  application: clicks-app']], /^floe: config: source\.application: several workers .* not wired into floe run yet/],
+  // Lease timing without a lease table: refused rather than silently ignored.
+  ['lease-without-application', [['  stream: events', '  stream: events\n  lease:\n    failover_time: 5s']], /^floe: config: source\.lease: only used with source\.application/],
 ];
 
 for (const [name, replace, pattern] of BAD) {

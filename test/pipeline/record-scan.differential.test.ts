@@ -683,3 +683,61 @@ describe('record-scan: the fast path gives the general path\'s values', () => {
     }
   });
 });
+
+describe('record-scan: strict keys (transform.unmapped other than ignore)', () => {
+  /** Whether every key of the record (at the top and in objects on paths) is one the mapping reads. */
+  function onlyMappedKeys(spec: TransformSpec, data: Uint8Array): boolean {
+    const tree = new Map<string, unknown>();
+    for (const c of spec.columns) {
+      if (c.value !== undefined || c.constant !== undefined) continue;
+      const segments = (c.path ?? c.name).split('.');
+      let level = tree;
+      segments.forEach((s, k) => {
+        if (k === segments.length - 1) level.set(s, true);
+        else {
+          if (!(level.get(s) instanceof Map)) level.set(s, new Map());
+          level = level.get(s) as Map<string, unknown>;
+        }
+      });
+    }
+    const walk = (o: unknown, level: Map<string, unknown>): boolean => {
+      if (o === null || typeof o !== 'object' || Array.isArray(o)) return true;
+      return Object.entries(o).every(([k, v]) => level.has(k) && (!(level.get(k) instanceof Map) || walk(v, level.get(k) as Map<string, unknown>)));
+    };
+    return walk(JSON.parse(new TextDecoder().decode(data)), tree);
+  }
+
+  test('a strict scanner accepts exactly what the lax one accepts without unmapped keys, with the same row; native and JavaScript alike', () => {
+    for (const [spec, records] of [
+      [EVERY_KIND, everyKindRecords(20261207, 1500)],
+      [NESTED, [
+        '{"id":"a","detail":{"user":{"id":"u","name":"n"},"ts":"2026-01-08T15:16:52Z","n":1.5},"meta":{"region":"eu"}}',
+        '{"id":"a","detail":{"user":{"id":"u","name":"n","age":3}},"meta":{"region":"eu"}}',
+        '{"id":"a","detail":{"user":{"id":"u"},"x":1}}',
+        '{"id":"a","extra":{"user":1}}',
+        '{"id":"a","meta":null}',
+        '{"id":"a","meta":{}}',
+      ].map((s) => enc.encode(s))],
+    ] as const) {
+      const t = compileTransform(spec, schemaForTransform(spec));
+      const lax = RecordScanner.for(t, { native: false })!;
+      const strict = RecordScanner.for(t, { strictKeys: true })!;
+      const strictJs = RecordScanner.for(t, { strictKeys: true, native: false })!;
+      assert.equal(strict.native, true, 'the native build takes strictKeys');
+      let accepted = 0;
+      let declined = 0;
+      for (const data of records) {
+        const ctx = { ...CTX, record: { ...RECORD, data } };
+        const laxOk = lax.scan(data, ctx);
+        const ok = strict.scan(data, ctx);
+        assert.equal(strictJs.scan(data, ctx), ok, `native and JavaScript decide alike on ${Buffer.from(data).toString('latin1')}`);
+        assert.equal(ok, laxOk && onlyMappedKeys(spec, data), Buffer.from(data).toString('latin1'));
+        if (ok) {
+          accepted++;
+          for (let i = 0; i < t.schema.fields.length; i++) assert.ok(same(rawValue(strict.row, i), rawValue(lax.row, i)));
+        } else if (laxOk) declined++;
+      }
+      assert.ok(accepted > 0 && declined > 0, `both outcomes seen (${accepted} accepted, ${declined} declined for unmapped keys)`);
+    }
+  });
+});

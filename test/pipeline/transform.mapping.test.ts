@@ -275,7 +275,7 @@ describe('compileTransform against an existing table', () => {
   });
   test('a mapped column the table lacks is an error naming it', () => {
     assert.throws(() => compileTransform({ columns: [{ name: 'id' }, { name: 'extra', type: 'string' }] }, table, 'config: transform'), {
-      message: "config: transform.columns[1]: the table has no column 'extra'",
+      message: "config: transform.columns[1]: the table has no column 'extra' (add it with `floe table alter <table> add-column extra string`)",
     });
   });
   test('a required table column without a mapping is an error naming it', () => {

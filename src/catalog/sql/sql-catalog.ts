@@ -45,6 +45,7 @@ import {
 import { ensureLocalDirectory } from '../local-directory.js';
 import { mapLimit } from '../../iceberg/map-limit.js';
 import { assertLocationAllowed, tableRoots, type CatalogLocationFacts, type LocationClaim, type LocationFactsSource } from '../location-policy.js';
+import { CommitBaseCache } from '../commit-base-cache.js';
 import { createTransactionMetadata, planCommit } from '../metadata-commit.js';
 import { defaultTableLocation, newMetadataLocation, readTableMetadataFile, writeTableMetadataFile } from '../warehouse.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, openSqliteDatabase, sqlitePathFromUri } from './db.js';
@@ -126,6 +127,8 @@ export class SqlCatalog implements Catalog, LocationFactsSource {
   private closed = false;
   /** How long a statement waits, in total, for another connection's lock. */
   private readonly busyTimeoutMs: number;
+  /** The metadata files this catalog just wrote: the next commit's base without reading it again. */
+  private readonly commitBases = new CommitBaseCache();
 
   constructor(options: SqlCatalogOptions) {
     if (!options.name) throw new ValidationError('catalog: SqlCatalog needs a name (the JDBC catalog_name)');
@@ -551,15 +554,17 @@ export class SqlCatalog implements Catalog, LocationFactsSource {
     }
     const baseLocation = row.metadata_location;
     if (!baseLocation) throw new ValidationError(`catalog: table ${display} has no metadata_location`);
-    const base = await this.readMetadata(baseLocation);
+    const cached = this.commitBases.get(baseLocation);
+    const base = cached ?? (await this.readMetadata(baseLocation));
     const plan = planCommit(base, baseLocation, requirements, updates);
-    // Nothing changed: no new file, no new version (as PyIceberg and Java do).
-    if (!plan.changed) return this.loaded(identifier, baseLocation, base);
+    // Nothing changed: no new file, no new version (as PyIceberg and Java do). A cached base is
+    // never handed out (the caller may change what it gets).
+    if (!plan.changed) return this.loaded(identifier, baseLocation, cached !== undefined ? structuredClone(cached) : base);
 
     const next = plan.metadata;
     const newLocation = plan.metadataLocation;
     const io = this.ioFor(newLocation);
-    await writeTableMetadataFile(io, newLocation, next);
+    const written = await writeTableMetadataFile(io, newLocation, next);
 
     if (this.closed) {
       // Closed while the file was being written: the swap never ran, so the file is an orphan.
@@ -602,10 +607,14 @@ export class SqlCatalog implements Catalog, LocationFactsSource {
     }
     if (changes !== 1) {
       await io.delete(newLocation).catch(() => undefined);
+      this.commitBases.delete(baseLocation);
       throw new CommitConflictError(
         `catalog: commit to ${display} conflicted: its metadata is no longer ${baseLocation} (another writer committed first); reload and retry`,
       );
     }
+    // The table now points at the new file: its parsed text is the next commit's base.
+    this.commitBases.delete(baseLocation);
+    this.commitBases.set(newLocation, written);
     return this.loaded(identifier, newLocation, next);
   }
 

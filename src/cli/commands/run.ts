@@ -3,14 +3,27 @@
  * SIGINT/SIGTERM make a final commit and exit 0 (a second signal exits at once; the table stays
  * consistent either way). On a TTY a live status line; otherwise one JSON object per event.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Catalog } from '../../catalog/catalog.js';
+import { parseTableIdentifier } from '../../catalog/catalog.js';
 import { openCatalog } from '../../catalog/open.js';
 import { ValidationError } from '../../errors.js';
+import { snapshotForRef } from '../../iceberg/snapshot.js';
+import { readCheckpoint } from '../../pipeline/checkpoint.js';
 import { loadConfig, type PipelineConfig } from '../../pipeline/config.js';
 import type { PipelineStats } from '../../pipeline/pipeline.js';
 import { openPipeline, type RunEvent } from '../../run/run-pipeline.js';
+import { RunMetrics } from '../../run/run-metrics.js';
+import { startMetricsServer, type MetricsServer } from '../../run/metrics-server.js';
+import { DEFAULT_METRICS_HOST, defaultReadyCommitAgeMs, parsePort } from '../../pipeline/config-metrics.js';
 import { kinesisClientFromEnv } from '../../source/kinesis/client.js';
-import { KinesisSource } from '../../source/kinesis/kinesis-source.js';
-import type { SourceLogger } from '../../source/source.js';
+import { KinesisSource, type KinesisLeaseOptions } from '../../source/kinesis/kinesis-source.js';
+import { dynamoDbClientFromEnv } from '../../source/kinesis/leases/dynamodb-client.js';
+import { LeaseCoordinator } from '../../source/kinesis/leases/lease-coordinator.js';
+import { LeaseTable } from '../../source/kinesis/leases/lease-table.js';
+import { Table } from '../../table/table.js';
+import type { Source, SourceLogger } from '../../source/source.js';
 import { parse, str, UsageError } from '../args.js';
 import { renderUsage, type CommandSpec } from '../help.js';
 import type { CommandIO } from '../io.js';
@@ -32,6 +45,11 @@ export const RUN_SPEC: CommandSpec = {
       short: 'c',
       value: 'FILE',
       help: 'the pipeline config, YAML or JSON (required; may also be given as the only argument), validated before any work',
+    },
+    'metrics-port': {
+      type: 'string',
+      value: 'PORT',
+      help: 'serve /metrics (Prometheus), /healthz and /readyz on this port (0: any free port, logged), on metrics.host (default 127.0.0.1); overrides metrics.port',
     },
   },
   notes: `Every key of the config (source, catalog, table, transform, commit, dead_letter, maintenance,
@@ -93,12 +111,18 @@ export class RunReporter {
       case 'dead-letter':
         this.log('warn', 'dead letter', { shard: e.shard, position: e.position, error: e.error });
         break;
+      case 'rewound':
+        this.log('warn', `rewound: ${e.reason}`, { fenced: e.fenced, dropped: e.dropped, positions: e.positions });
+        break;
       case 'started':
         this.log('info', `started: writing ${e.table}`, {
           positions: e.positions,
           ...(e.deadLetterTable ? { deadLetterTable: e.deadLetterTable } : {}),
           jsonFastPath: e.jsonFastPath,
         });
+        break;
+      case 'evolved':
+        this.log('info', `evolved ${e.table}: ${e.changes.join('; ')}`, e.snapshotId ? { snapshotId: e.snapshotId } : {});
         break;
       case 'stopped':
         this.log('info', 'stopped', { records: e.records, deadLetters: e.deadLetters, commits: e.commits });
@@ -176,8 +200,79 @@ function crashPointFromEnv(env: NodeJS.ProcessEnv): { crashPoint?: (p: string) =
   };
 }
 
-/** Builds the Kinesis source a config asks for. */
-export function kinesisSourceFor(config: PipelineConfig, log: SourceLogger, env: NodeJS.ProcessEnv): KinesisSource {
+/** This process's lease owner name: `<hostname>:<pid>:<random>` (unique even for a reused pid). */
+export function defaultWorkerId(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * The lease side of a config with `source.application`: the lease table named after the
+ * application (DynamoDB by the SDK's conventions: AWS_REGION or source.region,
+ * AWS_ENDPOINT_URL_DYNAMODB, the default credentials), and the table's positions read through
+ * `catalog()` (the catalog is opened after the source is built). Take passes every third of the
+ * failover time, so that the shards of a killed worker are read again within two failover times.
+ */
+export function leaseOptionsFor(config: PipelineConfig, log: SourceLogger, env: NodeJS.ProcessEnv, catalog: () => Catalog): KinesisLeaseOptions | undefined {
+  const application = config.source.application;
+  if (application === undefined) return undefined;
+  const settings = config.source.lease ?? { failoverTimeMs: 10_000 };
+  const client = dynamoDbClientFromEnv({ ...(config.source.region ? { region: config.source.region } : {}), env });
+  const coordinator = new LeaseCoordinator({
+    table: new LeaseTable({ client, tableName: application }),
+    workerId: env.FLOE_WORKER_ID?.trim() || defaultWorkerId(),
+    failoverTimeMs: settings.failoverTimeMs,
+    ...(settings.renewIntervalMs !== undefined ? { renewIntervalMs: settings.renewIntervalMs } : {}),
+    takeIntervalMs: settings.failoverTimeMs / 3,
+    ...(settings.maxLeasesPerWorker !== undefined ? { maxLeasesPerWorker: settings.maxLeasesPerWorker } : {}),
+    initialCheckpoint: config.source.initialPosition.type,
+    log,
+  });
+  const id = parseTableIdentifier(config.table.name);
+  const stream = config.source.stream;
+  return {
+    coordinator,
+    tablePositions: async () => {
+      const c = catalog();
+      if (!(await c.tableExists(id))) return new Map();
+      return readCheckpoint(snapshotForRef((await Table.load(c, id)).metadata, 'main'), stream);
+    },
+  };
+}
+
+/**
+ * Builds the Kafka source a config asks for (`source.type: kafka`). kafkajs is loaded only here,
+ * so other commands do not pay for it. After a rebalance the source reads where the table stands
+ * now, through `catalog()` (opened after the source is built).
+ */
+export async function kafkaSourceFor(config: PipelineConfig, log: SourceLogger, env: NodeJS.ProcessEnv, catalog: () => Catalog): Promise<Source> {
+  const k = config.source.kafka;
+  if (!k) throw new ValidationError('config: source.kafka: missing (source.type is kafka)');
+  const { KafkaSource } = await import('../../source/kafka/kafka-source.js');
+  const id = parseTableIdentifier(config.table.name);
+  const stream = config.source.stream;
+  return new KafkaSource({
+    brokers: k.brokers,
+    ...(k.topics ? { topics: k.topics } : {}),
+    ...(k.topicPattern !== undefined ? { topicPattern: new RegExp(k.topicPattern) } : {}),
+    group: k.group,
+    ...(k.tls ? { tls: k.tls } : {}),
+    ...(k.sasl ? { sasl: k.sasl } : {}),
+    ...(k.clientId ? { clientId: k.clientId } : {}),
+    sessionTimeoutMs: k.sessionTimeoutMs,
+    heartbeatIntervalMs: Math.max(100, Math.floor(k.sessionTimeoutMs / 3)),
+    id: stream,
+    tablePositions: async () => {
+      const c = catalog();
+      if (!(await c.tableExists(id))) return new Map();
+      return readCheckpoint(snapshotForRef((await Table.load(c, id)).metadata, 'main'), stream);
+    },
+    log,
+    env,
+  });
+}
+
+/** Builds the Kinesis source a config asks for (with `leases` when `source.application` is set). */
+export function kinesisSourceFor(config: PipelineConfig, log: SourceLogger, env: NodeJS.ProcessEnv, leases?: KinesisLeaseOptions): KinesisSource {
   const client = kinesisClientFromEnv({
     ...(config.source.region ? { region: config.source.region } : {}),
     ...(config.source.endpoint ? { endpoint: config.source.endpoint } : {}),
@@ -189,6 +284,7 @@ export function kinesisSourceFor(config: PipelineConfig, log: SourceLogger, env:
     client,
     ...(config.source.streamArn ? { streamArn: config.source.streamArn } : { streamName: config.source.stream }),
     discoveryIntervalMs: config.source.discoveryIntervalMs,
+    ...(leases ? { leases } : {}),
     log,
   });
 }
@@ -206,21 +302,61 @@ export async function runPipeline(
   const auth = restAuthFromEnv(io.env);
   const scanner = jsonScannerFromEnv(io.env); // a bad value fails before any work
   // Before the catalog: no region and no endpoint fails here, before anything is created.
-  const source = kinesisSourceFor(config, (level, message, fields) => reporter.log(level, message, { ...fields }), io.env);
-  const catalog = await openCatalog({ ...config.catalog, ...(auth ? { auth } : {}) });
+  const log: SourceLogger = (level, message, fields) => reporter.log(level, message, { ...fields });
+  let opened: Catalog | undefined;
+  const leases = leaseOptionsFor(config, log, io.env, () => {
+    if (!opened) throw new ValidationError('run: the catalog is not open yet');
+    return opened;
+  });
+  const source =
+    config.source.type === 'kafka'
+      ? await kafkaSourceFor(config, log, io.env, () => {
+          if (!opened) throw new ValidationError('run: the catalog is not open yet');
+          return opened;
+        })
+      : kinesisSourceFor(config, log, io.env, leases);
+  // The health endpoint answers from the start (alive, not ready): a port that cannot be had fails
+  // here, before the catalog is opened.
+  const metrics = config.metrics ? new RunMetrics({ readyCommitAgeMs: config.metrics.readyCommitAgeMs }) : undefined;
+  let server: MetricsServer | undefined;
+  if (metrics && config.metrics) {
+    server = await startMetricsServer(metrics, config.metrics);
+    reporter.log('info', `metrics: listening on ${server.url}`, { url: server.url, paths: ['/metrics', '/healthz', '/readyz'] });
+  }
   try {
-    const pipeline = await openPipeline({ config, catalog, source, onEvent: (e) => reporter.event(e), ...scanner, ...crashPointFromEnv(io.env) });
-    const unsubscribe = signals.onStop(() => pipeline.stop());
-    const timer = setInterval(() => reporter.status(pipeline.stats()), 1000);
+    const catalog = await openCatalog({ ...config.catalog, ...(auth ? { auth } : {}) });
+    opened = catalog;
     try {
-      return await pipeline.run();
+      const onEvent = (e: RunEvent): void => {
+        metrics?.observe(e);
+        reporter.event(e);
+      };
+      const pipeline = await openPipeline({ config, catalog, source, onEvent, ...scanner, ...crashPointFromEnv(io.env) });
+      metrics?.attach(() => pipeline.stats());
+      const unsubscribe = signals.onStop(() => {
+        metrics?.stopping();
+        pipeline.stop();
+      });
+      const timer = setInterval(() => {
+        const stats = pipeline.stats();
+        reporter.status(stats);
+        metrics?.tick(stats);
+      }, 1000);
+      try {
+        return await pipeline.run();
+      } finally {
+        clearInterval(timer);
+        unsubscribe();
+        reporter.finish();
+      }
     } finally {
-      clearInterval(timer);
-      unsubscribe();
-      reporter.finish();
+      await catalog.close();
     }
+  } catch (e) {
+    metrics?.failed(e instanceof Error ? e.message : String(e));
+    throw e;
   } finally {
-    await catalog.close();
+    await server?.close();
   }
 }
 
@@ -261,12 +397,20 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
     if (e instanceof ValidationError) throw new UsageError(e.message, { cause: e });
     throw e;
   }
-  if (config.source.application !== undefined) {
-    // The lease layer exists (src/source/kinesis/leases/) but floe run does not use it yet: refuse
-    // rather than run one process that silently ignores the key (nothing in a config is ignored).
-    throw new UsageError(
-      'config: source.application: several workers sharing a stream through a lease table are not wired into floe run yet (issue #14); remove source.application and source.lease to run one process',
-    );
+  const metricsPort = str(values, 'metrics-port');
+  if (metricsPort !== undefined) {
+    let port: number;
+    try {
+      port = parsePort(metricsPort, '--metrics-port');
+    } catch (e) {
+      throw new UsageError((e as Error).message.replace(/^config: /, 'cli: '), { cause: e });
+    }
+    config = {
+      ...config,
+      metrics: config.metrics
+        ? { ...config.metrics, port }
+        : { port, host: DEFAULT_METRICS_HOST, readyCommitAgeMs: defaultReadyCommitAgeMs(config.commit.intervalMs) },
+    };
   }
   const reporter = new RunReporter(io);
   await runPipeline(config, io, reporter, processSignals(io));

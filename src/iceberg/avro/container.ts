@@ -26,6 +26,31 @@ export const AVRO_MAGIC: Uint8Array = Uint8Array.of(0x4f, 0x62, 0x6a, 0x01);
 /** Uncompressed bytes after which the writer closes a block (Avro Java uses a similar interval). */
 const BLOCK_TARGET_BYTES = 64 * 1024;
 
+/**
+ * Compiled schemas by their JSON text, reading and writing apart. A pipeline reads and writes
+ * manifests and manifest lists at every commit, always with the same few schemas; compiling one
+ * (avsc generates its reader and writer functions) was the largest source of garbage per commit
+ * after the metadata JSON (issue 12). A compiled schema holds no state between files.
+ */
+class SchemaCache<T> {
+  private readonly entries = new Map<string, T>();
+  constructor(private readonly maxEntries: number) {}
+  get(text: string, compile: () => T): T {
+    const hit = this.entries.get(text);
+    if (hit !== undefined) return hit;
+    const compiled = compile();
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done !== true) this.entries.delete(oldest.value);
+    }
+    this.entries.set(text, compiled);
+    return compiled;
+  }
+}
+/** A table has a few manifest schemas (one per partition type) and one manifest list schema each version. */
+const readSchemas = new SchemaCache<CompiledSchema>(64);
+const writeTypes = new SchemaCache<ReturnType<typeof avscType>>(64);
+
 /** A decoded container file. */
 export interface AvroFile {
   /** The writer schema, compiled (original names and field ids kept). */
@@ -163,7 +188,8 @@ export function readAvroFile(bytes: Uint8Array, what = 'avro file'): AvroFile {
   }
   const codec = metadata.get('avro.codec') ?? 'null';
   const decompress = codecReader(codec, what);
-  const schema = compileSchema(schemaJson, what);
+  // Compiled once per schema text (errors are not kept: every file with a bad schema fails).
+  const schema = readSchemas.get(schemaText, () => compileSchema(schemaJson, what));
 
   const records: unknown[] = [];
   let blockIndex = 0;
@@ -245,7 +271,7 @@ export function writeAvroFile(opts: WriteAvroFileOptions): Uint8Array {
   const sync = opts.sync ?? randomBytes(16);
   if (sync.length !== 16) throw new ValidationError(`avro: ${what}: sync marker must be 16 bytes, got ${sync.length}`);
   const schemaText = JSON.stringify(opts.schema);
-  const type = avscType(opts.schema);
+  const type = writeTypes.get(schemaText, () => avscType(opts.schema));
 
   const w = new Writer();
   w.raw(AVRO_MAGIC);

@@ -16,6 +16,7 @@
  */
 import { GetRecordsCommand, type GetRecordsCommandInput, type GetRecordsCommandOutput, type _Record } from '@aws-sdk/client-kinesis';
 import { FloeError } from '../../errors.js';
+import { parseRecordsPage, type RecordsPage } from './records-page.js';
 
 /** The raw response, as the HTTP handler returns it. */
 interface RawResponse {
@@ -142,16 +143,31 @@ export function parseGetRecordsBody(bytes: Uint8Array): Omit<GetRecordsCommandOu
   return output;
 }
 
+/** The output members of a parsed page (the records stay in the page). */
+function pageOutput(page: RecordsPage): Omit<GetRecordsPageOutput, '$metadata'> {
+  const output = {} as Omit<GetRecordsPageOutput, '$metadata'>;
+  output.floePage = page;
+  if (page.nextShardIterator !== undefined) output.NextShardIterator = page.nextShardIterator;
+  if (page.millisBehindLatest !== undefined) output.MillisBehindLatest = page.millisBehindLatest;
+  if (page.childShards !== undefined) output.ChildShards = page.childShards as GetRecordsCommandOutput['ChildShards'];
+  return output;
+}
+
+/** A GetRecords output with the records of a 200 JSON response as a {@link RecordsPage}. */
+export type GetRecordsPageOutput = GetRecordsCommandOutput & { floePage?: RecordsPage };
+
 /**
- * A GetRecords command whose successful response is parsed by {@link parseGetRecordsBody}.
- * `onBody`, when given, is told the size of each JSON body parsed (what the call held in memory).
+ * A GetRecords command whose successful response is parsed by {@link parseGetRecordsBody}, or with
+ * `lean`, by {@link parseRecordsPage} into `floePage` (the output's `Records` then absent;
+ * `NextShardIterator`, `MillisBehindLatest` and `ChildShards` as usual). `onBody`, when given, is
+ * told the size of each JSON body parsed (what the call held in memory).
  */
-export function getRecordsCommand(input: GetRecordsCommandInput, onBody?: (bytes: number) => void): GetRecordsCommand {
+export function getRecordsCommand(input: GetRecordsCommandInput, onBody?: (bytes: number) => void, lean = false): GetRecordsCommand {
   const command = new GetRecordsCommand(input);
   // The deserialize step's handler, as far as these middlewares use it.
   type Next = (args: { input: object; request?: unknown }) => Promise<{ response: unknown; output: object }>;
   type Middleware = Parameters<typeof command.middlewareStack.addRelativeTo>[0];
-  let parsed: Omit<GetRecordsCommandOutput, '$metadata'> | undefined;
+  let parsed: Omit<GetRecordsPageOutput, '$metadata'> | undefined;
   const body = (next: Next) => async (args: Parameters<Next>[0]) => {
     parsed = undefined;
     const result = await next(args);
@@ -161,7 +177,7 @@ export function getRecordsCommand(input: GetRecordsCommandInput, onBody?: (bytes
       const bytes = await bodyBytes(response.body);
       // No await from here until the parse is done: `bytes` may be the shared scratch buffer.
       onBody?.(bytes.byteLength);
-      parsed = parseGetRecordsBody(bytes);
+      parsed = lean ? pageOutput(parseRecordsPage(bytes)) : parseGetRecordsBody(bytes);
       // The SDK's deserializer reads an empty object; the records are put back outside it.
       response.body = EMPTY_JSON;
     }

@@ -15,6 +15,16 @@
  *
  * The SDK client's own retries (maxAttempts, default 3) happen inside one call; build the reading
  * client with `maxAttempts: 1` to leave pacing and throttle counting entirely to the readers.
+ *
+ * Leases (`leases` option, `source.application`): several processes share the stream. This source
+ * then reads only the shards whose lease its {@link LeaseCoordinator} holds. A gained shard
+ * starts from the TABLE's committed position, read at that moment (the lease's checkpoint is only
+ * a mirror for tooling), and is reported through `SourceBatch.restarted` so that the pipeline
+ * fences its commits with that position; a lost shard's reader stops and its buffered records
+ * are dropped. After each commit the committed positions are mirrored into the leases. A child
+ * shard is read only once the table holds its parents' ends (the lease taker already waits for
+ * the parents' leases to be finished; the table decides). `close` (after the last commit)
+ * releases the leases so other workers take them at once.
  */
 import { setMaxListeners } from 'node:events';
 import { ListShardsCommand, type KinesisClient, type ListShardsCommandInput, type Shard } from '@aws-sdk/client-kinesis';
@@ -23,6 +33,7 @@ import type {
   InitialPosition,
   PartitionMetrics,
   PollOptions,
+  RecordRun,
   Source,
   SourceBatch,
   SourceLogger,
@@ -48,6 +59,16 @@ import { compareKinesisPositions, parseKinesisPosition } from './position.js';
 import { ShardReader, type ShardReaderContext } from './shard-reader.js';
 import { agentProbe, ReadStats, type ReadStatsSnapshot } from './read-stats.js';
 import { ByteBudget, Notifier } from './signal.js';
+import type { LeaseCoordinator, LeaseEvent, ShardLeaseInfo } from './leases/lease-coordinator.js';
+import { checkpointOfPosition } from './leases/lease.js';
+
+/** The lease side of a {@link KinesisSource} shared by several processes. */
+export interface KinesisLeaseOptions {
+  /** Not started: the source starts it (after the first listing) and stops it at close (releasing). */
+  coordinator: LeaseCoordinator;
+  /** The positions committed in the table now: where a gained shard starts (the table is the truth). */
+  tablePositions: () => Promise<ReadonlyMap<string, string>>;
+}
 
 /** Options of {@link KinesisSource}. Limits default to the Kinesis per-shard limits. */
 export interface KinesisSourceOptions extends StreamTarget {
@@ -80,6 +101,8 @@ export interface KinesisSourceOptions extends StreamTarget {
   backoff?: Partial<KinesisBackoff>;
   /** Split KPL aggregates into their user records. Default true. */
   deaggregate?: boolean;
+  /** Share the stream with other processes through a lease table (see the module comment). */
+  leases?: KinesisLeaseOptions;
   log?: SourceLogger;
 }
 
@@ -89,6 +112,16 @@ function positiveOption(value: number | undefined, fallback: number, name: strin
   const v = value ?? fallback;
   if (!Number.isFinite(v) || v <= 0) throw new ValidationError(`kinesis: option ${name} must be a positive number, got ${String(value)}`);
   return v;
+}
+
+function toLeaseInfo(s: Shard): ShardLeaseInfo {
+  const parents = [s.ParentShardId, s.AdjacentParentShardId].filter((p): p is string => typeof p === 'string' && p.length > 0);
+  const range = s.HashKeyRange;
+  return {
+    shardId: s.ShardId as string,
+    parentShardIds: parents,
+    ...(range?.StartingHashKey !== undefined && range.EndingHashKey !== undefined ? { startingHashKey: range.StartingHashKey, endingHashKey: range.EndingHashKey } : {}),
+  };
 }
 
 function toNode(s: Shard): ShardNode {
@@ -135,6 +168,20 @@ export class KinesisSource implements Source {
   private discovering: Promise<void> | undefined;
   private discoveryAgain = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Each reader's own stop (a lost lease stops one reader; close stops all). */
+  private readonly readerAborts = new Map<string, AbortController>();
+  private readonly readerRuns = new Map<ShardReader, Promise<void>>();
+  private readonly leases: KinesisLeaseOptions | undefined;
+  /** Lease mode: readers started and not yet taken from, with the position each started after. */
+  private readonly restartBases = new Map<string, string | undefined>();
+  /** Lease mode: shards being stopped (lost), awaited by rewind and close. */
+  private readonly stopping = new Set<Promise<void>>();
+  /** Lease mode: one table read at a time; `refreshAgain` asks for another after it. */
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
+  private unsubscribe: (() => void) | undefined;
+  /** See {@link Source.rewind}: only in lease mode (without leases a fenced commit stops the run). */
+  readonly rewind?: (positions: ReadonlyMap<string, string>) => Promise<void>;
 
   constructor(options: KinesisSourceOptions) {
     // Every reader listens for this one abort (sleeps, waits, SDK calls): no listener cap.
@@ -144,6 +191,8 @@ export class KinesisSource implements Source {
     this.id = options.streamName ?? streamNameFromArn(options.streamArn as string);
     this.discoveryIntervalMs = positiveOption(options.discoveryIntervalMs, 10_000, 'discoveryIntervalMs');
     this.log = options.log ?? (() => {});
+    this.leases = options.leases;
+    if (this.leases) this.rewind = (positions) => this.rewindTo(positions);
     this.budget = new ByteBudget(
       positiveOption(options.maxBufferedBytes, 64 * MIB, 'maxBufferedBytes'),
       positiveOption(options.maxBufferedRecords, 65_536, 'maxBufferedRecords'),
@@ -194,6 +243,11 @@ export class KinesisSource implements Source {
     this.checkpoints = new Map(startPositions);
     for (const [id, pos] of startPositions) this.committed.set(id, pos);
     await this.discover(true);
+    if (this.leases) {
+      // Shards are read once gained; the first take pass happens inside start.
+      this.unsubscribe = this.leases.coordinator.subscribe((e) => this.onLease(e));
+      await this.leases.coordinator.start();
+    }
     this.scheduleDiscovery();
     // What the read path did, every 10 s at debug level (and once at close).
     this.statsTimer = setInterval(() => this.logStats(), 10_000);
@@ -217,7 +271,7 @@ export class KinesisSource implements Source {
     const deadline = Date.now() + (options.waitMs ?? 1000);
     for (;;) {
       if (this.failure) throw this.failure;
-      const batch = this.drain(maxRecords, maxBytes);
+      const batch = this.drain(maxRecords, maxBytes, options.runs === true);
       if (batch.records.length > 0 || batch.positions.size > 0) return batch;
       const left = deadline - Date.now();
       if (this.closed || left <= 0 || options.signal?.aborted) return batch;
@@ -226,9 +280,13 @@ export class KinesisSource implements Source {
   }
 
   /** Takes from the readers round-robin (rotating the first one) so no shard starves. */
-  private drain(maxRecords: number, maxBytes: number): SourceBatch {
+  private drain(maxRecords: number, maxBytes: number, asRuns = false): SourceBatch {
     const records: SourceRecord[] = [];
+    // Runs of the readers' blocks when the caller takes them (no object per record).
+    const runs: RecordRun[] | undefined = asRuns ? [] : undefined;
+    let taken = 0;
     const positions = new Map<string, string>();
+    let restarted: Map<string, string | undefined> | undefined;
     const readers = [...this.readers.values()];
     let bytes = 0;
     const n = readers.length;
@@ -236,19 +294,29 @@ export class KinesisSource implements Source {
     for (let k = 0; k < n; k++) {
       const reader = readers[(first + k) % n] as ShardReader;
       if (reader.pending === 0) continue;
-      const full = records.length >= maxRecords || (records.length > 0 && bytes >= maxBytes);
+      const full = taken >= maxRecords || (taken > 0 && bytes >= maxBytes);
       // When the batch is full, still collect end markers that are next in line (they cost nothing).
       const got = full
-        ? reader.take(0, 0, false, records)
-        : reader.take(maxRecords - records.length, maxBytes - bytes, records.length === 0, records);
+        ? reader.take(0, 0, false, records, runs)
+        : reader.take(maxRecords - taken, maxBytes - bytes, taken === 0, records, runs);
       bytes += got.bytes;
-      if (got.position !== undefined) positions.set(reader.shardId, got.position);
+      taken += got.records;
+      if (got.position !== undefined) {
+        positions.set(reader.shardId, got.position);
+        if (this.restartBases.has(reader.shardId)) {
+          (restarted ??= new Map()).set(reader.shardId, this.restartBases.get(reader.shardId));
+          this.restartBases.delete(reader.shardId);
+        }
+      }
       if (reader.state === 'ended') {
         this.readers.delete(reader.shardId);
         this.finished.set(reader.shardId, { ...reader.metrics });
+        this.readerAborts.delete(reader.shardId);
       }
     }
-    return { records, positions };
+    const batch: SourceBatch = restarted ? { records, positions, restarted } : { records, positions };
+    if (runs !== undefined && runs.length > 0) batch.runs = runs;
+    return batch;
   }
 
   /** See {@link Source.markCommitted}. */
@@ -260,6 +328,12 @@ export class KinesisSource implements Source {
       if (pos === SHARD_END && !this.endedCommitted.has(shardId)) {
         this.endedCommitted.add(shardId);
         ends = true;
+      }
+      // The lease mirrors the table (for tooling; SHARD_END also hands the shard back).
+      if (this.leases && !this.closed && this.leases.coordinator.holds(shardId)) {
+        this.leases.coordinator.checkpoint(shardId, pos).catch((e: unknown) =>
+          this.log('warn', `kinesis: mirroring the position of shard ${shardId} into its lease failed: ${describeError(e)}`, { shardId }),
+        );
       }
     }
     if (ends && this.started && !this.closed) {
@@ -358,8 +432,14 @@ export class KinesisSource implements Source {
       this.logStats();
     }
     this.abort.abort();
+    for (const c of this.readerAborts.values()) c.abort();
     this.dataReady.notifyAll();
-    await Promise.allSettled([...this.runs, ...(this.discovering ? [this.discovering] : [])]);
+    await Promise.allSettled([...this.runs, ...this.stopping, ...(this.discovering ? [this.discovering] : []), ...(this.refreshing ? [this.refreshing] : [])]);
+    if (this.leases) {
+      this.unsubscribe?.();
+      // After the last commit (the pipeline closes its source last): others take them at once.
+      await this.leases.coordinator.stop({ release: true });
+    }
   }
 
   private fail(e: FloeError): void {
@@ -454,6 +534,15 @@ export class KinesisSource implements Source {
     for (const id of [...this.shards.keys()]) {
       if (!listedIds.has(id) && !this.readers.has(id)) this.shards.delete(id);
     }
+    if (this.leases) {
+      // Every worker creates the leases of shards it lists first (conditional: one wins).
+      await this.leases.coordinator.syncShards(listed.filter((s) => s.ShardId).map(toLeaseInfo));
+      if (this.closed) return;
+      // A held shard not read yet (its parents' ends not yet in the table): look at the table again.
+      if (!first && this.leases.coordinator.heldShards().some((id) => !this.readers.has(id) && this.decisions.get(id)?.kind !== 'done')) {
+        this.requestRefresh();
+      }
+    }
     this.applyPlan(first);
   }
 
@@ -465,22 +554,145 @@ export class KinesisSource implements Source {
       decided: this.decisions,
       endedCommitted: this.endedCommitted,
       initial: this.initial,
-      firstDiscovery,
+      // With leases, shards are decided again whenever they are gained: a shard without a
+      // position starts where the configured initial position says, as at the first listing.
+      firstDiscovery: firstDiscovery || this.leases !== undefined,
     });
-    for (const [shardId, d] of plan) {
-      this.decisions.set(shardId, d);
-      if (d.kind === 'read' && !this.readers.has(shardId) && !this.finished.has(shardId)) this.startReader(shardId, d);
+    for (const [shardId, d] of plan) this.decisions.set(shardId, d);
+    // Read decisions stay (a lost shard's is dropped): start every one not running (leases: held).
+    for (const [shardId, d] of this.decisions) {
+      if (d.kind !== 'read' || this.readers.has(shardId) || this.finished.has(shardId)) continue;
+      if (this.leases && !this.leases.coordinator.holds(shardId)) continue;
+      this.startReader(shardId, d);
     }
   }
 
   private startReader(shardId: string, d: Extract<ShardDecision, { kind: 'read' }>): void {
     const node = this.shards.get(shardId);
     const parents = node ? listedParents(node, this.shards) : [];
-    const reader = new ShardReader(shardId, d.start, this.readerCtx, this.abort.signal, parents);
+    const stop = new AbortController();
+    setMaxListeners(0, stop.signal);
+    this.readerAborts.set(shardId, stop);
+    const reader = new ShardReader(shardId, d.start, this.readerCtx, stop.signal, parents);
     this.readers.set(shardId, reader);
+    if (this.leases) this.restartBases.set(shardId, this.checkpoints.get(shardId));
     this.log('info', `kinesis: reading shard ${shardId} from ${d.start.type === 'AFTER' ? `after ${d.start.position.sequenceNumber}` : d.start.type}`, { shardId });
     const run = reader.run();
     this.runs.add(run);
-    void run.finally(() => this.runs.delete(run));
+    this.readerRuns.set(reader, run);
+    void run.finally(() => {
+      this.runs.delete(run);
+      this.readerRuns.delete(reader);
+    });
+  }
+
+  /** Lease mode: a gained shard is read from the table's position; a lost one stops at once. */
+  private onLease(e: LeaseEvent): void {
+    if (this.closed) return;
+    if (e.type === 'gained') {
+      this.requestRefresh();
+      return;
+    }
+    this.stopShard(e.shardId);
+  }
+
+  /**
+   * Stops reading a shard and drops what its reader buffered (records handed out stay with the
+   * pipeline: it commits them only if the table's position of the shard has not moved).
+   */
+  private stopShard(shardId: string): void {
+    const reader = this.readers.get(shardId);
+    // A shard whose end is committed stays done (its lease was handed back because of it).
+    if (this.endedCommitted.has(shardId)) this.decisions.set(shardId, { kind: 'done' });
+    else {
+      this.decisions.delete(shardId);
+      this.finished.delete(shardId);
+    }
+    this.restartBases.delete(shardId);
+    if (reader === undefined) return;
+    this.readers.delete(shardId);
+    this.readerAborts.get(shardId)?.abort();
+    this.readerAborts.delete(shardId);
+    const run = this.readerRuns.get(reader);
+    const done = (async () => {
+      await run?.catch(() => undefined);
+      reader.take(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, true, []); // releases its budget
+    })();
+    this.stopping.add(done);
+    void done.finally(() => this.stopping.delete(done));
+  }
+
+  /** Reads the table's positions again (coalesced), then starts the held shards that can be read. */
+  private requestRefresh(): void {
+    if (this.closed || !this.leases) return;
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
+    this.refreshing = this.refreshFromTable()
+      .catch((e: unknown) => this.log('warn', `kinesis: reading the table's positions failed, retrying at the next listing: ${describeError(e)}`, {}))
+      .finally(() => {
+        this.refreshing = undefined;
+        if (this.refreshAgain) {
+          this.refreshAgain = false;
+          this.requestRefresh();
+        }
+      });
+  }
+
+  /**
+   * Takes the table's positions for every shard not being read here (the table is the truth:
+   * another worker may have moved them, or ended a parent), decides those shards again and starts
+   * the held ones.
+   */
+  private async refreshFromTable(): Promise<void> {
+    const positions = await this.leases!.tablePositions();
+    if (this.closed) return;
+    for (const id of this.shards.keys()) {
+      // Being read, or read to its end with the end not yet committed: what this run has is newer.
+      if (this.readers.has(id) || (this.finished.has(id) && !this.endedCommitted.has(id))) continue;
+      const pos = this.endedCommitted.has(id) ? SHARD_END : positions.get(id);
+      if (pos !== undefined) this.checkpoints.set(id, pos);
+      else this.checkpoints.delete(id);
+      if (pos === SHARD_END) this.endedCommitted.add(id);
+      this.decisions.delete(id);
+      this.finished.delete(id);
+    }
+    this.mirrorHeld(positions);
+    this.applyPlan(false);
+  }
+
+  /**
+   * Writes the table's position into each held lease that shows another one: a previous owner's
+   * commit after it lost the lease, or a crash between a commit and its mirror. A parent whose
+   * end is in the table thereby gets its SHARD_END lease (which releases it) and its children
+   * can be taken.
+   */
+  private mirrorHeld(positions: ReadonlyMap<string, string>): void {
+    const coordinator = this.leases!.coordinator;
+    const leases = coordinator.leases();
+    for (const id of coordinator.heldShards()) {
+      const pos = positions.get(id);
+      if (pos === undefined || this.readers.has(id)) continue;
+      const lease = leases.get(id);
+      const cp = checkpointOfPosition(pos, id);
+      if (lease !== undefined && lease.checkpoint === cp.checkpoint && lease.checkpointSubSequenceNumber === cp.subSequenceNumber) continue;
+      coordinator.checkpoint(id, pos).catch((e: unknown) => this.log('warn', `kinesis: mirroring the position of shard ${id} into its lease failed: ${describeError(e)}`, { shardId: id }));
+    }
+  }
+
+  /** See {@link Source.rewind} (lease mode). */
+  private async rewindTo(positions: ReadonlyMap<string, string>): Promise<void> {
+    for (const id of [...this.readers.keys()]) this.stopShard(id);
+    await Promise.allSettled([...this.stopping, ...(this.refreshing ? [this.refreshing] : [])]);
+    if (this.closed) return;
+    // Handed-out ends not committed are read again (a shard at SHARD_END in the table is done).
+    this.checkpoints = new Map(positions);
+    this.decisions.clear();
+    this.finished.clear();
+    this.restartBases.clear();
+    for (const [id, pos] of positions) if (pos === SHARD_END) this.endedCommitted.add(id);
+    this.applyPlan(false);
   }
 }
+

@@ -11,20 +11,16 @@
  * response bytes it may bring (measured per shard), and a shard idle at the tip is polled less
  * and less often, down to once a second (bench/notes.md item 26).
  */
-import {
-  GetShardIteratorCommand,
-  type GetShardIteratorCommandInput,
-  type KinesisClient,
-  type _Record as KinesisRecord,
-} from '@aws-sdk/client-kinesis';
+import { GetShardIteratorCommand, type GetShardIteratorCommandInput, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { FloeError } from '../../errors.js';
-import type { PartitionMetrics, PartitionState, SourceLogger, SourceRecord } from '../source.js';
+import type { PartitionMetrics, PartitionState, RecordRun, SourceLogger, SourceRecord } from '../source.js';
 import { SHARD_END } from '../source.js';
 import { Backoff, sleep } from '../../retry.js';
 import { nextCallTime, type KinesisBackoff, type PacingOptions } from './pacing.js';
 import { classifyKinesisError, describeError } from './client.js';
-import { getRecordsCommand } from './get-records.js';
-import { deaggregate } from './kpl.js';
+import { getRecordsCommand, type GetRecordsPageOutput } from './get-records.js';
+import { RecordsPage } from './records-page.js';
+import { ShardBlock } from './shard-block.js';
 import type { ReaderStart } from './lineage.js';
 import type { ReadStats } from './read-stats.js';
 import { ByteBudget, Notifier } from './signal.js';
@@ -58,10 +54,13 @@ export interface ShardReaderContext {
   log: SourceLogger;
 }
 
-/** A buffered record with its accounted size. */
+/**
+ * A buffered response: its records in one block (no object per record, bench/notes.md item 28),
+ * and the next one to hand out.
+ */
 interface Buffered {
-  record: SourceRecord;
-  size: number;
+  block: ShardBlock;
+  next: number;
 }
 
 /** Marker queued after the last record of a closed shard. */
@@ -159,7 +158,7 @@ export class ShardReader {
     };
   }
 
-  /** Number of records plus end markers waiting in the buffer. */
+  /** Blocks (with records left) plus end markers waiting in the buffer: 0 when nothing waits. */
   get pending(): number {
     return this.queue.length - this.head;
   }
@@ -250,12 +249,16 @@ export class ShardReader {
       let bodyBytes: number | undefined;
       let res;
       try {
-        res = await this.ctx.client.send(
-          getRecordsCommand({ ShardIterator: iterator, Limit: limit, ...('StreamARN' in this.ctx.stream ? this.ctx.stream : {}) }, (n) => {
-            bodyBytes = n;
-          }),
+        res = (await this.ctx.client.send(
+          getRecordsCommand(
+            { ShardIterator: iterator, Limit: limit, ...('StreamARN' in this.ctx.stream ? this.ctx.stream : {}) },
+            (n) => {
+              bodyBytes = n;
+            },
+            true,
+          ),
           { abortSignal: this.signal },
-        );
+        )) as GetRecordsPageOutput;
       } catch (e) {
         settle(0);
         const kind = classifyKinesisError(e);
@@ -284,16 +287,17 @@ export class ShardReader {
       this.backoffState.reset();
       this.metrics.fetches++;
       if (res.MillisBehindLatest !== undefined) this.metrics.millisBehindLatest = res.MillisBehindLatest;
-      const records = res.Records ?? [];
+      // The lean parser's page; a response another deserializer read (not JSON) becomes one.
+      const page = res.floePage ?? RecordsPage.fromRecords(res.Records ?? []);
       let bytes: number;
       try {
-        bytes = this.accept(records, settle);
+        bytes = this.accept(page, settle);
       } finally {
         settle(0); // no-op when accept settled; otherwise frees the reservation
       }
-      this.observeCall(limit, records.length, bytes, bodyBytes);
-      nextCallAt = nextCallTime(Date.now(), bytes, records.length, this.ctx.pacing);
-      if (records.length > 0 || (res.MillisBehindLatest ?? 0) > 0) {
+      this.observeCall(limit, page.count, bytes, bodyBytes);
+      nextCallAt = nextCallTime(Date.now(), bytes, page.count, this.ctx.pacing);
+      if (page.count > 0 || (res.MillisBehindLatest ?? 0) > 0) {
         this.emptyStreak = 0;
         this.setBusy(true);
       } else {
@@ -443,88 +447,64 @@ export class ShardReader {
   }
 
   /**
-   * Turns fetched Kinesis records into buffered source records; returns the bytes fetched.
-   * `settle` hands the buffered byte count to the shared budget in place of the reservation.
+   * Buffers a response's records as one block; returns the bytes fetched (data and partition
+   * keys of the Kinesis records). `settle` hands the buffered byte count to the shared budget in
+   * place of the reservation.
    */
-  private accept(records: KinesisRecord[], settle: (actual: number, actualRecords: number) => void): number {
-    let kinesisBytes = 0;
-    let userRecords = 0;
-    let added = 0;
-    const bytesBefore = this.bufferedBytes;
-    const recordsBefore = this.bufferedRecords;
-    for (const r of records) {
-      const seq = r.SequenceNumber;
-      if (seq === undefined) throw new FloeError('SOURCE_READ_FAILED', `kinesis: record without SequenceNumber in shard ${this.shardId}`);
-      const data = r.Data ?? new Uint8Array(0);
-      const partitionKey = r.PartitionKey ?? '';
-      const arrivalTimeMs = r.ApproximateArrivalTimestamp?.getTime() ?? Date.now();
-      kinesisBytes += data.byteLength + partitionKey.length;
-      this.lastFetchedSeq = seq;
-      const baseMeta = { stream: this.ctx.streamName, shardId: this.shardId, sequenceNumber: seq };
-      const skipUpTo = this.skip?.sequenceNumber === seq ? this.skip.subSequence : -1;
-      this.skip = undefined; // only the first record after a resume can be the partly consumed one
-
-      if (this.ctx.deaggregate) {
-        const d = deaggregate(data);
-        if (d.aggregated) {
-          const n = d.records.length;
-          userRecords += n;
-          for (let i = skipUpTo + 1; i < n; i++) {
-            const u = d.records[i] as (typeof d.records)[number];
-            const meta: Record<string, string> = { ...baseMeta, subSequenceNumber: String(i), aggregated: 'true' };
-            if (u.explicitHashKey !== undefined) meta.explicitHashKey = u.explicitHashKey;
-            added += this.push({
-              partitionId: this.shardId,
-              // The last sub-record completes the Kinesis record: a bare sequence number.
-              position: i === n - 1 ? seq : `${seq}:${i}`,
-              data: u.data,
-              partitionKey: u.partitionKey,
-              arrivalTimeMs,
-              meta,
-            });
-          }
-          continue;
-        }
-        if (d.reason !== undefined && !this.warnedDeaggregation) {
-          this.warnedDeaggregation = true;
-          this.ctx.log('warn', `kinesis: record ${seq} of shard ${this.shardId} starts like a KPL aggregate but is not one (${d.reason}); passed on as a plain record`, {
-            shardId: this.shardId,
-          });
-        }
-      }
-      userRecords += 1;
-      const meta: Record<string, string> = { ...baseMeta };
-      if (r.EncryptionType !== undefined) meta.encryptionType = r.EncryptionType;
-      added += this.push({ partitionId: this.shardId, position: seq, data, partitionKey, arrivalTimeMs, meta });
+  private accept(page: RecordsPage, settle: (actual: number, actualRecords: number) => void): number {
+    const count = page.count;
+    if (count === 0) {
+      settle(0, 0);
+      return 0;
     }
-    if (records.length > 0) {
-      this.avgKinesisRecordBytes = Math.max(1, (this.avgKinesisRecordBytes + kinesisBytes / records.length) / 2);
-      this.avgUserRecordsPerKinesisRecord = Math.max(1, (this.avgUserRecordsPerKinesisRecord + userRecords / records.length) / 2);
+    for (let k = 0; k < count; k++) {
+      if (!page.hasSequenceNumber(k)) throw new FloeError('SOURCE_READ_FAILED', `kinesis: record without SequenceNumber in shard ${this.shardId}`);
     }
+    const kinesisBytes = page.data.byteLength + page.partitionKeyBytesTotal();
+    const block = new ShardBlock(page, {
+      shardId: this.shardId,
+      stream: this.ctx.streamName,
+      deaggregate: this.ctx.deaggregate,
+      skip: this.skip,
+      nowMs: Date.now(),
+      onNotAggregate: (seq, reason) => {
+        if (this.warnedDeaggregation) return;
+        this.warnedDeaggregation = true;
+        this.ctx.log('warn', `kinesis: record ${seq} of shard ${this.shardId} starts like a KPL aggregate but is not one (${reason}); passed on as a plain record`, {
+          shardId: this.shardId,
+        });
+      },
+    });
+    this.skip = undefined; // only the first record after a resume can be the partly consumed one
+    this.lastFetchedSeq = page.sequenceNumber(count - 1);
+    let size = 0;
+    for (let i = 0; i < block.length; i++) size += block.size(i);
+    const n = block.length;
+    if (n > 0) {
+      this.queue.push({ block, next: 0 });
+      this.bufferedRecords += n;
+      this.bufferedBytes += size;
+      const m = this.metrics;
+      m.recordsRead += n;
+      m.bufferedRecords = this.bufferedRecords;
+      m.bufferedBytes = this.bufferedBytes;
+      m.peakBufferedRecords = Math.max(m.peakBufferedRecords, this.bufferedRecords);
+      m.peakBufferedBytes = Math.max(m.peakBufferedBytes, this.bufferedBytes);
+    }
+    this.avgKinesisRecordBytes = Math.max(1, (this.avgKinesisRecordBytes + kinesisBytes / count) / 2);
+    this.avgUserRecordsPerKinesisRecord = Math.max(1, (this.avgUserRecordsPerKinesisRecord + n / count) / 2);
     this.metrics.bytesRead += kinesisBytes;
-    settle(this.bufferedBytes - bytesBefore, this.bufferedRecords - recordsBefore);
-    if (added > 0) this.ctx.onData();
+    settle(size, n);
+    if (n > 0) this.ctx.onData();
     return kinesisBytes;
   }
 
-  private push(record: SourceRecord): number {
-    const size = record.data.byteLength + record.partitionKey.length;
-    this.queue.push({ record, size });
-    this.bufferedRecords++;
-    this.bufferedBytes += size;
-    this.metrics.recordsRead++;
-    this.metrics.bufferedRecords = this.bufferedRecords;
-    this.metrics.bufferedBytes = this.bufferedBytes;
-    this.metrics.peakBufferedRecords = Math.max(this.metrics.peakBufferedRecords, this.bufferedRecords);
-    this.metrics.peakBufferedBytes = Math.max(this.metrics.peakBufferedBytes, this.bufferedBytes);
-    return 1;
-  }
-
   /**
-   * Moves up to `maxRecords` records / `maxBytes` bytes into `out` (the first record even when
-   * larger than `maxBytes` if `allowOversize`), then the end marker when it is next.
+   * Moves up to `maxRecords` records / `maxBytes` bytes out (the first record even when larger
+   * than `maxBytes` if `allowOversize`), then the end marker when it is next: into `runs` as
+   * runs of blocks when given, else into `out` as records.
    */
-  take(maxRecords: number, maxBytes: number, allowOversize: boolean, out: SourceRecord[]): TakeResult {
+  take(maxRecords: number, maxBytes: number, allowOversize: boolean, out: SourceRecord[], runs?: RecordRun[]): TakeResult {
     let records = 0;
     let bytes = 0;
     let position: string | undefined;
@@ -537,13 +517,24 @@ export class ShardReader {
         break;
       }
       if (records >= maxRecords) break;
-      if (bytes + item.size > maxBytes && !(records === 0 && allowOversize)) break;
+      const block = item.block;
+      const from = item.next;
+      let i = from;
+      while (i < block.length && records < maxRecords) {
+        const size = block.size(i);
+        if (bytes + size > maxBytes && !(records === 0 && allowOversize)) break;
+        bytes += size;
+        records++;
+        i++;
+      }
+      if (i === from) break;
+      if (runs !== undefined) runs.push({ block, from, to: i });
+      else for (let j = from; j < i; j++) out.push(block.record(j));
+      position = block.position(i - 1);
+      item.next = i;
+      if (i < block.length) break; // the bounds stopped inside this block
       this.queue[this.head] = END; // drop the reference early; the slot is never read again
       this.head++;
-      out.push(item.record);
-      records++;
-      bytes += item.size;
-      position = item.record.position;
     }
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue.splice(0, this.head);
