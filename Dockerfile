@@ -15,11 +15,15 @@ RUN npm ci --no-audit --no-fund \
  && test -f build/Release/floe_native.node
 COPY . .
 # `npm pack` compiles src/ (prepack) and packs what a user installs; unpacked into /pkg with the
-# production dependencies and the scanner built above.
+# production dependencies and the scanner built above. better-sqlite3 compiled from source (no
+# prebuilt binary reachable) leaves its sources and objects: 29 MB the runtime never loads.
 RUN npm pack --pack-destination /tmp \
  && mkdir /pkg \
  && tar -xzf /tmp/floe-*.tgz -C /pkg --strip-components=1 \
  && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/better-sqlite3/deps node_modules/better-sqlite3/src \
+      node_modules/better-sqlite3/build/Release/obj node_modules/better-sqlite3/build/Release/obj.target \
+      node_modules/better-sqlite3/build/Release/.deps node_modules/better-sqlite3/build/Release/*.a \
  && cp -R node_modules /pkg/node_modules \
  && mkdir -p /pkg/build/Release \
  && cp build/Release/floe_native.node /pkg/build/Release/ \

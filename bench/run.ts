@@ -356,7 +356,7 @@ function soakWindows(series: number[][]): string[] {
   const width = last >= 1200 ? 600 : 60;
   const rows: string[] = [];
   for (let from = 0; from < last; from += width) {
-    const w = series.filter((x) => x[0]! >= from && x[0]! < from + width);
+    const w = series.filter((x) => x[0]! >= from && (x[0]! < from + width || (from + width >= last && x[0]! <= last)));
     if (w.length === 0) continue;
     const col = (i: number) => w.map((x) => x[i]!);
     rows.push(

@@ -123,6 +123,8 @@ int main(int argc, char **argv) {
     /* Exactly n bytes on the heap: a read at n is caught. */
     uint8_t *data = malloc(n > 0 ? n : 1);
     memcpy(data, work, n);
+    /* Every other record with strict keys (transform.unmapped other than ignore). */
+    s->strict_keys = (int32_t)(it & 1);
     if (scan(s, data, (int32_t)n)) {
       accepted++;
       int r = stage_row(s);

@@ -5,7 +5,8 @@
  * and compaction's copy (`maintenance/copy-writer.ts`).
  */
 import { ValidationError, UnsupportedError } from '../errors.js';
-import type { IcebergType } from '../iceberg/types.js';
+import { stringifyJson } from '../iceberg/json.js';
+import type { IcebergType, Schema } from '../iceberg/types.js';
 import { sqlString } from '../duckdb/instance.js';
 
 /** Parquet compression codecs the writer offers. */
@@ -64,15 +65,29 @@ export function fieldIdsLiteral(t: IcebergType, id: number): string {
 }
 
 /**
- * The options of the writer's COPY: `FORMAT parquet, COMPRESSION …, FIELD_IDS {…}, ROW_GROUP_SIZE …`.
+ * The `KV_METADATA` option of COPY that stores the file's Iceberg schema (its written columns)
+ * under the footer key `iceberg.schema`, as Iceberg Java's writer does. Readers that map columns
+ * by field id through that key rather than through the Parquet field ids (icebird) would
+ * otherwise match by the table's current names and read a renamed column as null.
+ */
+export function icebergSchemaKv(schema: Schema): string {
+  const fields = schema.fields.filter((f) => !isUnknown(f.type)).map((f) => ({ ...f, type: writtenType(f.type, f.name) }));
+  const json = stringifyJson({ type: 'struct', 'schema-id': schema['schema-id'], fields });
+  return `KV_METADATA {'iceberg.schema': ${sqlString(json)}}`;
+}
+
+/**
+ * The options of the writer's COPY: `FORMAT parquet, COMPRESSION …, FIELD_IDS {…}, ROW_GROUP_SIZE …`
+ * (and the `iceberg.schema` footer key when `schema` is given, {@link icebergSchemaKv}).
  * @param fieldIds one `'<column>': <fieldIdsLiteral>` entry per written top-level column
  */
-export function parquetCopyOptions(compression: ParquetCompression, fieldIds: readonly string[], rowGroupSize: number): string {
+export function parquetCopyOptions(compression: ParquetCompression, fieldIds: readonly string[], rowGroupSize: number, schema?: Schema): string {
   const options = [
     'FORMAT parquet',
     `COMPRESSION ${compression}`,
     `FIELD_IDS {${fieldIds.join(', ')}}`,
   ];
   options.push(`ROW_GROUP_SIZE ${rowGroupSize}`);
+  if (schema) options.push(icebergSchemaKv(schema));
   return options.join(', ');
 }

@@ -113,7 +113,7 @@ export async function writeParquetFile(opts: WriteParquetOptions): Promise<Parqu
     throw new UnsupportedError(`parquet-writer: ${path}: the schema has no column that can be written`);
   }
 
-  const options = parquetCopyOptions(opts.compression ?? 'zstd', fieldIds, opts.rowGroupSize ?? DEFAULT_ROW_GROUP_ROWS);
+  const options = parquetCopyOptions(opts.compression ?? 'zstd', fieldIds, opts.rowGroupSize ?? DEFAULT_ROW_GROUP_ROWS, schema);
 
   const deferred = new Map<number, { leaf: LeafStats; column: EncodedColumn }>();
   const prepared = await prepareColumns(columns, rows.length, deferred);

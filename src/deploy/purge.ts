@@ -8,6 +8,8 @@ import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Clie
 import { FloeError } from '../errors.js';
 import type { StackPlan } from './template.js';
 
+const objects = (n: number): string => `${n} object${n === 1 ? '' : 's'}`;
+
 /** Deletes every object under `prefix` ('' = the whole bucket); returns how many. */
 async function deletePrefix(s3: S3Client, bucket: string, prefix: string): Promise<number> {
   let deleted = 0;
@@ -41,11 +43,11 @@ export async function purgeKept(plan: StackPlan, clients: { s3: S3Client; glue: 
     if (plan.deploy.bucket === 'create') {
       const n = await deletePrefix(clients.s3, plan.bucket, '');
       await clients.s3.send(new DeleteBucketCommand({ Bucket: plan.bucket }));
-      progress(`deleted bucket ${plan.bucket} (${n} objects)`);
+      progress(`deleted bucket ${plan.bucket} (${objects(n)})`);
     } else {
       const dbPrefix = `${plan.warehousePrefix ? plan.warehousePrefix + '/' : ''}${plan.database}.db/`;
       const n = (await deletePrefix(clients.s3, plan.bucket, dbPrefix)) + (await deletePrefix(clients.s3, plan.bucket, `${plan.resultsPrefix}/`));
-      progress(`deleted ${n} objects under s3://${plan.bucket}/${dbPrefix} and s3://${plan.bucket}/${plan.resultsPrefix}/ (the bucket is not the stack's: kept)`);
+      progress(`deleted ${objects(n)} under s3://${plan.bucket}/${dbPrefix} and s3://${plan.bucket}/${plan.resultsPrefix}/ (the bucket is not the stack's: kept)`);
     }
   } catch (e) {
     if ((e as { name?: string }).name === 'NoSuchBucket') return;

@@ -28,7 +28,7 @@ import { fileUriToPath, isLocalLocation } from '../io/location.js';
 import { duckdbType } from '../duckdb/types.js';
 import { DEFAULT_TRUNCATE_LENGTH, LeafStats, readFooterInfo, type ParquetFileMetrics } from '../data/parquet-metrics.js';
 import { toDataFile } from '../data/data-file.js';
-import { fieldIdsLiteral, writtenType, type ParquetCompression } from '../data/parquet-copy.js';
+import { fieldIdsLiteral, icebergSchemaKv, writtenType, type ParquetCompression } from '../data/parquet-copy.js';
 import { runOn, sqlIdent, sqlString, type DuckDB } from '../duckdb/instance.js';
 
 /** Options of {@link copyToDataFile}. */
@@ -250,7 +250,7 @@ export async function copyToDataFile(opts: CopyDataFileOptions): Promise<DataFil
     await ensureLocalDirectoryAsync(dirname(path), `compact: ${location}`);
     const copy =
       `COPY (SELECT ${selects.join(', ')} FROM (${opts.selectSql}) AS floe_rows) TO ${sqlString(path)} ` +
-      `(FORMAT parquet, COMPRESSION ${opts.compression}, FIELD_IDS {${fieldIds.join(', ')}})`;
+      `(FORMAT parquet, COMPRESSION ${opts.compression}, FIELD_IDS {${fieldIds.join(', ')}}, ${icebergSchemaKv(schema)})`;
     const signal = opts.signal;
     const aborted = (cause?: unknown) =>
       new FloeError('ABORTED', `compact: ${location}: aborted while writing; nothing was committed`, cause === undefined ? undefined : { cause });

@@ -1,10 +1,10 @@
 /**
  * The `metrics` section of a `floe run` config: where the Prometheus endpoint (`/metrics`) and
  * the health checks (`/healthz`, `/readyz`) listen, and when `/readyz` calls a worker stalled.
- * Kept apart from `config.ts` (one concept per file); `validateConfig` calls it.
+ * Kept apart from `config.ts` (one concept per file); `validateConfig` calls it with its duration
+ * parser (passed in: no import cycle).
  */
 import { ValidationError } from '../errors.js';
-import { parseDuration } from './config.js';
 
 /** `metrics`: the HTTP endpoint of `floe run` (`run/metrics-server.ts`). */
 export interface MetricsConfig {
@@ -41,7 +41,11 @@ export function parsePort(v: unknown, where: string): number {
  * Parses the `metrics` section: absent or `false` is off; otherwise a mapping with `port`
  * (required), `host`, `ready_commit_age`.
  */
-export function parseMetricsConfig(raw: unknown, commitIntervalMs: number): MetricsConfig | undefined {
+export function parseMetricsConfig(
+  raw: unknown,
+  commitIntervalMs: number,
+  parseDuration: (v: unknown, where: string) => number,
+): MetricsConfig | undefined {
   if (raw === undefined || raw === false || raw === null) return undefined;
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ValidationError('config: metrics: must be a mapping (port, host, ready_commit_age) or false');

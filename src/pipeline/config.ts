@@ -15,6 +15,7 @@ import { parseMetricsConfig, type MetricsConfig } from './config-metrics.js';
 import { parseDeployConfig, type DeployConfig } from '../deploy/deploy-config.js';
 import { parseTimestampMicros } from '../iceberg/timestamp-text.js';
 import { parseKafkaSource, type KafkaSourceConfig } from './config-kafka.js';
+import { parseRoutedConfig, type RoutingConfig } from './config-routing.js';
 import {
   compileTransform,
   parseColumnType,
@@ -88,6 +89,11 @@ export interface PipelineConfig {
   metrics?: MetricsConfig;
   /** The `deploy` section (`deploy/deploy-config.ts`): used by `floe deploy` only; absent: none. */
   deploy?: DeployConfig;
+  /**
+   * `tables:` (`config-routing.ts`): one source routed to several tables; `table`, `transform` and
+   * `deadLetter` above are then the first entry's. Absent: the single table above.
+   */
+  routing?: RoutingConfig;
 }
 
 /**
@@ -434,8 +440,8 @@ function parseLease(raw: unknown, application: string | undefined): LeaseSetting
   return out;
 }
 
-/** `transform.unmapped` (ignore | add_columns | dead_letter) and `transform.max_new_columns`. */
-function parseUnmapped(tr: Obj): Pick<TransformSpec, 'unmapped' | 'maxNewColumns'> {
+/** `transform.unmapped` (ignore | add_columns | dead_letter), `transform.max_new_columns` and `transform.max_columns`. */
+function parseUnmapped(tr: Obj): Pick<TransformSpec, 'unmapped' | 'maxNewColumns' | 'maxColumns'> {
   const unmapped = optString(tr, 'unmapped', 'transform') ?? 'ignore';
   if (!(UNMAPPED_POLICIES as readonly string[]).includes(unmapped)) {
     throw new ValidationError(`config: transform.unmapped: must be ${UNMAPPED_POLICIES.join(', ')}, got '${unmapped}'`);
@@ -443,14 +449,19 @@ function parseUnmapped(tr: Obj): Pick<TransformSpec, 'unmapped' | 'maxNewColumns
   if (tr.max_new_columns !== undefined && unmapped !== 'add_columns') {
     throw new ValidationError(`config: transform.max_new_columns: only used with transform.unmapped: add_columns (unmapped is ${unmapped})`);
   }
+  if (tr.max_columns !== undefined && unmapped !== 'add_columns') {
+    throw new ValidationError(`config: transform.max_columns: only used with transform.unmapped: add_columns (unmapped is ${unmapped})`);
+  }
   const maxNewColumns = tr.max_new_columns === undefined ? undefined : positiveInt(tr.max_new_columns, 'transform.max_new_columns');
-  return { unmapped: unmapped as UnmappedPolicy, ...(maxNewColumns !== undefined ? { maxNewColumns } : {}) };
+  const maxColumns = tr.max_columns === undefined ? undefined : positiveInt(tr.max_columns, 'transform.max_columns');
+  return { unmapped: unmapped as UnmappedPolicy, ...(maxNewColumns !== undefined ? { maxNewColumns } : {}), ...(maxColumns !== undefined ? { maxColumns } : {}) };
 }
 
 /** Validates a parsed config object. */
 export function validateConfig(raw: unknown): PipelineConfig {
   if (!isObj(raw)) throw new ValidationError('config: the document must be a mapping');
-  checkKeys(raw, ['source', 'catalog', 'table', 'transform', 'commit', 'dead_letter', 'maintenance', 'duckdb', 'metrics', 'deploy'], '');
+  if (raw.tables !== undefined) return parseRoutedConfig(raw, validateConfig);
+  checkKeys(raw, ['source', 'catalog', 'table', 'transform', 'commit', 'dead_letter', 'maintenance', 'duckdb', 'metrics', 'deploy', 'tables'], '');
 
   const rawSource = section(raw, 'source', true);
   // A Kafka source is validated by config-kafka.ts; the keys below then read its shared view.
@@ -504,7 +515,7 @@ export function validateConfig(raw: unknown): PipelineConfig {
   }
 
   const tr = section(raw, 'transform', true);
-  checkKeys(tr, ['columns', 'unmapped', 'max_new_columns'], 'transform');
+  checkKeys(tr, ['columns', 'unmapped', 'max_new_columns', 'max_columns'], 'transform');
   const columns = parseColumns(tr.columns);
   const unmapped = parseUnmapped(tr);
 
@@ -579,7 +590,7 @@ export function validateConfig(raw: unknown): PipelineConfig {
     deadLetter: { policy, table: dlqTable },
     maintenance: parseMaintenance(raw.maintenance),
     duckdb: parseDuckDB(section(raw, 'duckdb', false)),
-    ...withMetrics(parseMetricsConfig(raw.metrics, intervalMs)),
+    ...withMetrics(parseMetricsConfig(raw.metrics, intervalMs, parseDuration)),
     ...withDeploy(parseDeployConfig(raw.deploy, tableName.split('.').pop() ?? tableName, parseDuration)),
   };
 }

@@ -91,6 +91,8 @@ export interface TransformSpec {
   unmapped?: UnmappedPolicy;
   /** `transform.max_new_columns`: columns `add_columns` may add per commit (default 100). */
   maxNewColumns?: number;
+  /** `transform.max_columns`: the most columns (nested fields count) `add_columns` lets the table have (default 1000). */
+  maxColumns?: number;
 }
 
 /** Thrown for a record that cannot be turned into a row; the pipeline dead-letters it. */

@@ -27,6 +27,13 @@ import { RecordError, type CompiledTransform, type UnmappedPolicy } from './tran
 /** Default of `transform.max_new_columns`. */
 export const DEFAULT_MAX_NEW_COLUMNS = 100;
 
+/**
+ * Default of `transform.max_columns`: every commit that adds columns stores one more schema in the
+ * table's metadata, so the metadata grows with columns × schema changes; a bound on the columns
+ * bounds it (a flood of keys spread over many commits included).
+ */
+export const DEFAULT_MAX_COLUMNS = 1000;
+
 /** Deepest object/array nesting a new field's type may have (deeper: a dead letter). */
 export const MAX_INFER_DEPTH = 16;
 
@@ -179,18 +186,20 @@ export class UnmappedFields {
   private added = 0;
   private changes: string[] = [];
   private readonly maxNew: number;
+  private readonly maxColumns: number;
 
   constructor(
     readonly policy: UnmappedPolicy,
     schema: Schema,
     lastColumnId: number,
     schemaIds: number,
-    maxNewColumns: number | undefined,
+    limits: { maxNewColumns?: number | undefined; maxColumns?: number | undefined } = {},
   ) {
     this.schema = schema;
     this.lastColumnId = lastColumnId;
     this.nextSchemaId = schemaIds;
-    this.maxNew = maxNewColumns ?? DEFAULT_MAX_NEW_COLUMNS;
+    this.maxNew = limits.maxNewColumns ?? DEFAULT_MAX_NEW_COLUMNS;
+    this.maxColumns = limits.maxColumns ?? DEFAULT_MAX_COLUMNS;
   }
 
   /** Learns the key tree of a compiled mapping (call after every schema change). */
@@ -256,6 +265,12 @@ export class UnmappedFields {
     if (this.added + count > this.maxNew) {
       throw new RecordError(
         `transform: unmapped field${adds.length > 1 ? 's' : ''} ${quoteNames(adds.map((a) => a.label))}: adding ${count} column${count > 1 ? 's' : ''} would exceed transform.max_new_columns (${this.maxNew} per commit; ${this.added} added to this one)`,
+      );
+    }
+    const columns = nestedCount({ type: 'struct', fields: this.schema.fields });
+    if (count > 0 && columns + count > this.maxColumns) {
+      throw new RecordError(
+        `transform: unmapped field${adds.length > 1 ? 's' : ''} ${quoteNames(adds.map((a) => a.label))}: adding ${count} column${count > 1 ? 's' : ''} would exceed transform.max_columns (${this.maxColumns}; the table has ${columns})`,
       );
     }
     let schema = this.schema;

@@ -9,6 +9,8 @@ import type {
   InitialPosition,
   PartitionMetrics,
   PollOptions,
+  RecordBlock,
+  RecordRun,
   Source,
   SourceBatch,
   SourceMetrics,
@@ -26,6 +28,11 @@ export interface MemoryPartition {
 export interface MemorySourceOptions {
   id: string;
   partitions: MemoryPartition[];
+  /**
+   * Hand records out as runs of blocks (`SourceBatch.runs`) to a poll that asks for them, as the
+   * Kinesis source does: for tests of that path. Default false.
+   */
+  blocks?: boolean;
 }
 
 interface State {
@@ -55,6 +62,63 @@ class MemoryRecord implements SourceRecord {
   ) {}
 }
 
+/** Records of one partition copied into one block (see {@link MemorySourceOptions.blocks}). */
+class MemoryBlock implements RecordBlock {
+  readonly length: number;
+  readonly data: Uint8Array;
+  private readonly starts: Int32Array;
+  constructor(
+    readonly partitionId: string,
+    private readonly records: SourceRecord[],
+  ) {
+    this.length = records.length;
+    this.starts = new Int32Array(records.length + 1);
+    let total = 0;
+    for (let i = 0; i < records.length; i++) {
+      this.starts[i] = total;
+      total += records[i]!.data.byteLength;
+    }
+    this.starts[records.length] = total;
+    this.data = new Uint8Array(total);
+    for (let i = 0; i < records.length; i++) this.data.set(records[i]!.data, this.starts[i]!);
+  }
+  dataStart(i: number): number {
+    return this.starts[i]!;
+  }
+  dataEnd(i: number): number {
+    return this.starts[i + 1]!;
+  }
+  position(i: number): string {
+    return this.records[i]!.position;
+  }
+  partitionKey(i: number): string {
+    return this.records[i]!.partitionKey;
+  }
+  arrivalTimeMs(i: number): number {
+    return this.records[i]!.arrivalTimeMs;
+  }
+  meta(i: number): Readonly<Record<string, string>> {
+    return this.records[i]!.meta;
+  }
+  record(i: number): SourceRecord {
+    const r = this.records[i]!;
+    return { ...r, data: this.data.subarray(this.dataStart(i), this.dataEnd(i)) };
+  }
+}
+
+/** A poll's records (a partition's in a row) as one run per partition. */
+function toRuns(records: SourceRecord[]): RecordRun[] {
+  const runs: RecordRun[] = [];
+  let from = 0;
+  for (let i = 1; i <= records.length; i++) {
+    if (i < records.length && records[i]!.partitionId === records[from]!.partitionId) continue;
+    const block = new MemoryBlock(records[from]!.partitionId, records.slice(from, i));
+    runs.push({ block, from: 0, to: block.length });
+    from = i;
+  }
+  return runs;
+}
+
 /** A Source over in-memory partitions. */
 export class MemorySource implements Source {
   readonly id: string;
@@ -62,8 +126,11 @@ export class MemorySource implements Source {
   private rotate = 0;
   private closed = false;
 
+  private readonly blocks: boolean;
+
   constructor(options: MemorySourceOptions) {
     this.id = options.id;
+    this.blocks = options.blocks ?? false;
     this.states = options.partitions.map((p) => ({ p, next: 0, read: 0, bytes: 0, committed: undefined }));
   }
 
@@ -109,6 +176,7 @@ export class MemorySource implements Source {
       if (taken > 0) positions.set(s.p.id, String(s.next - 1));
     }
     this.rotate = (this.rotate + 1) % Math.max(1, n);
+    if (this.blocks && options.runs === true && records.length > 0) return { records: [], runs: toRuns(records), positions };
     if (records.length === 0 && options.waitMs) {
       // Nothing left: behave like an idle stream (wait, unless stopped).
       await new Promise<void>((resolve) => {

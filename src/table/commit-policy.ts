@@ -23,9 +23,12 @@ function intProp(props: Record<string, string>, key: string, dflt: number): numb
   return Number.isInteger(n) && n >= 0 ? n : dflt;
 }
 
-/** The conflict retry policy a table's properties ask for (`commit.retry.*`; invalid values fall back to the defaults). */
-export function retryPolicyFromProperties(props: Record<string, string>): RetryPolicy & { budgetMs: number } {
-  const d = DEFAULT_COMMIT_RETRY_POLICY;
+/**
+ * The conflict retry policy a table's properties ask for (`commit.retry.*`; invalid values fall
+ * back to the defaults: Java's, or the caller's `defaults` where given).
+ */
+export function retryPolicyFromProperties(props: Record<string, string>, defaults?: Partial<RetryPolicy>): RetryPolicy & { budgetMs: number } {
+  const d = { ...DEFAULT_COMMIT_RETRY_POLICY, ...defaults };
   return {
     maxAttempts: intProp(props, 'commit.retry.num-retries', d.maxAttempts - 1) + 1,
     baseDelayMs: intProp(props, 'commit.retry.min-wait-ms', d.baseDelayMs),

@@ -40,7 +40,7 @@ import { findSnapshot, mergeSummary, newSnapshotId, snapshotForRef, summarizeFil
 import type { Schema } from '../iceberg/types.js';
 import { applyUpdates } from '../iceberg/update-metadata.js';
 import { joinLocation } from '../io/location.js';
-import { backoffDelayMs, sleep } from '../retry.js';
+import { backoffDelayMs, sleep, type RetryPolicy } from '../retry.js';
 import { DEFAULT_OUTAGE_POLICY, retryPolicyFromProperties, type OutagePolicy } from './commit-policy.js';
 import type { Table } from './table.js';
 
@@ -61,6 +61,12 @@ export interface CommitOptions {
    * (e.g. a pipeline fencing itself when the table's checkpoint moved under it).
    */
   validate?: (base: TableMetadata) => void | Promise<void>;
+  /**
+   * Conflict retries where the table's `commit.retry.*` properties say nothing (default Java's:
+   * 100 ms doubling to 60 s, 5 attempts). Writers that conflict all the time by design (workers
+   * sharing a stream, each committing its own shards every second) retry sooner and longer.
+   */
+  conflictDefaults?: Partial<RetryPolicy>;
   /** Branch to commit to. Default `main`. */
   branch?: string;
   /** Pre-assigned snapshot id. Default: random. */
@@ -196,7 +202,7 @@ export abstract class SnapshotProducer {
           if (!(e instanceof CommitStateUnknownError) && !this.resentAfterUnknown) await this.cleanup(new Set());
           throw e;
         }
-        const policy = retryPolicyFromProperties(base.properties);
+        const policy = retryPolicyFromProperties(base.properties, this.options.conflictDefaults);
         const exhausted = attempt >= policy.maxAttempts || Date.now() - started > policy.budgetMs;
         // A conflict's backoff is short and not an outage wait: a stop does not cut it.
         if (!exhausted) await sleep(backoffDelayMs(attempt - 1, policy));

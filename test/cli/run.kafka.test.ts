@@ -5,8 +5,8 @@
  *   partitions and has no CreateTopics), derived values (topic, partition, offset, key, header,
  *   timestamp), bad records in the dead-letter table with topic:partition and offset;
  * - SIGKILL of `floe run` again and again while a producer sends: every record exactly once;
- * - two processes in one group, the second joining while the producer sends (a rebalance):
- *   every record exactly once.
+ * - two, then three processes in one group, each joining while the producer sends
+ *   (rebalances): every record exactly once.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -192,27 +192,29 @@ describe('floe run with a Kafka source (mock cluster)', { skip: SKIP_NO_KCAT }, 
       assert.ok(kills >= 4, `${kills} kills`);
       assert.equal(rows, BigInt(total), 'no duplicate, no loss');
       assert.equal(distinct, BigInt(total));
-      const [[min, max]] = await s.query<[bigint, bigint]>('SELECT min(id), max(id) FROM db.kills');
-      assert.deepEqual([min, max], [0n, BigInt(total - 1)]);
+      const range = (await s.query<[bigint, bigint]>('SELECT min(id), max(id) FROM db.kills'))[0];
+      assert.deepEqual(range, [0n, BigInt(total - 1)]);
     } finally {
       if (last.child.exitCode === null) last.child.kill('SIGKILL');
     }
   });
 
-  test('two processes in one group, the second joining while producing (a rebalance): every record exactly once', { timeout: 150_000 }, async () => {
-    const s = await setup('pair', ['  topics: [pair]'], ['    id: { type: long, required: true }', '    part: { type: string, value: partition }'], ['  interval: 200ms']);
-    const producer = startProducer(mock.bootstrap, 'pair');
+  test('two, then three processes in one group, each joining while producing (rebalances): every record exactly once', { timeout: 180_000 }, async () => {
+    const s = await setup('trio', ['  topics: [trio]'], ['    id: { type: long, required: true }', '    part: { type: string, value: partition }'], ['  interval: 200ms']);
+    const producer = startProducer(mock.bootstrap, 'trio');
     let next = 0;
     const sending = setInterval(() => {
       producer.send(Array.from({ length: 40 }, () => JSON.stringify({ id: next++ })));
     }, 50);
-    const a = s.run();
-    let b: CliProcess | undefined;
+    const procs: CliProcess[] = [s.run()];
     try {
-      await a.waitForStdout((out) => out.includes('"msg":"commit"'), 30_000, 'a commit of the first process');
-      await sleep(1500);
-      b = s.run();
-      await b.waitForStdout((out) => out.includes('"msg":"commit"'), 40_000, 'a commit of the second process');
+      await procs[0]!.waitForStdout((out) => out.includes('"msg":"commit"'), 30_000, 'a commit of the first process');
+      for (const n of [2, 3]) {
+        await sleep(1500);
+        const p = s.run();
+        procs.push(p);
+        await p.waitForStdout((out) => out.includes('"msg":"commit"'), 40_000, `a commit of process ${n}`);
+      }
       await sleep(3000);
     } finally {
       clearInterval(sending);
@@ -220,21 +222,20 @@ describe('floe run with a Kafka source (mock cluster)', { skip: SKIP_NO_KCAT }, 
     }
     const total = next;
     try {
-      await waitRows(s.counts, total, 60_000, [a, b!]);
+      await waitRows(s.counts, total, 60_000, procs);
       await sleep(1000);
-      a.child.kill('SIGTERM');
-      b!.child.kill('SIGTERM');
-      const [ea, eb] = await Promise.all([a.exited, b!.exited]);
-      assert.deepEqual(ea, { code: 0, signal: null }, a.stderr());
-      assert.deepEqual(eb, { code: 0, signal: null }, b!.stderr());
+      for (const p of procs) p.child.kill('SIGTERM');
+      const ends = await Promise.all(procs.map((p) => p.exited));
+      ends.forEach((e, i) => assert.deepEqual(e, { code: 0, signal: null }, procs[i]!.stderr()));
       const [rows, distinct] = await s.counts();
       const commitsOf = (p: CliProcess) => p.stdout().split('\n').filter((l) => l.includes('"msg":"commit"')).length;
-      console.log(`kafka pair: ${total} records, ${rows} rows, ${distinct} distinct; commits ${commitsOf(a)} + ${commitsOf(b!)}; rewinds ${(a.stdout() + b!.stdout()).split('"msg":"rewound').length - 1}`);
+      const rewinds = procs.map((p) => p.stdout().split('"msg":"rewound').length - 1).reduce((a, b) => a + b, 0);
+      console.log(`kafka trio: ${total} records, ${rows} rows, ${distinct} distinct; commits ${procs.map(commitsOf).join(' + ')}; rewinds ${rewinds}`);
       assert.equal(rows, BigInt(total), 'no duplicate, no loss');
       assert.equal(distinct, BigInt(total));
-      assert.ok(commitsOf(b!) > 0, 'the second member committed');
+      for (const p of procs) assert.ok(commitsOf(p) > 0, 'every member committed');
     } finally {
-      for (const p of [a, b]) if (p && p.child.exitCode === null) p.child.kill('SIGKILL');
+      for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     }
   });
 });

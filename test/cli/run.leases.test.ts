@@ -116,8 +116,6 @@ async function setup(name: string) {
       `  warehouse: ${warehouse}`,
       'table:',
       `  name: db.${name}`,
-      // Several writers commit every second: conflicts are retried (positions never conflict).
-      "  properties: { commit.retry.num-retries: '100', commit.retry.min-wait-ms: '20', commit.retry.max-wait-ms: '200' }",
       'transform:',
       '  columns:',
       '    id: { type: long, required: true }',
@@ -250,7 +248,8 @@ async function killScenario(s: Awaited<ReturnType<typeof setup>>): Promise<void>
   const d = s.start();
   const joined = Date.now();
   await until(() => held(d).size >= 2, 30_000, 'the new worker holding 2 shards', [b, c, d]);
-  console.log(`# the new worker held ${held(d).size} shards after ${Date.now() - joined} ms`);
+  const firstLine = Date.parse(logLines(d.stdout())[0]!.ts);
+  console.log(`# the new worker held ${held(d).size} shards ${Date.now() - joined} ms after its spawn, ${Date.now() - firstLine} ms after its first log line`);
   await until(() => [b, c, d].reduce((n, p) => n + held(p).size, 0) === SHARDS, 20_000, 'every shard held once', [b, c, d]);
   await sleep(2000);
 
@@ -293,4 +292,5 @@ async function pauseScenario(s: Awaited<ReturnType<typeof setup>>): Promise<void
   const lost = logLines(a.stdout()).filter((l) => /^leases: lost shard .* \((expired|stolen)\)/.test(l.msg));
   console.log(`# ${total} records produced, each in the table once; the resumed worker: ${lost.length} lease(s) lost, ${rewound.length} rewind(s)`);
   assert.ok(lost.length > 0, 'the resumed worker lost leases');
+  assert.ok(rewound.length > 0, 'the resumed worker dropped the rows it had not committed');
 }

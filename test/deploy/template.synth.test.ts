@@ -128,6 +128,7 @@ for (const [label, make] of [
     }
     walk(template.Outputs, 'Outputs');
     assert.ok(JSON.stringify(template).length < TEMPLATE_BODY_LIMIT / 2, `compact template ${JSON.stringify(template).length} bytes`);
+    assert.ok(/^[\x20-\x7e]*$/.test(template.Description), 'an ASCII description');
   });
 }
 
@@ -140,7 +141,7 @@ test('template: the stream (ON_DEMAND, encrypted), the bucket (encrypted, privat
 
   const bucket = one(template, 'AWS::S3::Bucket');
   assert.equal(bucket.BucketName, 'glue-streaming-iceberg-data-123456789012');
-  assert.deepEqual(bucket.BucketEncryption, { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: true }] });
+  assert.deepEqual(bucket.BucketEncryption, { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] });
   assert.deepEqual(bucket.PublicAccessBlockConfiguration, { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
   assert.equal(template.Resources.WarehouseBucket!.DeletionPolicy, 'Retain');
   assert.equal(template.Resources.GlueDatabase!.DeletionPolicy, 'Retain');

@@ -5,7 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { validateConfig } from '../../src/pipeline/config.js';
+import { repoRoot } from '../helpers/shared.js';
 
 const base = {
   source: { stream: 'events' },
@@ -41,4 +44,14 @@ test('metrics: bad values name the key', () => {
   for (const [metrics, message] of cases) {
     assert.throws(() => validateConfig({ ...base, metrics }), { message }, JSON.stringify(metrics));
   }
+});
+
+test('metrics: the README documents each key with its default', () => {
+  const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
+  assert.match(readme, /^\| `metrics\.port` \| off \|/m);
+  assert.match(readme, /^\| `metrics\.host` \| `127\.0\.0\.1` \|/m);
+  assert.match(readme, /^\| `metrics\.ready_commit_age` \| 10 × `commit\.interval`, at least `30s` \|/m);
+  assert.equal(validateConfig({ ...base, metrics: { port: 1 } }).metrics?.host, '127.0.0.1');
+  assert.equal(validateConfig({ ...base, commit: { interval: '2s' }, metrics: { port: 1 } }).metrics?.readyCommitAgeMs, 30_000);
+  assert.equal(validateConfig({ ...base, commit: { interval: '5s' }, metrics: { port: 1 } }).metrics?.readyCommitAgeMs, 50_000);
 });

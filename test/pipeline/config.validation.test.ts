@@ -76,8 +76,9 @@ describe('the document and its sections', () => {
 });
 
 describe('source', () => {
-  test('type: only kinesis', () => {
-    refused(doc({ source: { type: 'kafka' } }), /^config: source\.type: 'kafka' is not supported/);
+  test('type: kinesis or kafka (whose keys are its own: test/pipeline/config.kafka.test.ts)', () => {
+    refused(doc({ source: { type: 'pulsar' } }), /^config: source\.type: 'pulsar' is not supported \(kinesis, kafka\)/);
+    refused(doc({ source: { type: 'kafka' } }), /^config: source\.stream: unknown key/);
   });
   test('stream or stream_arn is required; names must be non-empty strings', () => {
     refused(doc({ source: { stream: undefined } }), /^config: source\.stream: required \(or source\.stream_arn\)/);

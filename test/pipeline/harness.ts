@@ -18,8 +18,8 @@ import type { PollOptions, SourceBatch } from '../../src/source/source.js';
 /** A memory source (stream `events`) that calls `onDrained` on every poll once all is read. */
 export class DrainingSource extends MemorySource {
   onDrained: (() => void) | undefined;
-  constructor(partitions: MemoryPartition[]) {
-    super({ id: 'events', partitions });
+  constructor(partitions: MemoryPartition[], blocks = false) {
+    super({ id: 'events', partitions, blocks });
   }
   override async poll(options: PollOptions): Promise<SourceBatch> {
     const batch = await super.poll(options);
@@ -56,6 +56,8 @@ export interface RunOptions<T> {
   policy: 'dlq' | 'fail';
   partitions: MemoryPartition[];
   readPath: ReadPath;
+  /** Records handed out as runs of blocks (the Kinesis source's way), not objects. Default false. */
+  blocks?: boolean;
   /** Called as soon as the run ends, whether it stopped or failed (before anything is read). */
   afterRun?: () => void;
   /** Reads what the run stored, while the catalog is open. */
@@ -70,7 +72,7 @@ export async function runPipeline<T>(o: RunOptions<T>): Promise<{ error: Error }
   const dir = await mkdtemp(join(tmpdir(), o.tmpPrefix));
   const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });
   try {
-    const source = new DrainingSource(o.partitions);
+    const source = new DrainingSource(o.partitions, o.blocks);
     const events: PipelineEvent[] = [];
     const pipeline = await Pipeline.open({
       config: validateConfig({ ...o.config, catalog: { warehouse: dir }, dead_letter: { policy: o.policy } }),

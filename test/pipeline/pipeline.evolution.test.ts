@@ -234,19 +234,31 @@ test('transform.unmapped: add_columns adds columns with the rows, in one commit;
   });
 });
 
-test('transform.unmapped: add_columns: a flood of 10,000 distinct keys adds at most max_new_columns per commit', { timeout: 120_000 }, async () => {
+test('transform.unmapped: add_columns: a flood of 10,000 distinct keys adds at most max_new_columns per commit and max_columns in all', { timeout: 120_000 }, async () => {
   await withCatalog('floe-unmapped-flood-', async (catalog, dir) => {
-    const config = { table: { name: 'db.events' }, transform: { columns: [{ name: 'id', type: 'string', required: true }], unmapped: 'add_columns', max_new_columns: 50 } };
+    const config = {
+      table: { name: 'db.events' },
+      transform: { columns: [{ name: 'id', type: 'string', required: true }], unmapped: 'add_columns', max_new_columns: 50, max_columns: 120 },
+      commit: { interval: '1h', max_bytes: 20_000 }, // about 900 records a commit (dead letters count in bytes, not in rows)
+    };
     const records = Array.from({ length: 10_000 }, (_, i) => `{"id":"r${i}","key_${i}":${i}}`);
     const events = await run(catalog, dir, config, records);
     const md = (await Table.load(catalog, ID)).metadata;
-    assert.equal(currentSchema(md).fields.length, 51, 'id and 50 new columns (one commit)');
+    assert.equal(currentSchema(md).fields.length, 120, 'id and 119 new columns: max_columns');
+    const evolved = events.filter((e) => e.type === 'evolved');
+    assert.deepEqual(evolved.map((e) => e.type === 'evolved' && e.changes.length), [50, 50, 19], 'at most 50 per commit');
     const commits = events.filter((e) => e.type === 'commit');
-    assert.equal(commits.length, 1);
-    assert.deepEqual(await query(catalog, 'SELECT count(*) FROM db.events'), [['50']]);
-    const dl = await query(catalog, 'SELECT count(*), min(error) FROM db.events_dead_letters');
-    assert.equal(dl[0]![0], '9950');
-    assert.equal(dl[0]![1], "transform: unmapped field 'key_100': adding 1 column would exceed transform.max_new_columns (50 per commit; 50 added to this one)".replace('key_100', dl[0]![1]!.match(/'(key_\d+)'/)![1]!));
+    assert.ok(commits.length >= 10, `${commits.length} commits`);
+    assert.ok(commits.every((c) => c.type === 'commit' && c.files <= 1), 'the rows read under many schemas of a commit in one file');
+    assert.equal(md.schemas.length, 4, 'one schema per commit that added columns, not one per column');
+    assert.deepEqual(await query(catalog, 'SELECT count(*) FROM db.events'), [['119']]);
+    const dl = await query(catalog, `SELECT count(*) FROM db.events_dead_letters`);
+    assert.equal(dl[0]![0], '9881');
+    const reasons = await query(catalog, `SELECT DISTINCT regexp_replace(error, 'key_[0-9]+', 'key_N') FROM db.events_dead_letters ORDER BY 1`);
+    assert.deepEqual(reasons, [
+      ["transform: unmapped field 'key_N': adding 1 column would exceed transform.max_columns (120; the table has 120)"],
+      ["transform: unmapped field 'key_N': adding 1 column would exceed transform.max_new_columns (50 per commit; 50 added to this one)"],
+    ]);
   });
 });
 
@@ -315,5 +327,64 @@ test('transform.unmapped: add_columns: names that cannot be column names are dea
       ["transform: unmapped field 's2.K': a name that differs only in case from the column 'k' (DuckDB, which writes the files, cannot hold both) cannot be a column name"],
       ["transform: unmapped field 'l': values of different types (long and string), no column is added for it"],
     ]);
+  });
+});
+
+test('transform.unmapped: add_columns on a partitioned table: one file per partition per commit, values in place', { timeout: 60_000 }, async () => {
+  await withCatalog('floe-unmapped-part-', async (catalog, dir) => {
+    const config = { table: { name: 'db.events', partition_by: 'region' }, transform: { columns: [{ name: 'id', type: 'string', required: true }, { name: 'region', type: 'string' }], unmapped: 'add_columns' } };
+    const records = Array.from({ length: 60 }, (_, i) => ({ id: `r${i}`, region: ['eu', 'us', 'ap'][i % 3], ...(i % 9 === 4 ? { [`f${i % 4}`]: i } : {}) }));
+    const events = await run(catalog, dir, config, records);
+    const commits = events.filter((e) => e.type === 'commit');
+    assert.deepEqual(commits.map((c) => c.type === 'commit' && c.files), [3]);
+    const cols = [...new Set(records.flatMap((r) => Object.keys(r)).filter((k) => k.startsWith('f')))].sort();
+    const rows = await query(catalog, `SELECT id, region, ${cols.join(', ')} FROM db.events ORDER BY id`);
+    const expected = records
+      .map((r) => [r.id, r.region!, ...cols.map((c) => ((r as Record<string, unknown>)[c] === undefined ? null : String((r as Record<string, unknown>)[c])))])
+      .sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
+    assert.deepEqual(rows, expected);
+  });
+});
+
+test('transform.unmapped: add_columns: a schema change by another writer meanwhile stops the run without committing; the next start adds the columns after it', { timeout: 60_000 }, async () => {
+  await withCatalog('floe-unmapped-race-', async (catalog, dir) => {
+    const config = validateConfig({
+      source: { stream: 'events' },
+      catalog: { warehouse: dir },
+      table: { name: 'db.events' },
+      transform: { columns: [{ name: 'id', type: 'string', required: true }], unmapped: 'add_columns' },
+      commit: { interval: '1h' },
+      maintenance: false,
+    });
+    const records = [{ id: 'a' }, { id: 'b', score: 1 }];
+    const partitions = [{ id: 'shardId-000000000000', length: 2, record: (i: number) => ({ data: enc.encode(JSON.stringify(records[i])), partitionKey: 'k', arrivalTimeMs: 0 }) }];
+    for (const race of [true, false]) {
+      const source = new DrainingSource(partitions);
+      let raced = false;
+      // The catalog as the pipeline sees it: its commit that adds columns is preceded by another
+      // writer's `floe table alter db.events add-column note string`, landed just before.
+      const racing = new Proxy(catalog, {
+        get(target, prop, receiver) {
+          if (prop !== 'commitTable') return Reflect.get(target, prop, receiver) as unknown;
+          return async (...args: Parameters<SqlCatalog['commitTable']>) => {
+            if (race && !raced && args[2].some((u) => u.action === 'add-schema')) {
+              raced = true;
+              const t = await Table.load(catalog, ID);
+              await t.updateSchema((s, md) => ({ ...s, fields: [...s.fields, { id: md['last-column-id'] + 1, name: 'note', required: false, type: 'string' }] }));
+            }
+            return target.commitTable(...args);
+          };
+        },
+      });
+      const pipeline = await Pipeline.open({ config, catalog: racing, source });
+      source.onDrained = () => pipeline.stop();
+      if (race) {
+        await assert.rejects(pipeline.run(), /^FencedError: pipeline: the schema of db\.events changed under this run \(schema 0 → 1, last column id 1 → 2\) while it was adding columns for new fields; stopping without committing/);
+        assert.ok(raced);
+      } else await pipeline.run();
+    }
+    const md = (await Table.load(catalog, ID)).metadata;
+    assert.deepEqual(currentSchema(md).fields.map((f) => [f.id, f.name]), [[1, 'id'], [2, 'note'], [3, 'score']], 'ids after the other writer\'s column, none reused');
+    assert.deepEqual(await query(catalog, 'SELECT id, score, note FROM db.events ORDER BY id'), [['a', null, null], ['b', '1', null]]);
   });
 });

@@ -157,7 +157,7 @@ describe('derived values', () => {
       ['processing_time', 'date'],
       ['arrival_time', 'string'],
       ['shard', 'long'],
-      ['partition', 'int'],
+      ['partition', 'double'],
       ['sequence_number', 'long'],
       ['sequence_number', 'decimal(38,0)'],
       ['sub_sequence_number', 'string'],

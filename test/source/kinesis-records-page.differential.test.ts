@@ -316,3 +316,19 @@ test('a page from SDK records (another protocol) reads back the same', () => {
     normalize({ Records: old.Records ?? [] }),
   );
 });
+
+test('maximum-size records (1 MiB of data each) and a 10,000-record response read the same', () => {
+  const random = rng(21);
+  const big = Uint8Array.from({ length: 1024 * 1024 }, () => Math.floor(random() * 256));
+  const records = [
+    { SequenceNumber: '1', Data: Buffer.from(big).toString('base64'), PartitionKey: 'a'.repeat(256), ApproximateArrivalTimestamp: 1_767_885_412.5 },
+    { SequenceNumber: '2', Data: Buffer.from(big.subarray(1)).toString('base64'), PartitionKey: 'b' },
+    ...Array.from({ length: 10_000 }, (_, i) => ({ SequenceNumber: String(3 + i), Data: Buffer.from(`{"i":${i}}`).toString('base64'), PartitionKey: `k${i % 7}` })),
+  ];
+  const body = Buffer.from(JSON.stringify({ Records: records, NextShardIterator: 'n', MillisBehindLatest: 0 }));
+  const { ours, old } = parseBoth(body);
+  if (ours instanceof Error || old instanceof Error) assert.fail(String(ours instanceof Error ? ours : old));
+  assert.deepEqual(normalize(pageOutput(ours)), normalize(old));
+  assert.deepEqual(blockRecords(ours), plain(referenceRecords(old.Records!)));
+  assert.equal(ours.data.byteLength, 2 * big.byteLength - 1 + records.slice(2).reduce((a, r) => a + Buffer.from(r.Data, 'base64').byteLength, 0));
+});

@@ -60,7 +60,7 @@ test('leases: two workers share a stream and a split; children after the parent\
   const config = validateConfig({
     source: { stream: STREAM, application: APP, lease: { failover_time: '3s' } },
     catalog: { warehouse: dir },
-    table: { name: 'db.shared', properties: { 'commit.retry.num-retries': '50', 'commit.retry.min-wait-ms': '10', 'commit.retry.max-wait-ms': '100' } },
+    table: { name: 'db.shared' },
     transform: { columns: { id: 'string', shard: { type: 'string', value: 'shard' } } },
     commit: { interval: '300ms' },
     maintenance: false,

@@ -6,10 +6,10 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { GlueClient } from '@aws-sdk/client-glue';
-import { S3Client } from '@aws-sdk/client-s3';
 import { ValidationError } from '../../errors.js';
 import { validateConfig, type PipelineConfig } from '../../pipeline/config.js';
+import { glueClientFromEnv } from '../../catalog/glue/client.js';
+import { s3ClientFromEnv } from '../../io/s3-client.js';
 import { cloudFormationClient, deleteStack, deployStack, stackOutputs } from '../../deploy/cloudformation.js';
 import { purgeKept } from '../../deploy/purge.js';
 import { stackPlan, synthesizeTemplate, type StackPlan } from '../../deploy/template.js';
@@ -119,10 +119,10 @@ export async function destroyCommand(argv: string[], io: CommandIO): Promise<num
     const deleted = await deleteStack(client, { stack: p.stack, progress: (line) => io.stderr(`destroy: ${line}\n`) });
     io.stderr(deleted ? `destroy: stack ${p.stack} deleted\n` : `destroy: no stack ${p.stack}\n`);
     if (purge) {
+      // The same conventions as every floe client (AWS_ENDPOINT_URL_S3 / _GLUE, the default chain).
       const region = await client.config.region();
-      const credentials = client.config.credentials;
-      const s3 = new S3Client({ region, credentials });
-      const glue = new GlueClient({ region, credentials });
+      const s3 = s3ClientFromEnv({ region, env: io.env });
+      const glue = glueClientFromEnv({ region, env: io.env });
       try {
         await purgeKept(p, { s3, glue }, (line) => io.stderr(`destroy: ${line}\n`));
       } finally {

@@ -35,6 +35,11 @@ export const QUICKSTART_SPEC: CommandSpec = {
   flags: {
     warehouse: { type: 'string', value: 'DIR', help: 'where the table, its catalog and the stream live (default FLOE_WAREHOUSE, else ./warehouse)' },
     count: { type: 'string', value: 'N', help: 'how many reference events to send (default 10)' },
+    source: {
+      type: 'string',
+      value: 'kinesis|kafka',
+      help: 'kafka: the local twin instead (Kafka mock cluster via kcat, floe catalog serve, s3rver as the warehouse; from a checkout), everything temporary',
+    },
   },
 };
 
@@ -52,6 +57,12 @@ export async function quickstartCommand(argv: string[], io: CommandIO): Promise<
   const warehouse = resolve(str(values, 'warehouse') ?? io.env.FLOE_WAREHOUSE ?? 'warehouse');
   const count = Number(str(values, 'count') ?? '10');
   if (!Number.isInteger(count) || count < 1) throw new UsageError(`cli: --count must be a positive integer`);
+  const sourceType = str(values, 'source') ?? 'kinesis';
+  if (sourceType !== 'kinesis' && sourceType !== 'kafka') throw new UsageError(`cli: --source must be kinesis or kafka, got '${sourceType}'`);
+  if (sourceType === 'kafka') {
+    const { quickstartKafka } = await import('./quickstart-kafka.js');
+    return quickstartKafka(io, count);
+  }
 
   const kinesisDir = join(warehouse, '.kinesis');
   ensureLocalDirectory(kinesisDir, 'quickstart: --warehouse');

@@ -53,7 +53,7 @@ export const RUN_SPEC: CommandSpec = {
     },
   },
   notes: `Every key of the config (source, catalog, table, transform, commit, dead_letter, maintenance,
-duckdb) is described in the configuration reference, the README's "Configuration of floe run":
+duckdb, metrics, deploy) is described in the configuration reference, the README's "Configuration of floe run":
   ${CONFIG_REFERENCE}
 A complete example: examples/reference.yaml.`,
 };

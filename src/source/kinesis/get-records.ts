@@ -12,7 +12,9 @@
  * outer one puts the parsed records into the output. The output has the SDK's shape (`Data` as a
  * Uint8Array, `ApproximateArrivalTimestamp` as a Date, absent members absent), so callers cannot
  * tell the difference (test/source/kinesis-get-records.unit.test.ts compares both on the same
- * responses).
+ * responses). With `lean` (what the shard readers use) the body is read as bytes by
+ * `records-page.ts` instead, into one `RecordsPage` (no string, no object per record);
+ * `parseGetRecordsBody` stays the reference its differential test compares it with.
  */
 import { GetRecordsCommand, type GetRecordsCommandInput, type GetRecordsCommandOutput, type _Record } from '@aws-sdk/client-kinesis';
 import { FloeError } from '../../errors.js';

@@ -809,13 +809,17 @@ function parseRecord(p: Parser, k: number, o: number, t: number): typeof recordR
           // Digits then the quote: the usual sequence number, checked and copied in one pass
           // (to the texts' next place, where it belongs: it comes before the partition key).
           const text = scratchText;
+          const n = p.n;
           let q = s + 1;
-          let c = b[q];
           let w = t;
-          while (c !== undefined && c >= 0x30 && c <= 0x39) {
-            text[w++] = c;
-            c = b[++q];
+          // Bounded by the body's length: the byte read is always a number (a faster loop).
+          while (q < n) {
+            const d = b[q]! - 0x30;
+            if (d < 0 || d > 9) break;
+            text[w++] = d + 0x30;
+            q++;
           }
+          const c = q < n ? b[q] : undefined;
           const len = q - s - 1;
           if (c === QUOTE && len >= 1 && len <= 128 && !(len > 1 && b[s + 1] === 0x30)) {
             seqLen = len;

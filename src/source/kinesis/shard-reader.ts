@@ -10,6 +10,11 @@
  * capped by its fair share of the source-wide budget (`ByteBudget.share`), a call reserves the
  * response bytes it may bring (measured per shard), and a shard idle at the tip is polled less
  * and less often, down to once a second (bench/notes.md item 26).
+ *
+ * A response is buffered as one block (`shard-block.ts` over the lean parser's `RecordsPage`):
+ * its records' data in one buffer, strings made only when read, no object per record. `take`
+ * hands out runs of blocks to a poll that asks for them (`PollOptions.runs`), records otherwise
+ * (bench/notes.md item 28).
  */
 import { GetShardIteratorCommand, type GetShardIteratorCommandInput, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { FloeError } from '../../errors.js';

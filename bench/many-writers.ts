@@ -1,0 +1,155 @@
+/**
+ * Many writers, one table (issue #14 part 3, a first measurement): N pipelines on disjoint
+ * partitions of one stream commit every second into one table of the embedded SQLite catalog,
+ * as N workers sharing a stream through leases do (per-shard fencing: they never fence each other,
+ * their commits only race in the catalog). Reports commits/s, conflicts (attempts beyond the
+ * first) per commit, and record freshness (commit landed − record made available) p50/p99.
+ *
+ *   npx tsx bench/many-writers.ts --writers 1,2,4,8 --seconds 12 --rate 200 [--min-wait 100 --max-wait 60000]
+ *
+ * Without `--min-wait`, commits retry conflicts as `floe run` does for workers sharing a stream
+ * (10 ms doubling to 200 ms, 100 attempts); `--min-wait 100 --max-wait 60000` is Java's backoff.
+ *
+ * Limits of this first figure: the N pipelines share one process and its event loop (separate
+ * processes do not), and the source is in memory (no Kinesis reads); what it isolates is the
+ * catalog: commit conflicts and their retries as writers are added. The REST catalog is not
+ * measured here.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqlCatalog } from '../src/catalog/sql/sql-catalog.js';
+import { validateConfig } from '../src/pipeline/config.js';
+import { Pipeline } from '../src/pipeline/pipeline.js';
+import type { InitialPosition, PollOptions, Source, SourceBatch, SourceMetrics, SourceRecord } from '../src/source/source.js';
+import { flag, percentile, sleep, sorted } from './common.js';
+
+const enc = new TextEncoder();
+
+/** One partition whose record i becomes available at start + i / rate. */
+class RateSource implements Source {
+  readonly id = 'bench';
+  private next = 0;
+  private readonly startMs = Date.now();
+  constructor(
+    private readonly partition: string,
+    private readonly rate: number,
+  ) {}
+  /** When record i became available. */
+  availableAt(i: number): number {
+    return this.startMs + (i * 1000) / this.rate;
+  }
+  async start(positions: ReadonlyMap<string, string>, _initial: InitialPosition): Promise<void> {
+    const p = positions.get(this.partition);
+    this.next = p === undefined ? 0 : Number(p) + 1;
+  }
+  async rewind(positions: ReadonlyMap<string, string>): Promise<void> {
+    await this.start(positions, { type: 'TRIM_HORIZON' });
+  }
+  async poll(options: PollOptions): Promise<SourceBatch> {
+    const due = Math.floor(((Date.now() - this.startMs) * this.rate) / 1000);
+    const n = Math.min(options.maxRecords, due - this.next);
+    if (n <= 0) {
+      await sleep(Math.min(options.waitMs ?? 50, 20));
+      return { records: [], positions: new Map() };
+    }
+    const records: SourceRecord[] = [];
+    for (let i = this.next; i < this.next + n; i++) {
+      records.push({ partitionId: this.partition, position: String(i), data: enc.encode(`{"id":"${this.partition}-${i}"}`), partitionKey: this.partition, arrivalTimeMs: this.availableAt(i), meta: {} });
+    }
+    this.next += n;
+    return { records, positions: new Map([[this.partition, String(this.next - 1)]]) };
+  }
+  markCommitted(): void {}
+  comparePositions(a: string, b: string): number {
+    return Number(a) - Number(b);
+  }
+  metrics(): SourceMetrics {
+    return { recordsRead: this.next, bytesRead: 0, throttles: 0, retries: 0, bufferedRecords: 0, bufferedBytes: 0, peakBufferedBytes: 0, millisBehindLatest: undefined, discoveries: 0, partitions: [] };
+  }
+  async close(): Promise<void> {}
+}
+
+async function measure(writers: number, seconds: number, rate: number): Promise<Record<string, number>> {
+  const dir = await mkdtemp(join(tmpdir(), 'floe-bench-writers-'));
+  const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });
+  try {
+    const config = validateConfig({
+      // As workers sharing a stream are configured (the pipeline's conflict retries follow it).
+      source: { stream: 'bench', application: 'bench-writers' },
+      catalog: { warehouse: dir },
+      table: { name: 'bench.t', properties: backoff },
+      transform: { columns: { id: 'string' } },
+      commit: { interval: '1s' },
+      dead_letter: { policy: 'fail' },
+      maintenance: false,
+    });
+    // Created once, before the writers start (as the first worker would).
+    await (await Pipeline.open({ config, catalog, source: new RateSource('p-init', 1) })).targetTable.refresh();
+    const freshness: number[] = [];
+    let commits = 0;
+    let conflicts = 0;
+    let rewinds = 0;
+    const runs: Promise<unknown>[] = [];
+    const pipelines: Pipeline[] = [];
+    for (let w = 0; w < writers; w++) {
+      const partition = `p${w}`;
+      const source = new RateSource(partition, rate);
+      let committedUpTo = -1;
+      const pipeline = await Pipeline.open({
+        config,
+        catalog,
+        source,
+        onEvent: (e) => {
+          if (e.type === 'rewound') rewinds++;
+          if (e.type !== 'commit') return;
+          const landed = Date.now();
+          commits++;
+          conflicts += e.attempts - 1;
+          const last = Number(e.positions[partition]);
+          for (let i = committedUpTo + 1; i <= last; i++) freshness.push(landed - source.availableAt(i));
+          committedUpTo = last;
+        },
+      });
+      pipelines.push(pipeline);
+      runs.push(pipeline.run());
+    }
+    const t0 = Date.now();
+    await sleep(seconds * 1000);
+    for (const p of pipelines) p.stop();
+    await Promise.all(runs);
+    const elapsed = (Date.now() - t0) / 1000;
+    const f = sorted(freshness);
+    return {
+      writers,
+      commitsPerSecond: commits / elapsed,
+      conflictsPerCommit: conflicts / Math.max(1, commits),
+      rewinds,
+      freshnessP50Ms: percentile(f, 50),
+      freshnessP99Ms: percentile(f, 99),
+      records: freshness.length,
+    };
+  } finally {
+    await catalog.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const writersList = flag('writers', '1,2,4,8').split(',').map(Number);
+/**
+ * The conflict backoff as table properties (`--min-wait 100 --max-wait 60000`: Java's defaults);
+ * without: the pipeline's defaults for workers sharing a stream.
+ */
+const backoff: Record<string, string> = process.argv.includes('--min-wait')
+  ? { 'commit.retry.num-retries': '100', 'commit.retry.min-wait-ms': flag('min-wait', '100'), 'commit.retry.max-wait-ms': flag('max-wait', '60000') }
+  : {};
+const seconds = Number(flag('seconds', '12'));
+const rate = Number(flag('rate', '200'));
+console.log('| writers | commits/s | conflicts per commit | rewinds | freshness p50 | freshness p99 | records |');
+console.log('|---|---|---|---|---|---|---|');
+for (const n of writersList) {
+  const r = await measure(n, seconds, rate);
+  console.log(
+    `| ${r.writers} | ${r.commitsPerSecond!.toFixed(2)} | ${r.conflictsPerCommit!.toFixed(2)} | ${r.rewinds} | ${Math.round(r.freshnessP50Ms!)} ms | ${Math.round(r.freshnessP99Ms!)} ms | ${r.records} |`,
+  );
+}
