@@ -5,4 +5,6 @@ export interface CommandIO {
   env: NodeJS.ProcessEnv;
   /** True when stdout is a terminal (progress bars, live status). */
   isTTY: boolean;
+  /** True when stderr is a terminal (the live status line of `floe run`); default `isTTY`. */
+  stderrIsTTY?: boolean;
 }

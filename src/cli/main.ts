@@ -11,6 +11,7 @@ import { FloeError, ValidationError } from '../errors.js';
 import { UsageError } from './args.js';
 import { renderGroup, renderUsage, type CommandGroup, type CommandSpec } from './help.js';
 import type { CommandIO } from './io.js';
+import { fatalErrorLine, forcedLogFormat, formatFor } from './log.js';
 type Command = (argv: string[], io: CommandIO) => Promise<number>;
 
 /**
@@ -21,6 +22,11 @@ type Command = (argv: string[], io: CommandIO) => Promise<number>;
 interface CommandEntry {
   summary: string;
   load: () => Promise<{ command: Command; help: CommandSpec | CommandGroup }>;
+  /**
+   * A long-running command with a log (`--log-level`): its fatal error is a log line (JSON off a
+   * terminal), written once, here.
+   */
+  logs?: true;
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
@@ -33,6 +39,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   },
   run: {
     summary: 'stream Kinesis into an Iceberg table (long-running)',
+    logs: true,
     load: async () => {
       const m = await import('./commands/run.js');
       return { command: m.runCommand, help: m.RUN_SPEC };
@@ -68,6 +75,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   },
   catalog: {
     summary: 'serve the catalog as an Iceberg REST catalog (catalog serve)',
+    logs: true,
     load: async () => {
       const m = await import('./commands/catalog.js');
       return { command: m.catalogCommand, help: m.CATALOG_GROUP };
@@ -178,13 +186,18 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
       io.stderr(`floe: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof FloeError) {
-      io.stderr(`floe: ${e.message}\n`);
-      if (io.env.FLOE_DEBUG && e.cause) io.stderr(`cause: ${String((e.cause as Error).stack ?? e.cause)}\n`);
-      return e instanceof ValidationError && /^(cli|config):/.test(e.message) ? 2 : 1;
-    }
-    io.stderr(`floe: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
-    return 1;
+    const code = e instanceof ValidationError && /^(cli|config):/.test(e.message) ? 2 : 1;
+    // Bad usage or configuration (exit 2, before any work) is a text line for the person who typed
+    // the command; the failure of a long-running command once running is its log's last line.
+    const format = code === 1 && entry.logs ? formatFor(forcedLogFormat(io.env), io.stderrIsTTY ?? io.isTTY) : 'text';
+    io.stderr(
+      fatalErrorLine(format, e, {
+        expected: e instanceof FloeError,
+        ...(e instanceof FloeError ? { code: e.code } : {}),
+        debug: Boolean(io.env.FLOE_DEBUG),
+      }),
+    );
+    return code;
   }
 }
 
@@ -208,6 +221,7 @@ if (isEntryPoint()) {
     stderr: (t) => process.stderr.write(t),
     env: process.env,
     isTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
   };
   main(process.argv.slice(2), io).then(
     (code) => {

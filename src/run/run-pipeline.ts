@@ -11,6 +11,7 @@ import type { MaintenanceDuckDBSettings, MaintenancePolicy } from '../maintenanc
 import { MaintenanceScheduler, type MaintenanceEvent } from '../maintenance/scheduler.js';
 import { DEFAULT_DUCKDB_MEMORY_LIMIT, type DuckDBConfig, type MaintenanceConfig } from '../pipeline/config.js';
 import { Pipeline, type PipelineEvent, type PipelineOptions } from '../pipeline/pipeline.js';
+import { RoutedPipeline } from '../pipeline/routed-pipeline.js';
 
 /** What a run reports: the pipeline's events and its maintenance's. */
 export type RunEvent = PipelineEvent | MaintenanceEvent;
@@ -48,9 +49,24 @@ export function maintenanceDuckDB(config: DuckDBConfig | undefined): Maintenance
  * the source. No `maintenance` section (a config built by hand), or nothing enabled: no scheduler.
  */
 export function openPipeline(options: RunPipelineOptions): Promise<Pipeline> {
+  const alongside = maintenanceAlongside(options);
+  return Pipeline.open({ ...options, ...(alongside ? { alongside } : {}) });
+}
+
+/**
+ * {@link openPipeline} for a config with `tables:` (`pipeline/routed-pipeline.ts`): every table's
+ * pipeline runs the config's maintenance on its table and dead-letter table.
+ */
+export function openRoutedPipeline(options: RunPipelineOptions): Promise<RoutedPipeline> {
+  const alongside = maintenanceAlongside(options);
+  return RoutedPipeline.open({ ...options, ...(alongside ? { alongside } : {}) });
+}
+
+/** The `alongside` hook that runs `config.maintenance` on a pipeline's tables (undefined: none). */
+function maintenanceAlongside(options: RunPipelineOptions): PipelineOptions['alongside'] {
   const { config, catalog, onEvent } = options;
   const policy = config.maintenance;
-  const alongside = policy
+  return policy
     ? (tables: TableIdentifier[]): MaintenanceScheduler | undefined => {
         const scheduler = new MaintenanceScheduler({
           catalog,
@@ -62,5 +78,4 @@ export function openPipeline(options: RunPipelineOptions): Promise<Pipeline> {
         return scheduler.hasWork ? scheduler : undefined;
       }
     : undefined;
-  return Pipeline.open({ ...options, ...(alongside ? { alongside } : {}) });
 }

@@ -41,10 +41,11 @@ async function serve(warehouse: string, extra: string[] = [], extraEnv: Record<s
   let err = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`floe catalog serve printed no URL within 30 s; stderr: ${err}`)), 30_000);
-    // Ready once the URL is on stdout and the banner on stderr.
+    // Ready once the URL is on stdout and the banner on stderr (text on a terminal or with
+    // FLOE_LOG_FORMAT=text, else a JSON line).
     const check = () => {
       const m = /^(http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
-      if (m && err.includes('Ctrl-C to stop')) {
+      if (m && (err.includes('Ctrl-C to stop') || /"msg":"catalog: Iceberg REST catalog on [^\n]*\n/.test(err))) {
         clearTimeout(timer);
         resolve(m[1]!);
       }
@@ -142,7 +143,7 @@ async function status(url: string, path: string, headers: Record<string, string>
 it('requires the token from FLOE_CATALOG_TOKEN or --auth (printed at start), which floe sends from FLOE_CATALOG_TOKEN', async () => {
   const [fromEnv, generated] = await Promise.all([
     serve(join(dir, 'wh-env'), [], { FLOE_CATALOG_TOKEN: 'env-token-1' }),
-    serve(join(dir, 'wh-auth'), ['--auth']),
+    serve(join(dir, 'wh-auth'), ['--auth'], { FLOE_LOG_FORMAT: 'text' }), // the banner as a terminal shows it
   ]);
   children.push(fromEnv.child, generated.child);
   assert.doesNotMatch(fromEnv.stderr(), /env-token-1/, 'a token the user gave is not echoed');

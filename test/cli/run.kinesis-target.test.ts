@@ -68,7 +68,7 @@ describe('which Kinesis, and whether it answers', { concurrency: true }, () => {
   test('floe run with no region and no endpoint: says to set AWS_REGION or AWS_ENDPOINT_URL_KINESIS (floe local), creates nothing', async () => {
     const { path, warehouse } = await configFile('no-region');
     const r = await runCli(['run', '--config', path], { HOME: home });
-    assertFails(r, 1, /^floe: kinesis: no AWS region\. /, ...WHAT_TO_DO);
+    assertFails(r, 1, /^\{"ts":"[^"]+","level":"error","msg":"kinesis: no AWS region\. /, ...WHAT_TO_DO); // run's fatal error: one JSON line off a terminal
     assert.doesNotMatch(r.stderr, /Region is missing/);
     assert.equal(existsSync(warehouse), false, 'no warehouse directory, no catalog database');
   });
@@ -105,7 +105,7 @@ describe('which Kinesis, and whether it answers', { concurrency: true }, () => {
     const t0 = Date.now();
     const r = await runCli(['run', '--config', path], { HOME: home, AWS_ENDPOINT_URL_KINESIS: url });
     const elapsed = Date.now() - t0;
-    assertFails(r, 1, new RegExp(`^floe: kinesis: ListShards on stream events: cannot connect to ${url.replace(/\./g, '\\.')} \\(connect ECONNREFUSED`), /`floe local`/);
+    assertFails(r, 1, new RegExp(`^\\{.*"msg":"kinesis: ListShards on stream events: cannot connect to ${url.replace(/\./g, '\\.')} \\(connect ECONNREFUSED`), /`floe local`/);
     assert.ok(elapsed < UNREACHABLE_GRACE_MS + 5_000, `floe run gave up only after ${elapsed} ms`);
   });
 

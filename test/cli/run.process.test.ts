@@ -142,7 +142,13 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     }
     assert.deepEqual(Object.keys(commits[2]!.positions as object), ['shardId-000000000000']);
     assert.deepEqual({ records: main[4]!.records, deadLetters: main[4]!.deadLetters, commits: main[4]!.commits }, { records: 45, deadLetters: 0, commits: 3 });
-    assert.match(p.stderr(), new RegExp(`floe: ${signal}: committing and stopping`));
+    // The signal is said in the log; nothing else (no status line off a terminal) on stderr.
+    assert.ok(
+      lines.some((l) => l.level === 'info' && l.msg === `${signal}: committing and stopping (send again to exit at once)` && l.signal === signal),
+      p.stdout(),
+    );
+    assert.deepEqual(lines.filter((l) => l.level === 'debug'), [], 'no debug lines by default');
+    assert.equal(p.stderr(), '');
     assert.deepEqual(await s.rows(), [45n, 45n]);
 
     // A second run resumes from the table's positions: only new records, exactly once.
@@ -180,6 +186,13 @@ test('floe run: a stream that does not exist is an error naming it (exit 1, no h
   const end = await p.exited;
   clearTimeout(timer);
   assert.deepEqual(end, { code: 1, signal: null }, p.stderr());
-  assert.match(p.stderr(), /^floe: kinesis: stream no-such-stream not found/m);
+  // One JSON line (stderr is a pipe), the error's code with it.
+  const errLines = p.stderr().split('\n').filter(Boolean);
+  assert.equal(errLines.length, 1, p.stderr());
+  const fatal = JSON.parse(errLines[0]!) as LogLine;
+  assert.equal(fatal.level, 'error');
+  assert.match(fatal.msg, /^kinesis: stream no-such-stream not found/);
+  assert.equal(fatal.fatal, true);
+  assert.equal(typeof fatal.code, 'string');
   assert.doesNotMatch(p.stderr(), /\n\s+at .+:\d+:\d+/, 'no stack trace');
 });

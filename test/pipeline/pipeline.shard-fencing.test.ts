@@ -46,7 +46,8 @@ class Partitions extends MemorySource {
 
 function config(dir: string, maxRecords: number) {
   return validateConfig({
-    source: { stream: 's' },
+    // As workers sharing a stream are configured: their conflict retries (no lease table here).
+    source: { stream: 's', application: 'shared' },
     catalog: { warehouse: dir },
     table: { name: 'db.t', properties: { 'commit.retry.num-retries': '20' } },
     transform: { columns: { id: 'string', shard: { type: 'string', value: 'shard' } } },
@@ -77,7 +78,7 @@ test('shard fencing: two writers on disjoint shards commit interleaved into one 
     const b = new Partitions({ p2: per, p3: per });
     const events: { who: string; e: PipelineEvent }[] = [];
     const open = async (who: string, source: Partitions) => {
-      const pipeline = await Pipeline.open({ config: config(dir, 400), catalog, source, onEvent: (e) => events.push({ who, e }) });
+      const pipeline = await Pipeline.open({ config: config(dir, 1000), catalog, source, onEvent: (e) => events.push({ who, e }) });
       source.whenDrained = () => pipeline.stop();
       return pipeline;
     };
@@ -89,7 +90,7 @@ test('shard fencing: two writers on disjoint shards commit interleaved into one 
     assert.equal(a.rewinds + b.rewinds, 0, 'nobody was fenced');
     assert.deepEqual(events.filter(({ e }) => e.type === 'rewound'), []);
     const commits = events.filter(({ e }) => e.type === 'commit');
-    assert.ok(commits.filter(({ who }) => who === 'a').length >= 8 && commits.filter(({ who }) => who === 'b').length >= 8, `commits: ${commits.length}`);
+    assert.ok(commits.filter(({ who }) => who === 'a').length >= 6 && commits.filter(({ who }) => who === 'b').length >= 6, `commits: ${commits.length}`);
 
     // Interleaved: walking the history, the writer (which shards moved) changes several times.
     const md = (await Table.load(catalog, { namespace: ['db'], name: 't' })).metadata;

@@ -132,20 +132,21 @@ describe('KafkaSource against the mock cluster', { skip: SKIP_NO_KCAT }, () => {
   });
 
   test('batches compressed with gzip, snappy, lz4 and zstd by librdkafka are read', async () => {
-    for (const codec of ['gzip', 'snappy', 'lz4', 'zstd'] as const) {
-      const topic = `t-${codec}`;
-      // Large enough to compress, repetitive enough to shrink; one partition, several batches.
-      const records = Array.from({ length: 300 }, (_, i) => ({ value: JSON.stringify({ id: i, pad: 'x'.repeat(200 + (i % 50)) }) }));
-      await produce(mock.bootstrap, topic, records, { compression: codec, partition: 1 });
-      const s = source(mock, topic, `g-${codec}`);
-      try {
-        await s.start(new Map(), { type: 'TRIM_HORIZON' });
-        const c = await pollUntil(s, (c) => c.records.length >= 300, { timeoutMs: 20_000 });
-        assert.deepEqual(ids(c.records), Array.from({ length: 300 }, (_, i) => i), codec);
-        assert.equal(c.positions.get(`${topic}:1`), '299', codec);
-      } finally {
-        await s.close();
-      }
+    // One partition per codec of one topic: one consumer (one group join) reads them all.
+    const codecs = ['gzip', 'snappy', 'lz4', 'zstd'] as const;
+    for (const [k, codec] of codecs.entries()) {
+      // Large enough to compress, repetitive enough to shrink; several batches per partition.
+      const records = Array.from({ length: 300 }, (_, i) => ({ value: JSON.stringify({ id: k * 1000 + i, pad: 'x'.repeat(200 + (i % 50)) }) }));
+      await produce(mock.bootstrap, 't-codecs', records, { compression: codec, partition: k });
+    }
+    const s = source(mock, 't-codecs', 'g-codecs');
+    try {
+      await s.start(new Map(), { type: 'TRIM_HORIZON' });
+      const c = await pollUntil(s, (c) => c.records.length >= 1200, { timeoutMs: 20_000 });
+      assert.deepEqual(ids(c.records), codecs.flatMap((_, k) => Array.from({ length: 300 }, (_, i) => k * 1000 + i)));
+      for (const [k, codec] of codecs.entries()) assert.equal(c.positions.get(`t-codecs:${k}`), '299', codec);
+    } finally {
+      await s.close();
     }
   });
 });

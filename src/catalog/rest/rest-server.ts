@@ -67,8 +67,11 @@ export interface RestCatalogServerOptions {
   allowedHosts?: readonly string[];
   /** Accept table, namespace and file locations outside the warehouse. Default false. */
   allowExternalLocations?: boolean;
-  /** Receives one line per failed request answered with a 5xx, and per purge that left foreign files (default: nothing). */
-  log?: (line: string) => void;
+  /**
+   * Receives one line per failed request answered with a 5xx (level `error`), and per purge that
+   * left foreign files (no level: a warning) (default: nothing).
+   */
+  log?: (line: string, level?: 'error') => void;
 }
 
 /** A running server. */
@@ -162,7 +165,7 @@ export async function startRestCatalogServer(options: RestCatalogServerOptions):
         return sendError(res, method, e.status, e.type, e.message, headers);
       }
       const mapped = errorToRest(e);
-      if (mapped.status >= 500) log(`floe catalog: ${method} ${url.pathname}: ${mapped.status} ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      if (mapped.status >= 500) log(`floe catalog: ${method} ${url.pathname}: ${mapped.status} ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 'error');
       sendError(res, method, mapped.status, mapped.type, mapped.message);
     } finally {
       release();

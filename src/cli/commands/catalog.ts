@@ -15,6 +15,7 @@ import { list, pairs, parse, str, UsageError } from '../args.js';
 import { CATALOG_FLAGS, catalogFrom, catalogSettings } from '../context.js';
 import { renderGroup, renderUsage, type CommandGroup, type CommandSpec } from '../help.js';
 import type { CommandIO } from '../io.js';
+import { formatFor, formatLogLine, LOG_FLAGS, Logger, logSettings } from '../log.js';
 
 /** The conventional port of Iceberg REST catalogs. */
 export const DEFAULT_REST_PORT = 8181;
@@ -46,6 +47,7 @@ export const CATALOG_SERVE_SPEC: CommandSpec = {
     },
     'allow-external-locations': { type: 'boolean', help: 'accepts table, metadata and file locations outside the warehouse (refused by default)' },
     ...CATALOG_FLAGS,
+    ...LOG_FLAGS,
   },
   notes: `Examples:
   floe catalog serve --warehouse warehouse
@@ -99,6 +101,7 @@ function untilSignal(): Promise<NodeJS.Signals> {
 
 async function serve(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parse(CATALOG_SERVE_SPEC, argv);
+  const logging = logSettings(values, io.env); // a bad level or format fails before any work
   if (positionals.length > 0) throw new UsageError(`cli: catalog serve takes no arguments, got '${positionals.join(' ')}'\n${renderUsage(CATALOG_SERVE_SPEC)}`);
   const portText = str(values, 'port') ?? String(DEFAULT_REST_PORT);
   const port = Number(portText);
@@ -117,6 +120,9 @@ async function serve(argv: string[], io: CommandIO): Promise<number> {
   }
   const allowExternal = values['allow-external-locations'] === true;
   const settings = catalogSettings(values, io.env);
+  // The log is stderr (stdout carries the URL alone, for scripts).
+  const format = formatFor(logging.format, io.stderrIsTTY ?? io.isTTY);
+  const logger = new Logger({ level: logging.level, format, write: (t) => io.stderr(t) });
   const catalog = await catalogFrom(values, io.env);
   try {
     const server = await startRestCatalogServer({
@@ -128,20 +134,38 @@ async function serve(argv: string[], io: CommandIO): Promise<number> {
       ...(token !== undefined ? { token } : { allowUnauthenticated: true }),
       allowedHosts,
       allowExternalLocations: allowExternal,
-      log: (line) => io.stderr(`${line}\n`),
+      log: (line, level) => logger.log(level ?? 'warn', line),
     });
     io.stdout(`${server.url}\n`);
     const example = token !== undefined ? `FLOE_CATALOG_TOKEN=${generated ? token : '…'} floe query --catalog ${server.url}` : `floe query --catalog ${server.url}`;
-    io.stderr(
-      `floe: Iceberg REST catalog on ${server.url}${prefix ? ` (prefix ${prefix})` : ''} serving ${settings.uri}\n` +
-        (generated ? `floe: token (send Authorization: Bearer <token>): ${token}\n` : '') +
-        (token === undefined && !isLoopbackHost(host) ? `floe: warning: listening on ${host} without authentication (--no-auth)\n` : '') +
-        (allowExternal ? 'floe: warning: clients may name locations outside the warehouse (--allow-external-locations)\n' : '') +
-        `      e.g. ${example} "SELECT …"; Ctrl-C to stop\n`,
-    );
+    const serving = `Iceberg REST catalog on ${server.url}${prefix ? ` (prefix ${prefix})` : ''} serving ${settings.uri}`;
+    const open = token === undefined && !isLoopbackHost(host);
+    if (format === 'text') {
+      io.stderr(
+        `floe: ${serving}\n` +
+          (generated ? `floe: token (send Authorization: Bearer <token>): ${token}\n` : '') +
+          (open ? `floe: warning: listening on ${host} without authentication (--no-auth)\n` : '') +
+          (allowExternal ? 'floe: warning: clients may name locations outside the warehouse (--allow-external-locations)\n' : '') +
+          `      e.g. ${example} "SELECT …"; Ctrl-C to stop\n`,
+      );
+    } else {
+      // The start line whatever the level: the URL and a generated token are needed to use the server.
+      io.stderr(
+        formatLogLine('json', 'info', `catalog: ${serving}`, {
+          url: server.url,
+          catalog: settings.uri,
+          ...(prefix ? { prefix } : {}),
+          auth: token === undefined ? 'none' : 'bearer',
+          ...(generated ? { token } : {}),
+        }),
+      );
+      if (open) logger.log('warn', `catalog: listening on ${host} without authentication (--no-auth)`, { host });
+      if (allowExternal) logger.log('warn', 'catalog: clients may name locations outside the warehouse (--allow-external-locations)');
+    }
     const signal = await untilSignal();
     await server.close();
-    io.stderr(`floe: REST catalog stopped (${signal})\n`);
+    if (format === 'text') io.stderr(`floe: REST catalog stopped (${signal})\n`);
+    else logger.log('info', `catalog: REST catalog stopped (${signal})`, { signal });
     return 0;
   } finally {
     await catalog.close();

@@ -1,7 +1,8 @@
 /**
  * `floe run --config <file>`: the long-running job. The config is validated before any work.
  * SIGINT/SIGTERM make a final commit and exit 0 (a second signal exits at once; the table stays
- * consistent either way). On a TTY a live status line; otherwise one JSON object per event.
+ * consistent either way). The log on stdout: JSON lines off a terminal, text on one; the live status
+ * line on stderr when it is a terminal (`RunReporter`).
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -13,7 +14,7 @@ import { snapshotForRef } from '../../iceberg/snapshot.js';
 import { readCheckpoint } from '../../pipeline/checkpoint.js';
 import { loadConfig, type PipelineConfig } from '../../pipeline/config.js';
 import type { PipelineStats } from '../../pipeline/pipeline.js';
-import { openPipeline, type RunEvent } from '../../run/run-pipeline.js';
+import { openPipeline, openRoutedPipeline, type RunEvent } from '../../run/run-pipeline.js';
 import { RunMetrics } from '../../run/run-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../../run/metrics-server.js';
 import { DEFAULT_METRICS_HOST, defaultReadyCommitAgeMs, parsePort } from '../../pipeline/config-metrics.js';
@@ -28,6 +29,7 @@ import { parse, str, UsageError } from '../args.js';
 import { renderUsage, type CommandSpec } from '../help.js';
 import type { CommandIO } from '../io.js';
 import { restAuthFromEnv } from '../context.js';
+import { DEFAULT_LOG_LEVEL, formatFor, LOG_FLAGS, Logger, logSettings, type LogLevel, type LogSettings } from '../log.js';
 
 /** Where the config file's keys are documented (the README section). */
 export const CONFIG_REFERENCE = 'README.md#configuration-of-floe-run';
@@ -37,8 +39,9 @@ export const RUN_SPEC: CommandSpec = {
   name: 'run',
   args: '--config FILE',
   summary:
-    'Streams the configured Kinesis stream into the configured Iceberg table until SIGINT/SIGTERM (a final commit, ' +
-    'then exit 0; a second signal exits at once). On a terminal a live status line, otherwise one JSON object per event.',
+    'Streams the configured Kinesis stream (or Kafka topics) into the configured Iceberg table until SIGINT/SIGTERM (a final commit, ' +
+    'then exit 0; a second signal exits at once). Logs to stdout: one JSON object per line off a terminal, text on one; ' +
+    'a live status line on stderr when it is a terminal.',
   flags: {
     config: {
       type: 'string',
@@ -51,6 +54,7 @@ export const RUN_SPEC: CommandSpec = {
       value: 'PORT',
       help: 'serve /metrics (Prometheus), /healthz and /readyz on this port (0: any free port, logged), on metrics.host (default 127.0.0.1); overrides metrics.port',
     },
+    ...LOG_FLAGS,
   },
   notes: `Every key of the config (source, catalog, table, transform, commit, dead_letter, maintenance,
 duckdb, metrics, deploy) is described in the configuration reference, the README's "Configuration of floe run":
@@ -61,7 +65,12 @@ A complete example: examples/reference.yaml.`,
 /** The usage text of `floe run`. */
 export const RUN_USAGE = renderUsage(RUN_SPEC);
 
-/** A logger writing JSON lines (non-TTY) or human lines above the status line (TTY). */
+/**
+ * The log and the live status line of `floe run`. Log lines go to stdout: one JSON object per line
+ * off a terminal, text on one (`FLOE_LOG_FORMAT` forces; `cli/log.ts`), below the level dropped.
+ * The status line is drawn on stderr, and only when stderr is a terminal: a pipe or a container's
+ * log never gets carriage returns and escape sequences.
+ */
 export class RunReporter {
   private statusShown = false;
   private lastRecords = 0;
@@ -69,28 +78,32 @@ export class RunReporter {
   private rate = 0;
   private lastCommitLine = 'no commit yet';
   private lastMaintenanceLine: string | undefined;
+  private readonly logger: Logger;
+  private readonly statusLine: boolean;
 
-  constructor(private readonly io: CommandIO) {}
+  constructor(
+    private readonly io: CommandIO,
+    settings: LogSettings = { level: DEFAULT_LOG_LEVEL, format: undefined },
+  ) {
+    this.statusLine = io.stderrIsTTY ?? io.isTTY;
+    this.logger = new Logger({
+      level: settings.level,
+      format: formatFor(settings.format, io.isTTY),
+      write: (t) => io.stdout(t),
+      beforeWrite: () => this.clearStatus(),
+    });
+  }
 
   private clearStatus(): void {
     if (this.statusShown) {
-      this.io.stdout('\r\x1b[2K');
+      this.io.stderr('\r\x1b[2K');
       this.statusShown = false;
     }
   }
 
-  /** One structured log line (JSON) or a human line. */
-  log(level: string, message: string, fields: Record<string, unknown> = {}): void {
-    if (this.io.isTTY) {
-      if (level === 'debug') return;
-      this.clearStatus();
-      const extra = Object.keys(fields).length ? ' ' + JSON.stringify(fields, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) : '';
-      this.io.stdout(`${new Date().toISOString().slice(11, 19)} ${level.padEnd(5)} ${message}${extra}\n`);
-    } else {
-      this.io.stdout(
-        JSON.stringify({ ts: new Date().toISOString(), level, msg: message, ...fields }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n',
-      );
-    }
+  /** One log line (dropped below the level). */
+  log(level: LogLevel, message: string, fields: Readonly<Record<string, unknown>> = {}): void {
+    this.logger.log(level, message, fields);
   }
 
   /** Handles an event of the pipeline or its maintenance. */
@@ -98,7 +111,8 @@ export class RunReporter {
     switch (e.type) {
       case 'commit':
         this.lastCommitLine = `${new Date().toISOString().slice(11, 19)} (${e.records} rows, ${e.durationMs} ms)`;
-        if (!this.io.isTTY) this.log('info', 'commit', { ...e });
+        // The status line shows the last commit; a line per commit would scroll it away.
+        this.log(this.statusLine ? 'debug' : 'info', 'commit', { ...e });
         break;
       case 'commit-retry':
         // One line per retry (the waits grow to 5 s): what failed, how long the catalog has been out.
@@ -128,7 +142,8 @@ export class RunReporter {
         this.log('info', 'stopped', { records: e.records, deadLetters: e.deadLetters, commits: e.commits });
         break;
       case 'error':
-        this.log('error', e.error, { code: e.code });
+        // The error that ends the run: `main` writes its one line as the command fails (in the
+        // log's format); a line here too would print it twice.
         break;
       case 'maintenance':
         if (e.error !== undefined) {
@@ -143,7 +158,7 @@ export class RunReporter {
 
   /** Redraws the TTY status line. */
   status(stats: PipelineStats): void {
-    if (!this.io.isTTY) return;
+    if (!this.statusLine) return;
     const now = Date.now();
     const dt = (now - this.lastTick) / 1000;
     if (dt > 0) this.rate = (stats.records - this.lastRecords) / dt;
@@ -155,13 +170,13 @@ export class RunReporter {
       `behind ${behind === undefined ? '?' : `${behind} ms`} | last commit ${this.lastCommitLine} | ` +
       `${stats.commits} commits | dead letters ${stats.deadLetters + stats.skipped}` +
       (this.lastMaintenanceLine ? ` | maintenance ${this.lastMaintenanceLine}` : '');
-    this.io.stdout(`\r\x1b[2K${line}`);
+    this.io.stderr(`\r\x1b[2K${line}`);
     this.statusShown = true;
   }
 
   /** Ends the status line. */
   finish(): void {
-    if (this.statusShown) this.io.stdout('\n');
+    if (this.statusShown) this.io.stderr('\n');
     this.statusShown = false;
   }
 }
@@ -331,7 +346,9 @@ export async function runPipeline(
         metrics?.observe(e);
         reporter.event(e);
       };
-      const pipeline = await openPipeline({ config, catalog, source, onEvent, ...scanner, ...crashPointFromEnv(io.env) });
+      const options = { config, catalog, source, onEvent, ...scanner, ...crashPointFromEnv(io.env) };
+      // `tables:` routes the source to several tables (pipeline/routed-pipeline.ts).
+      const pipeline = config.routing ? await openRoutedPipeline(options) : await openPipeline(options);
       metrics?.attach(() => pipeline.stats());
       const unsubscribe = signals.onStop(() => {
         metrics?.stopping();
@@ -360,15 +377,18 @@ export async function runPipeline(
   }
 }
 
-/** Subscribes to SIGINT/SIGTERM: the first asks for a clean stop, the second exits at once. */
-export function processSignals(io: CommandIO): { onStop: (stop: () => void) => () => void } {
+/**
+ * Subscribes to SIGINT/SIGTERM: the first asks for a clean stop (said in the log, through
+ * `notify`), the second exits at once.
+ */
+export function processSignals(notify: (signal: NodeJS.Signals) => void): { onStop: (stop: () => void) => () => void } {
   return {
     onStop(stop) {
       let count = 0;
       const handler = (sig: NodeJS.Signals) => {
         count++;
         if (count === 1) {
-          io.stderr(`floe: ${sig}: committing and stopping (send again to exit at once)\n`);
+          notify(sig);
           stop();
         } else {
           process.exit(130);
@@ -387,6 +407,7 @@ export function processSignals(io: CommandIO): { onStop: (stop: () => void) => (
 /** Runs `floe run`. */
 export async function runCommand(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parse(RUN_SPEC, argv);
+  const logging = logSettings(values, io.env); // a bad level or format fails before any work
   const path = str(values, 'config') ?? positionals[0];
   if (!path) throw new UsageError(`cli: run needs --config <file>\n${RUN_USAGE}`);
   let config: PipelineConfig;
@@ -412,7 +433,8 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
         : { port, host: DEFAULT_METRICS_HOST, readyCommitAgeMs: defaultReadyCommitAgeMs(config.commit.intervalMs) },
     };
   }
-  const reporter = new RunReporter(io);
-  await runPipeline(config, io, reporter, processSignals(io));
+  const reporter = new RunReporter(io, logging);
+  const notify = (signal: NodeJS.Signals) => reporter.log('info', `${signal}: committing and stopping (send again to exit at once)`, { signal });
+  await runPipeline(config, io, reporter, processSignals(notify));
   return 0;
 }

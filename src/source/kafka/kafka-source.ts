@@ -188,7 +188,7 @@ export class KafkaSource implements Source {
     this.maxRecords = options.maxBufferedRecords ?? 20_000;
     this.maxBytes = options.maxBufferedBytes ?? 64 * 1024 * 1024;
     this.log = options.log ?? (() => {});
-    //MUT registerCodecs();
+    registerCodecs();
     this.kafka = new Kafka({
       ...kafkaClientConfig(options, options.env ?? process.env),
       logLevel: logLevel.ERROR,

@@ -684,8 +684,11 @@ export class KinesisSource implements Source {
 
   /** See {@link Source.rewind} (lease mode). */
   private async rewindTo(positions: ReadonlyMap<string, string>): Promise<void> {
-    for (const id of [...this.readers.keys()]) this.stopShard(id);
-    await Promise.allSettled([...this.stopping, ...(this.refreshing ? [this.refreshing] : [])]);
+    // A table read in flight may start readers meanwhile (from older positions): stop those too.
+    do {
+      for (const id of [...this.readers.keys()]) this.stopShard(id);
+      await Promise.allSettled([...this.stopping, ...(this.refreshing ? [this.refreshing] : [])]);
+    } while (this.readers.size > 0 && !this.closed);
     if (this.closed) return;
     // Handed-out ends not committed are read again (a shard at SHARD_END in the table is done).
     this.checkpoints = new Map(positions);
