@@ -9,6 +9,7 @@ import { ValidationError } from '../errors.js';
 import type { InitialPosition } from '../source/source.js';
 import { LEASE_DEFAULTS, type LeaseSettings } from '../source/kinesis/leases/lease-coordinator.js';
 import { checkLeaseTableName } from '../source/kinesis/leases/lease.js';
+import { checkConsumerName } from '../source/kinesis/efo-consumer.js';
 import { parsePartitionArg } from '../iceberg/notation.js';
 import { checkOrphanWindow } from '../table/orphan-window.js';
 import { parseMetricsConfig, type MetricsConfig } from './config-metrics.js';
@@ -49,6 +50,8 @@ export interface PipelineConfig {
     application?: string;
     /** `source.lease` (only with `application`): lease timing; defaults in `LEASE_DEFAULTS`. */
     lease?: LeaseSettings;
+    /** `source.consumer`: read through this enhanced fan-out consumer (SubscribeToShard) instead of GetRecords. */
+    consumer?: string;
     /** `source.type: kafka` (`config-kafka.ts`). */
     kafka?: KafkaSourceConfig;
   };
@@ -467,7 +470,7 @@ export function validateConfig(raw: unknown): PipelineConfig {
   // A Kafka source is validated by config-kafka.ts; the keys below then read its shared view.
   const kafka = rawSource.type === 'kafka' ? parseKafkaSource(rawSource, parseDuration) : undefined;
   const src = kafka ? kafka.shared : rawSource;
-  checkKeys(src, ['type', 'stream', 'stream_arn', 'region', 'endpoint', 'initial_position', 'initial_timestamp', 'discovery_interval', 'application', 'lease'], 'source');
+  checkKeys(src, ['type', 'stream', 'stream_arn', 'region', 'endpoint', 'initial_position', 'initial_timestamp', 'discovery_interval', 'application', 'lease', 'consumer'], 'source');
   const type = optString(src, 'type', 'source') ?? 'kinesis';
   if (type !== 'kinesis') throw new ValidationError(`config: source.type: '${type}' is not supported (kinesis, kafka)`);
   const streamArn = optString(src, 'stream_arn', 'source');
@@ -551,6 +554,8 @@ export function validateConfig(raw: unknown): PipelineConfig {
   const application = optString(src, 'application', 'source');
   if (application !== undefined) checkLeaseTableName(application, 'config: source.application');
   const lease = parseLease(src.lease, application);
+  const consumer = optString(src, 'consumer', 'source');
+  if (consumer !== undefined) checkConsumerName(consumer, 'config: source.consumer');
 
   return {
     source: {
@@ -562,6 +567,7 @@ export function validateConfig(raw: unknown): PipelineConfig {
       initialPosition,
       discoveryIntervalMs,
       ...(application ? { application, lease } : {}),
+      ...(consumer !== undefined ? { consumer } : {}),
       ...(kafka ? { kafka: kafka.settings } : {}),
     },
     catalog: {

@@ -302,8 +302,7 @@ export class RouteHub implements RouteHubLink {
       }
       const decision = routeRecord(routes, json, isJson);
       if ('reason' in decision) {
-        unrouted.push(record);
-        this.options.unrouted(record, decision.reason);
+        this.unroutedRecord(unrouted, record, decision.reason);
         continue;
       }
       let taken = 0;
@@ -321,14 +320,18 @@ export class RouteHub implements RouteHubLink {
         list.push(record);
         taken++;
       }
-      if (taken === 0) {
-        unrouted.push(record);
-        this.options.unrouted(record, `routing: no table takes the record: ${refused.join('; ')}`);
-      }
+      if (taken === 0) this.unroutedRecord(unrouted, record, `routing: no table takes the record: ${refused.join('; ')}`);
     }
     for (const [name, s] of this.tables) s.deliver(perTable.get(name) ?? [], positions);
     this.unroutedSource?.deliver(unrouted, positions);
     for (const [p, pos] of positions) this.reached.set(p, pos);
+  }
+
+  /** A record no table takes; one the unrouted table holds already (a restart) is not reported again. */
+  private unroutedRecord(list: SourceRecord[], record: SourceRecord, reason: string): void {
+    if (this.unroutedSource?.holds(record)) return;
+    list.push(record);
+    this.options.unrouted(record, reason);
   }
 
   /** Opens a table a template named; undefined, or why it cannot be. */

@@ -75,6 +75,11 @@ export class RoutedSource implements Source {
     await this.hub.started(this);
   }
 
+  /** True when the record is already in the table (it is not handed out again). */
+  holds(record: SourceRecord): boolean {
+    return this.held(record.partitionId, record.position);
+  }
+
   /** True when `position` of `partition` is already in the table. */
   private held(partition: string, position: string): boolean {
     const s = this.skip.get(partition);

@@ -6,12 +6,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import kafkajs from 'kafkajs';
 import { KafkaSource } from '../../src/source/kafka/kafka-source.js';
 import { SKIP_NO_KCAT, produce, startMockKafka, type MockKafka } from './kafka-mock.js';
 import { pollUntil } from './kinesis-test-helpers.js';
 import type { SourceRecord } from '../../src/source/source.js';
 
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+const { Kafka, logLevel } = kafkajs;
 
 function source(mock: MockKafka, topic: string, group: string, extra: Partial<ConstructorParameters<typeof KafkaSource>[0]> = {}): KafkaSource {
   const log = process.env.FLOE_KAFKA_DEBUG ? (l: string, m: string, f?: unknown) => console.log(l, m, JSON.stringify(f ?? {}).slice(0, 300)) : undefined;
@@ -77,10 +79,27 @@ describe('KafkaSource against the mock cluster', { skip: SKIP_NO_KCAT }, () => {
       await a.start(new Map(), { type: 'TRIM_HORIZON' });
       const c = await pollUntil(a, (c) => c.records.length >= 60, { timeoutMs: 20_000, maxRecords: 10 });
       firstHalf = c.records;
-      positions = c.positions;
-      // Only half "committed" to the table; the group gets an offset far ahead (a lag tool view
-      // would show it): the next run must still start from the table's positions.
-      a.markCommitted(positions);
+      positions = new Map(c.positions);
+      // Read further and move the group's offsets past what "the table" (positions) holds: the
+      // next member must start from the table's positions, not from the group's.
+      const more = await pollUntil(a, (d) => d.records.length >= 20, { timeoutMs: 20_000, maxRecords: 10 });
+      const ahead = new Map([...c.positions, ...more.positions]);
+      a.markCommitted(ahead);
+      const admin = new Kafka({ brokers: mock.brokers, logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      try {
+        const expected = [...ahead].map(([id, pos]) => [Number(id.split(':')[1]), String(BigInt(pos) + 1n)]).sort();
+        let got: (string | number)[][] = [];
+        for (let i = 0; i < 50; i++) {
+          const [t] = await admin.fetchOffsets({ groupId: 'g-resume', topics: ['t-resume'] });
+          got = t!.partitions.filter((p) => p.offset !== '-1').map((p) => [p.partition, p.offset]).sort();
+          if (JSON.stringify(got) === JSON.stringify(expected)) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.deepEqual(got, expected, 'the group holds the next offsets of what was committed (lag tools)');
+      } finally {
+        await admin.disconnect();
+      }
     } finally {
       await a.close();
     }

@@ -19,6 +19,7 @@ import { RunMetrics } from '../../run/run-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../../run/metrics-server.js';
 import { DEFAULT_METRICS_HOST, defaultReadyCommitAgeMs, parsePort } from '../../pipeline/config-metrics.js';
 import { kinesisClientFromEnv } from '../../source/kinesis/client.js';
+import { efoClientFromEnv } from '../../source/kinesis/efo-consumer.js';
 import { KinesisSource, type KinesisLeaseOptions } from '../../source/kinesis/kinesis-source.js';
 import { dynamoDbClientFromEnv } from '../../source/kinesis/leases/dynamodb-client.js';
 import { LeaseCoordinator } from '../../source/kinesis/leases/lease-coordinator.js';
@@ -300,6 +301,18 @@ export function kinesisSourceFor(config: PipelineConfig, log: SourceLogger, env:
     ...(config.source.streamArn ? { streamArn: config.source.streamArn } : { streamName: config.source.stream }),
     discoveryIntervalMs: config.source.discoveryIntervalMs,
     ...(leases ? { leases } : {}),
+    ...(config.source.consumer !== undefined
+      ? {
+          consumer: {
+            name: config.source.consumer,
+            client: efoClientFromEnv({
+              ...(config.source.region ? { region: config.source.region } : {}),
+              ...(config.source.endpoint ? { endpoint: config.source.endpoint } : {}),
+              env,
+            }),
+          },
+        }
+      : {}),
     log,
   });
 }

@@ -61,6 +61,23 @@ import { agentProbe, ReadStats, type ReadStatsSnapshot } from './read-stats.js';
 import { ByteBudget, Notifier } from './signal.js';
 import type { LeaseCoordinator, LeaseEvent, ShardLeaseInfo } from './leases/lease-coordinator.js';
 import { checkpointOfPosition } from './leases/lease.js';
+import { EfoShardReader, type EfoReaderContext } from './efo-reader.js';
+import { ensureConsumer } from './efo-consumer.js';
+
+/** Enhanced fan-out (`source.consumer`): shards are read by SubscribeToShard instead of GetRecords. */
+export interface KinesisConsumerOptions {
+  /** The consumer's name (registered on the stream when missing, waited for until ACTIVE). */
+  name: string;
+  /** A client with the HTTP/2 handler (`efoClientFromEnv`); the source destroys it at close. */
+  client: KinesisClient;
+  /** The stream's ARN when known (else read once with DescribeStreamSummary). */
+  streamArn?: string;
+  /** How long to wait for the consumer to become ACTIVE. Default 2 minutes. */
+  activeTimeoutMs?: number;
+}
+
+/** A shard's reader: GetRecords (polling) or SubscribeToShard (enhanced fan-out). */
+type Reader = ShardReader | EfoShardReader;
 
 /** The lease side of a {@link KinesisSource} shared by several processes. */
 export interface KinesisLeaseOptions {
@@ -104,6 +121,8 @@ export interface KinesisSourceOptions extends StreamTarget {
   deaggregate?: boolean;
   /** Share the stream with other processes through a lease table (see the module comment). */
   leases?: KinesisLeaseOptions;
+  /** Read through enhanced fan-out instead of GetRecords (same positions, same exactly-once). */
+  consumer?: KinesisConsumerOptions;
   log?: SourceLogger;
 }
 
@@ -158,7 +177,7 @@ export class KinesisSource implements Source {
   private readonly endedCommitted = new Set<string>();
   private readonly committed = new Map<string, string>();
   /** Readers whose records or end marker are not all handed out yet, in start order. */
-  private readonly readers = new Map<string, ShardReader>();
+  private readonly readers = new Map<string, Reader>();
   /** Metrics of readers that finished, kept for reporting. */
   private readonly finished = new Map<string, PartitionMetrics>();
   private readonly runs = new Set<Promise<void>>();
@@ -171,7 +190,10 @@ export class KinesisSource implements Source {
   private timer: NodeJS.Timeout | undefined;
   /** Each reader's own stop (a lost lease stops one reader; close stops all). */
   private readonly readerAborts = new Map<string, AbortController>();
-  private readonly readerRuns = new Map<ShardReader, Promise<void>>();
+  private readonly readerRuns = new Map<Reader, Promise<void>>();
+  private readonly consumer: KinesisConsumerOptions | undefined;
+  /** The consumer's ARN once ACTIVE (enhanced fan-out). */
+  private consumerArn: string | undefined;
   private readonly leases: KinesisLeaseOptions | undefined;
   /** Lease mode: readers started and not yet taken from, with the position each started after. */
   private readonly restartBases = new Map<string, string | undefined>();
@@ -193,6 +215,7 @@ export class KinesisSource implements Source {
     this.discoveryIntervalMs = positiveOption(options.discoveryIntervalMs, 10_000, 'discoveryIntervalMs');
     this.log = options.log ?? (() => {});
     this.leases = options.leases;
+    this.consumer = options.consumer;
     if (this.leases) this.rewind = (positions) => this.rewindTo(positions);
     this.budget = new ByteBudget(
       positiveOption(options.maxBufferedBytes, 64 * MIB, 'maxBufferedBytes'),
@@ -243,6 +266,17 @@ export class KinesisSource implements Source {
     this.initial = initial;
     this.checkpoints = new Map(startPositions);
     for (const [id, pos] of startPositions) this.committed.set(id, pos);
+    if (this.consumer) {
+      this.consumerArn = await ensureConsumer({
+        client: this.client,
+        ...(this.consumer.streamArn !== undefined ? { streamArn: this.consumer.streamArn } : 'StreamARN' in this.stream ? { streamArn: this.stream.StreamARN } : { streamName: this.id }),
+        consumerName: this.consumer.name,
+        ...(this.consumer.activeTimeoutMs !== undefined ? { timeoutMs: this.consumer.activeTimeoutMs } : {}),
+        signal: this.abort.signal,
+        log: (m) => this.log('info', m, {}),
+      });
+      this.log('info', `kinesis: reading stream ${this.id} through enhanced fan-out consumer ${this.consumerArn}`, {});
+    }
     await this.discover(true);
     if (this.leases) {
       // Shards are read once gained; the first take pass happens inside start.
@@ -293,7 +327,7 @@ export class KinesisSource implements Source {
     const n = readers.length;
     const first = n === 0 ? 0 : this.rotate++ % n;
     for (let k = 0; k < n; k++) {
-      const reader = readers[(first + k) % n] as ShardReader;
+      const reader = readers[(first + k) % n] as Reader;
       if (reader.pending === 0) continue;
       const full = taken >= maxRecords || (taken > 0 && bytes >= maxBytes);
       // When the batch is full, still collect end markers that are next in line (they cost nothing).
@@ -441,6 +475,7 @@ export class KinesisSource implements Source {
       // After the last commit (the pipeline closes its source last): others take them at once.
       await this.leases.coordinator.stop({ release: true });
     }
+    this.consumer?.client.destroy();
   }
 
   private fail(e: FloeError): void {
@@ -574,7 +609,10 @@ export class KinesisSource implements Source {
     const stop = new AbortController();
     setMaxListeners(0, stop.signal);
     this.readerAborts.set(shardId, stop);
-    const reader = new ShardReader(shardId, d.start, this.readerCtx, stop.signal, parents);
+    const reader: Reader =
+      this.consumer && this.consumerArn !== undefined
+        ? new EfoShardReader(shardId, d.start, this.efoContext(), stop.signal, parents)
+        : new ShardReader(shardId, d.start, this.readerCtx, stop.signal, parents);
     this.readers.set(shardId, reader);
     if (this.leases) this.restartBases.set(shardId, this.checkpoints.get(shardId));
     this.log('info', `kinesis: reading shard ${shardId} from ${d.start.type === 'AFTER' ? `after ${d.start.position.sequenceNumber}` : d.start.type}`, { shardId });
@@ -585,6 +623,27 @@ export class KinesisSource implements Source {
       this.runs.delete(run);
       this.readerRuns.delete(reader);
     });
+  }
+
+  private efoCtx: EfoReaderContext | undefined;
+  /** What enhanced fan-out readers share (the GetRecords readers' hooks and budget). */
+  private efoContext(): EfoReaderContext {
+    const c = this.readerCtx;
+    this.efoCtx ??= {
+      client: (this.consumer as KinesisConsumerOptions).client,
+      consumerArn: this.consumerArn as string,
+      streamName: this.id,
+      backoff: c.backoff,
+      maxBufferedRecords: c.maxBufferedRecords,
+      maxBufferedBytes: c.maxBufferedBytes,
+      budget: c.budget,
+      deaggregate: c.deaggregate,
+      onData: c.onData,
+      onShardEnd: c.onShardEnd,
+      onFatal: c.onFatal,
+      log: c.log,
+    };
+    return this.efoCtx;
   }
 
   /** Lease mode: a gained shard is read from the table's position; a lost one stops at once. */
