@@ -5,24 +5,31 @@
  * their commits only race in the catalog). Reports commits/s, conflicts (attempts beyond the
  * first) per commit, and record freshness (commit landed − record made available) p50/p99.
  *
- *   npx tsx bench/many-writers.ts --writers 1,2,4,8 --seconds 12 --rate 200 [--min-wait 100 --max-wait 60000]
+ *   npx tsx bench/many-writers.ts --writers 1,2,4,8 --seconds 12 --rate 200 [--catalog sqlite|rest] [--min-wait 100 --max-wait 60000] [--json]
+ *
+ * `--catalog rest`: the writers commit through the REST catalog, a `floe catalog serve` child
+ * process (over a SQLite catalog) on 127.0.0.1, as workers on many machines would. `--json`: one
+ * JSON line per writer count (what `npm run bench` reads) instead of the Markdown table.
  *
  * Without `--min-wait`, commits retry conflicts as `floe run` does for workers sharing a stream
  * (10 ms doubling to 200 ms, 100 attempts); `--min-wait 100 --max-wait 60000` is Java's backoff.
  *
  * Limits of this first figure: the N pipelines share one process and its event loop (separate
  * processes do not), and the source is in memory (no Kinesis reads); what it isolates is the
- * catalog: commit conflicts and their retries as writers are added. The REST catalog is not
- * measured here.
+ * catalog: commit conflicts and their retries as writers are added.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqlCatalog } from '../src/catalog/sql/sql-catalog.js';
+import { openCatalog } from '../src/catalog/open.js';
+import type { Catalog } from '../src/catalog/catalog.js';
 import { validateConfig } from '../src/pipeline/config.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import type { InitialPosition, PollOptions, Source, SourceBatch, SourceMetrics, SourceRecord } from '../src/source/source.js';
-import { flag, percentile, sleep, sorted } from './common.js';
+import { flag, floeMain, percentile, sleep, sorted } from './common.js';
 
 const enc = new TextEncoder();
 
@@ -70,9 +77,38 @@ class RateSource implements Source {
   async close(): Promise<void> {}
 }
 
-async function measure(writers: number, seconds: number, rate: number): Promise<Record<string, number>> {
+/**
+ * `floe catalog serve --port 0` over `dir`'s SQLite catalog, in a child process: the compiled CLI
+ * next to the compiled benchmark, else (run through tsx) the TypeScript one.
+ */
+async function serveCatalog(dir: string): Promise<{ url: string; child: ChildProcess }> {
+  const compiled = floeMain();
+  const cli = existsSync(compiled) ? [compiled] : ['--import', 'tsx', new URL('../src/cli/main.ts', import.meta.url).pathname];
+  const child = spawn(process.execPath, [...cli, 'catalog', 'serve', '--port', '0', '--warehouse', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /http:\/\/127\.0\.0\.1:\d+/.exec(out);
+      if (m) resolve(m[0]);
+    });
+    child.on('exit', (code) => reject(new Error(`bench: floe catalog serve exited (${code}): ${err.trim()}`)));
+  });
+  return { url, child };
+}
+
+async function measure(writers: number, seconds: number, rate: number, catalogKind: 'sqlite' | 'rest'): Promise<Record<string, number | string>> {
   const dir = await mkdtemp(join(tmpdir(), 'floe-bench-writers-'));
-  const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });
+  let server: { url: string; child: ChildProcess } | undefined;
+  let catalog: Catalog;
+  if (catalogKind === 'rest') {
+    // The server's SQLite catalog must exist first (a SQLite catalog creates its file itself).
+    await new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir }).close();
+    server = await serveCatalog(dir);
+    catalog = await openCatalog({ uri: server.url, warehouse: dir });
+  } else catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });
   try {
     const config = validateConfig({
       // As workers sharing a stream are configured (the pipeline's conflict retries follow it).
@@ -89,6 +125,7 @@ async function measure(writers: number, seconds: number, rate: number): Promise<
     const freshness: number[] = [];
     let commits = 0;
     let conflicts = 0;
+    let outageRetries = 0;
     let rewinds = 0;
     const runs: Promise<unknown>[] = [];
     const pipelines: Pipeline[] = [];
@@ -102,6 +139,7 @@ async function measure(writers: number, seconds: number, rate: number): Promise<
         source,
         onEvent: (e) => {
           if (e.type === 'rewound') rewinds++;
+          if (e.type === 'commit-retry') outageRetries++;
           if (e.type !== 'commit') return;
           const landed = Date.now();
           commits++;
@@ -121,9 +159,15 @@ async function measure(writers: number, seconds: number, rate: number): Promise<
     const elapsed = (Date.now() - t0) / 1000;
     const f = sorted(freshness);
     return {
+      bench: 'many-writers',
+      catalog: catalogKind,
       writers,
+      seconds,
+      rate,
       commitsPerSecond: commits / elapsed,
       conflictsPerCommit: conflicts / Math.max(1, commits),
+      // Conflicted attempts plus waits for an unavailable catalog.
+      retriesPerCommit: (conflicts + outageRetries) / Math.max(1, commits),
       rewinds,
       freshnessP50Ms: percentile(f, 50),
       freshnessP99Ms: percentile(f, 99),
@@ -131,6 +175,10 @@ async function measure(writers: number, seconds: number, rate: number): Promise<
     };
   } finally {
     await catalog.close();
+    if (server) {
+      server.child.kill('SIGTERM');
+      await new Promise((r) => server!.child.once('exit', r));
+    }
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -145,11 +193,21 @@ const backoff: Record<string, string> = process.argv.includes('--min-wait')
   : {};
 const seconds = Number(flag('seconds', '12'));
 const rate = Number(flag('rate', '200'));
-console.log('| writers | commits/s | conflicts per commit | rewinds | freshness p50 | freshness p99 | records |');
-console.log('|---|---|---|---|---|---|---|');
+const catalogKind = flag('catalog', 'sqlite');
+if (catalogKind !== 'sqlite' && catalogKind !== 'rest') throw new Error(`bench: --catalog must be sqlite or rest, got ${catalogKind}`);
+const json = process.argv.includes('--json');
+if (!json) {
+  console.log(`catalog: ${catalogKind}`);
+  console.log('| writers | commits/s | conflicts per commit | retries per commit | rewinds | freshness p50 | freshness p99 | records |');
+  console.log('|---|---|---|---|---|---|---|---|');
+}
 for (const n of writersList) {
-  const r = await measure(n, seconds, rate);
-  console.log(
-    `| ${r.writers} | ${r.commitsPerSecond!.toFixed(2)} | ${r.conflictsPerCommit!.toFixed(2)} | ${r.rewinds} | ${Math.round(r.freshnessP50Ms!)} ms | ${Math.round(r.freshnessP99Ms!)} ms | ${r.records} |`,
-  );
+  const r = await measure(n, seconds, rate, catalogKind);
+  const x = (k: string) => Number(r[k]);
+  if (json) console.log(JSON.stringify(r));
+  else {
+    console.log(
+      `| ${r.writers} | ${x('commitsPerSecond').toFixed(2)} | ${x('conflictsPerCommit').toFixed(2)} | ${x('retriesPerCommit').toFixed(2)} | ${r.rewinds} | ${Math.round(x('freshnessP50Ms'))} ms | ${Math.round(x('freshnessP99Ms'))} ms | ${r.records} |`,
+    );
+  }
 }

@@ -36,7 +36,7 @@ const soakMode = process.argv.slice(2).includes('soak');
 /** `npm run bench -- kinesis-path`: the real Kinesis read path only (issue 13), into its own report. */
 const kinesisPathMode = process.argv.slice(2).includes('kinesis-path');
 const only = new Set(
-  flag('only', soakMode ? 'soak,flood' : kinesisPathMode ? 'kinesis-path' : 'throughput,freshness,startup,overload,scale,flood,kinesis-path')
+  flag('only', soakMode ? 'soak,flood' : kinesisPathMode ? 'kinesis-path' : 'throughput,freshness,startup,overload,scale,flood,kinesis-path,many-writers,scale-out')
     .split(',')
     .map((s) => s.trim()),
 );
@@ -407,6 +407,61 @@ function soakMarkdown(so: Result | undefined, fl: Result | undefined): string[] 
   return md;
 }
 
+/** Issue #14 part 3: 1, 2, 4, 8 writers committing every second into one table, SQLite and REST. */
+async function manyWriters(): Promise<Result[]> {
+  const out: Result[] = [];
+  for (const catalog of ['sqlite', 'rest']) {
+    for (const writers of [1, 2, 4, 8]) {
+      const args = ['--writers', String(writers), '--seconds', quick ? '4' : '12', '--rate', '200', '--catalog', catalog, '--json'];
+      out.push(await runChild('many-writers', args).catch((e: Error) => ({ bench: 'many-writers', catalog, writers, error: e.message }) as Result));
+    }
+  }
+  return out;
+}
+
+function manyWritersMarkdown(rows: Result[]): string[] {
+  const md = [
+    '## 7. Many writers, one table',
+    '',
+    `N pipelines (one process, \`bench/many-writers.ts\`) on disjoint partitions, 200 records/s each, a commit every second into one table, as N workers of one \`source.application\` (conflict retries 10 ms doubling to 200 ms). ` +
+      'SQLite: the embedded catalog; REST: the same catalog behind `floe catalog serve` (its own process). Freshness = commit landed − record available. Conflicts = commit attempts beyond the first; retries add the waits for an unavailable catalog.',
+    '',
+    '| catalog | writers | commits/s | conflicts per commit | retries per commit | rewinds | freshness p50 | freshness p99 |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    if (r.error !== undefined) md.push(`| ${String(r.catalog)} | ${String(r.writers)} | failed: ${String(r.error).split('\n')[0]} | | | | | |`);
+    else {
+      md.push(
+        `| ${String(r.catalog)} | ${String(r.writers)} | ${fmt(num(r, 'commitsPerSecond'), 2)} | ${fmt(num(r, 'conflictsPerCommit'), 2)} | ${fmt(num(r, 'retriesPerCommit'), 2)} | ${fmt(num(r, 'rewinds'))} | ${fmt(num(r, 'freshnessP50Ms'))} ms | ${fmt(num(r, 'freshnessP99Ms'))} ms |`,
+      );
+    }
+  }
+  md.push('');
+  return md;
+}
+
+/** Issue #14 part 6: two `floe run` workers pinned to the two cores against one. */
+async function scaleOut(): Promise<Result> {
+  const args = ['--shards', '8', '--events', quick ? '400000' : '2000000', '--rounds', quick ? '1' : '3'];
+  return runChild('scale-out', args).catch((e: Error) => ({ bench: 'scale-out', error: e.message }) as Result);
+}
+
+function scaleOutMarkdown(r: Result): string[] {
+  if (r.error !== undefined) return ['## 8. Scale-out', '', `Failed: ${String(r.error).split('\n')[0]}`, ''];
+  return [
+    '## 8. Scale-out',
+    '',
+    `\`floe run\` workers of one application (leases in dynalite) drain ${fmt(num(r, 'events'))} reference events over ${fmt(num(r, 'shards'))} shards from the fast local endpoint (\`bench/scale-out.ts\`): one worker ${r.pinned ? 'pinned to core 0' : '(not pinned: taskset missing)'}, then two ${r.pinned ? 'pinned to cores 0 and 1' : ''}. ` +
+      'The endpoint and dynalite are not pinned and share the cores. Throughput = events committed from 10% to 90% of the total over that time; the whole run (first `started` to last commit) beside it.',
+    '',
+    '| one worker | two workers | ratio (median of rounds) | ratios by round | whole run: one / two / ratio |',
+    '|---:|---:|---:|---|---|',
+    `| ${fmt(num(r, 'oneWorkerEventsPerSecond'))} events/s | ${fmt(num(r, 'twoWorkersEventsPerSecond'))} events/s | **${fmt(num(r, 'ratio'), 2)} ×** | ${((r.ratiosByRound as number[]) ?? []).map((x) => fmt(x, 2)).join(', ')} | ${fmt(num(r, 'oneWorkerWholeRunEventsPerSecond'))} / ${fmt(num(r, 'twoWorkersWholeRunEventsPerSecond'))} / ${fmt(num(r, 'wholeRunRatio'), 2)} × |`,
+    '',
+  ];
+}
+
 async function main(): Promise<void> {
   const started = new Date();
   const load0 = loadavg();
@@ -421,6 +476,8 @@ async function main(): Promise<void> {
   const fl = only.has('flood') ? await flood().catch((e: Error) => ({ bench: 'flood', error: e.message }) as Result) : undefined;
   const so = only.has('soak') ? await soak().catch((e: Error) => ({ bench: 'soak', error: e.message }) as Result) : undefined;
   const kp = only.has('kinesis-path') ? await kinesisPath() : undefined;
+  const mw = only.has('many-writers') ? await manyWriters() : undefined;
+  const so2 = only.has('scale-out') ? await scaleOut() : undefined;
   const load1 = loadavg();
   const minutes = (Date.now() - started.getTime()) / 60_000;
 
@@ -471,6 +528,12 @@ async function main(): Promise<void> {
       ),
     );
     md.push(goalLine('start-up to first commit ≤ 1.5 s', st ? `${fmt(boot)} ms` : 'n/a', st ? boot <= 1500 : undefined, st ? pct(1 - boot / 1500) + ' headroom' : ''));
+    // Issue #14: p99 freshness at 8 writers (the worse of the two catalogs), and the scale-out ratio.
+    const at8 = (mw ?? []).filter((r) => num(r, 'writers') === 8 && r.error === undefined);
+    const p99at8 = at8.length > 0 ? Math.max(...at8.map((r) => num(r, 'freshnessP99Ms'))) : NaN;
+    md.push(goalLine('p99 freshness ≤ 3 s, 8 writers on one table (SQLite and REST)', at8.length > 0 ? `${fmt(p99at8)} ms (${at8.map((r) => `${String(r.catalog)} ${fmt(num(r, 'freshnessP99Ms'))} ms`).join(', ')})` : 'n/a', at8.length > 0 ? p99at8 <= 3000 : undefined, at8.length > 0 ? pct(1 - p99at8 / 3000) + ' headroom' : ''));
+    const ratio = num(so2, 'ratio');
+    md.push(goalLine('two workers ≥ 1.7 × one (pinned, fast endpoint)', Number.isFinite(ratio) ? `${fmt(ratio, 2)} ×` : 'n/a', Number.isFinite(ratio) ? ratio >= 1.7 : undefined, Number.isFinite(ratio) ? pct(ratio / 1.7 - 1) : ''));
   }
   if (so || soakMode) {
     const soakPeak = num(so, 'peakRssMB');
@@ -666,6 +729,8 @@ async function main(): Promise<void> {
 
   if (fl || so) md.push(...soakMarkdown(so, fl));
   if (kp) md.push(...kinesisPathMarkdown(kp));
+  if (mw) md.push(...manyWritersMarkdown(mw));
+  if (so2) md.push(...scaleOutMarkdown(so2));
 
   md.push('## Commands', '', 'Build first (`npm run bench` does): `npm run build`. Then, from the repository root:', '', '```sh', ...commands, '```', '');
   const notes = join(repoRoot, 'bench', 'notes.md');

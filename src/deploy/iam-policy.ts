@@ -115,6 +115,44 @@ export function leaseTablePolicy(p: LeaseTablePolicyParams): PolicyDocument {
   };
 }
 
+/** The stream and enhanced fan-out consumer of `source.consumer`. */
+export interface EfoConsumerPolicyParams {
+  partition: string;
+  region: string;
+  account: string;
+  stream: string;
+  /** `source.consumer`. */
+  consumer: string;
+}
+
+/**
+ * What `source.consumer` (enhanced fan-out) adds to the writer policy
+ * (`source/kinesis/efo-consumer.ts`, `efo-reader.ts`): the stream's ARN read once, the consumer
+ * described and registered when missing (on the stream), SubscribeToShard on the consumer alone
+ * (its ARN ends with the registration time: `:*`).
+ */
+export function efoConsumerPolicy(p: EfoConsumerPolicyParams): PolicyDocument {
+  const stream = `arn:${p.partition}:kinesis:${p.region}:${p.account}:stream/${p.stream}`;
+  const consumer = `${stream}/consumer/${p.consumer}:*`;
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'RegisterTheConsumer',
+        Effect: 'Allow',
+        Action: ['kinesis:DescribeStreamSummary', 'kinesis:RegisterStreamConsumer', 'kinesis:DescribeStreamConsumer'],
+        Resource: stream,
+      },
+      {
+        Sid: 'SubscribeThroughTheConsumer',
+        Effect: 'Allow',
+        Action: ['kinesis:DescribeStreamConsumer', 'kinesis:SubscribeToShard'],
+        Resource: consumer,
+      },
+    ],
+  };
+}
+
 /** Where Athena queries of floe's tables run. */
 export interface QueryPolicyParams {
   partition: string;
@@ -180,6 +218,7 @@ export const REFERENCE_AWS = {
   workgroup: 'primary',
   resultsPrefix: 'athena-results',
   application: 'glue-streaming-iceberg-ingest',
+  consumer: 'glue-streaming-iceberg-ingest',
 } as const;
 
 /** `docs/iam/<file>` → its content, as generated (2-space JSON and a final newline). */
@@ -188,9 +227,11 @@ export function iamDocs(): Record<string, string> {
   const writer = writerPolicy({ ...r, tables: [...r.tables], createTable: true, createDatabase: true });
   const query = athenaQueryPolicy(r);
   const lease = leaseTablePolicy({ ...r, table: r.application, createTable: true });
+  const efo = efoConsumerPolicy(r);
   return {
     'floe-writer-policy.json': JSON.stringify(writer, null, 2) + '\n',
     'floe-lease-table-policy.json': JSON.stringify(lease, null, 2) + '\n',
+    'floe-efo-consumer-policy.json': JSON.stringify(efo, null, 2) + '\n',
     'floe-athena-query-policy.json': JSON.stringify(query, null, 2) + '\n',
   };
 }

@@ -72,7 +72,6 @@ export class RoutedPipeline {
   private readonly pipelines: Pipeline[] = [];
   private readonly tasks: Promise<unknown>[] = [];
   private unrouted: UnroutedTable | undefined;
-  private unroutedDeadLetters = 0;
   private firstError: unknown;
   private stopping = false;
   private readonly startedMs = Date.now();
@@ -159,10 +158,7 @@ export class RoutedPipeline {
       throw new ValidationError(`pipeline: record at shard ${record.partitionId} position ${record.position}: ${reason} (dead_letter.policy is 'fail')`);
     }
     this.emit({ type: 'dead-letter', shard: record.partitionId, position: record.position, error: reason });
-    if (this.unrouted) {
-      this.unrouted.reasons.set(record, reason);
-      this.unroutedDeadLetters++;
-    }
+    this.unrouted?.reasons.set(record, reason);
   }
 
   /** A table a template named while running: created (and stamped) if new, then run. */
@@ -246,7 +242,7 @@ export class RoutedPipeline {
     const last = all.filter((s) => s.lastCommitMs !== undefined).sort((a, b) => b.lastCommitMs! - a.lastCommitMs!)[0];
     return {
       records: sum((s) => s.records),
-      deadLetters: sum((s) => s.deadLetters) + this.unroutedDeadLetters,
+      deadLetters: sum((s) => s.deadLetters) + (this.unrouted?.taken ?? 0),
       skipped: sum((s) => s.skipped),
       commits: sum((s) => s.commits),
       bytes: sum((s) => s.bytes),

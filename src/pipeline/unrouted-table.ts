@@ -33,6 +33,8 @@ export class UnroutedTable {
   private rows: IcebergValue[][] = [];
   private readonly pending = new Map<string, string>();
   private readonly stopController = new AbortController();
+  /** Dead letters taken from the hub (committed, or in the next commit). */
+  taken = 0;
   /** Per record handed to the hub as unrouted: why no table took it. */
   readonly reasons = new WeakMap<SourceRecord, string>();
 
@@ -50,6 +52,7 @@ export class UnroutedTable {
     while (!signal.aborted) {
       const batch = await this.source.poll({ maxRecords: 10_000, maxBytes: 64 * 1024 * 1024, waitMs: Math.max(1, last + this.intervalMs - Date.now()), signal });
       const nowUs = BigInt(Date.now()) * 1000n;
+      this.taken += batch.records.length;
       for (const r of batch.records) {
         let text: string | undefined;
         try {

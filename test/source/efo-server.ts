@@ -45,6 +45,8 @@ export interface EfoServerStats {
   /** Subscriptions ended by the lifetime (the client had to subscribe again). */
   expired: number;
   events: number;
+  /** Every action the server was asked for (answered or forwarded), e.g. `SubscribeToShard`. */
+  actions: Set<string>;
   /** StartingPosition of every accepted subscription, in order, with its shard. */
   starts: { shardId: string; type: string; sequenceNumber?: string }[];
 }
@@ -118,7 +120,7 @@ export async function startEfoServer(options: EfoServerOptions): Promise<EfoServ
   const heartbeatMs = options.heartbeatMs ?? 1_000;
   const consumers = new Map<string, Consumer>(); // by ARN
   const active = new Map<string, () => void>(); // subscription key → stop
-  const stats: EfoServerStats = { registrations: 0, subscriptions: 0, resourceInUse: 0, expired: 0, events: 0, starts: [] };
+  const stats: EfoServerStats = { registrations: 0, subscriptions: 0, resourceInUse: 0, expired: 0, events: 0, actions: new Set(), starts: [] };
   let closed = false;
 
   async function upstream(target: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
@@ -324,7 +326,11 @@ export async function startEfoServer(options: EfoServerOptions): Promise<EfoServ
     }
   }
 
-  const targetOf = (h: IncomingHttpHeaders): string => String(h['x-amz-target'] ?? '').replace(/^Kinesis_20131202\./, '');
+  const targetOf = (h: IncomingHttpHeaders): string => {
+    const target = String(h['x-amz-target'] ?? '').replace(/^Kinesis_20131202\./, '');
+    stats.actions.add(target);
+    return target;
+  };
 
   const http1 = createHttp1Server((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];

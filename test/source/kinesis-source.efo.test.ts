@@ -14,6 +14,11 @@ import { putRecords } from '../../src/source/kinesis/producer.js';
 import { SHARD_END } from '../../src/source/source.js';
 import { clientFor, createStream, dec, enc, pollUntil, startLocal, waitFor, type LocalEnv } from './kinesis-test-helpers.js';
 import { startEfoServer, type EfoServer } from './efo-server.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/shared.js';
+
+const ROOT = repoRoot();
 
 let env: LocalEnv;
 const servers: EfoServer[] = [];
@@ -75,6 +80,16 @@ test('efo: every record once, with the positions GetRecords gives; a restart res
   assert.deepEqual(again.records.map((r) => dec(r.data)), [...Array.from({ length: 10 }, (_, i) => `a${20 + i}`), ...Array.from({ length: 5 }, (_, i) => `b${i}`)]);
   assert.deepEqual(efo.stats.starts.at(-1), { shardId: 'shardId-000000000000', type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: mid });
   assert.equal(efo.stats.registrations, 1, 'the second source found the consumer registered');
+
+  // docs/iam: every call of an EFO source is in the writer policy or the EFO consumer policy,
+  // and the EFO policy grants nothing the source does not call.
+  const actions = async (file: string) =>
+    (JSON.parse(await readFile(join(ROOT, 'docs', 'iam', file), 'utf8')) as { Statement: { Action: string | string[] }[] }).Statement.flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]));
+  const efoAllowed = new Set(await actions('floe-efo-consumer-policy.json'));
+  const allowed = new Set([...(await actions('floe-writer-policy.json')), ...efoAllowed]);
+  const used = new Set([...efo.stats.actions].map((a) => `kinesis:${a}`));
+  for (const a of used) assert.ok(allowed.has(a), `${a} is called by an EFO source but not in docs/iam`);
+  for (const a of efoAllowed) assert.ok(used.has(a), `${a} is in floe-efo-consumer-policy.json but never called`);
 });
 
 test('efo: subscriptions that end mid-stream are renewed from the continuation, nothing lost or repeated', async () => {

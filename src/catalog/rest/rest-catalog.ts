@@ -268,19 +268,34 @@ export class RestCatalog implements Catalog {
     return `${base}/namespaces/${ns(id.namespace)}/tables/${encodeURIComponent(id.name)}`;
   }
 
-  /** Builds a LoadedTable from a LoadTableResult / CommitTableResponse body. */
-  private loaded(id: TableIdentifier, json: JsonValue | undefined, what: string): LoadedTable {
+  /**
+   * Builds a LoadedTable from a LoadTableResult / CommitTableResponse body. The storage settings
+   * of a load are the table's from then on ({@link TableStorageMemory}); a CommitTableResponse
+   * has none (the spec's shape), so a commit keeps those of the table's last load (`undefined`
+   * when this client has loaded none: the caller asks the server, see `commitTable`).
+   */
+  private loaded(id: TableIdentifier, json: JsonValue | undefined, what: string, kind: 'load' | 'commit' = 'load'): LoadedTable | undefined {
     const body = asObject(json, what);
     const metadataLocation = optStr(body, 'metadata-location', what);
     if (metadataLocation === undefined) throw new ValidationError(`catalog: rest: ${what}: the server returned no metadata-location`);
     const metadata = parseTableMetadata(body.metadata ?? null, `${what} of ${formatTableIdentifier(id)}`);
-    const config = effectiveTableConfig(metadata.location, stringMap(body.config, `${what}.config`), body['storage-credentials']);
+    let storage: TableStorage | undefined = { config: stringMap(body.config, `${what}.config`), credentials: body['storage-credentials'] };
+    if (kind === 'load' || vendsStorage(storage)) this.storage.remember(id, storage);
+    else storage = this.storage.recall(id);
+    if (storage === undefined) return undefined;
     return {
       identifier: { namespace: [...id.namespace], name: id.name },
       metadataLocation,
       metadata,
-      io: this.resolveIO(metadata.location, config),
+      io: this.resolveIO(metadata.location, effectiveTableConfig(metadata.location, storage.config, storage.credentials)),
     };
+  }
+
+  /** {@link loaded} for the answers that always give a table (loads, creates, registrations). */
+  private loadedTable(id: TableIdentifier, json: JsonValue | undefined, what: string): LoadedTable {
+    const t = this.loaded(id, json, what, 'load');
+    if (t === undefined) throw new ValidationError(`catalog: rest: ${what}: no table`); // unreachable: loads always remember
+    return t;
   }
 
   async listTables(namespace: Namespace): Promise<TableIdentifier[]> {
@@ -307,14 +322,14 @@ export class RestCatalog implements Catalog {
     };
     const what = `table ${formatTableIdentifier(identifier)}`;
     const answer = await this.send({ method: 'POST', path: `${base}/namespaces/${ns(identifier.namespace)}/tables`, body, op: 'create-table', what });
-    return this.loaded(identifier, answer.json, 'CreateTableResponse');
+    return this.loadedTable(identifier, answer.json, 'CreateTableResponse');
   }
 
   async loadTable(identifier: TableIdentifier): Promise<LoadedTable> {
     const { base, ns } = await this.route();
     const what = `table ${formatTableIdentifier(identifier)}`;
     const answer = await this.send({ method: 'GET', path: this.tablePath(base, ns, identifier), op: 'load-table', what });
-    return this.loaded(identifier, answer.json, 'LoadTableResult');
+    return this.loadedTable(identifier, answer.json, 'LoadTableResult');
   }
 
   async tableExists(identifier: TableIdentifier): Promise<boolean> {
@@ -361,7 +376,7 @@ export class RestCatalog implements Catalog {
       op: 'register-table',
       what: `table ${formatTableIdentifier(identifier)}`,
     });
-    return this.loaded(identifier, answer.json, 'LoadTableResult');
+    return this.loadedTable(identifier, answer.json, 'LoadTableResult');
   }
 
   async commitTable(identifier: TableIdentifier, requirements: TableRequirement[], updates: TableUpdate[]): Promise<LoadedTable> {
@@ -373,14 +388,25 @@ export class RestCatalog implements Catalog {
       op: 'commit',
       what: `table ${formatTableIdentifier(identifier)}`,
     });
+    let committed: LoadedTable | undefined;
     try {
-      return this.loaded(identifier, answer.json, 'CommitTableResponse');
+      committed = this.loaded(identifier, answer.json, 'CommitTableResponse', 'commit');
     } catch (e) {
       // The server accepted the commit; what it answered cannot be read.
       throw new CommitStateUnknownError(
         `catalog: rest: table ${formatTableIdentifier(identifier)}: commit answered 200 but the response is unreadable; reload the table: ${(e as Error).message}`,
         { cause: e },
       );
+    }
+    if (committed !== undefined) return committed;
+    // No load of this table in this client, so no storage settings to keep: a load learns them
+    // (vended credentials). The commit is done either way: if the load fails, the table gets the
+    // FileIO of a table without settings (the environment's), as a load without config would.
+    const metadata = this.loaded(identifier, answer.json, 'CommitTableResponse', 'load') as LoadedTable;
+    try {
+      return { ...metadata, io: (await this.loadTable(identifier)).io };
+    } catch {
+      return metadata;
     }
   }
 

@@ -5,11 +5,14 @@
  * on large responses from kinesis-local, and GetRecords/PutRecords gain nothing from HTTP/2.
  */
 import { existsSync } from 'node:fs';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ValidationError } from '../../errors.js';
+import { registerLeanTransport } from './get-records-http.js';
 
 /** Which stream to talk to: by name or by ARN (exactly one). */
 export interface StreamTarget {
@@ -126,22 +129,37 @@ export function kinesisClientFromEnv(options: KinesisClientOptions = {}): Kinesi
     throw new ValidationError(`kinesis: no AWS region. ${KINESIS_TARGET_HINT}`);
   }
   const credentials = options.credentials ?? (resolved.dummyCredentials ? { accessKeyId: 'floe-local', secretAccessKey: 'floe-local' } : undefined);
-  return new KinesisClient({
+  // The agents are made here (keep-alive, the socket cap) so that the readers' lean GetRecords
+  // (`get-records-http.ts`) sends over the same sockets as the SDK's calls.
+  const maxSockets = options.maxSockets ?? KINESIS_MAX_SOCKETS;
+  const httpAgent = new HttpAgent({ keepAlive: true, maxSockets });
+  const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets });
+  const connectionTimeoutMs = 5_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const client = new KinesisClient({
     ...(resolved.region !== undefined ? { region: resolved.region } : {}),
     ...(resolved.endpoint !== undefined ? { endpoint: resolved.endpoint } : {}),
     ...(credentials !== undefined ? { credentials } : {}),
     ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
     requestHandler: new NodeHttpHandler({
-      connectionTimeout: 5_000,
-      requestTimeout: options.requestTimeoutMs ?? 30_000,
+      connectionTimeout: connectionTimeoutMs,
+      requestTimeout: requestTimeoutMs,
       // Without this the handler only logs a warning and the call can hang forever (kinesalite
       // never answers AT_TIMESTAMP when no record is at or after the timestamp).
       throwOnRequestTimeout: true,
-      // Options of the agents the handler makes (keep-alive stays the handler's default, on).
-      httpAgent: { keepAlive: true, maxSockets: options.maxSockets ?? KINESIS_MAX_SOCKETS },
-      httpsAgent: { keepAlive: true, maxSockets: options.maxSockets ?? KINESIS_MAX_SOCKETS },
+      httpAgent,
+      httpsAgent,
     }),
   });
+  registerLeanTransport(client, { httpAgent, httpsAgent, connectionTimeoutMs, requestTimeoutMs });
+  // The handler destroys agents it was given only once it used them: destroy them in any case.
+  const destroy = client.destroy.bind(client);
+  client.destroy = () => {
+    destroy();
+    httpAgent.destroy();
+    httpsAgent.destroy();
+  };
+  return client;
 }
 
 /** Validates a target and returns the request fields naming the stream. */

@@ -30,7 +30,7 @@ interface RawResponse {
 const EMPTY_JSON = new TextEncoder().encode('{}');
 
 /** Whether the response says it is JSON (`application/x-amz-json-1.1`), headers in any case. */
-function isJson(headers: Record<string, string> | undefined): boolean {
+export function isJson(headers: Record<string, string> | undefined): boolean {
   if (!headers) return false;
   for (const k in headers) if (k.toLowerCase() === 'content-type') return /json/i.test(headers[k] ?? '');
   return false;
@@ -62,23 +62,32 @@ async function bodyBytes(body: unknown): Promise<Uint8Array> {
       chunks.push(c);
       total += c.byteLength;
     }
-    if (chunks.length === 1) return chunks[0]!;
-    let out: Buffer;
-    if (total <= SCRATCH_MAX) {
-      if (scratch === undefined || scratch.byteLength < total) scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(total, 64 * 1024, (scratch?.byteLength ?? 0) * 2)));
-      out = scratch;
-    } else {
-      out = Buffer.allocUnsafe(total);
-    }
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.byteLength;
-    }
-    chunks.length = 0; // the chunks can go before the parse allocates
-    return out.subarray(0, total);
+    return joinChunks(chunks, total, true);
   }
   throw new FloeError('SOURCE_READ_FAILED', 'kinesis: GetRecords response body of an unknown kind');
+}
+
+/**
+ * A body's chunks as one byte range. With `scratch` a body of several chunks is joined into the
+ * shared scratch buffer (see {@link scratch}: valid only until the next call, to be consumed
+ * before any `await`); without, into its own buffer.
+ */
+export function joinChunks(chunks: Uint8Array[], total: number, useScratch: boolean): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  let out: Buffer;
+  if (useScratch && total <= SCRATCH_MAX) {
+    if (scratch === undefined || scratch.byteLength < total) scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(total, 64 * 1024, (scratch?.byteLength ?? 0) * 2)));
+    out = scratch;
+  } else {
+    out = Buffer.allocUnsafe(total);
+  }
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  chunks.length = 0; // the chunks can go before the parse allocates
+  return out.subarray(0, total);
 }
 
 /** The string members of a record (checked once per record; a constant, not a literal per record). */
@@ -146,7 +155,7 @@ export function parseGetRecordsBody(bytes: Uint8Array): Omit<GetRecordsCommandOu
 }
 
 /** The output members of a parsed page (the records stay in the page). */
-function pageOutput(page: RecordsPage): Omit<GetRecordsPageOutput, '$metadata'> {
+export function pageOutput(page: RecordsPage): Omit<GetRecordsPageOutput, '$metadata'> {
   const output = {} as Omit<GetRecordsPageOutput, '$metadata'>;
   output.floePage = page;
   if (page.nextShardIterator !== undefined) output.NextShardIterator = page.nextShardIterator;

@@ -57,6 +57,7 @@ import {
 import { listedParents, planShards, type ShardDecision, type ShardNode } from './lineage.js';
 import { compareKinesisPositions, parseKinesisPosition } from './position.js';
 import { ShardReader, type ShardReaderContext } from './shard-reader.js';
+import { getRecordsCaller } from './get-records-http.js';
 import { agentProbe, ReadStats, type ReadStatsSnapshot } from './read-stats.js';
 import { ByteBudget, Notifier } from './signal.js';
 import type { LeaseCoordinator, LeaseEvent, ShardLeaseInfo } from './leases/lease-coordinator.js';
@@ -227,6 +228,7 @@ export class KinesisSource implements Source {
     }
     this.readerCtx = {
       client: this.client,
+      getRecords: getRecordsCaller(this.client, this.stream),
       stream: this.stream,
       streamName: this.id,
       pacing: {

@@ -23,7 +23,7 @@ import { SHARD_END } from '../source.js';
 import { Backoff, sleep } from '../../retry.js';
 import { nextCallTime, type KinesisBackoff, type PacingOptions } from './pacing.js';
 import { classifyKinesisError, describeError } from './client.js';
-import { getRecordsCommand, type GetRecordsPageOutput } from './get-records.js';
+import type { GetRecordsCaller } from './get-records-http.js';
 import { RecordsPage } from './records-page.js';
 import { ShardBlock } from './shard-block.js';
 import type { ReaderStart } from './lineage.js';
@@ -33,6 +33,8 @@ import { ByteBudget, Notifier } from './signal.js';
 /** Settings and hooks a reader gets from its source. */
 export interface ShardReaderContext {
   client: KinesisClient;
+  /** GetRecords (the lean path of `get-records-http.ts`, or the SDK's for other clients). */
+  getRecords: GetRecordsCaller;
   /** `{ StreamName }` or `{ StreamARN }`. */
   stream: { StreamName: string } | { StreamARN: string };
   /** Stream name, for record metadata and messages. */
@@ -254,16 +256,13 @@ export class ShardReader {
       let bodyBytes: number | undefined;
       let res;
       try {
-        res = (await this.ctx.client.send(
-          getRecordsCommand(
-            { ShardIterator: iterator, Limit: limit, ...('StreamARN' in this.ctx.stream ? this.ctx.stream : {}) },
-            (n) => {
-              bodyBytes = n;
-            },
-            true,
-          ),
-          { abortSignal: this.signal },
-        )) as GetRecordsPageOutput;
+        res = await this.ctx.getRecords(
+          { ShardIterator: iterator, Limit: limit, ...('StreamARN' in this.ctx.stream ? this.ctx.stream : {}) },
+          (n) => {
+            bodyBytes = n;
+          },
+          this.signal,
+        );
       } catch (e) {
         settle(0);
         const kind = classifyKinesisError(e);

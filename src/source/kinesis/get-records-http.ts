@@ -1,0 +1,397 @@
+/**
+ * GetRecords without the SDK's per-call machinery: the hot call of a shard reader, sent by floe
+ * itself. With many shards the SDK's work per command (a middleware stack built per command,
+ * endpoint rules, user agent, retry bookkeeping, signing through its auth scheme resolution) was
+ * 14–21% of the reader's CPU, more than the records it brought (bench/notes.md items 28 and 29).
+ *
+ * What is the SDK's still: everything resolved once per source, by the SDK itself, from a
+ * template command that runs the client's own middleware up to the signature and is stopped
+ * there (nothing is sent): the endpoint (the client's config, `AWS_ENDPOINT_URL_KINESIS`, endpoint
+ * rules with the stream's ARN, FIPS, dual stack), the constant headers (host, content type,
+ * target, user agent), the signing region and service, and the signer (the client's own
+ * `SignatureV4`, from `@smithy/signature-v4`, over the client's credential provider chain, which
+ * memoizes and refreshes credentials; the signing key is derived once per day and cached by
+ * that package). Per call floe writes the body (`{"ShardIterator":…,"Limit":…}` + the stream's
+ * ARN, the SDK's member order), signs it at the SDK's clock-skew-corrected time, and sends it
+ * over the client's own keep-alive agents (same sockets, same `maxSockets`), with the client's
+ * connection and request timeouts and the reader's abort signal.
+ *
+ * Responses: a 200 JSON body is read as bytes into a `RecordsPage`, as the SDK path does. Any
+ * other response (an error, a 200 in another protocol) is handed, as received, to the SDK's own
+ * deserializer through a command whose HTTP handler is replaced by that response, so errors are
+ * the SDK's errors exactly (names, `$fault`, `$metadata`, clock-skew correction). Network
+ * failures, timeouts and aborts are shaped as the SDK's HTTP handler shapes them (`TimeoutError`
+ * for ECONNRESET/EPIPE/ETIMEDOUT and timeouts, `AbortError`), so `classifyKinesisError` and
+ * `isUnreachableError` read both paths alike.
+ *
+ * Used only where it is exactly equivalent: a client built by `kinesisClientFromEnv` (its agents
+ * are known) with `maxAttempts: 1` (floe's readers retry; with SDK retries the SDK path is kept).
+ * Any other client goes through the SDK (`getRecordsCommand`).
+ */
+import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage, type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
+import { GetRecordsCommand, type GetRecordsCommandInput, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { getRecordsCommand, isJson, joinChunks, pageOutput, type GetRecordsPageOutput } from './get-records.js';
+import { parseRecordsPage } from './records-page.js';
+
+/** The agents and timeouts of a client built by `kinesisClientFromEnv`. */
+export interface LeanTransport {
+  httpAgent: HttpAgent;
+  httpsAgent: HttpsAgent;
+  /** Time allowed to establish a connection (the SDK handler's `connectionTimeout`). */
+  connectionTimeoutMs: number;
+  /** Time allowed for a whole call (the SDK handler's `requestTimeout`). */
+  requestTimeoutMs: number;
+}
+
+const transports = new WeakMap<KinesisClient, LeanTransport>();
+
+/** Records the agents a client's HTTP handler uses, making its GetRecords eligible for the lean path. */
+export function registerLeanTransport(client: KinesisClient, transport: LeanTransport): void {
+  transports.set(client, transport);
+}
+
+/** One GetRecords call: the input, a callback told the JSON body's size, the reader's signal. */
+export type GetRecordsCaller = (input: GetRecordsCommandInput, onBody: (bytes: number) => void, signal: AbortSignal) => Promise<GetRecordsPageOutput>;
+
+/** The signer surface used here (the SDK's `SignatureV4`). */
+interface RequestSigner {
+  sign(request: SignableRequest, options: { signingDate: Date; signingRegion?: string; signingService?: string }): Promise<{ headers: Record<string, string> }>;
+}
+
+/** A request as `SignatureV4` reads it. */
+interface SignableRequest {
+  method: string;
+  protocol: string;
+  hostname: string;
+  port?: number;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** What a template command resolved (once per source). */
+export interface GetRecordsTemplate {
+  protocol: 'http:' | 'https:';
+  hostname: string;
+  port: number | undefined;
+  path: string;
+  /** Headers every call sends unchanged (host, content type, target, user agent). */
+  headers: Record<string, string>;
+  signer: RequestSigner;
+  signingRegion: string | undefined;
+  signingService: string | undefined;
+  /** `,"StreamARN":"…"}` or `}`: the end of every body. */
+  bodySuffix: string;
+  /** False when the client disables clock-skew correction (then signed at the local time). */
+  skewCorrection: boolean;
+}
+
+/** Headers the SDK adds per call (or per signature) that floe does not send or sets itself. */
+const PER_CALL_HEADERS = new Set(['amz-sdk-invocation-id', 'amz-sdk-request', 'content-length', 'x-amz-date', 'authorization', 'x-amz-security-token', 'x-amz-content-sha256']);
+
+/** Loose view of the client's resolved config (members of `KinesisClientResolvedConfig`). */
+interface SigningConfig {
+  maxAttempts: () => Promise<number>;
+  signer: (authScheme?: unknown) => Promise<RequestSigner>;
+  systemClockOffset?: number;
+  disableClockSkewCorrection?: () => Promise<boolean>;
+}
+
+/** Thrown by the template's middleware to stop the command before anything is signed or sent. */
+class TemplateCaptured extends Error {}
+
+/**
+ * Resolves what every lean GetRecords of `client` on `stream` shares, through the SDK's own
+ * middleware (see the module comment); undefined when the client is not eligible.
+ * @throws what the SDK would throw for a GetRecords before sending it (no region, no credentials)
+ */
+export async function resolveGetRecordsTemplate(client: KinesisClient, stream: { StreamName: string } | { StreamARN: string }): Promise<GetRecordsTemplate | undefined> {
+  const config = client.config as unknown as SigningConfig;
+  if (!transports.has(client) || typeof config.signer !== 'function') return undefined;
+  if ((await config.maxAttempts()) !== 1) return undefined;
+  const streamArn = 'StreamARN' in stream ? stream.StreamARN : undefined;
+  const command = new GetRecordsCommand({ ShardIterator: 'floe-template', Limit: 1, ...(streamArn !== undefined ? { StreamARN: streamArn } : {}) });
+  let captured: { request: SignableRequest; context: Record<string, unknown> } | undefined;
+  type Middleware = Parameters<typeof command.middlewareStack.addRelativeTo>[0];
+  const capture = (_next: unknown, context: Record<string, unknown>) => async (args: { request: unknown }) => {
+    captured = { request: args.request as SignableRequest, context };
+    throw new TemplateCaptured('kinesis: GetRecords template captured');
+  };
+  command.middlewareStack.addRelativeTo(capture as unknown as Middleware, { name: 'floeGetRecordsTemplate', relation: 'before', toMiddleware: 'httpSigningMiddleware' });
+  try {
+    await client.send(command);
+  } catch (e) {
+    if (!(e instanceof TemplateCaptured) || captured === undefined) throw e;
+  }
+  if (captured === undefined) return undefined;
+  const { request, context } = captured;
+  if (request.protocol !== 'http:' && request.protocol !== 'https:') return undefined;
+  if (request.query !== undefined && Object.keys(request.query).length > 0) return undefined;
+  const endpointV2 = context.endpointV2 as { properties?: { authSchemes?: { name?: string; signingName?: string; signingRegion?: string }[] } } | undefined;
+  const authScheme = endpointV2?.properties?.authSchemes?.[0];
+  if (authScheme !== undefined && authScheme.name !== undefined && authScheme.name !== 'sigv4') return undefined;
+  const smithy = context.__smithy_context as { selectedHttpAuthScheme?: { httpAuthOption?: { schemeId?: string; signingProperties?: { signingRegion?: string; signingName?: string } } } } | undefined;
+  const option = smithy?.selectedHttpAuthScheme?.httpAuthOption;
+  if (option?.schemeId !== undefined && option.schemeId !== 'aws.auth#sigv4') return undefined;
+  const headers: Record<string, string> = {};
+  for (const k in request.headers) {
+    if (!PER_CALL_HEADERS.has(k.toLowerCase())) headers[k] = request.headers[k]!;
+  }
+  return {
+    protocol: request.protocol,
+    hostname: request.hostname,
+    port: request.port,
+    path: request.path,
+    headers,
+    // The client's own signer, as its signing middleware gets it for this endpoint.
+    signer: await config.signer(authScheme),
+    signingRegion: option?.signingProperties?.signingRegion ?? authScheme?.signingRegion,
+    signingService: option?.signingProperties?.signingName ?? authScheme?.signingName,
+    bodySuffix: streamArn !== undefined ? `,"StreamARN":${JSON.stringify(streamArn)}}` : '}',
+    skewCorrection: (await config.disableClockSkewCorrection?.()) !== true,
+  };
+}
+
+/** The JSON body of a call, in the SDK's member order (ShardIterator, Limit, StreamARN). */
+export function getRecordsBody(template: GetRecordsTemplate, input: GetRecordsCommandInput): Buffer {
+  const limit = input.Limit !== undefined ? `,"Limit":${input.Limit}` : '';
+  return Buffer.from(`{"ShardIterator":${JSON.stringify(input.ShardIterator)}${limit}${template.bodySuffix}`, 'utf8');
+}
+
+/** The time the SDK would sign at: its clock corrected by the skew it measured from the service. */
+function signingDate(client: KinesisClient, template: GetRecordsTemplate): Date {
+  if (!template.skewCorrection) return new Date();
+  const offset = (client.config as unknown as SigningConfig).systemClockOffset ?? 0;
+  return new Date(Date.now() + offset);
+}
+
+/**
+ * The signed headers of a call (what is sent): the template's constant headers, content length,
+ * and the signer's date, payload hash, session token and authorization.
+ */
+export async function signGetRecords(template: GetRecordsTemplate, body: Buffer, date: Date): Promise<Record<string, string>> {
+  const headers: Record<string, string> = { ...template.headers, 'content-length': String(body.byteLength) };
+  const signed = await template.signer.sign(
+    { method: 'POST', protocol: template.protocol, hostname: template.hostname, ...(template.port !== undefined ? { port: template.port } : {}), path: template.path, query: {}, headers, body },
+    { signingDate: date, ...(template.signingRegion !== undefined ? { signingRegion: template.signingRegion } : {}), ...(template.signingService !== undefined ? { signingService: template.signingService } : {}) },
+  );
+  return signed.headers;
+}
+
+/** The SDK handler's abort error (`buildAbortError` of @smithy/node-http-handler). */
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  const e = new Error(reason !== undefined && !(reason instanceof Error) ? String(reason) : 'Request aborted');
+  e.name = 'AbortError';
+  if (reason instanceof Error) (e as Error & { cause?: unknown }).cause = reason;
+  return e;
+}
+
+/** Socket errors the SDK handler renames `TimeoutError` (its NODEJS_TIMEOUT_ERROR_CODES). */
+const TIMEOUT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+/** A response as received: status, headers (lower case, repeated ones joined), body bytes. */
+interface ReceivedResponse {
+  statusCode: number;
+  reason: string | undefined;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** Headers as the SDK handler gives them (`getTransformedHeaders`). */
+function transformedHeaders(h: IncomingMessage['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k in h) {
+    const v = h[k];
+    if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
+  }
+  return out;
+}
+
+/**
+ * Hands a response the lean path does not read to the SDK's deserializer, through a GetRecords
+ * command whose HTTP handler is replaced by that response: the output (a 200 in another
+ * protocol, read by `getRecordsCommand`'s own middleware) or the error is the SDK's.
+ */
+async function throughSdk(client: KinesisClient, input: GetRecordsCommandInput, response: ReceivedResponse, onBody: (bytes: number) => void, signal: AbortSignal): Promise<GetRecordsPageOutput> {
+  const command = getRecordsCommand(input, onBody, true);
+  type Middleware = Parameters<typeof command.middlewareStack.addRelativeTo>[0];
+  const replay = () => async () => ({ response: { ...response }, output: {} });
+  // Innermost: after floe's body middleware, which sits after the deserializer.
+  command.middlewareStack.addRelativeTo(replay as unknown as Middleware, { name: 'floeGetRecordsReplay', relation: 'after', toMiddleware: 'floeGetRecordsBody' });
+  return (await client.send(command, { abortSignal: signal })) as GetRecordsPageOutput;
+}
+
+/** Sends one request and resolves with the response headers (timeouts and aborts as the SDK's). */
+function send(template: GetRecordsTemplate, transport: LeanTransport, headers: OutgoingHttpHeaders, body: Buffer, signal: AbortSignal): Promise<{ req: ClientRequest; res: IncomingMessage; done: () => void; fail: (e: Error) => void; failed: Promise<never> }> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(abortError(signal));
+      return;
+    }
+    const https = template.protocol === 'https:';
+    let hostname = template.hostname;
+    if (hostname.startsWith('[') && hostname.endsWith(']')) hostname = hostname.slice(1, -1);
+    const req = (https ? httpsRequest : httpRequest)({
+      host: hostname,
+      ...(template.port !== undefined ? { port: template.port } : {}),
+      method: 'POST',
+      path: template.path,
+      headers,
+      agent: https ? transport.httpsAgent : transport.httpAgent,
+    });
+    // After the headers, errors (a body cut short, a timeout, an abort) reach the body reader.
+    let onLateError: ((e: Error) => void) | undefined;
+    let settled = false;
+    const fail = (e: Error): void => {
+      if (!settled) {
+        settled = true;
+        cleanup();
+        reject(e);
+      } else {
+        onLateError?.(e);
+      }
+    };
+    const onAbort = (): void => {
+      req.destroy();
+      fail(abortError(signal));
+    };
+    // The whole call, headers and body, within the request timeout (the SDK's covers the headers).
+    const timer = setTimeout(() => {
+      const e = Object.assign(new Error(`@smithy/node-http-handler - [ERROR] a request has exceeded the configured ${transport.requestTimeoutMs} ms requestTimeout.`), {
+        name: 'TimeoutError',
+        code: 'ETIMEDOUT',
+      });
+      req.destroy(e);
+      fail(e);
+    }, transport.requestTimeoutMs);
+    let connectTimer: NodeJS.Timeout | undefined;
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      if (connectTimer !== undefined) clearTimeout(connectTimer);
+      signal.removeEventListener('abort', onAbort);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.on('socket', (socket) => {
+      if (!socket.connecting || transport.connectionTimeoutMs <= 0) return;
+      connectTimer = setTimeout(() => {
+        req.destroy();
+        fail(
+          Object.assign(
+            new Error(`@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of ${transport.connectionTimeoutMs} ms.`),
+            { name: 'TimeoutError' },
+          ),
+        );
+      }, transport.connectionTimeoutMs);
+      socket.once('connect', () => {
+        if (connectTimer !== undefined) clearTimeout(connectTimer);
+      });
+    });
+    req.on('error', (err: Error & { code?: string }) => {
+      if (err.code !== undefined && TIMEOUT_CODES.has(err.code) && err.name !== 'TimeoutError') err.name = 'TimeoutError';
+      fail(err);
+    });
+    const failed = new Promise<never>((_, rej) => {
+      onLateError = rej;
+    });
+    failed.catch(() => {}); // observed by the body reader only when it waits
+    req.once('response', (res) => {
+      if (settled) {
+        res.resume();
+        return;
+      }
+      settled = true;
+      resolve({
+        req,
+        res,
+        done: cleanup,
+        fail: (e) => {
+          cleanup();
+          onLateError?.(e);
+        },
+        failed,
+      });
+    });
+    req.end(body);
+  });
+}
+
+/** Reads a response body into chunks; the caller joins them. */
+function readBody(res: IncomingMessage, failed: Promise<never>): Promise<{ chunks: Buffer[]; total: number }> {
+  const read = new Promise<{ chunks: Buffer[]; total: number }>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    res.on('data', (c: Buffer) => {
+      chunks.push(c);
+      total += c.byteLength;
+    });
+    res.once('end', () => resolve({ chunks, total }));
+    res.once('error', reject);
+    // A response whose socket closed before its end (Node then says `aborted`, code ECONNRESET).
+    res.once('aborted', () => reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })));
+  });
+  return Promise.race([read, failed]);
+}
+
+/**
+ * The GetRecords function of a source's readers: the lean path when the client is eligible
+ * (resolved at the first call, again after a failure to resolve), the SDK's otherwise.
+ */
+export function getRecordsCaller(client: KinesisClient, stream: { StreamName: string } | { StreamARN: string }): GetRecordsCaller {
+  const transport = transports.get(client);
+  const sdk: GetRecordsCaller = async (input, onBody, signal) => (await client.send(getRecordsCommand(input, onBody, true), { abortSignal: signal })) as GetRecordsPageOutput;
+  if (transport === undefined) return sdk;
+  let template: Promise<GetRecordsTemplate | undefined> | undefined;
+  return async (input, onBody, signal) => {
+    template ??= resolveGetRecordsTemplate(client, stream);
+    let t: GetRecordsTemplate | undefined;
+    try {
+      t = await template;
+    } catch (e) {
+      template = undefined; // resolved again at the next call (credentials may come later)
+      throw e;
+    }
+    if (t === undefined) return sdk(input, onBody, signal);
+    const body = getRecordsBody(t, input);
+    const headers = await signGetRecords(t, body, signingDate(client, t));
+    const call = await send(t, transport, headers, body, signal);
+    const { res } = call;
+    let received: { chunks: Buffer[]; total: number };
+    try {
+      received = await readBody(res, call.failed);
+    } catch (e) {
+      call.fail(e as Error);
+      res.destroy();
+      if (signal.aborted) throw abortError(signal);
+      throw e;
+    }
+    call.done();
+    const status = res.statusCode ?? -1;
+    const responseHeaders = transformedHeaders(res.headers);
+    if (t.skewCorrection) observeClock(client, responseHeaders);
+    if (status !== 200 || !isJson(responseHeaders)) {
+      const bytes = joinChunks(received.chunks, received.total, false);
+      return throughSdk(client, input, { statusCode: status, reason: res.statusMessage, headers: responseHeaders, body: bytes }, onBody, signal);
+    }
+    // No await from here until the parse is done: the bytes may be the shared scratch buffer.
+    const bytes = joinChunks(received.chunks, received.total, true);
+    onBody(bytes.byteLength);
+    const output = pageOutput(parseRecordsPage(bytes)) as GetRecordsPageOutput;
+    output.$metadata = { httpStatusCode: 200, requestId: responseHeaders['x-amzn-requestid'], attempts: 1, totalRetryDelay: 0 };
+    return output;
+  };
+}
+
+/**
+ * What the SDK's signer does after each success: the clock offset from the response's `Date`
+ * (unless an `Age` says it came from a cache), so that signatures stay valid on a skewed clock.
+ */
+function observeClock(client: KinesisClient, headers: Record<string, string>): void {
+  const date = headers.date;
+  if (date === undefined || headers.age !== undefined) return;
+  const serverTime = Date.parse(date);
+  if (Number.isNaN(serverTime)) return;
+  (client.config as unknown as SigningConfig).systemClockOffset = serverTime - Date.now();
+}
