@@ -11,7 +11,7 @@
 import { ValidationError } from '../errors.js';
 import type { PipelineConfig } from '../pipeline/config.js';
 import type { DeployConfig } from './deploy-config.js';
-import { athenaQueryPolicy, leaseTablePolicy, writerPolicy, type PolicyDocument } from './iam-policy.js';
+import { athenaQueryPolicy, efoConsumerPolicy, leaseTablePolicy, writerPolicy, type PolicyDocument } from './iam-policy.js';
 
 /** The port `floe run` serves `/healthz` on in the container (the Dockerfile's too). */
 export const CONTAINER_METRICS_PORT = 9464;
@@ -271,6 +271,10 @@ export function synthesizeTemplate(config: PipelineConfig, runConfig: Record<str
         // docs/iam/floe-lease-table-policy.json, without CreateTable: the stack creates the table.
         ...(plan.leaseTable
           ? [{ PolicyName: 'floe-lease-table', PolicyDocument: subArns(leaseTablePolicy({ ...AWS, table: plan.leaseTable, createTable: false })) }]
+          : []),
+        // docs/iam/floe-efo-consumer-policy.json when the config reads through enhanced fan-out.
+        ...(config.source.consumer !== undefined
+          ? [{ PolicyName: 'floe-efo-consumer', PolicyDocument: subArns(efoConsumerPolicy({ ...AWS, stream: plan.stream, consumer: config.source.consumer })) }]
           : []),
       ],
     },

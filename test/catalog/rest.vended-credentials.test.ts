@@ -14,6 +14,7 @@ import { after, before, it } from 'node:test';
 import { RestCatalog } from '../../src/catalog/rest/rest-catalog.js';
 import { startRestCatalogServer, type RestCatalogServer } from '../../src/catalog/rest/rest-server.js';
 import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
+import { parseJson, stringifyJson, type JsonValue } from '../../src/iceberg/json.js';
 import { fileIOFor } from '../../src/io/resolve.js';
 import type { S3FileIO } from '../../src/io/s3.js';
 import { QueryEngine } from '../../src/query/engine.js';
@@ -129,11 +130,12 @@ it('storage-credentials (not config) and rotation: the latest vended settings wi
     const res = await fetch(input, init);
     const method = init?.method ?? 'GET';
     if (method !== 'GET' || !/\/tables\/[^/]+$/.test(new URL(String(input)).pathname) || res.status !== 200) return res;
-    const body = (await res.json()) as Record<string, unknown> & { config: Record<string, string> };
+    // Lossless JSON: snapshot ids are beyond 2^53.
+    const body = parseJson(await res.text()) as { [key: string]: JsonValue } & { config: Record<string, string> };
     generation++;
     const { config, ...rest } = body;
     const out = { ...rest, config: {}, 'storage-credentials': [{ prefix: 's3://vended/', config: { ...config, 's3.session-token': `token-${generation}` } }] };
-    return new Response(JSON.stringify(out), { status: 200, headers: { 'content-type': 'application/json' } });
+    return new Response(stringifyJson(out), { status: 200, headers: { 'content-type': 'application/json' } });
   };
   const rest = new RestCatalog({ uri: server.url, fetch: rotating });
   const id = { namespace: ['db'], name: 'rotating' };

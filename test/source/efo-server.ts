@@ -1,6 +1,7 @@
 /**
  * A faithful local server of Kinesis enhanced fan-out (no local emulator implements it: kinesalite
- * has no SubscribeToShard; kinesis-local's does not speak the HTTP/2 event stream the SDK expects).
+ * has no SubscribeToShard; kinesis-local 0.6.2 answers it over h2c, but the SDK's SubscribeToShard
+ * fails on its answer with "Protocol error / Deserialization error", checked 07 Dec 2026).
  *
  * One port, both protocols, as the real endpoint (which negotiates them by ALPN): a connection
  * opening with the HTTP/2 preface goes to an HTTP/2 server (h2c, prior knowledge), any other to an

@@ -307,3 +307,37 @@ test('a 200 gives the same page, iterator and lag both ways; SDK retries or a fo
     retrying.destroy();
   }
 });
+
+test('the signing key kept for the day is replaced at the next day and with new credentials', async () => {
+  let creds = { ...CREDS };
+  const client = kinesisClientFromEnv({ endpoint: url, region: 'us-east-1', credentials: CREDS, maxAttempts: 1 });
+  // A provider whose credentials change (a refresh), the way the SDK's chain refreshes them.
+  const refreshing = kinesisClientFromEnv({ endpoint: url, region: 'us-east-1', maxAttempts: 1, env: {} });
+  // Credentials about to expire are asked for again at every signature (the SDK's memoization).
+  (refreshing.config as unknown as { credentials: unknown }).credentials = async () => ({ ...creds, expiration: new Date(Date.now() + 60_000) });
+  try {
+    const kept = await resolveGetRecordsTemplate(refreshing, { StreamName: 'lean' });
+    assert.ok(kept);
+    const input = { ShardIterator: 'it', Limit: 1 };
+    const body = getRecordsBody(kept, input);
+    const day1 = new Date(Date.UTC(2026, 11, 7, 23, 59, 59));
+    const day2 = new Date(Date.UTC(2026, 11, 8, 0, 0, 1));
+    const fresh = async (at: Date): Promise<string | undefined> => {
+      const t = await resolveGetRecordsTemplate(refreshing, { StreamName: 'lean' });
+      return (await signGetRecords(t!, body, at)).authorization;
+    };
+    const a1 = (await signGetRecords(kept, body, day1)).authorization;
+    assert.equal(a1, await fresh(day1));
+    assert.equal((await signGetRecords(kept, body, day2)).authorization, await fresh(day2), 'next day');
+    creds = { accessKeyId: 'AKIDOTHER', secretAccessKey: 'other-secret', sessionToken: 'other' };
+    const a3 = (await signGetRecords(kept, body, day2)).authorization;
+    assert.match(String(a3), /Credential=AKIDOTHER\//);
+    assert.equal(a3, await fresh(day2), 'new credentials');
+    creds = { ...creds, secretAccessKey: 'rotated-secret' };
+    assert.equal((await signGetRecords(kept, body, day2)).authorization, await fresh(day2), 'same key id, new secret');
+    assert.notEqual((await signGetRecords(kept, body, day2)).authorization, a3);
+  } finally {
+    client.destroy();
+    refreshing.destroy();
+  }
+});

@@ -13,7 +13,8 @@ import { waitForStreamActive } from '../../src/source/kinesis/admin.js';
 import { putRecords } from '../../src/source/kinesis/producer.js';
 import { SHARD_END } from '../../src/source/source.js';
 import { clientFor, createStream, dec, enc, pollUntil, startLocal, waitFor, type LocalEnv } from './kinesis-test-helpers.js';
-import { startEfoServer, type EfoServer } from './efo-server.js';
+import { eventStreamMessage, startEfoServer, type EfoServer } from './efo-server.js';
+import { EventStreamCodec } from '@smithy/core/event-streams';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/shared.js';
@@ -181,4 +182,20 @@ test('efo server: strict like Kinesis (consumer ACTIVE, one subscription per con
   await waitFor(() => efo.active().length === 0, 5_000, 'the subscription ends when the client resets its stream');
   client.destroy();
   c1.destroy();
+});
+
+test('efo server: event-stream frames as the spec (the empty-message vector), refused by the SDK\'s decoder when a byte flips', () => {
+  // AWS's event-stream test vector "empty_message": lengths 16 and 0, prelude CRC, message CRC.
+  assert.equal(eventStreamMessage({}, new Uint8Array(0)).toString('base64'), 'AAAAEAAAAAAFwkjrfZjI/w==');
+  const codec = new EventStreamCodec((b: Uint8Array) => Buffer.from(b).toString('utf8'), (t: string) => new Uint8Array(Buffer.from(t, 'utf8')));
+  const frame = eventStreamMessage({ ':message-type': 'event', ':event-type': 'SubscribeToShardEvent' }, Buffer.from('{"Records":[]}'));
+  const decoded = codec.decode(frame);
+  assert.deepEqual(decoded.headers[':event-type'], { type: 'string', value: 'SubscribeToShardEvent' });
+  assert.equal(Buffer.from(decoded.body).toString(), '{"Records":[]}');
+  const payloadFlip = Buffer.from(frame);
+  payloadFlip[payloadFlip.length - 6]! ^= 1;
+  assert.throws(() => codec.decode(payloadFlip), /message checksum/);
+  const preludeFlip = Buffer.from(frame);
+  preludeFlip[7]! ^= 1;
+  assert.throws(() => codec.decode(preludeFlip), /checksum/);
 });

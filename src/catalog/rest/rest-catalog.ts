@@ -34,6 +34,7 @@ import {
 } from '../catalog.js';
 import { restAuthFrom, type RestAuth, type RestAuthConfig } from './rest-auth.js';
 import { effectiveTableConfig, tableFileIO } from './rest-fileio.js';
+import { TableStorageMemory, vendsStorage, type TableStorage } from './rest-table-storage.js';
 import { RestHttp, type RestCall } from './rest-http.js';
 import { asObject, identifierOf, namespaceOf, optStr, stringList, stringMap } from './rest-json.js';
 import {
@@ -100,6 +101,8 @@ export class RestCatalog implements Catalog {
   private readonly http: RestHttp;
   private readonly resolveIO: RestFileIOResolver;
   private config: Promise<RestCatalogConfig> | undefined;
+  /** The storage settings of each table's last load (commits keep them). */
+  private readonly storage = new TableStorageMemory();
 
   constructor(private readonly options: RestCatalogOptions) {
     let parsed: URL;
@@ -269,33 +272,33 @@ export class RestCatalog implements Catalog {
   }
 
   /**
-   * Builds a LoadedTable from a LoadTableResult / CommitTableResponse body. The storage settings
-   * of a load are the table's from then on ({@link TableStorageMemory}); a CommitTableResponse
-   * has none (the spec's shape), so a commit keeps those of the table's last load (`undefined`
-   * when this client has loaded none: the caller asks the server, see `commitTable`).
+   * Reads a LoadTableResult / CommitTableResponse body: the table and the storage settings it
+   * came with (`config`, `storage-credentials`).
    */
-  private loaded(id: TableIdentifier, json: JsonValue | undefined, what: string, kind: 'load' | 'commit' = 'load'): LoadedTable | undefined {
+  private parseTable(id: TableIdentifier, json: JsonValue | undefined, what: string): { table: Omit<LoadedTable, 'io'>; storage: TableStorage } {
     const body = asObject(json, what);
     const metadataLocation = optStr(body, 'metadata-location', what);
     if (metadataLocation === undefined) throw new ValidationError(`catalog: rest: ${what}: the server returned no metadata-location`);
     const metadata = parseTableMetadata(body.metadata ?? null, `${what} of ${formatTableIdentifier(id)}`);
-    let storage: TableStorage | undefined = { config: stringMap(body.config, `${what}.config`), credentials: body['storage-credentials'] };
-    if (kind === 'load' || vendsStorage(storage)) this.storage.remember(id, storage);
-    else storage = this.storage.recall(id);
-    if (storage === undefined) return undefined;
     return {
-      identifier: { namespace: [...id.namespace], name: id.name },
-      metadataLocation,
-      metadata,
-      io: this.resolveIO(metadata.location, effectiveTableConfig(metadata.location, storage.config, storage.credentials)),
+      table: { identifier: { namespace: [...id.namespace], name: id.name }, metadataLocation, metadata },
+      storage: { config: stringMap(body.config, `${what}.config`), credentials: body['storage-credentials'] },
     };
   }
 
-  /** {@link loaded} for the answers that always give a table (loads, creates, registrations). */
-  private loadedTable(id: TableIdentifier, json: JsonValue | undefined, what: string): LoadedTable {
-    const t = this.loaded(id, json, what, 'load');
-    if (t === undefined) throw new ValidationError(`catalog: rest: ${what}: no table`); // unreachable: loads always remember
-    return t;
+  private withIO(table: Omit<LoadedTable, 'io'>, storage: TableStorage): LoadedTable {
+    const location = table.metadata.location;
+    return { ...table, io: this.resolveIO(location, effectiveTableConfig(location, storage.config, storage.credentials)) };
+  }
+
+  /**
+   * A LoadedTable from a LoadTableResult (loads, creates, registrations): its storage settings
+   * are the table's from then on in this client (what a commit's answer keeps, see `commitTable`).
+   */
+  private loaded(id: TableIdentifier, json: JsonValue | undefined, what: string): LoadedTable {
+    const { table, storage } = this.parseTable(id, json, what);
+    this.storage.remember(id, storage);
+    return this.withIO(table, storage);
   }
 
   async listTables(namespace: Namespace): Promise<TableIdentifier[]> {
@@ -322,14 +325,14 @@ export class RestCatalog implements Catalog {
     };
     const what = `table ${formatTableIdentifier(identifier)}`;
     const answer = await this.send({ method: 'POST', path: `${base}/namespaces/${ns(identifier.namespace)}/tables`, body, op: 'create-table', what });
-    return this.loadedTable(identifier, answer.json, 'CreateTableResponse');
+    return this.loaded(identifier, answer.json, 'CreateTableResponse');
   }
 
   async loadTable(identifier: TableIdentifier): Promise<LoadedTable> {
     const { base, ns } = await this.route();
     const what = `table ${formatTableIdentifier(identifier)}`;
     const answer = await this.send({ method: 'GET', path: this.tablePath(base, ns, identifier), op: 'load-table', what });
-    return this.loadedTable(identifier, answer.json, 'LoadTableResult');
+    return this.loaded(identifier, answer.json, 'LoadTableResult');
   }
 
   async tableExists(identifier: TableIdentifier): Promise<boolean> {
@@ -353,7 +356,7 @@ export class RestCatalog implements Catalog {
       query: options.purge ? { purgeRequested: 'true' } : {},
       op: 'drop-table',
       what: `table ${formatTableIdentifier(identifier)}`,
-    });
+    });    this.storage.forget(identifier);
   }
 
   async renameTable(from: TableIdentifier, to: TableIdentifier): Promise<void> {
@@ -364,7 +367,9 @@ export class RestCatalog implements Catalog {
       body: { source: { namespace: from.namespace, name: from.name }, destination: { namespace: to.namespace, name: to.name } },
       op: 'rename-table',
       what: `table ${formatTableIdentifier(from)} (rename to ${formatTableIdentifier(to)})`,
-    });
+    });    // A table's settings may depend on its name (credentials scoped to a path): learnt anew.
+    this.storage.forget(from);
+    this.storage.forget(to);
   }
 
   async registerTable(identifier: TableIdentifier, metadataLocation: string): Promise<LoadedTable> {
@@ -376,7 +381,7 @@ export class RestCatalog implements Catalog {
       op: 'register-table',
       what: `table ${formatTableIdentifier(identifier)}`,
     });
-    return this.loadedTable(identifier, answer.json, 'LoadTableResult');
+    return this.loaded(identifier, answer.json, 'LoadTableResult');
   }
 
   async commitTable(identifier: TableIdentifier, requirements: TableRequirement[], updates: TableUpdate[]): Promise<LoadedTable> {
@@ -388,9 +393,9 @@ export class RestCatalog implements Catalog {
       op: 'commit',
       what: `table ${formatTableIdentifier(identifier)}`,
     });
-    let committed: LoadedTable | undefined;
+    let parsed: ReturnType<RestCatalog['parseTable']>;
     try {
-      committed = this.loaded(identifier, answer.json, 'CommitTableResponse', 'commit');
+      parsed = this.parseTable(identifier, answer.json, 'CommitTableResponse');
     } catch (e) {
       // The server accepted the commit; what it answered cannot be read.
       throw new CommitStateUnknownError(
@@ -398,15 +403,20 @@ export class RestCatalog implements Catalog {
         { cause: e },
       );
     }
-    if (committed !== undefined) return committed;
-    // No load of this table in this client, so no storage settings to keep: a load learns them
-    // (vended credentials). The commit is done either way: if the load fails, the table gets the
-    // FileIO of a table without settings (the environment's), as a load without config would.
-    const metadata = this.loaded(identifier, answer.json, 'CommitTableResponse', 'load') as LoadedTable;
+    // A CommitTableResponse has no storage settings (the spec's shape): the table keeps those of
+    // its last load, else this client has loaded none and a load learns them (vended
+    // credentials). Settings a server does send with the commit are taken as a load's.
+    if (vendsStorage(parsed.storage)) {
+      this.storage.remember(identifier, parsed.storage);
+      return this.withIO(parsed.table, parsed.storage);
+    }
+    const known = this.storage.recall(identifier);
+    if (known !== undefined) return this.withIO(parsed.table, known);
     try {
-      return { ...metadata, io: (await this.loadTable(identifier)).io };
+      return { ...parsed.table, io: (await this.loadTable(identifier)).io };
     } catch {
-      return metadata;
+      // The commit is done: the table gets the FileIO of a table loaded without settings.
+      return this.withIO(parsed.table, parsed.storage);
     }
   }
 

@@ -80,15 +80,8 @@ export async function quickstartKafka(io: CommandIO, count: number): Promise<num
     });
     cleanups.unshift(() => server.close());
     say(`REST catalog (floe catalog serve) on ${server.url}, warehouse s3://warehouse/`);
-    // The pipeline's S3 FileIO takes the bucket from the REST catalog's table config; files it
-    // reaches otherwise (a table reloaded without config) go through the process's S3 settings,
-    // which point at the same local bucket for the quickstart's lifetime.
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_S3: bucket.endpoint,
-      AWS_ACCESS_KEY_ID: S3_KEYS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: S3_KEYS.secretAccessKey,
-      AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
-    });
+    // The pipeline and the query reach the bucket only through the settings the REST catalog
+    // vends with the table (endpoint, path style, credentials): no S3 settings of the process.
 
     // The topic is created by the first records (the mock cluster has no CreateTopics).
     const { Kafka, logLevel } = (await import('kafkajs')).default;

@@ -466,7 +466,7 @@ export class KafkaSource implements Source {
   private fail(e: Error): void {
     if (this.failure) return;
     this.failure = e;
-    this.log('error', e.message);
+    // Not logged here: poll() throws it and the caller reports it once.
     this.wakePoll?.();
     this.wakeRoom?.();
   }

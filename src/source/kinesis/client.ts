@@ -40,7 +40,7 @@ export interface KinesisClientOptions {
   credentials?: StaticCredentials;
   /** SDK attempts per call (1 = no SDK retries; floe's own loops retry). Default: the SDK's (3). */
   maxAttempts?: number;
-  /** Socket timeout of one request. Default 30 s. */
+  /** Time allowed for one request (to its response's headers; the readers' GetRecords: to its body's end). Default 30 s. */
   requestTimeoutMs?: number;
   /** Most sockets open to the endpoint at once. Default {@link KINESIS_MAX_SOCKETS}. */
   maxSockets?: number;

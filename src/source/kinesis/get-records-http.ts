@@ -146,12 +146,55 @@ export async function resolveGetRecordsTemplate(client: KinesisClient, stream: {
     path: request.path,
     headers,
     // The client's own signer, as its signing middleware gets it for this endpoint.
-    signer: await config.signer(authScheme),
+    signer: withDailyKey(await config.signer(authScheme)),
     signingRegion: option?.signingProperties?.signingRegion ?? authScheme?.signingRegion,
     signingService: option?.signingProperties?.signingName ?? authScheme?.signingName,
     bodySuffix: streamArn !== undefined ? `,"StreamARN":${JSON.stringify(streamArn)}}` : '}',
     skewCorrection: (await config.disableClockSkewCorrection?.()) !== true,
   };
+}
+
+/** Credentials as the signer's provider returns them. */
+interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/**
+ * The SDK's signer with its signing key kept for the day: `SignatureV4` derives the key once per
+ * day too, but finds it by an HMAC of the credentials, one more HMAC per call. The key is still
+ * the package's own derivation (its `getSigningKey`), asked again whenever the day, region,
+ * service or any part of the credentials changes (a refresh). The SDK's instance is not changed:
+ * this is an object whose prototype it is.
+ */
+function withDailyKey(sdkSigner: RequestSigner): RequestSigner {
+  type Derive = (credentials: Credentials, region: string, shortDate: string, service?: string) => Promise<Uint8Array>;
+  const derive = (sdkSigner as unknown as { getSigningKey?: Derive }).getSigningKey;
+  if (typeof derive !== 'function') return sdkSigner;
+  let cached: { accessKeyId: string; secretAccessKey: string; sessionToken: string | undefined; region: string; shortDate: string; service: string | undefined; key: Promise<Uint8Array> } | undefined;
+  const signer = Object.create(sdkSigner) as RequestSigner & { getSigningKey: Derive };
+  signer.getSigningKey = function (this: unknown, credentials, region, shortDate, service) {
+    const c = cached;
+    if (
+      c !== undefined &&
+      c.shortDate === shortDate &&
+      c.region === region &&
+      c.service === service &&
+      c.accessKeyId === credentials.accessKeyId &&
+      c.secretAccessKey === credentials.secretAccessKey &&
+      c.sessionToken === credentials.sessionToken
+    ) {
+      return c.key;
+    }
+    const key = derive.call(sdkSigner, credentials, region, shortDate, service);
+    cached = { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, sessionToken: credentials.sessionToken, region, shortDate, service, key };
+    key.catch(() => {
+      if (cached?.key === key) cached = undefined;
+    });
+    return key;
+  };
+  return signer;
 }
 
 /** The JSON body of a call, in the SDK's member order (ShardIterator, Limit, StreamARN). */

@@ -14,7 +14,9 @@
  * tell the difference (test/source/kinesis-get-records.unit.test.ts compares both on the same
  * responses). With `lean` (what the shard readers use) the body is read as bytes by
  * `records-page.ts` instead, into one `RecordsPage` (no string, no object per record);
- * `parseGetRecordsBody` stays the reference its differential test compares it with.
+ * `parseGetRecordsBody` stays the reference its differential test compares it with. The shard
+ * readers of a `kinesisClientFromEnv` client send GetRecords without the SDK
+ * (`get-records-http.ts`), which hands every response but a 200 JSON to this command.
  */
 import { GetRecordsCommand, type GetRecordsCommandInput, type GetRecordsCommandOutput, type _Record } from '@aws-sdk/client-kinesis';
 import { FloeError } from '../../errors.js';

@@ -483,7 +483,7 @@ export class KinesisSource implements Source {
   private fail(e: FloeError): void {
     if (this.failure || this.closed) return;
     this.failure = e;
-    this.log('error', e.message, {});
+    // Not logged here: poll() throws it and the caller reports it once.
     this.dataReady.notifyAll();
   }
 
