@@ -16,6 +16,8 @@
  * It also runs issue 14's `many-writers` (1/2/4/8 writers on one table, SQLite and REST through
  * `floe catalog serve`) and `scale-out` (two pinned `floe run` workers of one application against
  * one, fast local endpoint, leases in dynalite): `--only many-writers,scale-out` for those alone.
+ * And issue 15's `kafka-path` (`floe run` from librdkafka's mock cluster beside the Kinesis path and
+ * the in-memory pipeline: `bench/kafka-path-section.ts`; `--only kafka-path --kafka-events N`).
  *
  * Each figure is measured in the same run as its reference, interleaved round by round (floe, then
  * DuckDB's native JSON → Parquet on the same cores, then JSON.parse), so a ratio holds on a noisy
@@ -29,6 +31,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { heapBoundArgs } from '../src/cli/heap-bound.js';
 import { flag, median } from './common.js';
+import { kafkaPath, kafkaPathMarkdown } from './kafka-path-section.js';
 import { profileMarkdown, summarizeProfile, type ProfileSummary } from './profile.js';
 
 type Result = Record<string, unknown> & { [k: string]: unknown };
@@ -39,7 +42,7 @@ const soakMode = process.argv.slice(2).includes('soak');
 /** `npm run bench -- kinesis-path`: the real Kinesis read path only (issue 13), into its own report. */
 const kinesisPathMode = process.argv.slice(2).includes('kinesis-path');
 const only = new Set(
-  flag('only', soakMode ? 'soak,flood' : kinesisPathMode ? 'kinesis-path' : 'throughput,freshness,startup,overload,scale,flood,kinesis-path,many-writers,scale-out')
+  flag('only', soakMode ? 'soak,flood' : kinesisPathMode ? 'kinesis-path' : 'throughput,freshness,startup,overload,scale,flood,kinesis-path,many-writers,scale-out,kafka-path')
     .split(',')
     .map((s) => s.trim()),
 );
@@ -481,6 +484,7 @@ async function main(): Promise<void> {
   const kp = only.has('kinesis-path') ? await kinesisPath() : undefined;
   const mw = only.has('many-writers') ? await manyWriters() : undefined;
   const so2 = only.has('scale-out') ? await scaleOut() : undefined;
+  const kf = only.has('kafka-path') ? await kafkaPath(runChild, quick) : undefined;
   const load1 = loadavg();
   const minutes = (Date.now() - started.getTime()) / 60_000;
 
@@ -734,6 +738,7 @@ async function main(): Promise<void> {
   if (kp) md.push(...kinesisPathMarkdown(kp));
   if (mw) md.push(...manyWritersMarkdown(mw));
   if (so2) md.push(...scaleOutMarkdown(so2));
+  if (kf) md.push(...kafkaPathMarkdown(kf));
 
   md.push('## Commands', '', 'Build first (`npm run bench` does): `npm run build`. Then, from the repository root:', '', '```sh', ...commands, '```', '');
   const notes = join(repoRoot, 'bench', 'notes.md');

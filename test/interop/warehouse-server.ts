@@ -1,7 +1,7 @@
 /**
  * Serving a local warehouse to icebird (which fetches every file by URL): a static HTTP server on
  * 127.0.0.1 with HEAD and Range, and a `fetch` wrapper that maps local paths under the warehouse
- * to it and refuses anything else. Same as the one in `icebird.test.ts` (kept there unchanged).
+ * to it and refuses anything else. Used by `icebird.test.ts` and `icebird.evolution.test.ts`.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
