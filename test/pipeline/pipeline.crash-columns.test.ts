@@ -121,6 +121,9 @@ test('crash: SIGKILL under add_columns loses, duplicates and re-adds nothing', {
     }
     producing = false;
     await producer;
+    // The killed rounds must have committed something, or the final run alone would pass the test.
+    const before = (await Table.load(catalog, ID)).metadata;
+    assert.ok((before.snapshots ?? []).length >= 2, `the killed rounds committed ${(before.snapshots ?? []).length} snapshots`);
 
     // A final clean run drains the stream; SIGTERM makes it commit and exit 0.
     const child = spawn(cmd, [...args, 'run', '--config', configPath], { env: baseEnv, stdio: ['ignore', 'ignore', 'pipe'] });
