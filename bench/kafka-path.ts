@@ -19,7 +19,7 @@
  * that time), with floe's CPU (utime + stime of its process, all threads, `/proc/<pid>/stat`)
  * and the broker's CPU over the same window; the whole window from floe's `started` line is
  * reported beside it. Broker-bound: the broker's process used ≥ 90% of its core over the window,
- * or floe reached ≥ 90% of the native client's read rate; floe's CPU per event is its own cost
+ * or floe reached ≥ 90% of the faster bare client's rate; floe's CPU per event is its own cost
  * either way (its process only). At the end the table's last snapshot must hold exactly
  * `--events` records, and its checkpoint the last offset of every partition.
  */
@@ -338,6 +338,8 @@ try {
   const floeCpuSteady = l.floeCpu - f.floeCpu;
   const brokerCpuSteady = l.brokerCpu - f.brokerCpu;
   const nativeReadRate = events / nativeRead.seconds;
+  // What the broker has shown it can hand out: the faster of the two bare clients.
+  const brokerRate = Math.max(nativeReadRate, typeof bare.eventsPerSecond === 'number' ? bare.eventsPerSecond : 0);
   // Commits come every second: a window of fewer than 3 commits or 2 s says little (null then).
   const steady = commits >= 3 && steadySeconds >= 2;
   const eventsPerSecond = steady ? steadyEvents / steadySeconds : null;
@@ -370,7 +372,9 @@ try {
     floeCoreShare: steady ? floeCpuSteady / steadySeconds : null,
     brokerCpuMicrosPerEvent: steady ? (brokerCpuSteady / steadyEvents) * 1e6 : null,
     brokerCoreShare,
-    brokerBound: eventsPerSecond === null || brokerCoreShare === null ? null : brokerCoreShare >= 0.9 || eventsPerSecond >= 0.9 * nativeReadRate,
+    /** The faster of the bare reads (kcat, kafkajs alone): a rate this broker has shown it serves. */
+    brokerShownEventsPerSecond: brokerRate,
+    brokerBound: eventsPerSecond === null || brokerCoreShare === null ? null : brokerCoreShare >= 0.9 || eventsPerSecond >= 0.9 * brokerRate,
     /** `started` → the last commit: the group join (the mock's 3 s wait) included. */
     wholeSeconds,
     wholeEventsPerSecond: committed / wholeSeconds,

@@ -394,8 +394,11 @@ export class RestCatalog implements Catalog {
       what: `table ${formatTableIdentifier(identifier)}`,
     });
     let parsed: ReturnType<RestCatalog['parseTable']>;
+    let vended: LoadedTable | undefined;
     try {
       parsed = this.parseTable(identifier, answer.json, 'CommitTableResponse');
+      // Settings a server does send with the commit are taken as a load's (checked here too).
+      if (vendsStorage(parsed.storage)) vended = this.withIO(parsed.table, parsed.storage);
     } catch (e) {
       // The server accepted the commit; what it answered cannot be read.
       throw new CommitStateUnknownError(
@@ -403,13 +406,12 @@ export class RestCatalog implements Catalog {
         { cause: e },
       );
     }
-    // A CommitTableResponse has no storage settings (the spec's shape): the table keeps those of
-    // its last load, else this client has loaded none and a load learns them (vended
-    // credentials). Settings a server does send with the commit are taken as a load's.
-    if (vendsStorage(parsed.storage)) {
+    if (vended !== undefined) {
       this.storage.remember(identifier, parsed.storage);
-      return this.withIO(parsed.table, parsed.storage);
+      return vended;
     }
+    // A CommitTableResponse has no storage settings (the spec's shape): the table keeps those of
+    // its last load, else this client has loaded none and a load learns them (vended credentials).
     const known = this.storage.recall(identifier);
     if (known !== undefined) return this.withIO(parsed.table, known);
     try {
