@@ -71,10 +71,19 @@ export async function ensureStream(client: KinesisClient, options: EnsureStreamO
   }
   let created = false;
   let existing: DescribeStreamSummaryCommandOutput | undefined;
-  try {
-    existing = await describe(client, options.streamName);
-  } catch (e) {
-    throw new FloeError('KINESIS_ADMIN_FAILED', `kinesis: describing stream ${options.streamName} failed: ${describeError(e)}`, { cause: e });
+  // A keep-alive socket the server closed as it was reused answers ECONNRESET: the describe
+  // changes nothing, so transient failures are tried again (floe's clients make one attempt).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      existing = await describe(client, options.streamName);
+      break;
+    } catch (e) {
+      const kind = classifyKinesisError(e);
+      if (attempt >= 4 || (kind !== 'transient' && kind !== 'throttle')) {
+        throw new FloeError('KINESIS_ADMIN_FAILED', `kinesis: describing stream ${options.streamName} failed: ${describeError(e)}`, { cause: e });
+      }
+      await sleep(50 * attempt);
+    }
   }
   if (!existing) {
     try {
