@@ -18,6 +18,9 @@
  * one, fast local endpoint, leases in dynalite): `--only many-writers,scale-out` for those alone.
  * And issue 15's `kafka-path` (`floe run` from librdkafka's mock cluster beside the Kinesis path and
  * the in-memory pipeline: `bench/kafka-path-section.ts`; `--only kafka-path --kafka-events N`).
+ * And issue 18's `upserts` (reads of a 10-million-row table receiving upserts of 1% of its keys a
+ * second with maintenance on, against append-only, and against uncompacted delete files:
+ * `bench/upserts-section.ts`; `--only upserts [--upsert-rows N --upsert-seconds S]`).
  *
  * Each figure is measured in the same run as its reference, interleaved round by round (floe, then
  * DuckDB's native JSON → Parquet on the same cores, then JSON.parse), so a ratio holds on a noisy
@@ -32,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { heapBoundArgs } from '../src/cli/heap-bound.js';
 import { flag, median } from './common.js';
 import { kafkaPath, kafkaPathMarkdown } from './kafka-path-section.js';
+import { upsertsBench, upsertsMarkdown } from './upserts-section.js';
 import { profileMarkdown, summarizeProfile, type ProfileSummary } from './profile.js';
 
 type Result = Record<string, unknown> & { [k: string]: unknown };
@@ -42,7 +46,7 @@ const soakMode = process.argv.slice(2).includes('soak');
 /** `npm run bench -- kinesis-path`: the real Kinesis read path only (issue 13), into its own report. */
 const kinesisPathMode = process.argv.slice(2).includes('kinesis-path');
 const only = new Set(
-  flag('only', soakMode ? 'soak,flood' : kinesisPathMode ? 'kinesis-path' : 'throughput,freshness,startup,overload,scale,flood,kinesis-path,many-writers,scale-out,kafka-path')
+  flag('only', soakMode ? 'soak,flood' : kinesisPathMode ? 'kinesis-path' : 'throughput,freshness,startup,overload,scale,flood,kinesis-path,many-writers,scale-out,kafka-path,upserts')
     .split(',')
     .map((s) => s.trim()),
 );
@@ -485,6 +489,7 @@ async function main(): Promise<void> {
   const mw = only.has('many-writers') ? await manyWriters() : undefined;
   const so2 = only.has('scale-out') ? await scaleOut() : undefined;
   const kf = only.has('kafka-path') ? await kafkaPath(runChild, quick) : undefined;
+  const up = only.has('upserts') ? await upsertsBench(runChild, quick) : undefined;
   const load1 = loadavg();
   const minutes = (Date.now() - started.getTime()) / 60_000;
 
@@ -739,6 +744,7 @@ async function main(): Promise<void> {
   if (mw) md.push(...manyWritersMarkdown(mw));
   if (so2) md.push(...scaleOutMarkdown(so2));
   if (kf) md.push(...kafkaPathMarkdown(kf));
+  if (up) md.push(...upsertsMarkdown(up));
 
   md.push('## Commands', '', 'Build first (`npm run bench` does): `npm run build`. Then, from the repository root:', '', '```sh', ...commands, '```', '');
   const notes = join(repoRoot, 'bench', 'notes.md');

@@ -79,6 +79,8 @@ const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), war
 let committed = 0;
 let commits = 0;
 const maintenance = { compactions: 0, manifestRewrites: 0, expiries: 0, failures: 0, lastError: undefined as string | undefined };
+/** Rows written by compactions (what they rewrote), in all and the most one compaction wrote: the size tiers bound both. */
+const compacted = { rows: 0, maxRows: 0 };
 /** [start, end] of every compaction, in seconds since start. */
 const compactions: [number, number][] = [];
 const pipeline = await openPipeline({
@@ -97,6 +99,9 @@ const pipeline = await openPipeline({
       }
       if (e.operation === 'compact') {
         maintenance.compactions++;
+        const rows = Number(e.details.records ?? 0);
+        compacted.rows += rows;
+        compacted.maxRows = Math.max(compacted.maxRows, rows);
         const end = elapsedS();
         compactions.push([end - e.durationMs / 1000, end]);
       } else if (e.operation === 'rewrite-manifests') maintenance.manifestRewrites++;
@@ -115,7 +120,7 @@ const sample = () => {
   series.push([Math.round(elapsedS()), mb(m.rss), mb(m.heapUsed), mb(m.heapTotal), mb(m.external)]);
   if (!flood) {
     process.stderr.write(
-      `  ${Math.round(elapsedS())} s: RSS ${mb(m.rss)} MB, heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB, ${commits} commits, ${maintenance.compactions} compactions\n`,
+      `  ${Math.round(elapsedS())} s: RSS ${mb(m.rss)} MB, heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB, ${commits} commits, ${maintenance.compactions} compactions (${compacted.rows} rows rewritten, at most ${compacted.maxRows})\n`,
     );
   }
 };
@@ -168,6 +173,10 @@ if (flood) {
     ...maintenance,
     memoryLimit: memoryLimit ?? 'default',
     heapLimitMB: heapLimitMB(),
+    // bin/floe sets MALLOC_ARENA_MAX=2 for `floe run`; the bench's parent passes its environment on.
+    mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? null,
+    compactedRows: compacted.rows,
+    compactedRowsMax: compacted.maxRows,
     maintenanceOn,
     rssSecondQuarterMaxMB: second,
     rssLastQuarterMaxMB: last,

@@ -755,6 +755,9 @@ static napi_value scan_staged_js(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* GetRecords bodies (native/records_page.c): `recordsPage` on the same module. */
+void records_page_register(napi_env env, napi_value exports);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   if (napi_create_function(env, "create", NAPI_AUTO_LENGTH, create, NULL, &fn) != napi_ok) return NULL;
@@ -768,6 +771,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value yes;
   if (napi_get_boolean(env, 1, &yes) != napi_ok) return NULL;
   napi_set_named_property(env, exports, "strictKeys", yes);
+  records_page_register(env, exports);
   return exports;
 }
 

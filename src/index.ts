@@ -62,6 +62,9 @@ export { rowsToBatch } from './table/rows.js';
 export { writeDataFiles, type WriteDataFilesOptions } from './table/write.js';
 export { FastAppend } from './table/append.js';
 export { RewriteFiles, type RewriteOptions } from './table/rewrite.js';
+export { RowDelta } from './table/row-delta.js';
+export type { UpsertOptions } from './table/upsert.js';
+export { writeEqualityDeletes, deleteLayout, type DeleteLayout, type WriteEqualityDeletesOptions } from './table/equality-deletes.js';
 export type { CommitOptions, CommitResult } from './table/snapshot-producer.js';
 export { batchFromRows, ColumnBatchBuilder, type ColumnBatch } from './data/column-batch.js';
 

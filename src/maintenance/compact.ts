@@ -2,6 +2,11 @@
  * Compaction (bin-packing): small data files of a partition are rewritten into files of about a
  * target size, with their delete files applied, and committed as one `replace` snapshot.
  *
+ * Size tiers bound the rewriting (see `planGroup`): a file holding more than 60% of the rows or
+ * bytes of what it would be merged into is left out, so each row is rewritten only into a file
+ * at least 1.67 times as big as the one it was in, O(log(target / commit size)) times in all. A
+ * stream's compacted file is not rewritten every round to absorb the few files committed since.
+ *
  * How it stays correct next to a pipeline appending every second:
  * - It reads one snapshot N and writes new files whose rows are exactly the live rows of the input
  *   files at N (DuckDB runs the planned scan, deletes applied, and writes the Parquet directly).
@@ -35,6 +40,7 @@ import { retryPolicyFromProperties } from '../table/commit-policy.js';
 import type { Table } from '../table/table.js';
 import { compressionOf, dataLocation } from '../table/write.js';
 import { copyToDataFile } from './copy-writer.js';
+import { deleteTriggered, type DeleteThresholds } from './delete-trigger.js';
 import { checkPositiveInt, ManifestCache } from './files.js';
 import { checkAborted, report, type MaintenanceRunOptions } from './progress.js';
 
@@ -46,6 +52,8 @@ export const DEFAULT_MIN_INPUT_FILES = 5;
 const COMMIT_ROUNDS = 3;
 /** Files below this fraction of the target size are "small" (Java's `min-file-size-bytes`). */
 const SMALL_FRACTION = 0.75;
+/** The largest share of a bin's rows or bytes one file may hold (the size-tier rule, `dropOversized`). */
+const MAX_SHARE = 0.6;
 
 /** Options of {@link compactTable}. */
 export interface CompactOptions extends MaintenanceRunOptions {
@@ -54,7 +62,11 @@ export interface CompactOptions extends MaintenanceRunOptions {
    * else 128 MiB.
    */
   targetFileSizeBytes?: number;
-  /** A partition is compacted when it has at least this many small files. Default 5. */
+  /**
+   * A partition is compacted when at least this many small files are left to merge once the size
+   * tiers have left out the files too big for them (Iceberg Java's `min-input-files`). Default 5.
+   * Files with deletes are rewritten whatever their number.
+   */
   minInputFiles?: number;
   /**
    * Only files that may hold rows matching this filter are candidates (whole files are rewritten;
@@ -63,6 +75,11 @@ export interface CompactOptions extends MaintenanceRunOptions {
   filter?: Expression;
   /** DuckDB that runs the rewrite; default the process-wide instance. */
   duckdb?: DuckDB;
+  /**
+   * Compact for deletes only (the scheduler's delete-file trigger): only partitions whose delete
+   * files reach a threshold, and in them only the files with deletes applied (`delete-trigger.ts`).
+   */
+  deleteTrigger?: DeleteThresholds;
 }
 
 /** What a compaction did. */
@@ -109,16 +126,55 @@ function binPack(tasks: FileScanTask[], capacity: number): FileScanTask[][] {
   return bins.map((b) => b.tasks);
 }
 
-/** The bins worth rewriting in one partition, per the size rules (see the options). */
+/**
+ * The size-tier rule: leaves out every file without deletes that holds more than 60% of the set's
+ * rows or of its bytes (repeated on what is left), so each file kept is at most 60% of what it is
+ * merged into. A row is then rewritten only into a file at least 1.67 times as big (in rows and in
+ * bytes) as the one it was in: O(log(target / commit size)) times before it lies in a file of the
+ * target size, instead of at every compaction (a streaming table's compacted file stays under 75%
+ * of the target for hours, and merging it with the few files committed since rewrote it whole
+ * every round). 60%, not half: two files of about the same size still merge. Both measures count:
+ * a Parquet file of a few rows is mostly footer, so by bytes alone a compacted file of thousands
+ * of rows looks like a round of new commits. Files with deletes always stay (they are rewritten
+ * anyway, to apply them); a set of one file without deletes leaves nothing.
+ */
+function dropOversized(tasks: FileScanTask[]): FileScanTask[] {
+  let set = tasks;
+  for (;;) {
+    let rows = 0;
+    let bytes = 0;
+    for (const t of set) {
+      rows += t.file.record_count;
+      bytes += t.file.file_size_in_bytes;
+    }
+    const keep = set.filter(
+      (t) => t.deletes.length > 0 || (t.file.record_count <= MAX_SHARE * rows && t.file.file_size_in_bytes <= MAX_SHARE * bytes),
+    );
+    if (keep.length === set.length) return set;
+    set = keep;
+  }
+}
+
+/**
+ * The bins worth rewriting in one partition. Candidates are the "small" files (under 75% of the
+ * target size, Iceberg Java's `min-file-size-bytes` default) and every file with deletes (those
+ * are always rewritten, to apply them). The size-tier rule ({@link dropOversized}) leaves out a
+ * file much bigger than the rest; the others are packed into bins of at most the target size,
+ * each checked by the same rule. With at least `minInputFiles` files left (Java's
+ * `min-input-files`) every bin of two files or more is rewritten; with fewer, only bins with deletes.
+ */
 export function planGroup(tasks: FileScanTask[], target: number, minInputFiles: number): FileScanTask[][] {
   const small = tasks.filter((t) => t.file.file_size_in_bytes < target * SMALL_FRACTION || t.deletes.length > 0);
-  const withDeletes = small.some((t) => t.deletes.length > 0);
-  if (small.length < minInputFiles && !withDeletes) return [];
+  const eligible = dropOversized(small);
+  const withDeletes = eligible.some((t) => t.deletes.length > 0);
+  if (eligible.length < minInputFiles && !withDeletes) return [];
   const hasDeletes = (bin: FileScanTask[]) => bin.some((t) => t.deletes.length > 0);
-  const bins = binPack(small, target);
-  // Too few small files: only bins that apply deletes. Otherwise every bin that merges files (a
-  // bin of one file without deletes would rewrite it unchanged).
-  if (small.length < minInputFiles) return bins.filter(hasDeletes);
+  const bins = binPack(eligible, target)
+    .map((bin) => dropOversized(bin))
+    .filter((bin) => bin.length > 0);
+  // Too few files: only bins that apply deletes. Otherwise every bin that merges files (a bin of
+  // one file without deletes would rewrite it unchanged).
+  if (eligible.length < minInputFiles) return bins.filter(hasDeletes);
   return bins.filter((b) => b.length > 1 || hasDeletes(b));
 }
 
@@ -153,14 +209,17 @@ async function danglingDeletes(
     if (u.users.every((p) => rewritten.has(p))) out.push(u.file);
   }
   // Delete files no data file uses (e.g. position deletes of files an earlier compaction rewrote).
+  // An unpartitioned spec's delete file (an upsert's delete in a table partitioned by other
+  // columns) belongs to every partition: any rewrite may drop it once it applies to nothing.
   const snapshot = snapshotForRef(md, 'main');
   if (snapshot) {
     const cache = new ManifestCache(table.io, table.name);
     for (const m of await cache.snapshotManifests(snapshot)) {
       if (m.content !== ManifestContent.DELETES) continue;
+      const global = (md['partition-specs'].find((s) => s['spec-id'] === m.partition_spec_id)?.fields.length ?? -1) === 0;
       for (const e of await cache.entries(m)) {
         if (e.status === 2 || uses.has(e.data_file.file_path)) continue;
-        if (rewrittenPartitions.has(partitionKey(m.partition_spec_id, e.data_file.partition))) out.push(e.data_file);
+        if (global || rewrittenPartitions.has(partitionKey(m.partition_spec_id, e.data_file.partition))) out.push(e.data_file);
       }
     }
   }
@@ -170,8 +229,9 @@ async function danglingDeletes(
 /**
  * Refuses to commit over concurrent changes that would make the rewrite wrong: position deletes
  * added after the read snapshot (they may target rewritten files), and, when delete files are
- * removed, data files added by another rewrite (they may carry sequence numbers those deletes
- * apply to).
+ * removed, data files added by another rewrite (a `replace`: they may carry sequence numbers those
+ * deletes apply to). Equality deletes added meanwhile are fine: their sequence number is above the
+ * read snapshot's, which the rewritten files get, so they apply to the rewritten rows.
  */
 function validateHistory(tableName: string, readId: bigint, removesDeletes: boolean): (base: TableMetadata) => void {
   return (base) => {
@@ -187,7 +247,11 @@ function validateHistory(tableName: string, readId: bigint, removesDeletes: bool
         );
       }
       // Files a rewrite adds may carry old data sequence numbers that the removed deletes apply to.
-      if (removesDeletes && op !== 'append' && Number(s.summary['added-data-files'] ?? 0) > 0) {
+      // Only a `replace` (a rewrite: Java's RewriteFiles, floe's compaction) keeps old numbers;
+      // appends, upserts (`overwrite`/`delete` row deltas) and overwrites get the new snapshot's
+      // number, above every removed delete file's, so the upserts of a running pipeline never
+      // abandon the compaction of their own deletes.
+      if (removesDeletes && op === 'replace' && Number(s.summary['added-data-files'] ?? 0) > 0) {
         throw new ValidationError(
           `compact: ${tableName}: snapshot ${s['snapshot-id']} (${op}) rewrote data files while compacting; abandoned (run it again)`,
         );
@@ -229,6 +293,8 @@ export async function compactTable(table: Table, options: CompactOptions = {}): 
   };
   const done = (): CompactResult => ({ ...result, durationMs: Date.now() - started });
   if (!snapshot) return done();
+  // The delete trigger runs often: a table without delete files (the summary says so) costs no planning.
+  if (options.deleteTrigger && snapshot.summary['total-delete-files'] === '0') return done();
 
   report(options.onProgress, { operation: 'compact', phase: 'plan', done: 0, total: 1 });
   const full = await planTableScan(table.io, md, { ref: 'main' });
@@ -247,7 +313,9 @@ export async function compactTable(table: Table, options: CompactOptions = {}): 
   }
   const work: { group: Group; bins: FileScanTask[][] }[] = [];
   for (const group of groups.values()) {
-    const bins = planGroup(group.tasks, target, minInputFiles);
+    const tasks = options.deleteTrigger ? deleteTriggered(group.tasks, options.deleteTrigger) : group.tasks;
+    if (tasks.length === 0) continue;
+    const bins = planGroup(tasks, target, minInputFiles);
     if (bins.length > 0) work.push({ group, bins });
   }
   report(options.onProgress, { operation: 'compact', phase: 'plan', done: 1, total: 1 });

@@ -6,8 +6,11 @@
 
 /** The scheduler's policy (each task on its own interval). */
 export interface MaintenancePolicy {
-  /** Bin-pack a partition's small files once it has `minFiles` of them. */
-  compact: { enabled: boolean; intervalMs: number; minFiles: number; targetFileSizeBytes: number };
+  /**
+   * Bin-pack a partition's small files once it has `minFiles` of them; `deleteFiles` (absent: off)
+   * also checks, on its own shorter interval, for partitions holding delete files.
+   */
+  compact: { enabled: boolean; intervalMs: number; minFiles: number; targetFileSizeBytes: number; deleteFiles?: DeleteFilesTrigger };
   /** Expire snapshots older than `olderThanMs`, keeping at least `retainLast`, and their files. */
   expireSnapshots: { enabled: boolean; intervalMs: number; olderThanMs: number; retainLast: number };
   /** Delete unreferenced files older than `olderThanMs` (at least 24 h unless `allowShortOlderThan`). */
@@ -29,3 +32,18 @@ export interface MaintenanceDuckDBSettings {
  * `duckdb.memory_limit` (`test/run/run-pipeline.compose.test.ts` checks that they agree).
  */
 export const DEFAULT_MAINTENANCE_MEMORY_LIMIT = 256 * 1024 * 1024;
+
+/**
+ * When a partition holding delete files (an upsert table's equality deletes, another engine's
+ * position deletes) is compacted without waiting for the small-file rule: every read applies each
+ * delete file to each older data file of its partition, so reads slow down with their number.
+ * Checked every `intervalMs` (cheap when the table has no delete file: the snapshot summary says so).
+ */
+export interface DeleteFilesTrigger {
+  enabled: boolean;
+  intervalMs: number;
+  /** Compact a partition once this many delete files apply to it … */
+  minFiles: number;
+  /** … or once its delete rows are this fraction (0 to 1) of its data rows. */
+  minRatio: number;
+}

@@ -8,7 +8,9 @@
  * Order when several tasks are due together: compact, rewrite-manifests (drops the manifests a
  * compaction left with only deleted entries), expire-snapshots (deletes the replaced files once
  * their snapshots age out), remove-orphans. The orphan sweep first runs after at most an hour;
- * the other tasks one interval after start.
+ * the other tasks one interval after start. The delete-file trigger (`compact.deleteFiles`) is a
+ * second compaction task on its own, shorter interval that rewrites only partitions whose delete
+ * files reach its thresholds, so an upsert table's deletes are compacted soon after they appear.
  *
  * A failed operation is reported (an event with `error`) and retried at its next interval; it
  * never stops the pipeline. `stop()` cancels between steps and waits for the running operation,
@@ -61,6 +63,8 @@ interface Task {
   operation: MaintenanceOperation;
   intervalMs: number;
   next: number;
+  /** The compaction of partitions holding delete files (`compact.deleteFiles`), on its own interval. */
+  forDeletes?: boolean;
 }
 
 /** The longest delay a Node timer holds: 2^31-1 ms (about 24.8 days). */
@@ -81,10 +85,13 @@ export class MaintenanceScheduler {
     const p = options.policy;
     const now = Date.now();
     const tasks: Task[] = [];
-    const add = (operation: MaintenanceOperation, enabled: boolean, intervalMs: number, firstDelay = intervalMs) => {
-      if (enabled) tasks.push({ operation, intervalMs, next: now + firstDelay });
+    const add = (operation: MaintenanceOperation, enabled: boolean, intervalMs: number, firstDelay = intervalMs, forDeletes = false) => {
+      if (enabled) tasks.push({ operation, intervalMs, next: now + firstDelay, ...(forDeletes ? { forDeletes } : {}) });
     };
     add('compact', p.compact.enabled, p.compact.intervalMs);
+    const del = p.compact.deleteFiles;
+    // After the regular compaction when both are due (it takes deletes too); a cheap check otherwise.
+    if (del) add('compact', p.compact.enabled && del.enabled, del.intervalMs, del.intervalMs, true);
     add('rewrite-manifests', p.rewriteManifests.enabled, p.rewriteManifests.intervalMs);
     add('expire-snapshots', p.expireSnapshots.enabled, p.expireSnapshots.intervalMs);
     add('remove-orphans', p.removeOrphans.enabled, p.removeOrphans.intervalMs, Math.min(p.removeOrphans.intervalMs, FIRST_SWEEP_MAX_DELAY_MS));
@@ -131,7 +138,7 @@ export class MaintenanceScheduler {
         if (signal.aborted || task.next > now) continue;
         for (const id of this.options.tables) {
           if (signal.aborted) break;
-          await this.runOne(task.operation, id);
+          await this.runOne(task.operation, id, task.forDeletes === true);
         }
         task.next = Date.now() + task.intervalMs;
       }
@@ -148,8 +155,11 @@ export class MaintenanceScheduler {
     }
   }
 
-  /** Runs one operation on one table, reporting the outcome. Never throws. */
-  async runOne(operation: MaintenanceOperation, id: TableIdentifier): Promise<void> {
+  /**
+   * Runs one operation on one table, reporting the outcome. Never throws. `forDeletes`: the
+   * compaction of partitions holding delete files only (the policy's `compact.deleteFiles`).
+   */
+  async runOne(operation: MaintenanceOperation, id: TableIdentifier, forDeletes = false): Promise<void> {
     const started = Date.now();
     const name = formatTableIdentifier(id);
     const signal = this.abort.signal;
@@ -165,15 +175,18 @@ export class MaintenanceScheduler {
             memoryLimit: this.options.duckdb?.memoryLimitBytes ?? DEFAULT_MAINTENANCE_MEMORY_LIMIT,
             ...(this.options.duckdb?.tempDirectory ? { tempDirectory: this.options.duckdb.tempDirectory } : {}),
           });
+          const trigger = forDeletes ? p.compact.deleteFiles : undefined;
           const r = await compactTable(table, {
             minInputFiles: p.compact.minFiles,
             targetFileSizeBytes: p.compact.targetFileSizeBytes,
             duckdb: this.duckdb,
             signal,
+            ...(trigger ? { deleteTrigger: { minDeleteFiles: trigger.minFiles, minDeleteRatio: trigger.minRatio } } : {}),
           });
           changed = r.snapshotId !== undefined;
           details = {
             snapshotId: r.snapshotId?.toString() ?? null,
+            trigger: trigger ? 'delete-files' : 'small-files',
             partitions: r.partitions,
             rewrittenFiles: r.rewrittenDataFiles,
             addedFiles: r.addedDataFiles,

@@ -15,7 +15,7 @@ export interface KafkaSourceConfig {
   brokers: string[];
   /** `source.topics`; or {@link topicPattern}. */
   topics?: string[];
-  /** `source.topic_pattern`: a regex over topic names (the topics existing at start). */
+  /** `source.topic_pattern`: a regex over topic names (existing at start, and created later). */
   topicPattern?: string;
   /** `source.group`: the consumer group the members of one pipeline share. */
   group: string;
@@ -30,10 +30,16 @@ export interface KafkaSourceConfig {
    * killed process) before its partitions go to the others. Heartbeats every third of it.
    */
   sessionTimeoutMs: number;
+  /**
+   * `source.metadata_max_age` (default 30s; Kafka's `metadata.max.age.ms`): how often topics
+   * matching `topic_pattern` are listed again and partition counts read again; new ones join
+   * within this time.
+   */
+  metadataMaxAgeMs: number;
 }
 
 /** The keys of a Kafka `source` section. */
-export const KAFKA_SOURCE_KEYS = ['type', 'brokers', 'topics', 'topic_pattern', 'group', 'initial_position', 'initial_timestamp', 'ssl', 'sasl', 'client_id', 'session_timeout'];
+export const KAFKA_SOURCE_KEYS = ['type', 'brokers', 'topics', 'topic_pattern', 'group', 'initial_position', 'initial_timestamp', 'ssl', 'sasl', 'client_id', 'session_timeout', 'metadata_max_age'];
 
 type Obj = Record<string, unknown>;
 
@@ -138,6 +144,9 @@ export function parseKafkaSource(src: Obj, parseDuration: (v: unknown, where: st
   const clientId = str(src, 'client_id', 'source');
   const sessionTimeoutMs = src.session_timeout === undefined ? 30_000 : parseDuration(src.session_timeout, 'source.session_timeout');
   if (sessionTimeoutMs < 1000 || sessionTimeoutMs > 3_600_000) throw new ValidationError('config: source.session_timeout: must be between 1s and 1h');
+  const metadataMaxAgeMs = src.metadata_max_age === undefined ? 30_000 : parseDuration(src.metadata_max_age, 'source.metadata_max_age');
+  // A timer (at most 2^31-1 ms); below 100 ms it would list topics in a loop.
+  if (metadataMaxAgeMs < 100 || metadataMaxAgeMs > 86_400_000) throw new ValidationError('config: source.metadata_max_age: must be between 100ms and 24h');
   return {
     settings: {
       brokers,
@@ -148,6 +157,7 @@ export function parseKafkaSource(src: Obj, parseDuration: (v: unknown, where: st
       ...(sasl ? { sasl } : {}),
       ...(clientId ? { clientId } : {}),
       sessionTimeoutMs,
+      metadataMaxAgeMs,
     },
     shared: {
       stream: KAFKA_SOURCE_ID,

@@ -13,10 +13,12 @@ import { checkConsumerName } from '../source/kinesis/efo-consumer.js';
 import { parsePartitionArg } from '../iceberg/notation.js';
 import { checkOrphanWindow } from '../table/orphan-window.js';
 import { parseMetricsConfig, type MetricsConfig } from './config-metrics.js';
+import { DELETE_FILES_DEFAULTS, parseDeleteFilesConfig, type DeleteFilesConfig } from './config-delete-files.js';
 import { parseDeployConfig, type DeployConfig } from '../deploy/deploy-config.js';
 import { parseTimestampMicros } from '../iceberg/timestamp-text.js';
 import { parseKafkaSource, type KafkaSourceConfig } from './config-kafka.js';
 import { parseRoutedConfig, type RoutingConfig } from './config-routing.js';
+import { parseUpsertConfig, type UpsertConfig } from './config-upsert.js';
 import {
   compileTransform,
   parseColumnType,
@@ -67,6 +69,8 @@ export interface PipelineConfig {
     evolve: boolean;
     partitionBy?: string;
     properties: Record<string, string>;
+    /** `table.upsert` (`config-upsert.ts`): rows replace the rows of their key; absent: append only. */
+    upsert?: UpsertConfig;
   };
   transform: TransformSpec;
   commit: {
@@ -318,8 +322,11 @@ function parseColumns(raw: unknown): ColumnMapping[] {
  * own interval, in the background (mapped to the scheduler's `MaintenancePolicy` by `run/run-pipeline.ts`).
  */
 export interface MaintenanceConfig {
-  /** Bin-pack a partition's small files once it has `minFiles` of them. */
-  compact: { enabled: boolean; intervalMs: number; minFiles: number; targetFileSizeBytes: number };
+  /**
+   * Bin-pack a partition's small files once it has `minFiles` of them; `deleteFiles`
+   * (`delete_files`, `config-delete-files.ts`; absent: off) compacts partitions holding delete files.
+   */
+  compact: { enabled: boolean; intervalMs: number; minFiles: number; targetFileSizeBytes: number; deleteFiles?: DeleteFilesConfig };
   /** Expire snapshots older than `olderThanMs`, keeping at least `retainLast`, and their files. */
   expireSnapshots: { enabled: boolean; intervalMs: number; olderThanMs: number; retainLast: number };
   /** Delete unreferenced files older than `olderThanMs` (at least 24 h unless `allowShortOlderThan`). */
@@ -335,7 +342,7 @@ export interface MaintenanceConfig {
  * file, which each commit reads and writes: 900 snapshots are about 1 MB.
  */
 export const MAINTENANCE_DEFAULTS: MaintenanceConfig = {
-  compact: { enabled: true, intervalMs: 60_000, minFiles: 20, targetFileSizeBytes: 128 * 1024 * 1024 },
+  compact: { enabled: true, intervalMs: 60_000, minFiles: 20, targetFileSizeBytes: 128 * 1024 * 1024, deleteFiles: DELETE_FILES_DEFAULTS },
   expireSnapshots: { enabled: true, intervalMs: 300_000, olderThanMs: 900_000, retainLast: 100 },
   removeOrphans: { enabled: true, intervalMs: 86_400_000, olderThanMs: 3 * 86_400_000, allowShortOlderThan: false },
   rewriteManifests: { enabled: true, intervalMs: 60_000, minManifests: 100 },
@@ -378,7 +385,7 @@ function parseMaintenance(raw: unknown): MaintenanceConfig {
   const age = (o: Obj, where: string, dflt: number): number =>
     o.older_than === undefined ? dflt : parseDuration(o.older_than, `${where}.older_than`, MAX_AGE_MS);
 
-  const c = task(m.compact, 'compact', ['interval', 'min_files', 'target_file_size']);
+  const c = task(m.compact, 'compact', ['interval', 'min_files', 'target_file_size', 'delete_files']);
   const e = task(m.expire_snapshots, 'expire_snapshots', ['interval', 'older_than', 'retain_last']);
   const o = task(m.remove_orphans, 'remove_orphans', ['interval', 'older_than', 'allow_short_older_than']);
   const r = task(m.rewrite_manifests, 'rewrite_manifests', ['interval', 'min_manifests']);
@@ -392,6 +399,7 @@ function parseMaintenance(raw: unknown): MaintenanceConfig {
             c.target_file_size === undefined
               ? d.compact.targetFileSizeBytes
               : parseSize(c.target_file_size, 'maintenance.compact.target_file_size', MAX_FILE_SIZE_BYTES),
+          deleteFiles: parseDeleteFilesConfig(c.delete_files, parseDuration),
         }
       : { ...d.compact, enabled: false },
     expireSnapshots: e
@@ -507,7 +515,7 @@ export function validateConfig(raw: unknown): PipelineConfig {
   checkKeys(cat, ['uri', 'warehouse', 'name'], 'catalog');
 
   const tbl = section(raw, 'table', true);
-  checkKeys(tbl, ['name', 'create', 'partition_by', 'properties', 'evolve'], 'table');
+  checkKeys(tbl, ['name', 'create', 'partition_by', 'properties', 'evolve', 'upsert'], 'table');
   if (tbl.evolve !== undefined && typeof tbl.evolve !== 'boolean') throw new ValidationError('config: table.evolve: must be true or false');
   const tableName = reqString(tbl, 'name', 'table');
   if (!/^[^.]+(\.[^.]+)+$/.test(tableName)) throw new ValidationError(`config: table.name: expected namespace.table, got '${tableName}'`);
@@ -518,9 +526,10 @@ export function validateConfig(raw: unknown): PipelineConfig {
   }
 
   const tr = section(raw, 'transform', true);
-  checkKeys(tr, ['columns', 'unmapped', 'max_new_columns', 'max_columns'], 'transform');
+  checkKeys(tr, ['columns', 'unmapped', 'max_new_columns', 'max_columns', 'operation', 'format'], 'transform');
   const columns = parseColumns(tr.columns);
   const unmapped = parseUnmapped(tr);
+  const { upsert, operation, format } = parseUpsertConfig({ upsert: tbl.upsert, operation: tr.operation, format: tr.format }, columns, unmapped.unmapped);
 
   const com = section(raw, 'commit', false);
   checkKeys(com, ['interval', 'max_records', 'max_bytes', 'target_file_size', 'retry_budget'], 'commit');
@@ -581,8 +590,9 @@ export function validateConfig(raw: unknown): PipelineConfig {
       evolve: tbl.evolve !== false,
       ...(partitionBy ? { partitionBy } : {}),
       properties: props as Record<string, string>,
+      ...(upsert ? { upsert } : {}),
     },
-    transform: { columns, ...unmapped },
+    transform: { columns, ...unmapped, ...(operation ? { operation } : {}), ...(format ? { format } : {}) },
     commit: {
       intervalMs,
       maxRecords: com.max_records === undefined ? DEFAULTS.maxRecords : positiveInt(com.max_records, 'commit.max_records'),

@@ -43,6 +43,8 @@ import { RecordView } from '../source/record-view.js';
 import { Table } from '../table/table.js';
 import type { CommitOptions, CommitRetryEvent } from '../table/snapshot-producer.js';
 import { writeDataFiles } from '../table/write.js';
+import { ensureDeleteLayout, ensureIdentifierFields, keyFieldIds, writeEqualityDeletes } from '../table/equality-deletes.js';
+import { KeyedChanges } from './keyed-changes.js';
 import { sleep } from '../retry.js';
 import { checkpointPrefix, checkpointSummary, diffPositions, readCheckpoint, samePositions } from './checkpoint.js';
 import { DEFAULT_DUCKDB_MEMORY_LIMIT, type PipelineConfig } from './config.js';
@@ -103,6 +105,8 @@ export interface PipelineStats {
   records: number;
   deadLetters: number;
   skipped: number;
+  /** Records without a value (Kafka tombstones) an upsert table skipped (`table.upsert`). */
+  tombstones?: number;
   commits: number;
   bytes: number;
   lastCommitMs: number | undefined;
@@ -202,6 +206,8 @@ interface SealedUnit {
   columns: SealedColumns | undefined;
   records: number;
   deadLetters: IcebergValue[][];
+  /** Upsert tables: the key of every row upserted or deleted (one equality delete each). */
+  deleteKeys: IcebergValue[][] | undefined;
   /** Positions reached by this unit's records (and dead letters). */
   pending: Map<string, string>;
   /** The restart count of each pending partition when sealed (see `Pipeline.restarts`). */
@@ -294,6 +300,12 @@ function bufferFailure(record: SourceRecord, e: unknown): FloeError {
   return new FloeError('INTERNAL', `pipeline: record at shard ${record.partitionId} position ${record.position}: the row buffer failed (a bug in floe; please report it): ${boundedMessage(e)}`, { cause: e });
 }
 
+/** A schema to create with its key columns (`table.upsert.key`) required, as identifier fields must be. */
+function keyColumnsRequired(schema: Schema, key: readonly string[] | undefined): Schema {
+  if (!key) return schema;
+  return { ...schema, fields: schema.fields.map((f) => (key.includes(f.name) ? { ...f, required: true } : f)) };
+}
+
 /** The streaming job. */
 export class Pipeline {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
@@ -326,6 +338,10 @@ export class Pipeline {
   private readonly stagedTimes: bigint[] = [];
   /** The view that reads the records of a batch's runs (`SourceBatch.runs`). */
   private readonly view = new RecordView();
+  /** Upsert tables: the unit's last change per key (rows reach the buffer when the unit seals). */
+  private readonly changes: KeyedChanges | undefined;
+  /** Records taken into {@link changes} since the last seal. */
+  private changeRecords = 0;
   private recordContext: RecordContext | undefined;
   private deadLetters: IcebergValue[][] = [];
   /** The sealed unit being written and committed in the background, if any. */
@@ -366,8 +382,11 @@ export class Pipeline {
     private readonly table: Table,
     private readonly deadLetterTable: Table | undefined,
     private transform: CompiledTransform,
+    /** `table.upsert`: the key's field ids and the spec its equality deletes are written with. */
+    private readonly upsert: { keyIds: number[]; deleteSpecId: number } | undefined = undefined,
   ) {
     this.readWith(transform);
+    this.changes = upsert ? new KeyedChanges(options.config, transform, upsert.keyIds) : undefined;
     const policy = options.config.transform.unmapped ?? 'ignore';
     this.tableSchemaId = table.metadata['current-schema-id'];
     this.tableLastColumnId = table.metadata['last-column-id'];
@@ -383,6 +402,7 @@ export class Pipeline {
       records: 0,
       deadLetters: 0,
       skipped: 0,
+      tombstones: 0,
       commits: 0,
       bytes: 0,
       lastCommitMs: undefined,
@@ -403,13 +423,22 @@ export class Pipeline {
       id,
       config.table.create
         ? () => ({
-            schema: schemaForTransform(config.transform, 'config: transform'),
+            schema: keyColumnsRequired(schemaForTransform(config.transform, 'config: transform'), config.table.upsert?.key),
             ...(config.table.partitionBy ? { partitionBy: config.table.partitionBy } : {}),
             properties: config.table.properties,
           })
         : undefined,
     );
     await evolveTable(table, config, options.onEvent);
+    let upsert: { keyIds: number[]; deleteSpecId: number } | undefined;
+    if (config.table.upsert) {
+      // The key becomes the table's identifier fields; deletes get their spec (`equality-deletes.ts`).
+      const keyIds = keyFieldIds(table.metadata, config.table.upsert.key, 'config: table.upsert.key');
+      if (await ensureIdentifierFields(table, keyIds)) {
+        options.onEvent?.({ type: 'evolved', table: table.name, changes: [`identifier fields: ${config.table.upsert.key.join(', ')}`] });
+      }
+      upsert = { keyIds, deleteSpecId: (await ensureDeleteLayout(table, keyIds)).specId };
+    }
     const schema = table.schema();
     const transform = compileTransform(config.transform, schema, 'config: transform');
     let deadLetterTable: Table | undefined;
@@ -421,7 +450,7 @@ export class Pipeline {
         throw new ValidationError(`config: dead_letter.table: ${config.deadLetter.table} exists with other columns (${names})`);
       }
     }
-    return new Pipeline(options, table, deadLetterTable, transform);
+    return new Pipeline(options, table, deadLetterTable, transform, upsert);
   }
 
   private now(): number {
@@ -442,7 +471,8 @@ export class Pipeline {
     this.buffer = new RowBuffer(transform.schema, defaultSpec(this.table.metadata, 'table'));
     this.row = new Array<IcebergValue>(transform.schema.fields.length).fill(null);
     const strictKeys = (options.config.transform.unmapped ?? 'ignore') !== 'ignore';
-    this.scanner = options.jsonFastPath === false ? undefined : RecordScanner.for(transform, { native: options.nativeScanner ?? true, strictKeys });
+    // Upsert tables take every record the general way (`keyed-changes.ts`: operations, envelopes).
+    this.scanner = options.jsonFastPath === false || options.config.table.upsert ? undefined : RecordScanner.for(transform, { native: options.nativeScanner ?? true, strictKeys });
     this.stage = undefined;
     if (this.scanner?.stageable && this.buffer.spec.fields.length === 0) {
       // The native scanner writes accepted rows into columns itself; the buffer takes them in
@@ -536,7 +566,7 @@ export class Pipeline {
         const remaining = lastCommit + interval - this.now();
         const wait = remaining > 0 ? remaining : interval;
         const batch = await source.poll({
-          maxRecords: Math.max(1, Math.min(writing ? SLICE_RECORDS : POLL_RECORDS, config.commit.maxRecords - this.buffer.length - this.heldRows)),
+          maxRecords: Math.max(1, Math.min(writing ? SLICE_RECORDS : POLL_RECORDS, config.commit.maxRecords - this.bufferedRows())),
           maxBytes: Math.max(1, byteBound - this.bufferedBytes),
           waitMs: wait,
           signal: this.stopController.signal,
@@ -557,7 +587,7 @@ export class Pipeline {
         }
         for (const [p, pos] of batch.positions) this.pending.set(p, pos);
         const due = this.now() >= lastCommit + interval;
-        const full = this.buffer.length + this.heldRows >= config.commit.maxRecords || this.bufferedBytes >= byteBound;
+        const full = this.bufferedRows() >= config.commit.maxRecords || this.bufferedBytes >= byteBound;
         if ((due || full) && this.pending.size > 0) {
           // In order, one at a time: the previous commit must have landed before this one seals.
           await this.inflight;
@@ -600,6 +630,11 @@ export class Pipeline {
     return this.stats();
   }
 
+  /** Rows held for the next commit (an upsert table's: one per key changed). */
+  private bufferedRows(): number {
+    return this.buffer.length + this.heldRows + (this.changes?.size ?? 0);
+  }
+
   /**
    * Takes the source's restarts as fencing tokens. False (nothing taken) when a restarted
    * partition still has uncommitted rows here: the old and the new reading would overlap.
@@ -640,7 +675,9 @@ export class Pipeline {
       if (late instanceof ShardsFencedError) fenced = [...new Set([...fenced, ...late.partitions])];
     }
     this.moveStage();
-    const dropped = this.buffer.length + this.heldRows + this.failedRecords;
+    const dropped = this.buffer.length + this.heldRows + this.failedRecords + this.changeRecords;
+    this.changes?.clear();
+    this.changeRecords = 0;
     this.buffer.recycle(this.buffer.drain());
     this.held = [];
     this.heldRows = 0;
@@ -738,6 +775,11 @@ export class Pipeline {
     // One row reused for every record: the buffer copies the values out.
     // (`this.row`: read again after the check of unmapped fields, which may change the schema.)
     let text: string | undefined;
+    if (this.changes !== undefined && record.data.length === 0) {
+      // A record without a value (a Kafka tombstone): no change to take, and no error.
+      this.statsValue.tombstones = (this.statsValue.tombstones ?? 0) + 1;
+      return;
+    }
     // Every failure from here to the row is this record's: a dead letter (or, under `policy:
     // fail`, a stop naming its shard and position), whatever threw it, even a bug. A record must
     // never stop the pipeline with an error that names no record (every restart would die on it).
@@ -754,6 +796,20 @@ export class Pipeline {
         throw new RecordError(`decode: record is not JSON: ${boundedMessage(e)}${base64JsonHint(text)}`);
       }
       ctx.text = text;
+      if (this.changes !== undefined) {
+        if (obj === null) {
+          // `null` as the whole value: a tombstone written as JSON.
+          ctx.text = undefined;
+          this.statsValue.tombstones = (this.statsValue.tombstones ?? 0) + 1;
+          return;
+        }
+        // The unit's entry of the record's key becomes its row or its delete (`keyed-changes.ts`).
+        this.changes.take(obj, ctx);
+        ctx.text = undefined;
+        this.changeRecords++;
+        this.statsValue.records++;
+        return;
+      }
       if (this.unmapped !== undefined && this.unmapped.check(obj)) this.adoptSchema();
       this.transform.applyInto(obj, ctx, this.row);
     } catch (e) {
@@ -863,9 +919,11 @@ export class Pipeline {
   private startCommit(): void {
     // Staged rows first: taking them again one by one may make dead letters of this unit.
     this.moveStage();
+    const deleteKeys = this.sealChanges();
     const pending = new Map(this.pending);
     const unit: SealedUnit = {
-      records: this.buffer.length + this.heldRows,
+      deleteKeys,
+      records: deleteKeys !== undefined ? this.changeRecords : this.buffer.length + this.heldRows,
       held: this.held,
       schema: this.transform.schema,
       columns: this.unmapped?.seal(),
@@ -879,6 +937,7 @@ export class Pipeline {
     this.deadLetters = [];
     this.held = [];
     this.heldRows = 0;
+    this.changeRecords = 0;
     this.bufferedBytes = 0;
     this.inflightPartitions = new Set(pending.keys());
     const done = this.commit(unit).then(
@@ -894,6 +953,24 @@ export class Pipeline {
       },
     );
     this.inflight = done;
+  }
+
+  /**
+   * Upsert tables: moves the unit's last row of each upserted key into the buffer and returns
+   * the key of every row upserted or deleted; undefined for an append-only table. The transform
+   * checked each row when its record was taken, so a refusal here is floe's own failure.
+   */
+  private sealChanges(): IcebergValue[][] | undefined {
+    if (this.changes === undefined) return undefined;
+    const { rows, keys } = this.changes.seal();
+    for (const row of rows) {
+      try {
+        this.buffer.append(row);
+      } catch (e) {
+        throw new FloeError('INTERNAL', `pipeline: the row buffer refused an upserted row (a bug in floe; please report it): ${boundedMessage(e)}`, { cause: e });
+      }
+    }
+    return keys;
   }
 
   /**
@@ -994,28 +1071,43 @@ export class Pipeline {
     // a failed commit fails the run rather than rewriting them).
     this.buffer.recycle(unit.groups);
     unit.groups = [];
+    // Upsert tables: one equality delete per key touched, in the same snapshot as the rows.
+    const deletes: DataFile[] = [];
+    const upsert = this.upsert;
+    if (upsert !== undefined && unit.deleteKeys !== undefined && unit.deleteKeys.length > 0) {
+      const keys = unit.deleteKeys;
+      const columns = new Map(upsert.keyIds.map((id, j) => [id, keys.map((k) => k[j] ?? null)]));
+      const written = await writeEqualityDeletes(this.table.io, writeMd, { length: keys.length, columns }, {
+        equalityIds: upsert.keyIds,
+        specId: upsert.deleteSpecId,
+        ...(this.duckdb ? { db: this.duckdb } : {}),
+      });
+      deletes.push(...written.files);
+    }
+    unit.deleteKeys = undefined;
     this.options.crashPoint?.('afterWrite');
     // The fencing tokens of exactly the shards this unit carries.
     const expected = this.fencingTokens(unit.pending);
-    const result = await this.table
-      .newAppend({
-        summary,
-        dropCheckpoints,
-        ...this.outageOptions(),
-        ...this.conflictOptions(),
-        ...(columns ? { schemaChange: { schema: columns.schema, lastColumnId: columns.lastColumnId } } : {}),
-        validate: (base: TableMetadata) => {
-          this.options.crashPoint?.('beforeCommit');
-          if (columns && (base['current-schema-id'] !== this.tableSchemaId || base['last-column-id'] !== this.tableLastColumnId)) {
-            throw new FencedError(
-              `pipeline: the schema of ${this.table.name} changed under this run (schema ${this.tableSchemaId} → ${base['current-schema-id']}, last column id ${this.tableLastColumnId} → ${base['last-column-id']}) while it was adding columns for new fields; stopping without committing (the next start reads the records again with the table's schema)`,
-            );
-          }
-          this.checkFence(base, unit.pending, expected);
-        },
-      })
-      .appendFiles(files, specId)
-      .commit();
+    const commitOptions: CommitOptions = {
+      summary,
+      dropCheckpoints,
+      ...this.outageOptions(),
+      ...this.conflictOptions(),
+      ...(columns ? { schemaChange: { schema: columns.schema, lastColumnId: columns.lastColumnId } } : {}),
+      validate: (base: TableMetadata) => {
+        this.options.crashPoint?.('beforeCommit');
+        if (columns && (base['current-schema-id'] !== this.tableSchemaId || base['last-column-id'] !== this.tableLastColumnId)) {
+          throw new FencedError(
+            `pipeline: the schema of ${this.table.name} changed under this run (schema ${this.tableSchemaId} → ${base['current-schema-id']}, last column id ${this.tableLastColumnId} → ${base['last-column-id']}) while it was adding columns for new fields; stopping without committing (the next start reads the records again with the table's schema)`,
+          );
+        }
+        this.checkFence(base, unit.pending, expected);
+      },
+    };
+    // Rows and deletes with the positions in one snapshot (a RowDelta: `table/row-delta.ts`).
+    const result = upsert !== undefined
+      ? await this.table.newRowDelta(commitOptions).addRowsFiles(files, specId).addDeleteFiles(deletes, upsert.deleteSpecId).commit()
+      : await this.table.newAppend(commitOptions).appendFiles(files, specId).commit();
     this.options.crashPoint?.('afterCommit');
     if (columns) {
       this.tableSchemaId = result.metadata['current-schema-id'];
@@ -1036,8 +1128,8 @@ export class Pipeline {
       snapshotId: result.snapshot['snapshot-id'].toString(),
       records: unit.records,
       deadLetters: deadLetters.length,
-      files: files.length,
-      bytes: files.reduce((s, f) => s + f.file_size_in_bytes, 0),
+      files: files.length + deletes.length,
+      bytes: [...files, ...deletes].reduce((s, f) => s + f.file_size_in_bytes, 0),
       durationMs: this.now() - started,
       attempts: result.attempts,
       positions: Object.fromEntries(committedNow),

@@ -10,6 +10,7 @@
  * The mapping is compiled once into closures, so the per-record cost is a JSON.parse plus one
  * small function call per column.
  */
+import type { OperationConfig, RecordFormat } from './config-upsert.js';
 import { ValidationError } from '../errors.js';
 import { decimalParams, fixedLength, parsePrimitiveType } from '../iceberg/schema-types.js';
 import { parseTimestampMicros } from '../iceberg/timestamp-text.js';
@@ -93,6 +94,10 @@ export interface TransformSpec {
   maxNewColumns?: number;
   /** `transform.max_columns`: the most columns (nested fields count) `add_columns` lets the table have (default 1000). */
   maxColumns?: number;
+  /** `transform.operation` (with `table.upsert`, `config-upsert.ts`): the field and values that mean delete. */
+  operation?: OperationConfig;
+  /** `transform.format` (with `table.upsert`): `debezium` reads change events; default json. */
+  format?: RecordFormat;
 }
 
 /** Thrown for a record that cannot be turned into a row; the pipeline dead-letters it. */

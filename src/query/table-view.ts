@@ -33,6 +33,7 @@ import type { IcebergType, IcebergValue, NestedField, PrimitiveType, Schema } fr
 import { duckdbType } from '../duckdb/types.js';
 import { sqlIdent, sqlString, type DuckDB } from '../duckdb/instance.js';
 import { planTableScan, type TableScan, type TableScanOptions } from './table-scan.js';
+import { equalityDeleteScopes, GLOBAL_SCOPE } from './delete-scopes.js';
 import type { FileIO } from '../io/file-io.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -493,6 +494,15 @@ interface PreparedFile {
   root: FileNode;
 }
 
+/** A data file with deletes, projected (`scanToSql`). */
+interface DeleteItem {
+  task: FileScanTask;
+  data: PreparedFile;
+  projected: string[];
+  partitionValues: Map<number, IcebergValue>;
+  ctx: ProjectionContext;
+}
+
 function fieldPaths(schema: Schema): Map<number, NestedField[]> {
   const byId = indexById(schema);
   const parents = indexParents(schema);
@@ -572,6 +582,7 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
   // Grouping of delete-free files: identical select lists over identical file layouts.
   const groups = new Map<string, { selectList: string; paths: string[] }>();
 
+  const withDeletes: DeleteItem[] = [];
   for (const task of tasks) {
     const what = `data file ${task.file.file_path}`;
     const data = await prepare(task.file, 'data file');
@@ -587,7 +598,90 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
       else groups.set(key, { selectList, paths: [data.localPath] });
       continue;
     }
-    selects.push(await selectWithDeletes(task, data, projected, partitionValues, ctx));
+    withDeletes.push({ task, data, projected, partitionValues, ctx });
+  }
+  // Equality deletes: one anti-join per key over all the files (`delete-scopes.ts`), unless the
+  // tasks' delete lists are not the spec's rule (then one anti-join per data and delete file).
+  const scopes = equalityDeleteScopes(
+    withDeletes.map((w) => w.task),
+    specs,
+  );
+  if (scopes && scopes.groups.length > 0) {
+    selects.push(await selectWithJoinedDeletes(withDeletes, scopes));
+  } else {
+    for (const w of withDeletes) selects.push(await selectWithDeletes(w.task, w.data, w.projected, w.partitionValues, w.ctx));
+  }
+
+  /** The anti-join on `file_row_number` of a task's position deletes (none: undefined). */
+  async function positionCondition(task: FileScanTask): Promise<string | undefined> {
+    const posDeletes = task.deletes.filter((d) => d.file.content === FileContent.POSITION_DELETES);
+    if (posDeletes.length === 0) return undefined;
+    const files = await Promise.all(posDeletes.map((d) => prepare(d.file, 'position delete file')));
+    for (const [i, f] of files.entries()) checkPositionDeleteFile(f, posDeletes[i]!);
+    const list = `[${files.map((f) => sqlString(f.localPath)).join(', ')}]`;
+    // file_path holds the path as the manifest wrote it, so compare with the un-remapped path.
+    return `NOT EXISTS (SELECT 1 FROM read_parquet(${list}, union_by_name = true, hive_partitioning = false) AS p WHERE p."file_path" = ${sqlString(task.file.file_path)} AND p."pos" = d."__floe_pos")`;
+  }
+
+  /** An equality delete file's key columns (`__floe_k_<id>`), checked to be in the file. */
+  async function deleteKeyColumns(del: DeleteFileRef, eqPaths: Map<number, NestedField[]>): Promise<{ localPath: string; cols: string }> {
+    const f = await prepare(del.file, 'equality delete file');
+    const dwhat = `equality delete file ${del.file.file_path}`;
+    const cols = (del.file.equality_ids ?? []).map((id) => {
+      const path = eqPaths.get(id)!;
+      // The delete file must hold every equality column (spec); a missing one is corrupt.
+      const expr = fieldExpr(f.root, path, new Map(), { what: dwhat, depth: 0 });
+      if (!locate(f.root, path)) throw new ValidationError(`query: ${dwhat}: equality field ${id} is not in the file`);
+      return `${expr} AS "__floe_k_${id}"`;
+    });
+    return { localPath: f.localPath, cols: cols.join(', ') };
+  }
+
+  async function selectWithJoinedDeletes(items: DeleteItem[], plan: NonNullable<ReturnType<typeof equalityDeleteScopes>>): Promise<string> {
+    const eqIds = [...new Set(plan.groups.flatMap((g) => g.ids))];
+    const eqPaths = new Map<number, NestedField[]>();
+    for (const id of eqIds) eqPaths.set(id, paths.get(id) ?? equalityFieldPath(id, schema, metadata, 'scan'));
+    const eqOut = eqIds.map((id) => `"__floe_eq_${id}"`).join(', ');
+    // Data: each file once, tagged with its data sequence number and scope; files of the same
+    // layout, sequence number and scope without position deletes in one read_parquet.
+    const branches: string[] = [];
+    const lists = new Map<string, { select: string; paths: string[] }>();
+    for (const [i, w] of items.entries()) {
+      const keys = eqIds.map((id) => `${fieldExpr(w.data.root, eqPaths.get(id)!, w.partitionValues, w.ctx)} AS "__floe_eq_${id}"`);
+      const tags = `CAST(${w.task.dataSequenceNumber} AS BIGINT) AS "__floe_seq", ${plan.taskScopes[i]!} AS "__floe_scope"`;
+      const pos = await positionCondition(w.task);
+      if (pos === undefined) {
+        const select = [...w.projected, ...keys, tags].join(', ');
+        const key = JSON.stringify([select, w.data.root]);
+        const l = lists.get(key);
+        if (l) l.paths.push(w.data.localPath);
+        else lists.set(key, { select, paths: [w.data.localPath] });
+        continue;
+      }
+      const inner = [...w.projected, ...keys, `file_row_number AS "__floe_pos"`].join(', ');
+      branches.push(
+        `SELECT ${outputList}, ${eqOut}, ${tags} FROM (SELECT ${inner} FROM read_parquet(${sqlString(w.data.localPath)}, file_row_number = true, hive_partitioning = false)) AS d WHERE ${pos}`,
+      );
+    }
+    for (const l of lists.values()) {
+      const source = l.paths.length === 1 ? sqlString(l.paths[0]!) : `[${l.paths.map(sqlString).join(', ')}]`;
+      branches.push(`SELECT ${l.select} FROM read_parquet(${source}, hive_partitioning = false)`);
+    }
+    // Deletes: one NOT EXISTS per key, over every delete file of that key, each read once.
+    const conditions: string[] = [];
+    for (const g of plan.groups) {
+      const dels: string[] = [];
+      for (const { ref, scope } of g.files) {
+        const k = await deleteKeyColumns(ref, eqPaths);
+        dels.push(`SELECT ${k.cols}, CAST(${ref.dataSequenceNumber} AS BIGINT) AS "__floe_dseq", ${scope} AS "__floe_dscope" FROM read_parquet(${sqlString(k.localPath)}, hive_partitioning = false)`);
+      }
+      const match = g.ids.map((id) => `e."__floe_k_${id}" IS NOT DISTINCT FROM d."__floe_eq_${id}"`).join(' AND ');
+      conditions.push(
+        `NOT EXISTS (SELECT 1 FROM (${dels.join(' UNION ALL ')}) AS e WHERE ${match} AND e."__floe_dseq" > d."__floe_seq" AND (e."__floe_dscope" = ${GLOBAL_SCOPE} OR e."__floe_dscope" = d."__floe_scope"))`,
+      );
+    }
+    const data = branches.length === 1 ? branches[0]! : branches.map((b) => `(${b})`).join(' UNION ALL ');
+    return `SELECT ${outputList} FROM (${data}) AS d WHERE ${conditions.join(' AND ')}`;
   }
 
   async function selectWithDeletes(

@@ -26,7 +26,13 @@ export interface RunPipelineOptions extends Omit<PipelineOptions, 'onEvent' | 'a
 export function maintenancePolicy(config: MaintenanceConfig): MaintenancePolicy {
   const { compact: c, expireSnapshots: e, removeOrphans: o, rewriteManifests: r } = config;
   return {
-    compact: { enabled: c.enabled, intervalMs: c.intervalMs, minFiles: c.minFiles, targetFileSizeBytes: c.targetFileSizeBytes },
+    compact: {
+      enabled: c.enabled,
+      intervalMs: c.intervalMs,
+      minFiles: c.minFiles,
+      targetFileSizeBytes: c.targetFileSizeBytes,
+      ...(c.deleteFiles ? { deleteFiles: { ...c.deleteFiles } } : {}),
+    },
     expireSnapshots: { enabled: e.enabled, intervalMs: e.intervalMs, olderThanMs: e.olderThanMs, retainLast: e.retainLast },
     removeOrphans: { enabled: o.enabled, intervalMs: o.intervalMs, olderThanMs: o.olderThanMs, allowShortOlderThan: o.allowShortOlderThan },
     rewriteManifests: { enabled: r.enabled, intervalMs: r.intervalMs, minManifests: r.minManifests },

@@ -16,6 +16,8 @@ import { FastAppend } from './append.js';
 import { backoffDelayMs, sleep } from '../retry.js';
 import { retryPolicyFromProperties } from './commit-policy.js';
 import { RewriteFiles, type RewriteOptions } from './rewrite.js';
+import { RowDelta } from './row-delta.js';
+import { upsertRows, type UpsertOptions } from './upsert.js';
 import { rowsToBatch } from './rows.js';
 import type { CommitOptions, CommitResult } from './snapshot-producer.js';
 import { writeDataFiles } from './write.js';
@@ -113,6 +115,25 @@ export class Table {
   /** A new fast append. */
   newAppend(options?: CommitOptions): FastAppend {
     return new FastAppend(this, options);
+  }
+
+  /**
+   * A new row delta: data files (`addRows`) and delete files (`addDeletes`, e.g. equality deletes
+   * from `writeEqualityDeletes`) in one snapshot; operation `append`, `delete` or `overwrite` as
+   * Iceberg Java's RowDelta. Format v2.
+   */
+  newRowDelta(options?: CommitOptions): RowDelta {
+    return new RowDelta(this, options);
+  }
+
+  /**
+   * Upserts rows (plain objects, as {@link append}) by key in one snapshot: each row replaces the
+   * table's rows of its key (the last row of a key in `rows` wins), and `options.deletes` removes
+   * keys. The key is the table's identifier fields, or `options.key` (then made the identifier
+   * fields). Writes one equality delete per key touched (`table/upsert.ts`). Nothing to do: undefined.
+   */
+  async upsert(rows: Iterable<object>, options?: UpsertOptions): Promise<CommitResult | undefined> {
+    return upsertRows(this, rows, options);
   }
 
   /** A new replace (rewrite files with the same rows: compaction). */

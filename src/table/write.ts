@@ -36,6 +36,13 @@ export interface WriteDataFilesOptions {
   partition?: IcebergValue[];
   /** The DuckDB instance that writes the Parquet files; the process-wide one when absent. */
   db?: DuckDB;
+  /**
+   * The schema the batch follows, when not the table's current one: a projection of it with the
+   * same field ids (equality delete files hold only the key columns: `equality-deletes.ts`).
+   */
+  schema?: Schema;
+  /** Prepended to each file's name (`delete-` for delete files, as Iceberg Java names them). */
+  filePrefix?: string;
 }
 
 /** The table's data directory (`write.data.path` or `<location>/data`). */
@@ -101,7 +108,7 @@ export async function writeDataFiles(
   batch: ColumnBatch,
   options: WriteDataFilesOptions = {},
 ): Promise<{ files: DataFile[]; specId: number }> {
-  const schema = currentSchema(md, 'table');
+  const schema = options.schema ?? currentSchema(md, 'table');
   const specId = options.specId ?? md['default-spec-id'];
   const spec = specById(md, specId, 'table');
   const compression = compressionOf(md, options.compression);
@@ -115,7 +122,7 @@ export async function writeDataFiles(
   for (const group of groups) {
     const rows = group.rows ? subBatch(batch, group.rows) : batch;
     const dir = spec.fields.length ? joinLocation(base, partitionPath(spec, schema, group.partition)) : base;
-    const location = joinLocation(dir, `${randomUUID()}.parquet`);
+    const location = joinLocation(dir, `${options.filePrefix ?? ''}${randomUUID()}.parquet`);
     if (isLocalLocation(location)) {
       const result = await writeParquetFile({ schema, rows, path: fileUriToPath(location), compression, ...(options.db ? { db: options.db } : {}) });
       files.push(toDataFile(result, group.partition, specId, location).file);

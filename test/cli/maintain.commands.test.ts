@@ -85,7 +85,9 @@ describe('floe maintain', () => {
     await append(110, 10);
     const [row] = await cliJson(wh('maintain', 'compact', 'db.events', '--min-input-files', '2', '--where', "event_time < '2026-01-02'"));
     assert.equal(row!.partitions, 1);
-    assert.equal(row!.rewritten_files, 3);
+    // The two new files; the partition's 40-row compacted file would hold 67% of the merge, so
+    // the size tiers leave it out (README, Maintenance).
+    assert.equal(row!.rewritten_files, 2);
   });
 
   test('rewrite-manifests: merges the manifests', async () => {

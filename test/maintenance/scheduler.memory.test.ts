@@ -75,11 +75,13 @@ test('scheduler: compaction runs under the configured memory limit, keeps nothin
     }
     assert.deepEqual(
       events.map((e) => [e.operation, e.error, e.details.rewrittenFiles]),
+      // Size tiers: the 400-row file of round 2 is left out of round 3 (67% of 600 rows), and
+      // joins round 4 with round 3's 200-row file (50% of 800).
       [
         ['compact', undefined, 4],
         ['compact', undefined, 5],
-        ['compact', undefined, 5],
-        ['compact', undefined, 5],
+        ['compact', undefined, 4],
+        ['compact', undefined, 6],
       ],
     );
     const db = instance()!;

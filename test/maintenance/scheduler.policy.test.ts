@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAINTENANCE_DEFAULTS, validateConfig, type MaintenanceConfig } from '../../src/pipeline/config.js';
+import { DELETE_FILES_DEFAULTS } from '../../src/pipeline/config-delete-files.js';
 import { MaintenanceScheduler, type MaintenanceEvent } from '../../src/maintenance/scheduler.js';
 import { appendRows, assertRows, liveDataFiles, sortedRows, withTable } from './helpers.js';
 
@@ -24,7 +25,7 @@ test('config: maintenance defaults are on; sections take true/false/mappings; er
       rewrite_manifests: { enabled: false },
     },
   }).maintenance!;
-  assert.deepEqual(m.compact, { enabled: true, intervalMs: 30_000, minFiles: 8, targetFileSizeBytes: 64 * 1024 * 1024 });
+  assert.deepEqual(m.compact, { enabled: true, intervalMs: 30_000, minFiles: 8, targetFileSizeBytes: 64 * 1024 * 1024, deleteFiles: DELETE_FILES_DEFAULTS });
   assert.deepEqual(m.expireSnapshots, { enabled: true, intervalMs: 3_600_000, olderThanMs: 86_400_000, retainLast: 50 });
   assert.equal(m.removeOrphans.enabled, false);
   assert.equal(m.rewriteManifests.enabled, false);

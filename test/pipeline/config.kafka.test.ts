@@ -33,7 +33,7 @@ describe('config: source.type kafka', () => {
     assert.equal(c.source.type, 'kafka');
     assert.equal(c.source.stream, 'kafka', 'the checkpoint id');
     assert.deepEqual(c.source.initialPosition, { type: 'TRIM_HORIZON' });
-    assert.deepEqual(c.source.kafka, { brokers: ['127.0.0.1:9092'], topics: ['events'], group: 'g', sessionTimeoutMs: 30_000 });
+    assert.deepEqual(c.source.kafka, { brokers: ['127.0.0.1:9092'], topics: ['events'], group: 'g', sessionTimeoutMs: 30_000, metadataMaxAgeMs: 30_000 });
     const list = validateConfig(doc({ brokers: ['a.example:9092', 'b.example:9093'], topics: 'x,y' }));
     assert.deepEqual(list.source.kafka?.brokers, ['a.example:9092', 'b.example:9093']);
     assert.deepEqual(list.source.kafka?.topics, ['x', 'y']);
@@ -47,6 +47,7 @@ describe('config: source.type kafka', () => {
     assert.equal(pattern.source.kafka?.topicPattern, '^events-.*$');
     assert.equal(pattern.source.kafka?.topics, undefined);
     assert.equal(validateConfig(doc({ session_timeout: '6s' })).source.kafka?.sessionTimeoutMs, 6000);
+    assert.equal(validateConfig(doc({ metadata_max_age: '2s' })).source.kafka?.metadataMaxAgeMs, 2000);
   });
 
   test('TLS and SASL settings', () => {
@@ -71,6 +72,9 @@ describe('config: source.type kafka', () => {
     refused(doc({ topics: ['a', 'a'] }), /named twice/);
     refused(doc({ topics: undefined, topic_pattern: '([' }), /source\.topic_pattern: not a regular expression/);
     refused(doc({ group: undefined }), /source\.group: required/);
+    refused(doc({ metadata_max_age: '10ms' }), /source\.metadata_max_age: must be between 100ms and 24h/);
+    refused(doc({ metadata_max_age: '2d' }), /source\.metadata_max_age: must be between 100ms and 24h/);
+    refused(doc({ metadata_max_age: 'soon' }), /source\.metadata_max_age/);
     refused(doc({ initial_position: 'TRIM_HORIZON' }), /source\.initial_position: must be earliest, latest or timestamp/);
     refused(doc({ initial_timestamp: '2026-01-01T00:00:00Z' }), /source\.initial_timestamp: only used with initial_position timestamp/);
     refused(doc({ initial_position: 'timestamp' }), /source\.initial_timestamp: required/);

@@ -39,7 +39,7 @@ function config(dir: string, extra: Record<string, unknown>) {
 
 test('runner: the maintenance section maps to the policy setting for setting; the memory defaults agree', () => {
   const raw = {
-    compact: { interval: '7s', min_files: 3, target_file_size: '5MB' },
+    compact: { interval: '7s', min_files: 3, target_file_size: '5MB', delete_files: { interval: '3s', min_files: 4, min_ratio: '5%' } },
     expire_snapshots: { interval: '11s', older_than: '2h', retain_last: 4 },
     remove_orphans: { interval: '13s', older_than: '2h', allow_short_older_than: true },
     rewrite_manifests: false,
@@ -47,7 +47,13 @@ test('runner: the maintenance section maps to the policy setting for setting; th
   const c = config('/w', { maintenance: raw, duckdb: { memory_limit: '100MB', temp_directory: '/spill' } });
   const policy = maintenancePolicy(c.maintenance!);
   assert.deepEqual(policy, {
-    compact: { enabled: true, intervalMs: 7000, minFiles: 3, targetFileSizeBytes: 5 * 1024 * 1024 },
+    compact: {
+      enabled: true,
+      intervalMs: 7000,
+      minFiles: 3,
+      targetFileSizeBytes: 5 * 1024 * 1024,
+      deleteFiles: { enabled: true, intervalMs: 3000, minFiles: 4, minRatio: 0.05 },
+    },
     expireSnapshots: { enabled: true, intervalMs: 11_000, olderThanMs: 7_200_000, retainLast: 4 },
     removeOrphans: { enabled: true, intervalMs: 13_000, olderThanMs: 7_200_000, allowShortOlderThan: true },
     rewriteManifests: { ...MAINTENANCE_DEFAULTS.rewriteManifests, enabled: false },

@@ -17,7 +17,8 @@ import type { _Record } from '@aws-sdk/client-kinesis';
 import { FloeError } from '../../src/errors.js';
 import { parseGetRecordsBody } from '../../src/source/kinesis/get-records.js';
 import { aggregate, deaggregate } from '../../src/source/kinesis/kpl.js';
-import { parseRecordsPage, RecordsPage } from '../../src/source/kinesis/records-page.js';
+import { parseRecordsPage, parseRecordsPageNative, RecordsPage } from '../../src/source/kinesis/records-page.js';
+import { nativeRecordsPage } from '../../src/source/kinesis/records-page-native.js';
 import { ShardBlock } from '../../src/source/kinesis/shard-block.js';
 import type { SourceRecord } from '../../src/source/source.js';
 import { rng } from '../helpers/rng.js';
@@ -331,4 +332,148 @@ test('maximum-size records (1 MiB of data each) and a 10,000-record response rea
   assert.deepEqual(normalize(pageOutput(ours)), normalize(old));
   assert.deepEqual(blockRecords(ours), plain(referenceRecords(old.Records!)));
   assert.equal(ours.data.byteLength, 2 * big.byteLength - 1 + records.slice(2).reduce((a, r) => a + Buffer.from(r.Data, 'base64').byteLength, 0));
+});
+
+// ---- the native reader (native/records_page.c) against this parser, its reference ----
+
+const noNative = nativeRecordsPage() === undefined ? 'the native module (build/Release/floe_native.node with recordsPage) is not built' : undefined;
+
+/** The usual body as Kinesis and the fast endpoint send it: what the native reader must read. */
+function usualBody(random: () => number): string {
+  const n = random() < 0.05 ? 0 : 1 + Math.floor(random() * 40);
+  const records: string[] = [];
+  for (let i = 0; i < n; i++) {
+    seqCounter += BigInt(1 + Math.floor(random() * 1000));
+    const seq = random() < 0.02 ? '0' : String(49590338271490256608559692538361571095921575989136588898n + seqCounter);
+    const r = random();
+    const data = r < 0.1 ? new Uint8Array(0) : r < 0.2 ? aggregate([{ partitionKey: 'a', data: Uint8Array.of(1, 2, 3) }, { partitionKey: 'b', data: new Uint8Array(0) }]) : Uint8Array.from({ length: Math.floor(random() * 200) }, () => Math.floor(random() * 256));
+    const t = random();
+    const ts =
+      t < 0.4
+        ? (1_767_885_412 + Math.floor(random() * 1e6) / 1000).toFixed(3)
+        : t < 0.7
+          ? `${(1_767_885_412_000 + Math.floor(random() * 1e6)) / 1e12}E9`.replace(/^(\d)E9$/, '$1.0E9')
+          : t < 0.98
+            ? String(Math.floor(random() * 2e9))
+            : ['0', '0.0005', '0.0015', '1767885412.9995', '1.7678854129995e9', '17678854129995e-4', '1E9', '1e+9', '1.5e-3', '2.5e-4', '8.64e12', '8.64e13', '123456789012345.5', '1e22', '1e23', '0.000000000000000000001'][Math.floor(random() * 16)]!;
+    const key = [...Array(Math.floor(random() * 12))].map(() => ['a', 'Z', '0', '_', '-', 'é', '中', '𝄞', ' ', '/', '\u007f'][Math.floor(random() * 11)]).join('');
+    const members = [
+      `"SequenceNumber":"${seq}"`,
+      `"ApproximateArrivalTimestamp":${ts}`,
+      `"Data":"${Buffer.from(data).toString('base64')}"`,
+      `"PartitionKey":"${key}"`,
+      ...(random() < 0.1 ? [`"EncryptionType":"${random() < 0.5 ? 'KMS' : 'NONE'}"`] : []),
+    ];
+    if (random() < 0.5) {
+      for (let a = members.length - 1; a > 0; a--) {
+        const b = Math.floor(random() * (a + 1));
+        [members[a], members[b]] = [members[b]!, members[a]!];
+      }
+    }
+    records.push(`{${members.join(`,${ws(random)}`)}}`);
+  }
+  const parts = [`"Records":[${records.join(',')}]`];
+  const end = random();
+  if (end < 0.85) parts.push(`"NextShardIterator":"AAAAAAAAAAH${Buffer.from(String(random())).toString('base64')}/+="`);
+  else if (end < 0.95) parts.push('"ChildShards":[]');
+  parts.push(`"MillisBehindLatest":${random() < 0.5 ? 0 : Math.floor(random() * 1e9)}`);
+  if (random() < 0.5) parts.reverse();
+  return `${ws(random)}{${parts.join(',')}}${ws(random)}`;
+}
+
+/** The native reader's page, checked against the JavaScript parser's; whether it read the body. */
+function nativeAgrees(body: Buffer): boolean {
+  const native = parseRecordsPageNative(body);
+  if (native === undefined) return false;
+  let reference: RecordsPage;
+  try {
+    reference = parseRecordsPage(body, false);
+  } catch (e) {
+    assert.fail(`the native reader read a body the JavaScript parser refuses (${(e as Error).message}): ${body.toString('latin1').slice(0, 300)}`);
+  }
+  // Every column, offset, flag and scalar (private members included).
+  try {
+    assert.deepStrictEqual(native, reference);
+  } catch (e) {
+    throw new Error(`${(e as Error).message.slice(0, 2000)}\nbody: ${body.toString('latin1').slice(0, 300)}`);
+  }
+  return true;
+}
+
+test('native reader: the usual bodies read into the same pages as the JavaScript parser; others declined', { skip: noNative }, () => {
+  const random = rng(1300);
+  let read = 0;
+  let records = 0;
+  for (let round = 0; round < 600; round++) {
+    const body = Buffer.from(usualBody(random));
+    if (nativeAgrees(body)) {
+      read++;
+      records += parseRecordsPageNative(body)!.count;
+    }
+  }
+  // Not vacuous: most usual bodies are read natively (numbers beyond the exact fast path decline).
+  assert.ok(read > 300 && records > 6000, `${read} bodies, ${records} records read natively`);
+  // The general corpus: whatever the native reader takes, it reads exactly as the reference.
+  let general = 0;
+  for (let round = 0; round < 400; round++) if (nativeAgrees(Buffer.from(randomBody(random)))) general++;
+  assert.ok(general > 0, 'some general bodies are read natively');
+  // And what it must decline (the JavaScript parser reads or refuses them).
+  const seq = '"SequenceNumber":"1","ApproximateArrivalTimestamp":1.5,"PartitionKey":"k"';
+  for (const text of [
+    `{"Records":[{${seq},"Data":"AA=="}],"NextShardIterator":"a\\/b"}`,
+    `{"Records":[{${seq},"Data":"AAA"}]}`,
+    `{"Records":[{${seq},"Data":"AA=="},{"SequenceNumber":"2","Data":"AA=="}]}`,
+    `{"Records":[{${seq},"Data":"AA==","Data":"AA=="}]}`,
+    `{"Records":[{${seq},"Data":"AA==","X":1}]}`,
+    `{"Records":[{${seq},"Data":null}]}`,
+    `{"Records":[{${seq},"Data":"AA=="}],"ChildShards":[{"ShardId":"s"}]}`,
+    `{"Records":[{${seq},"Data":"AA=="}],"MillisBehindLatest":1.5}`,
+    `{"Records":[{${seq.replace('"k"', '"\\u0041"')},"Data":"AA=="}]}`,
+    `{"Records":[{${seq.replace('1.5', '-1.5')},"Data":"AA=="}]}`,
+    `{"Records":[{${seq.replace('1.5', '1e400')},"Data":"AA=="}]}`,
+    `{"Records":[{${seq},"Data":"AA=="}]`,
+    `{"Records":[{${seq.replace('"1"', '"01"')},"Data":"AA=="}]}`,
+    `{"Records":[{${seq.replace('"1"', '"1a"')},"Data":"AA=="}]}`,
+    `{"Records":[{${seq.replace('"1"', '"' + '1'.repeat(129) + '"')},"Data":"AA=="}]}`,
+  ]) {
+    assert.equal(parseRecordsPageNative(Buffer.from(text)), undefined, text);
+    // Declined, so the JavaScript parser decides: it reads it or names the error.
+    assert.equal(nativeAgrees(Buffer.from(text)), false);
+  }
+  // Edges it reads, exactly as the reference does.
+  for (const text of [
+    `{"Records":[{${seq.replace('"1"', '"0"')},"Data":""}]}`,
+    `{"Records":[{${seq.replace('"1"', '"' + '1'.repeat(128) + '"')},"Data":"AA=="}]}`,
+    `{"Records":[{${seq.replace('1.5', '0.0005')},"Data":"AAA="}]}`,
+    `{"Records":[{${seq.replace('1.5', '0.0015')},"Data":"AAAA"}],"MillisBehindLatest":0}`,
+    `{"Records":[{${seq.replace('1.5', '1.7678854129995E9')},"Data":"AA==","EncryptionType":"KMS"}],"ChildShards":[],"NextShardIterator":""}`,
+    `{"Records":[{${seq.replace('"k"', '""')},"Data":"AA=="}]}`,
+    ` {"Records":[ ]} `,
+    `{}`,
+  ]) {
+    assert.equal(nativeAgrees(Buffer.from(text)), true, text);
+  }
+});
+
+test('native reader: truncated and mutated usual bodies are read as the JavaScript parser reads them, or declined; never a crash', { skip: noNative }, () => {
+  const random = rng(1301);
+  const SPECIAL = [0x22, 0x5c, 0x7b, 0x7d, 0x5b, 0x5d, 0x2c, 0x3a, 0x00, 0x1f, 0x20, 0x2d, 0x2e, 0x30, 0x39, 0x45, 0x65, 0x3d, 0x2b, 0x2f, 0x6e, 0x75, 0x80, 0xc3, 0xff, 0x41];
+  let read = 0;
+  let declined = 0;
+  for (let round = 0; round < 3000; round++) {
+    const base = Buffer.from(usualBody(random));
+    let body: Buffer;
+    const kind = random();
+    const at = Math.floor(random() * base.length);
+    if (kind < 0.2) body = base.subarray(0, at);
+    else if (kind < 0.6) {
+      body = Buffer.from(base);
+      body[at] = random() < 0.8 ? SPECIAL[Math.floor(random() * SPECIAL.length)]! : Math.floor(random() * 256);
+    } else if (kind < 0.8) body = Buffer.concat([base.subarray(0, at), Buffer.of(SPECIAL[Math.floor(random() * SPECIAL.length)]!), base.subarray(at)]);
+    else body = Buffer.concat([base.subarray(0, at), base.subarray(at + 1 + Math.floor(random() * 4))]);
+    // In a buffer of exactly its size (a read past the end would show in the page or crash).
+    if (nativeAgrees(Buffer.from(body))) read++;
+    else declined++;
+  }
+  assert.ok(read > 250 && declined > 1000, `${read} read natively, ${declined} declined`);
 });

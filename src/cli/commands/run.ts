@@ -276,6 +276,7 @@ export async function kafkaSourceFor(config: PipelineConfig, log: SourceLogger, 
     ...(k.clientId ? { clientId: k.clientId } : {}),
     sessionTimeoutMs: k.sessionTimeoutMs,
     heartbeatIntervalMs: Math.max(100, Math.floor(k.sessionTimeoutMs / 3)),
+    metadataMaxAgeMs: k.metadataMaxAgeMs,
     id: stream,
     tablePositions: async () => {
       const c = catalog();
@@ -300,6 +301,8 @@ export function kinesisSourceFor(config: PipelineConfig, log: SourceLogger, env:
     client,
     ...(config.source.streamArn ? { streamArn: config.source.streamArn } : { streamName: config.source.stream }),
     discoveryIntervalMs: config.source.discoveryIntervalMs,
+    // FLOE_JSON_SCANNER=javascript: GetRecords bodies by the JavaScript parser too.
+    nativeParser: jsonScannerFromEnv(env).nativeScanner !== false,
     ...(leases ? { leases } : {}),
     ...(config.source.consumer !== undefined
       ? {

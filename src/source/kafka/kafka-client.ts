@@ -14,7 +14,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { awsCredentialProvider, type AwsCredentialSource } from '../../aws/credentials.js';
 import type { AwsEnv } from '../../aws/client-config.js';
-import { ValidationError } from '../../errors.js';
+import { FloeError, ValidationError } from '../../errors.js';
 
 /** TLS settings (`source.ssl`). */
 export interface KafkaTlsSettings {
@@ -117,4 +117,38 @@ export function kafkaClientConfig(settings: KafkaConnectionSettings, env: AwsEnv
     requestTimeout: 30_000,
     retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
   };
+}
+
+/** kafkajs protocol error types of a refused SASL authentication. */
+const SASL_ERROR_TYPES = new Set(['SASL_AUTHENTICATION_FAILED', 'UNSUPPORTED_SASL_MECHANISM', 'ILLEGAL_SASL_STATE']);
+
+/** Node's codes of a failed TLS handshake or certificate check (OpenSSL verify results, `ERR_TLS_*`, `ERR_SSL_*`). */
+const TLS_CODE_RE = /^(ERR_TLS_|ERR_SSL_)|CERT|^UNABLE_TO_|SELF_SIGNED|HOSTNAME_MISMATCH/;
+
+/**
+ * The floe error for a failure of the Kafka client (kafkajs): a refused SASL authentication is
+ * `AUTH`, a certificate check or TLS protocol failure `SOURCE_READ_FAILED` naming TLS, both never
+ * retriable (the same settings fail the same way); a connection closed during the TLS handshake
+ * is named TLS too but keeps `retriable` (a broker going down looks the same), as does anything
+ * else. `prefix` says what failed (`kafka: cannot start the consumer …`).
+ */
+export function kafkaClientError(e: unknown, prefix: string, retriable: boolean): FloeError {
+  if (e instanceof FloeError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  const chain: { name?: unknown; type?: unknown; code?: unknown }[] = [];
+  for (let cur: unknown = e; typeof cur === 'object' && cur !== null && chain.length < 8; cur = (cur as { cause?: unknown }).cause) {
+    chain.push(cur as { name?: unknown; type?: unknown; code?: unknown });
+  }
+  if (chain.some((c) => c.name === 'KafkaJSSASLAuthenticationError' || (typeof c.type === 'string' && SASL_ERROR_TYPES.has(c.type)))) {
+    return new FloeError('AUTH', `${prefix}: the brokers refused SASL authentication (check source.sasl): ${message}`, { cause: e, retriable: false });
+  }
+  const tls = chain.map((c) => c.code).find((c): c is string => typeof c === 'string' && TLS_CODE_RE.test(c));
+  if (tls !== undefined) {
+    return new FloeError('SOURCE_READ_FAILED', `${prefix}: TLS failed (${tls}; check source.ssl: ca_file, verify): ${message}`, { cause: e, retriable: false });
+  }
+  // Node's words for a TLS connection closed during the handshake (a plaintext listener hangs up).
+  if (/before secure TLS connection was established/.test(message)) {
+    return new FloeError('SOURCE_READ_FAILED', `${prefix}: TLS failed (the brokers closed the connection during the TLS handshake: are they TLS listeners? check source.ssl): ${message}`, { cause: e, retriable });
+  }
+  return new FloeError('SOURCE_READ_FAILED', `${prefix}: ${message}`, { cause: e, retriable });
 }

@@ -24,6 +24,11 @@
  *   same way. Nothing twice, nothing lost.
  * - kafkajs gives up on some group errors (a refused SyncGroup): the source joins again as a new
  *   member, as a rebalance would.
+ * - Metadata is re-read every `metadataMaxAgeMs` (Kafka's `metadata.max.age.ms`): partitions added
+ *   to a topic make kafkajs join the group again (its stale-assignment check on fetch), and with
+ *   a topic pattern, topics created since that match it join: kafkajs resolves a pattern only
+ *   when it subscribes, so the source leaves the group and joins again as a new member
+ *   subscribed to the new list, every partition revoked first exactly as in a rebalance.
  *
  * Back-pressure: `eachBatch` waits while the buffer is full (heartbeating, so the group keeps the
  * member), and kafkajs fetches nothing while it waits.
@@ -40,7 +45,7 @@ import type {
   SourceMetrics,
   SourceRecord,
 } from '../source.js';
-import { kafkaClientConfig, type KafkaConnectionSettings } from './kafka-client.js';
+import { kafkaClientConfig, kafkaClientError, type KafkaConnectionSettings } from './kafka-client.js';
 import { kafkaCodec, lz4Decompress, snappyDecompress, zstdDecompressBatch } from './codecs.js';
 import { compareKafkaOffsets, KAFKA_SOURCE_ID, kafkaPartitionId, parseKafkaOffset, parseKafkaPartitionId } from './kafka-position.js';
 
@@ -48,8 +53,16 @@ import { compareKafkaOffsets, KAFKA_SOURCE_ID, kafkaPartitionId, parseKafkaOffse
 export interface KafkaSourceOptions extends KafkaConnectionSettings {
   /** Topics to read; or {@link topicPattern}. */
   topics?: string[];
-  /** A regex over topic names (topics existing when the source starts). */
+  /**
+   * A regex over topic names: the topics matching it when the source starts, and those created
+   * later (listed again every {@link metadataMaxAgeMs}).
+   */
   topicPattern?: RegExp;
+  /**
+   * How often metadata is read again (Kafka's `metadata.max.age.ms`), ms: topics matching
+   * {@link topicPattern} and partitions added to a topic are seen within this time. Default 30 s.
+   */
+  metadataMaxAgeMs?: number;
   /** The consumer group (`source.group`). */
   group: string;
   /**
@@ -161,6 +174,11 @@ export class KafkaSource implements Source {
   private topics: string[] = [];
   /** Consecutive times this member joined again after a group error (see startConsumer). */
   private groupRestarts = 0;
+  /** A new member is being started (a group error, a new topic list): no other restart meanwhile. */
+  private restarting = false;
+  /** The next listing of the topics matching `topicPattern`. */
+  private topicTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly metadataMaxAgeMs: number;
   /** The first join's positioning (awaited by `start`, so reading has begun when it resolves). */
   private firstPositioning: Promise<void> | undefined;
   private bufferedRecords = 0;
@@ -187,6 +205,7 @@ export class KafkaSource implements Source {
     this.id = options.id ?? KAFKA_SOURCE_ID;
     this.maxRecords = options.maxBufferedRecords ?? 20_000;
     this.maxBytes = options.maxBufferedBytes ?? 64 * 1024 * 1024;
+    this.metadataMaxAgeMs = options.metadataMaxAgeMs ?? 30_000;
     this.log = options.log ?? (() => {});
     registerCodecs();
     this.kafka = new Kafka({
@@ -223,10 +242,12 @@ export class KafkaSource implements Source {
       await this.startConsumer();
       await this.firstPositioning;
       if (this.failure) throw this.failure;
+      this.scheduleTopicListing();
     } catch (e) {
       await this.close();
       if (e instanceof FloeError) throw e;
-      throw new FloeError('SOURCE_READ_FAILED', `kafka: cannot start the consumer of group ${this.options.group} on ${this.options.brokers.join(',')}: ${(e as Error).message}`, { cause: e, retriable: true });
+      // SASL and TLS refusals are named as such and not retriable (kafka-client.ts).
+      throw kafkaClientError(e, `kafka: cannot start the consumer of group ${this.options.group} on ${this.options.brokers.join(',')}`, true);
     }
   }
 
@@ -240,11 +261,17 @@ export class KafkaSource implements Source {
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 1024 * 1024,
       maxWaitTimeInMs: 250,
+      // Partitions added to a subscribed topic are seen (and the group joined again) within this.
+      metadataMaxAge: this.metadataMaxAgeMs,
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
     });
     this.consumer = consumer;
-    consumer.on(consumer.events.REBALANCING, () => this.onRebalancing());
+    // Events of a member this source has left (a restart) change nothing.
+    consumer.on(consumer.events.REBALANCING, () => {
+      if (this.consumer === consumer) this.onRebalancing();
+    });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      if (this.consumer !== consumer) return;
       this.groupRestarts = 0;
       this.onJoin(e.payload.memberAssignment);
     });
@@ -262,13 +289,18 @@ export class KafkaSource implements Source {
         this.groupRestarts++;
         this.log('warn', `kafka: the group refused this member (${err.message}); joining again (${this.groupRestarts}/${MAX_GROUP_RESTARTS})`);
         this.onRebalancing();
+        this.restarting = true;
         setTimeout(() => {
           if (this.closed) return;
-          this.startConsumer().catch((e2: unknown) => this.fail(new FloeError('SOURCE_READ_FAILED', `kafka: cannot join group ${this.options.group} again: ${(e2 as Error).message}`, { cause: e2, retriable: true })));
+          this.startConsumer()
+            .catch((e2: unknown) => this.fail(new FloeError('SOURCE_READ_FAILED', `kafka: cannot join group ${this.options.group} again: ${(e2 as Error).message}`, { cause: e2, retriable: true })))
+            .finally(() => {
+              this.restarting = false;
+            });
         }, 200 * this.groupRestarts);
         return;
       }
-      this.fail(err instanceof FloeError ? err : new FloeError('SOURCE_READ_FAILED', `kafka: the consumer stopped: ${err.message}`, { cause: err }));
+      this.fail(kafkaClientError(err, 'kafka: the consumer stopped', false));
     });
     await consumer.connect();
     await consumer.subscribe({ topics: this.topics, fromBeginning: this.initial.type !== 'LATEST' });
@@ -278,15 +310,74 @@ export class KafkaSource implements Source {
       partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => this.eachBatch(payload),
     });
+    // Closed while joining: close() disconnected the consumer it knew, maybe not this one.
+    if (this.closed) await consumer.disconnect().catch(() => undefined);
   }
 
-  /** Topics matching `topicPattern` (at least one). */
-  private async matchingTopics(): Promise<string[]> {
+  /** Topics matching `topicPattern` (at least one, unless `allowNone`). */
+  private async matchingTopics(allowNone = false): Promise<string[]> {
     const all = await this.admin!.listTopics();
     const re = this.options.topicPattern!;
     const topics = all.filter((t) => !t.startsWith('__') && re.test(t)).sort();
-    if (topics.length === 0) throw new ValidationError(`kafka: no topic matches source.topic_pattern ${re.source} (topics: ${all.filter((t) => !t.startsWith('__')).slice(0, 20).join(', ')})`);
+    if (topics.length === 0 && !allowNone) throw new ValidationError(`kafka: no topic matches source.topic_pattern ${re.source} (topics: ${all.filter((t) => !t.startsWith('__')).slice(0, 20).join(', ')})`);
     return topics;
+  }
+
+  /** With a topic pattern: lists the matching topics again in `metadataMaxAgeMs`, and so on. */
+  private scheduleTopicListing(): void {
+    if (!this.options.topicPattern || this.closed) return;
+    this.topicTimer = setTimeout(() => {
+      this.topicTimer = undefined;
+      this.listTopicsAgain()
+        .catch((e: unknown) => {
+          // The next listing tries again; reading the topics already known goes on meanwhile.
+          if (!this.closed) this.log('warn', `kafka: cannot list the topics matching source.topic_pattern: ${(e as Error).message}`);
+        })
+        .finally(() => this.scheduleTopicListing());
+    }, this.metadataMaxAgeMs);
+    this.topicTimer.unref?.();
+  }
+
+  /**
+   * Lists the topics matching the pattern; when new ones match, joins the group again
+   * subscribed to them all. A topic that disappeared is kept in the list (its partitions were
+   * deleted: nothing to read; the next start leaves it).
+   */
+  private async listTopicsAgain(): Promise<void> {
+    if (this.closed || this.restarting || this.failure) return;
+    const topics = await this.matchingTopics(true);
+    const added = topics.filter((t) => !this.topics.includes(t));
+    if (added.length === 0 || this.closed || this.restarting || this.failure) return;
+    this.discoveries++;
+    this.topics = [...this.topics, ...added].sort();
+    this.log('info', `kafka: new topics match source.topic_pattern: ${added.join(', ')}; joining the group again subscribed to ${this.topics.length} topics`, { topics: added });
+    await this.restartConsumer();
+  }
+
+  /**
+   * Leaves the group and joins again as a new member subscribed to `this.topics`. Every
+   * partition is revoked first as in a rebalance (buffered records dropped, rows handed out and
+   * not committed reported restarted, so the pipeline drops them and its fencing holds); the new
+   * member's assignment starts each partition from the table's position.
+   */
+  private async restartConsumer(): Promise<void> {
+    this.restarting = true;
+    try {
+      const old = this.consumer;
+      this.consumer = undefined;
+      this.onRebalancing();
+      try {
+        await old?.disconnect();
+      } catch (e) {
+        this.log('debug', `kafka: disconnect before joining again: ${(e as Error).message}`);
+      }
+      if (this.closed) return;
+      await this.startConsumer();
+    } catch (e) {
+      this.fail(e instanceof FloeError ? e : new FloeError('SOURCE_READ_FAILED', `kafka: cannot join group ${this.options.group} again with the new topics: ${(e as Error).message}`, { cause: e, retriable: true }));
+    } finally {
+      this.restarting = false;
+    }
   }
 
   private state(topic: string, partition: number): PartitionState {
@@ -418,6 +509,7 @@ export class KafkaSource implements Source {
    */
   async rewind(positions: ReadonlyMap<string, string>): Promise<void> {
     if (this.closed || !this.consumer) return;
+    const consumer = this.consumer;
     this.generation++;
     const gen = this.generation;
     const owned: PartitionState[] = [];
@@ -431,7 +523,7 @@ export class KafkaSource implements Source {
     const byTopic = new Map<string, number[]>();
     for (const s of owned) byTopic.set(s.topic, [...(byTopic.get(s.topic) ?? []), s.partition]);
     const list = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
-    this.consumer.pause(list);
+    consumer.pause(list);
     this.log('info', `kafka: rewinding ${owned.length} partitions to the table's positions`);
     await this.seekAssigned(owned, gen, false, list, positions);
   }
@@ -663,6 +755,7 @@ export class KafkaSource implements Source {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.topicTimer !== undefined) clearTimeout(this.topicTimer);
     this.wakePoll?.();
     this.wakeRoom?.();
     // Leaving the group hands the partitions to the other members at once.

@@ -258,8 +258,8 @@ function transformedHeaders(h: IncomingMessage['headers']): Record<string, strin
  * command whose HTTP handler is replaced by that response: the output (a 200 in another
  * protocol, read by `getRecordsCommand`'s own middleware) or the error is the SDK's.
  */
-async function throughSdk(client: KinesisClient, input: GetRecordsCommandInput, response: ReceivedResponse, onBody: (bytes: number) => void, signal: AbortSignal): Promise<GetRecordsPageOutput> {
-  const command = getRecordsCommand(input, onBody, true);
+async function throughSdk(client: KinesisClient, input: GetRecordsCommandInput, response: ReceivedResponse, onBody: (bytes: number) => void, signal: AbortSignal, native: boolean): Promise<GetRecordsPageOutput> {
+  const command = getRecordsCommand(input, onBody, true, native);
   type Middleware = Parameters<typeof command.middlewareStack.addRelativeTo>[0];
   const replay = () => async () => ({ response: { ...response }, output: {} });
   // Innermost: after floe's body middleware, which sits after the deserializer.
@@ -380,11 +380,12 @@ function readBody(res: IncomingMessage, failed: Promise<never>): Promise<{ chunk
 
 /**
  * The GetRecords function of a source's readers: the lean path when the client is eligible
- * (resolved at the first call, again after a failure to resolve), the SDK's otherwise.
+ * (resolved at the first call, again after a failure to resolve), the SDK's otherwise. Bodies
+ * are read by the native reader first unless `native` is false (`parseRecordsPage`).
  */
-export function getRecordsCaller(client: KinesisClient, stream: { StreamName: string } | { StreamARN: string }): GetRecordsCaller {
+export function getRecordsCaller(client: KinesisClient, stream: { StreamName: string } | { StreamARN: string }, native = true): GetRecordsCaller {
   const transport = transports.get(client);
-  const sdk: GetRecordsCaller = async (input, onBody, signal) => (await client.send(getRecordsCommand(input, onBody, true), { abortSignal: signal })) as GetRecordsPageOutput;
+  const sdk: GetRecordsCaller = async (input, onBody, signal) => (await client.send(getRecordsCommand(input, onBody, true, native), { abortSignal: signal })) as GetRecordsPageOutput;
   if (transport === undefined) return sdk;
   let template: Promise<GetRecordsTemplate | undefined> | undefined;
   return async (input, onBody, signal) => {
@@ -416,12 +417,12 @@ export function getRecordsCaller(client: KinesisClient, stream: { StreamName: st
     if (t.skewCorrection) observeClock(client, responseHeaders);
     if (status !== 200 || !isJson(responseHeaders)) {
       const bytes = joinChunks(received.chunks, received.total, false);
-      return throughSdk(client, input, { statusCode: status, reason: res.statusMessage, headers: responseHeaders, body: bytes }, onBody, signal);
+      return throughSdk(client, input, { statusCode: status, reason: res.statusMessage, headers: responseHeaders, body: bytes }, onBody, signal, native);
     }
     // No await from here until the parse is done: the bytes may be the shared scratch buffer.
     const bytes = joinChunks(received.chunks, received.total, true);
     onBody(bytes.byteLength);
-    const output = pageOutput(parseRecordsPage(bytes)) as GetRecordsPageOutput;
+    const output = pageOutput(parseRecordsPage(bytes, native)) as GetRecordsPageOutput;
     output.$metadata = { httpStatusCode: 200, requestId: responseHeaders['x-amzn-requestid'], attempts: 1, totalRetryDelay: 0 };
     return output;
   };

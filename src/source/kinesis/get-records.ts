@@ -173,9 +173,10 @@ export type GetRecordsPageOutput = GetRecordsCommandOutput & { floePage?: Record
  * A GetRecords command whose successful response is parsed by {@link parseGetRecordsBody}, or with
  * `lean`, by {@link parseRecordsPage} into `floePage` (the output's `Records` then absent;
  * `NextShardIterator`, `MillisBehindLatest` and `ChildShards` as usual). `onBody`, when given, is
- * told the size of each JSON body parsed (what the call held in memory).
+ * told the size of each JSON body parsed (what the call held in memory). `native` false: bodies
+ * read by the JavaScript parser only (`parseRecordsPage`).
  */
-export function getRecordsCommand(input: GetRecordsCommandInput, onBody?: (bytes: number) => void, lean = false): GetRecordsCommand {
+export function getRecordsCommand(input: GetRecordsCommandInput, onBody?: (bytes: number) => void, lean = false, native = true): GetRecordsCommand {
   const command = new GetRecordsCommand(input);
   // The deserialize step's handler, as far as these middlewares use it.
   type Next = (args: { input: object; request?: unknown }) => Promise<{ response: unknown; output: object }>;
@@ -190,7 +191,7 @@ export function getRecordsCommand(input: GetRecordsCommandInput, onBody?: (bytes
       const bytes = await bodyBytes(response.body);
       // No await from here until the parse is done: `bytes` may be the shared scratch buffer.
       onBody?.(bytes.byteLength);
-      parsed = lean ? pageOutput(parseRecordsPage(bytes)) : parseGetRecordsBody(bytes);
+      parsed = lean ? pageOutput(parseRecordsPage(bytes, native)) : parseGetRecordsBody(bytes);
       // The SDK's deserializer reads an empty object; the records are put back outside it.
       response.body = EMPTY_JSON;
     }

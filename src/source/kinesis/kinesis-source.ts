@@ -120,6 +120,12 @@ export interface KinesisSourceOptions extends StreamTarget {
   backoff?: Partial<KinesisBackoff>;
   /** Split KPL aggregates into their user records. Default true. */
   deaggregate?: boolean;
+  /**
+   * Read GetRecords bodies with the native reader (`native/records_page.c`) when it was built,
+   * the JavaScript parser taking what it declines. Default true; false: the JavaScript parser
+   * only (`FLOE_JSON_SCANNER=javascript`). The same records either way.
+   */
+  nativeParser?: boolean;
   /** Share the stream with other processes through a lease table (see the module comment). */
   leases?: KinesisLeaseOptions;
   /** Read through enhanced fan-out instead of GetRecords (same positions, same exactly-once). */
@@ -228,7 +234,7 @@ export class KinesisSource implements Source {
     }
     this.readerCtx = {
       client: this.client,
-      getRecords: getRecordsCaller(this.client, this.stream),
+      getRecords: getRecordsCaller(this.client, this.stream, options.nativeParser ?? true),
       stream: this.stream,
       streamName: this.id,
       pacing: {

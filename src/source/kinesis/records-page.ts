@@ -16,9 +16,14 @@
  * `SOURCE_READ_FAILED` error saying what and where (byte offset, record index); the shard reader
  * adds the shard. `parseGetRecordsBody` (get-records.ts) stays as the reference the differential
  * test compares this parser with (test/source/kinesis-records-page.differential.test.ts).
+ *
+ * The usual body is read in C first (`native/records_page.c`, when built): the same columns, and
+ * a decline on anything else, which this parser then reads from the start (errors are always
+ * this parser's). The differential test runs every body through both.
  */
 import type { _Record } from '@aws-sdk/client-kinesis';
 import { FloeError } from '../../errors.js';
+import { nativeRecordsPage } from './records-page-native.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -566,7 +571,7 @@ function describeByte(c: number): string {
 /** Grows the per-record scratch arrays to hold at least `k + 1` records. */
 function ensureRecords(k: number): void {
   if (k < scratchFlags.length) return;
-  const cap = scratchFlags.length * 2;
+  const cap = Math.max(scratchFlags.length * 2, k + 1);
   const ints = new Int32Array(cap * 3);
   ints.set(scratchInts);
   scratchInts = ints;
@@ -640,12 +645,104 @@ function isPaddedBase64(s: string): boolean {
   return s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
 }
 
+/** A page's columns, all views of one allocation (see {@link pageColumns}). */
+interface PageColumns {
+  arrivalMs: Float64Array;
+  dataEnd: Int32Array;
+  textEnd: Int32Array;
+  flags: Uint8Array;
+  data: Uint8Array;
+  text: Uint8Array;
+}
+
+/**
+ * The columns of a page of `count` records, `dataBytes` of data and `textBytes` of texts, as views
+ * of one uninitialized allocation (filled by the caller): one ArrayBuffer per page instead of six,
+ * each of which V8 tracks and sweeps on its own and counts as external memory.
+ */
+function pageColumns(count: number, dataBytes: number, textBytes: number): PageColumns {
+  // Widest first: every view starts aligned to its element size.
+  const ends = 8 * count;
+  const textEnds = ends + 4 * count;
+  const flags = textEnds + 8 * count;
+  const data = flags + count;
+  const text = data + dataBytes;
+  const buffer = Buffer.allocUnsafeSlow(text + textBytes).buffer;
+  return {
+    arrivalMs: new Float64Array(buffer, 0, count),
+    dataEnd: new Int32Array(buffer, ends, count),
+    textEnd: new Int32Array(buffer, textEnds, 2 * count),
+    flags: new Uint8Array(buffer, flags, count),
+    data: new Uint8Array(buffer, data, dataBytes),
+    text: new Uint8Array(buffer, text, textBytes),
+  };
+}
+
+/** The native reader's record columns and scalars (see native/records_page.c), by record slot. */
+let nativeEnds = new Int32Array(1024);
+let nativeTexts = new Int32Array(2 * 1024);
+let nativeEnc = new Int32Array(2 * 1024);
+const nativeOut = new Float64Array(9);
+
+/**
+ * The page read by the native reader (`native/records_page.c`), or undefined when it declined or
+ * is not built; never an error (errors are {@link parseRecordsPage}'s). Decoded data and texts
+ * are never longer than the body; records are at least 80 bytes of body with the four members
+ * the native reader requires, so (n / 64) + 2 record slots are always enough. Exported for the
+ * differential test.
+ */
+export function parseRecordsPageNative(body: Uint8Array): RecordsPage | undefined {
+  const read = nativeRecordsPage();
+  if (read === undefined) return undefined;
+  const n = body.byteLength;
+  if (scratchData.length < n) scratchData = new Uint8Array(Math.max(n, scratchData.length * 2));
+  if (scratchText.length < n) scratchText = new Uint8Array(Math.max(n, scratchText.length * 2));
+  const cap = (n >>> 6) + 2;
+  if (scratchFlags.length < cap) ensureRecords(cap - 1);
+  if (nativeEnds.length < cap) {
+    const slots = Math.max(cap, nativeEnds.length * 2);
+    nativeEnds = new Int32Array(slots);
+    nativeTexts = new Int32Array(2 * slots);
+    nativeEnc = new Int32Array(2 * slots);
+  }
+  if (!read(body, scratchData, scratchText, nativeEnds, nativeTexts, nativeEnc, scratchArrival, scratchFlags, nativeOut)) return undefined;
+  const count = nativeOut[0]!;
+  let encryption: Map<number, string> | undefined;
+  if (nativeOut[8]! > 0) {
+    encryption = new Map();
+    for (let k = 0; k < count; k++) if (nativeEnc[2 * k]! >= 0) encryption.set(k, utf8(body, nativeEnc[2 * k]!, nativeEnc[2 * k + 1]!));
+  }
+  const dataBytes = nativeOut[1]!;
+  const textBytes = nativeOut[2]!;
+  const c = pageColumns(count, dataBytes, textBytes);
+  c.arrivalMs.set(scratchArrival.subarray(0, count));
+  c.dataEnd.set(nativeEnds.subarray(0, count));
+  c.textEnd.set(nativeTexts.subarray(0, 2 * count));
+  c.flags.set(scratchFlags.subarray(0, count));
+  c.data.set(scratchData.subarray(0, dataBytes));
+  c.text.set(scratchText.subarray(0, textBytes));
+  return new RecordsPage({
+    count,
+    ...c,
+    encryption,
+    recordsPresent: nativeOut[3] === 1,
+    nextShardIterator: nativeOut[5]! >= 0 ? utf8(body, nativeOut[4]!, nativeOut[5]!) : undefined,
+    millisBehindLatest: Number.isNaN(nativeOut[6]) ? undefined : nativeOut[6],
+    childShards: nativeOut[7] === 0 ? [] : undefined,
+  });
+}
+
 /**
  * Parses a GetRecords response body (JSON) into a {@link RecordsPage}. The body may be a shared
- * scratch buffer: nothing of it is kept.
+ * scratch buffer: nothing of it is kept. `native` (default true): the C reader first, when built
+ * (`FLOE_JSON_SCANNER=javascript` turns it off through the source's `nativeParser`).
  * @throws FloeError (`SOURCE_READ_FAILED`) when the body is not a well-formed GetRecords response
  */
-export function parseRecordsPage(body: Uint8Array): RecordsPage {
+export function parseRecordsPage(body: Uint8Array, native = true): RecordsPage {
+  if (native) {
+    const page = parseRecordsPageNative(body);
+    if (page !== undefined) return page;
+  }
   const n = body.byteLength;
   // Decoded data and texts are never longer than the body.
   if (scratchData.length < n) scratchData = new Uint8Array(Math.max(n, scratchData.length * 2));
@@ -735,21 +832,21 @@ export function parseRecordsPage(body: Uint8Array): RecordsPage {
 
   // Exact-size copies out of the scratch buffers: nothing of the body or the scratch stays.
   const ints = scratchInts;
-  const dataEnd = new Int32Array(count);
-  const textEnd = new Int32Array(2 * count);
+  const c = pageColumns(count, o, t);
+  const dataEnd = c.dataEnd;
+  const textEnd = c.textEnd;
   for (let k = 0; k < count; k++) {
     dataEnd[k] = ints[3 * k]!;
     textEnd[2 * k] = ints[3 * k + 1]!;
     textEnd[2 * k + 1] = ints[3 * k + 2]!;
   }
+  c.arrivalMs.set(scratchArrival.subarray(0, count));
+  c.flags.set(scratchFlags.subarray(0, count));
+  c.data.set(scratchData.subarray(0, o));
+  c.text.set(scratchText.subarray(0, t));
   return new RecordsPage({
     count,
-    data: scratchData.slice(0, o),
-    dataEnd,
-    arrivalMs: scratchArrival.slice(0, count),
-    text: scratchText.slice(0, t),
-    textEnd,
-    flags: scratchFlags.slice(0, count),
+    ...c,
     escapedKeys,
     encryption,
     recordsPresent,
