@@ -201,7 +201,20 @@ static int rp_base64(const RpBody *s, int32_t *p, uint8_t *out, int32_t cap, int
   int32_t n = s->n;
   int32_t q = *p + 1;
   int32_t w = *o;
-  /* Whole groups of four digits: one 24-bit value each (the JavaScript parser's table loop). */
+  /* Whole groups of four digits: one 24-bit value each (the JavaScript parser's table loop), two at a time first. */
+  while (q + 8 <= n && w + 6 <= cap) {
+    uint32_t x = RP_D0[b[q]] | RP_D1[b[q + 1]] | RP_D2[b[q + 2]] | RP_D3[b[q + 3]];
+    uint32_t y = RP_D0[b[q + 4]] | RP_D1[b[q + 5]] | RP_D2[b[q + 6]] | RP_D3[b[q + 7]];
+    if ((x | y) & RP_BAD) break;
+    out[w] = (uint8_t)(x >> 16);
+    out[w + 1] = (uint8_t)(x >> 8);
+    out[w + 2] = (uint8_t)x;
+    out[w + 3] = (uint8_t)(y >> 16);
+    out[w + 4] = (uint8_t)(y >> 8);
+    out[w + 5] = (uint8_t)y;
+    w += 6;
+    q += 8;
+  }
   while (q + 4 <= n) {
     uint32_t x = RP_D0[b[q]] | RP_D1[b[q + 1]] | RP_D2[b[q + 2]] | RP_D3[b[q + 3]];
     if (x & RP_BAD) break;
@@ -281,6 +294,13 @@ static int rp_record(const RpBody *s, int32_t *pp, int32_t k, const RpOut *w_, i
         if (rp_at(s, p) != '"') return 0;
         int32_t q = p + 1;
         int c;
+        /* Eight digits at a time: no byte below '0', above '9' or with its high bit set. */
+        while (q + 8 <= s->n) {
+          uint64_t x;
+          memcpy(&x, s->b + q, 8);
+          if ((x | (x + 0x4646464646464646ULL) | (x - 0x3030303030303030ULL)) & 0x8080808080808080ULL) break;
+          q += 8;
+        }
         while ((c = rp_at(s, q)) >= '0' && c <= '9') q++;
         int32_t len = q - p - 1;
         if (c != '"' || len < 1 || len > 128 || (len > 1 && s->b[p + 1] == '0')) return 0;

@@ -43,7 +43,7 @@ import { RecordView } from '../source/record-view.js';
 import { Table } from '../table/table.js';
 import type { CommitOptions, CommitRetryEvent } from '../table/snapshot-producer.js';
 import { writeDataFiles } from '../table/write.js';
-import { ensureDeleteLayout, ensureIdentifierFields, keyFieldIds, writeEqualityDeletes } from '../table/equality-deletes.js';
+import { deleteLayout, ensureDeleteLayout, ensureIdentifierFields, keyFieldIds, writeEqualityDeletes } from '../table/equality-deletes.js';
 import { KeyedChanges } from './keyed-changes.js';
 import { sleep } from '../retry.js';
 import { checkpointPrefix, checkpointSummary, diffPositions, readCheckpoint, samePositions } from './checkpoint.js';
@@ -298,6 +298,17 @@ function boundedMessage(e: unknown): string {
  */
 function bufferFailure(record: SourceRecord, e: unknown): FloeError {
   return new FloeError('INTERNAL', `pipeline: record at shard ${record.partitionId} position ${record.position}: the row buffer failed (a bug in floe; please report it): ${boundedMessage(e)}`, { cause: e });
+}
+
+/**
+ * Throws when the table's partition specs changed under this run so that its deletes would no
+ * longer be written where they must be (`equality-deletes.ts`): the next start plans them again.
+ */
+function checkDeleteLayout(base: TableMetadata, upsert: { keyIds: number[]; deleteSpecId: number }, name: string): void {
+  const layout = deleteLayout(base, upsert.keyIds);
+  if (layout.specId !== upsert.deleteSpecId) {
+    throw new FencedError(`pipeline: the partition specs of ${name} changed under this run (equality deletes go to spec ${layout.specId ?? '(a new unpartitioned spec)'} now, not ${upsert.deleteSpecId}); stopping without committing (the next start reads the records again)`);
+  }
 }
 
 /** A schema to create with its key columns (`table.upsert.key`) required, as identifier fields must be. */
@@ -1102,6 +1113,7 @@ export class Pipeline {
           );
         }
         this.checkFence(base, unit.pending, expected);
+        if (upsert !== undefined) checkDeleteLayout(base, upsert, this.table.name);
       },
     };
     // Rows and deletes with the positions in one snapshot (a RowDelta: `table/row-delta.ts`).

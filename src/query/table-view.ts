@@ -487,6 +487,12 @@ export interface ScanToSqlOptions {
   /** Optional row filter applied to the result (the residual of a pruned scan). */
   filter?: Expression | BoundExpression;
   caseSensitive?: boolean;
+  /**
+   * Equality deletes as one anti-join per data file and delete file, the straightforward form
+   * (slow with many files), instead of one per key over all files: the reference of the
+   * differential test (`table-view.equality-join.test.ts`).
+   */
+  perFileDeletes?: boolean;
 }
 
 interface PreparedFile {
@@ -606,7 +612,7 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
     withDeletes.map((w) => w.task),
     specs,
   );
-  if (scopes && scopes.groups.length > 0) {
+  if (scopes && scopes.groups.length > 0 && opts.perFileDeletes !== true) {
     selects.push(await selectWithJoinedDeletes(withDeletes, scopes));
   } else {
     for (const w of withDeletes) selects.push(await selectWithDeletes(w.task, w.data, w.projected, w.partitionValues, w.ctx));
@@ -667,21 +673,30 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
       const source = l.paths.length === 1 ? sqlString(l.paths[0]!) : `[${l.paths.map(sqlString).join(', ')}]`;
       branches.push(`SELECT ${l.select} FROM read_parquet(${source}, hive_partitioning = false)`);
     }
-    // Deletes: one NOT EXISTS per key, over every delete file of that key, each read once.
-    const conditions: string[] = [];
+    // Deletes: per key, every delete file read once, in two explicit anti-joins (global deletes;
+    // deletes of a scope). Conditions of comparisons only, so DuckDB hashes the key and checks the
+    // sequence numbers while probing; a correlated NOT EXISTS with an OR was decorrelated into a
+    // join on the distinct (key, sequence number, scope) of the data: 10 times slower.
+    const joins: string[] = [];
+    let n = 0;
     for (const g of plan.groups) {
-      const dels: string[] = [];
-      for (const { ref, scope } of g.files) {
-        const k = await deleteKeyColumns(ref, eqPaths);
-        dels.push(`SELECT ${k.cols}, CAST(${ref.dataSequenceNumber} AS BIGINT) AS "__floe_dseq", ${scope} AS "__floe_dscope" FROM read_parquet(${sqlString(k.localPath)}, hive_partitioning = false)`);
+      for (const global of [true, false]) {
+        const dels: string[] = [];
+        for (const { ref, scope } of g.files) {
+          if ((scope === GLOBAL_SCOPE) !== global) continue;
+          const k = await deleteKeyColumns(ref, eqPaths);
+          dels.push(`SELECT ${k.cols}, CAST(${ref.dataSequenceNumber} AS BIGINT) AS "__floe_dseq", ${scope} AS "__floe_dscope" FROM read_parquet(${sqlString(k.localPath)}, hive_partitioning = false)`);
+        }
+        if (dels.length === 0) continue;
+        const e = `e${n++}`;
+        const match = g.ids.map((id) => `${e}."__floe_k_${id}" IS NOT DISTINCT FROM d."__floe_eq_${id}"`);
+        if (!global) match.push(`${e}."__floe_dscope" = d."__floe_scope"`);
+        match.push(`${e}."__floe_dseq" > d."__floe_seq"`);
+        joins.push(`ANTI JOIN (${dels.join(' UNION ALL ')}) AS ${e} ON ${match.join(' AND ')}`);
       }
-      const match = g.ids.map((id) => `e."__floe_k_${id}" IS NOT DISTINCT FROM d."__floe_eq_${id}"`).join(' AND ');
-      conditions.push(
-        `NOT EXISTS (SELECT 1 FROM (${dels.join(' UNION ALL ')}) AS e WHERE ${match} AND e."__floe_dseq" > d."__floe_seq" AND (e."__floe_dscope" = ${GLOBAL_SCOPE} OR e."__floe_dscope" = d."__floe_scope"))`,
-      );
     }
     const data = branches.length === 1 ? branches[0]! : branches.map((b) => `(${b})`).join(' UNION ALL ');
-    return `SELECT ${outputList} FROM (${data}) AS d WHERE ${conditions.join(' AND ')}`;
+    return `SELECT ${columns.map((f) => `d.${sqlIdent(f.name)}`).join(', ')} FROM (${data}) AS d ${joins.join(' ')}`;
   }
 
   async function selectWithDeletes(

@@ -6,8 +6,9 @@
  */
 import { ValidationError } from '../errors.js';
 import { valueAt, type ColumnBatch } from '../data/column-batch.js';
+import type { TableMetadata } from '../iceberg/metadata.js';
 import type { IcebergValue } from '../iceberg/types.js';
-import { ensureDeleteLayout, ensureIdentifierFields, keyFieldIds, keySchema, keyText, writeEqualityDeletes } from './equality-deletes.js';
+import { deleteLayout, ensureDeleteLayout, ensureIdentifierFields, keyFieldIds, keySchema, keyText, writeEqualityDeletes } from './equality-deletes.js';
 import { rowsToBatch } from './rows.js';
 import type { CommitOptions, CommitResult } from './snapshot-producer.js';
 import type { Table } from './table.js';
@@ -72,7 +73,14 @@ export async function upsertRows(table: Table, rows: Iterable<object>, options: 
   const md = table.metadata;
   const keyColumns = new Map(keyIds.map((id, j) => [id, [...all.values()].map((v) => v[j] ?? null)]));
   const del = await writeEqualityDeletes(table.io, md, { length: all.size, columns: keyColumns }, { equalityIds: keyIds, specId: layout.specId });
-  const delta = table.newRowDelta(commit).addDeleteFiles(del.files, del.specId);
+  // A spec change meanwhile (another writer) could leave the deletes short of some rows: refuse.
+  const validate = async (base: TableMetadata): Promise<void> => {
+    if (deleteLayout(base, keyIds).specId !== layout.specId) {
+      throw new ValidationError(`${what}: the table's partition specs changed meanwhile; the deletes were planned for spec ${layout.specId}: try again`);
+    }
+    await commit.validate?.(base);
+  };
+  const delta = table.newRowDelta({ ...commit, validate }).addDeleteFiles(del.files, del.specId);
   if (upserted.rows.length > 0) {
     const written = await writeDataFiles(table.io, md, pick(data, upserted.rows));
     delta.addRowsFiles(written.files, written.specId);

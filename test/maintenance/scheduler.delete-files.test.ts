@@ -5,6 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/shared.js';
 import { MAINTENANCE_DEFAULTS, validateConfig, type MaintenanceConfig } from '../../src/pipeline/config.js';
 import { DELETE_FILES_DEFAULTS } from '../../src/pipeline/config-delete-files.js';
 import { MaintenanceScheduler, type MaintenanceEvent } from '../../src/maintenance/scheduler.js';
@@ -52,6 +55,16 @@ test('config: maintenance.compact.delete_files: on by default; true/false/mappin
     [{ delete_files: { enabled: 'yes' } }, /config: maintenance\.compact\.delete_files\.enabled: must be true or false/],
   ];
   for (const [compact, re] of bad) assert.throws(() => validateConfig({ ...base, maintenance: { compact } }), re);
+});
+
+test('README: the delete_files rows are the keys and defaults the parser has', () => {
+  const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
+  const rows = new Map<string, string>();
+  for (const m of readme.matchAll(/^\| `maintenance\.compact\.delete_files(\.[a-z_]+)?` \| ([^|]*) \|/gm)) rows.set(m[1] ?? '', m[2]!.trim());
+  assert.deepEqual([...rows.keys()].sort(), ['', '.interval', '.min_files', '.min_ratio']);
+  assert.equal(rows.get(''), 'on');
+  const parsed = compactOf({ compact: { delete_files: { interval: rows.get('.interval')!.replace(/`/g, ''), min_files: Number(rows.get('.min_files')!.replace(/`/g, '')), min_ratio: rows.get('.min_ratio')!.replace(/`/g, '') } } }).deleteFiles;
+  assert.deepEqual(parsed, DELETE_FILES_DEFAULTS);
 });
 
 function policy(over: Partial<MaintenanceConfig>): MaintenanceConfig {

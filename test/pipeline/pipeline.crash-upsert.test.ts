@@ -53,6 +53,12 @@ async function tableRows(catalog: SqlCatalog): Promise<string[]> {
   }
 }
 
+/** Snapshots of the table (0 before it exists). */
+async function snapshotCount(catalog: SqlCatalog): Promise<number> {
+  if (!(await catalog.tableExists({ namespace: ['db'], name: 'kv' }))) return 0;
+  return (await catalog.loadTable({ namespace: ['db'], name: 'kv' })).metadata.snapshots?.length ?? 0;
+}
+
 /** The dead letters, for the failure message (none are expected). */
 async function deadLetters(catalog: SqlCatalog): Promise<string> {
   if (!(await catalog.tableExists({ namespace: ['db'], name: 'kv_dead_letters' }))) return 'none';
@@ -64,7 +70,7 @@ async function deadLetters(catalog: SqlCatalog): Promise<string> {
   }
 }
 
-test('crash: SIGKILL of an upserting run at random moments and commit points ends in the last state of each key', { timeout: 180_000 }, async () => {
+test('crash: SIGKILL of an upserting run at random moments and commit points ends in the last state of each key', { timeout: 180_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'floe-crash-upsert-'));
   const local = await startLocal();
   const client = clientFor(local.url, 3);
@@ -130,14 +136,27 @@ test('crash: SIGKILL of an upserting run at random moments and commit points end
     const baseEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
     const points = ['afterWrite:0.5', 'beforeCommit:0.5', 'afterCommit:0.5', ''];
     const outcomes: string[] = [];
+    let snapshots = 0;
+    let committedRounds = 0;
     for (let round = 0; round < 6; round++) {
       const point = points[round % points.length]!;
       const child = startRun(configPath, point ? { ...baseEnv, FLOE_CRASH_POINT: point } : baseEnv);
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
       const done = exited(child);
-      const killer = sleep(400 + Math.floor(Math.random() * 1200)).then(() => child.kill('SIGKILL'));
+      // A random moment once the run commits (start-up through tsx takes seconds: a kill during
+      // it proves nothing), unless a crash point killed it first.
+      const before = snapshots;
+      const killer = (async () => {
+        const until = Date.now() + 20_000;
+        while (child.exitCode === null && child.signalCode === null && Date.now() < until && (await snapshotCount(catalog)) <= before) await sleep(50);
+        await sleep(Math.floor(Math.random() * 700));
+        child.kill('SIGKILL');
+      })();
       const result = await Promise.race([done, killer.then(() => done)]);
+      const now = await snapshotCount(catalog);
+      if (now > snapshots) committedRounds++;
+      snapshots = now;
       outcomes.push(`${point || 'random'}:${result.signal ?? result.code}`);
       assert.ok(result.signal === 'SIGKILL' || result.code === 0, `run exited unexpectedly (${JSON.stringify(result)}): ${stderr}`);
     }
@@ -161,7 +180,10 @@ test('crash: SIGKILL of an upserting run at random moments and commit points end
     assert.equal(end.code, 0, `final run exit: ${JSON.stringify(end)} ${stderr}`);
     rows = await tableRows(catalog);
     assert.ok(outcomes.filter((o) => o.endsWith('SIGKILL')).length >= 4, `kills: ${outcomes.join(' ')}`);
+    // Kills that interrupted a run with commits behind it (not only start-ups).
+    assert.ok(committedRounds >= 2, `rounds that committed before their kill: ${committedRounds}`);
     assert.ok(deletes > 0 && produced > 200, `produced ${produced}, deletes ${deletes}`);
+    t.diagnostic(`produced ${produced} changes (${deletes} deletes) of ${KEYS} keys; ${rows.length} keys live; ${committedRounds} killed runs had committed; runs: ${outcomes.join(' ')}`);
     const dead = await deadLetters(catalog);
     const extra = rows.filter((r) => !expected.includes(r));
     const missing = expected.filter((r) => !rows.includes(r));

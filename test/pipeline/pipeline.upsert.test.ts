@@ -191,3 +191,43 @@ test('upsert: an existing table with an optional key column, or format v1, is re
   await assert.rejects(run(config, [shard('s', [])], undefined, create(2)), /config: table\.upsert\.key: key column 'id' is optional in the table.*recreate the table/);
   await assert.rejects(run(config, [shard('s', [])], undefined, create(1)), /config: table\.upsert\.key: .*need an Iceberg format version 2 table; this table is v1/);
 });
+
+test('upsert: partition specs changed by another writer mid-run stop the run before a commit whose deletes would miss rows', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'floe-upsert-specs-'));
+  const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });
+  try {
+    const records = Array.from({ length: 40 }, (_, i) => ({ id: i % 7, region: i % 2 ? 'eu' : 'us', v: `v${i}` }));
+    let polls = 0;
+    // After a few polls another writer adds a partition spec (not made default) to the table.
+    class EvolvingSource extends DrainingSource {
+      override async poll(options: Parameters<DrainingSource['poll']>[0]) {
+        if (++polls === 3) {
+          const other = await Table.load(catalog, { namespace: ['db'], name: 't' });
+          await other.update(() => ({ requirements: [], updates: [{ action: 'add-spec', spec: { 'spec-id': 0, fields: [{ 'source-id': 2, 'field-id': 1001, name: 'region', transform: 'identity' }] } }] }));
+        }
+        return super.poll({ ...options, maxRecords: 4 });
+      }
+    }
+    const source = new EvolvingSource([shard('s', records)]);
+    const pipeline = await Pipeline.open({
+      config: validateConfig({
+        source: { stream: 'events' },
+        catalog: { warehouse: dir },
+        maintenance: false,
+        table: { name: 'db.t', upsert: { key: ['id'] }, partition_by: 'bucket(4, id)' },
+        transform: { columns: COLUMNS },
+        commit: { interval: '1h', max_records: 4 },
+      }),
+      catalog,
+      source,
+    });
+    source.onDrained = () => pipeline.stop();
+    await assert.rejects(pipeline.run(), /pipeline: the partition specs of db\.t changed under this run \(equality deletes go to spec \(a new unpartitioned spec\) now, not 0\)/);
+    // The commits before the change landed.
+    const table = await Table.load(catalog, { namespace: ['db'], name: 't' });
+    assert.ok(table.metadata.snapshots!.length >= 1);
+  } finally {
+    await catalog.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

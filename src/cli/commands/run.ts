@@ -185,8 +185,9 @@ export class RunReporter {
 /**
  * `FLOE_JSON_SCANNER`: how usual JSON records are read. `native` (default: the C scanner when it
  * was built, else the JavaScript one), `javascript` (the JavaScript scanner, e.g. to rule the
- * native one out), `off` (every record through JSON.parse and the transform). The same rows
- * every way; only the speed differs.
+ * native one out; Kinesis GetRecords bodies then read by the JavaScript parser too), `off`
+ * (every record through JSON.parse and the transform). The same rows every way; only the speed
+ * differs.
  */
 export function jsonScannerFromEnv(env: NodeJS.ProcessEnv): { jsonFastPath?: false; nativeScanner?: false } {
   const v = env.FLOE_JSON_SCANNER?.trim().toLowerCase();

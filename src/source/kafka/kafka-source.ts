@@ -212,8 +212,10 @@ export class KafkaSource implements Source {
       ...kafkaClientConfig(options, options.env ?? process.env),
       logLevel: logLevel.ERROR,
       logCreator: () => (entry) => {
-        // kafkajs logs errors it then retries; they reach floe's log as warnings.
-        this.log('warn', `kafka: ${entry.log.message}`, { namespace: entry.namespace });
+        // kafkajs logs errors it then retries; they reach floe's log as warnings, with the
+        // broker's error (its message alone names only the request: "Response SyncGroup(…)").
+        const error = typeof entry.log.error === 'string' ? entry.log.error : undefined;
+        this.log('warn', `kafka: ${entry.log.message}${error ? `: ${error}` : ''}`, { namespace: entry.namespace });
       },
     });
   }
