@@ -36,10 +36,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { emitResult, flag, floeMain } from './common.js';
+import { averageSize, emitResult, eventPool, flag, floeMain } from './common.js';
 import { allThreadsSchedSeconds, autogroup, load1, machineBusySeconds, mainThreadSchedSeconds, processCpuSeconds } from './proc-cpu.js';
 
-const shards = Number(flag('shards', '8'));
+const shards = Number(flag('shards', '64'));
 const events = Number(flag('events', '2000000'));
 const rounds = Number(flag('rounds', '1'));
 const timeoutMs = Number(flag('timeout-seconds', '600')) * 1000;
@@ -47,6 +47,24 @@ const logsDir = flag('logs', '');
 /** Extra Node arguments of the workers (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`: NODE_OPTIONS refuses those). */
 const workerNodeArgs = flag('worker-node-args', '').split(' ').filter((a) => a !== '');
 const stream = 'bench-scale-out';
+
+/**
+ * The most the stream can deliver: floe keeps every shard within Kinesis's read limit of 2 MB/s
+ * (data + partition key bytes; `source/kinesis/pacing.ts`), endpoint or not. A run near this
+ * rate measures the stream, not the workers: with 8 shards it is about 100,000 events/s, which one
+ * worker reaches alone, so two cannot be faster (the first 0.81×). Enough shards that two workers
+ * stay well below it (64: about 800,000 events/s, the issue's "64 busy shards").
+ */
+const SHARD_READ_BYTES_PER_SECOND = 2_000_000;
+const eventBytes = averageSize(eventPool(150));
+const partitionKeyBytes = ((): number => {
+  // The fast server's keys: `pk_<n % 1,000,000>` for event n.
+  let total = 0;
+  const n = Math.min(events, 1_000_000);
+  for (let i = 0; i < n; i++) total += 3 + String(i).length;
+  return n > 0 ? total / n : 0;
+})();
+const streamReadCapEventsPerSecond = (shards * SHARD_READ_BYTES_PER_SECOND) / (eventBytes + partitionKeyBytes);
 
 function hasTaskset(): boolean {
   try {
@@ -199,6 +217,8 @@ function windowOf(a: Mark, b: Mark): WindowFigures {
 /** One measurement's figures. */
 export interface Measurement extends WindowFigures {
   workers: number;
+  /** Throughput ÷ the stream's read cap (near 1: the stream, not the workers, set the rate). */
+  shareOfStreamCap: number;
   wholeRunEventsPerSecond: number;
   wholeRunSeconds: number;
   /** Every worker's events, the whole run. */
@@ -339,6 +359,7 @@ async function measure(workers: number, round: number): Promise<Measurement> {
     return {
       workers,
       ...steady,
+      shareOfStreamCap: steady.eventsPerSecond / streamReadCapEventsPerSecond,
       wholeRunEventsPerSecond: events / seconds,
       wholeRunSeconds: seconds,
       eventsPerWorkerWholeRun: perWorker,
@@ -385,6 +406,7 @@ emitResult({
   rounds,
   pinned: TASKSET,
   ownSessions: OWN_SESSIONS,
+  streamReadCapEventsPerSecond,
   oneWorkerEventsPerSecond: median(runs.map((r) => r.one.eventsPerSecond)),
   twoWorkersEventsPerSecond: median(runs.map((r) => r.two.eventsPerSecond)),
   ratio: median(ratios),

@@ -5,7 +5,7 @@
  * {@link upsertsMarkdown}.
  *
  *   npm run bench -- --only upserts [--upsert-rows 10000000] [--upsert-seconds 60]
- *   npm run bench -- --only upserts --quick        # 1 million rows, 20 s: under a minute
+ *   npm run bench -- --only upserts --quick        # 1 million rows, 15 s: under a minute
  */
 import { flag } from './common.js';
 
@@ -17,10 +17,10 @@ const num = (v: unknown): number => (v === null || v === undefined ? NaN : Numbe
 const fmt = (n: number, digits = 0): string =>
   Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
 
-/** Runs the section (sizes from flags; `quick`: 1 million rows, 20 s, steps up to 20). */
+/** Runs the section (sizes from flags; `quick`: 1 million rows, 15 s, steps up to 20). */
 export async function upsertsBench(runChild: RunChild, quick: boolean): Promise<Result> {
   const rows = flag('upsert-rows', quick ? '1000000' : '10000000');
-  const seconds = flag('upsert-seconds', quick ? '20' : '60');
+  const seconds = flag('upsert-seconds', quick ? '15' : '60');
   const steps = flag('upsert-steps', quick ? '0,1,5,20' : '0,1,5,20,50');
   const fileRows = String(Math.max(1, Math.ceil(Number(rows) / 10)));
   return runChild('upserts', ['--rows', rows, '--seconds', seconds, '--steps', steps, '--file-rows', fileRows]).catch(

@@ -5,7 +5,7 @@
  *   joins `topic_pattern` within `metadata_max_age`, the source joining the group again as a new
  *   member while a producer keeps writing to the topic it already reads;
  * - partitions added to a topic while running: the mock has no CreatePartitions, so floe reads
- *   through `kafka-proxy.ts`, whose Metadata shows 2 of the topic's 4 partitions until the
+ *   through `kafka-metadata-proxy.ts`, whose Metadata shows 2 of the topic's 4 partitions until the
  *   limit is lifted (to floe, what CreatePartitions does); kafkajs sees the new partitions at
  *   its next metadata refresh (`metadata_max_age`) and the group rebalances.
  * The mock's group waits `session_timeout` − 1 s for members to join again: 3 s sessions here.
@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
 import { QueryEngine } from '../../src/query/engine.js';
 import { SKIP_NO_KCAT, produce, startMockKafka, startProducer, type MockKafka } from '../source/kafka-mock.js';
-import { startKafkaProxy } from '../source/kafka-proxy.js';
+import { startKafkaProxy } from '../source/kafka-metadata-proxy.js';
 import { childEnv, killStrayCliProcesses, spawnCli, type CliProcess } from './spawn.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -234,3 +234,54 @@ test('compact: delete trigger on a table without delete files commits nothing', 
     assert.ok((await liveDataFiles(table)).every((f) => f.content === FileContent.DATA));
   });
 });
+
+test('compact: compactions running while a writer upserts and deletes keep every change (Table.upsert, real concurrency)', async () => {
+  await withTable(async ({ catalog }) => {
+    const writer = await Table.load(catalog, ID);
+    for (let i = 0; i < 6; i++) await appendRows(writer, i * 10, 10);
+    // The model: event_id → user_id, as the writer leaves it.
+    const model = new Map<string, string | null>();
+    for (const line of await sortedRows(catalog)) {
+      const [id, user] = line.split('|');
+      model.set(id!, user === 'null' ? null : user!);
+    }
+    let writing = true;
+    let upserts = 0;
+    const write = (async () => {
+      let seed = 7;
+      const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+      try {
+        for (let round = 0; round < 40; round++) {
+          const ids = [0, 1, 2].map(() => `evt_${String(Math.floor(next() * 70)).padStart(6, '0')}`);
+          const gone = next() < 0.3 ? [`evt_${String(Math.floor(next() * 70)).padStart(6, '0')}`] : [];
+          const rows = ids.map((event_id) => ({ event_id, user_id: `round_${round}` }));
+          await writer.upsert(rows, { key: ['event_id'], deletes: gone.map((event_id) => ({ event_id })) });
+          // A key both upserted and deleted keeps its row (the deletes come first).
+          for (const g of gone) model.delete(g);
+          for (const r of rows) model.set(r.event_id, r.user_id);
+          upserts++;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      } finally {
+        writing = false;
+      }
+    })();
+    const compactor = await Table.load(catalog, ID);
+    const committed: number[] = [];
+    while (writing) {
+      const r = await compactTable(compactor, { minInputFiles: 2 });
+      if (r.snapshotId !== undefined) committed.push(r.removedDeleteFiles);
+    }
+    await write;
+    // One more after the writer stopped: every delete file can go.
+    const last = await compactTable(compactor, { minInputFiles: 2 });
+    assert.ok(last.snapshotId !== undefined);
+    assert.equal(upserts, 40);
+    assert.ok(committed.length >= 1, `compactions committed while the writer ran (${committed.length})`);
+    assert.ok(committed.some((n) => n > 0), 'some removed delete files while the writer ran');
+    const expected = [...model].map(([id, user]) => `${id}|${user}`).sort();
+    const got = (await sortedRows(catalog)).map((l) => l.split('|').slice(0, 2).join('|'));
+    assert.deepEqual(got, expected);
+    assert.deepEqual(await deleteFilePaths(writer), [], 'no delete file left after the last compaction');
+  });
+});

@@ -2,7 +2,7 @@
  * `initial_position: timestamp` of the Kafka source. librdkafka's mock cluster (2.0.2) does not
  * look offsets up by time: it answers ListOffsets with a timestamp with offset -1 (checked here
  * first, so a mock that learns it makes this test say so). The source is therefore read through
- * `kafka-proxy.ts`, which answers those lookups from the partition's own records as the mock
+ * `kafka-metadata-proxy.ts`, which answers those lookups from the partition's own records as the mock
  * stores them (their CreateTime, set by kcat's librdkafka when it produced them): the first offset
  * at or after the timestamp, -1 when there is none. A partition the table has never seen starts
  * there (at the end after a -1); one the table holds starts from the table's position.
@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
 import { KafkaSource } from '../../src/source/kafka/kafka-source.js';
 import { SKIP_NO_KCAT, produce, startMockKafka, type MockKafka } from './kafka-mock.js';
-import { startKafkaProxy, type KafkaProxy } from './kafka-proxy.js';
+import { startKafkaProxy, type KafkaProxy } from './kafka-metadata-proxy.js';
 import { pollUntil } from './kinesis-test-helpers.js';
 
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);

@@ -99,7 +99,7 @@ export function kcatOffsetForTimestamp(bootstrap: string): (topic: string, parti
       child.stderr!.on('data', (b: Buffer) => (err += b.toString('utf8').slice(0, 2000)));
       child.once('error', reject);
       child.once('exit', (code) => {
-        if (code !== 0) return reject(new Error(`kafka-proxy: kcat -C exited ${code}: ${err}`));
+        if (code !== 0) return reject(new Error(`kafka-metadata-proxy: kcat -C exited ${code}: ${err}`));
         for (const line of out.split('\n')) {
           const [o, t] = line.split(' ');
           if (o !== undefined && t !== undefined && BigInt(t) >= timestamp) return resolve(BigInt(o));
@@ -251,7 +251,7 @@ export async function startKafkaProxy(mock: MockKafka, options: { offsetForTimes
         const correlation = c.i32();
         c.str(); // client id
         if ((key === METADATA && version > 2) || (key === FIND_COORDINATOR && version > 2) || (key === LIST_OFFSETS && (version < 1 || version > 5))) {
-          return fail(new Error(`kafka-proxy: request ${key} v${version} is not parsed here`));
+          return fail(new Error(`kafka-metadata-proxy: request ${key} v${version} is not parsed here`));
         }
         pending.set(correlation, { key, version, ...(key === LIST_OFFSETS ? { asked: timestampQueries(c, version) } : {}) });
         upstream.write(withLength(frame));
