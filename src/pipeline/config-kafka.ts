@@ -8,6 +8,7 @@
 import { ValidationError } from '../errors.js';
 import type { KafkaSaslSettings, KafkaTlsSettings } from '../source/kafka/kafka-client.js';
 import { KAFKA_SOURCE_ID } from '../source/kafka/kafka-position.js';
+import { parseTimestampMicros } from '../iceberg/timestamp-text.js';
 
 /** A validated Kafka source (`source.type: kafka`). */
 export interface KafkaSourceConfig {
@@ -105,7 +106,8 @@ function parseSasl(v: unknown): KafkaSaslSettings | undefined {
 /**
  * Validates a Kafka `source` section. Returns the settings and `shared`: the keys `config.ts`
  * validates for every source, in their Kinesis spelling (`stream` = the checkpoint id `kafka`,
- * `initial_position` earliest → TRIM_HORIZON, latest → LATEST, timestamp → AT_TIMESTAMP).
+ * `initial_position` earliest → TRIM_HORIZON, latest → LATEST, timestamp → AT_TIMESTAMP, and
+ * an ISO-8601 time given as `initial_position` itself → AT_TIMESTAMP with it).
  */
 export function parseKafkaSource(src: Obj, parseDuration: (v: unknown, where: string) => number): { settings: KafkaSourceConfig; shared: Obj } {
   checkKeys(src, KAFKA_SOURCE_KEYS, 'source');
@@ -133,10 +135,19 @@ export function parseKafkaSource(src: Obj, parseDuration: (v: unknown, where: st
   const group = str(src, 'group', 'source');
   if (!group) throw new ValidationError('config: source.group: required (the consumer group the members of this pipeline share)');
   if (group.length > 255) throw new ValidationError('config: source.group: at most 255 characters');
-  const pos = (str(src, 'initial_position', 'source') ?? 'earliest').toLowerCase();
+  const rawPos = str(src, 'initial_position', 'source') ?? 'earliest';
+  let pos = rawPos.toLowerCase();
+  let initialTimestamp = src.initial_timestamp;
+  // `initial_position: 2026-01-08T15:16:52Z`: the time itself, as the issue's users write it.
+  if (/^\d{4}-\d{2}-\d{2}/.test(rawPos)) {
+    if (parseTimestampMicros(rawPos) === undefined) throw new ValidationError(`config: source.initial_position: not an ISO-8601 time: '${rawPos}'`);
+    if (initialTimestamp !== undefined) throw new ValidationError('config: source.initial_timestamp: the time is already given by source.initial_position');
+    pos = 'timestamp';
+    initialTimestamp = rawPos;
+  }
   const kinesisPos = { earliest: 'TRIM_HORIZON', latest: 'LATEST', timestamp: 'AT_TIMESTAMP' }[pos];
-  if (kinesisPos === undefined) throw new ValidationError(`config: source.initial_position: must be earliest, latest or timestamp, got '${pos}'`);
-  if (pos !== 'timestamp' && src.initial_timestamp !== undefined) {
+  if (kinesisPos === undefined) throw new ValidationError(`config: source.initial_position: must be earliest, latest, timestamp (with initial_timestamp) or an ISO-8601 time, got '${rawPos}'`);
+  if (pos !== 'timestamp' && initialTimestamp !== undefined) {
     throw new ValidationError(`config: source.initial_timestamp: only used with initial_position timestamp (initial_position is ${pos})`);
   }
   const tls = parseTls(src.ssl);
@@ -162,7 +173,7 @@ export function parseKafkaSource(src: Obj, parseDuration: (v: unknown, where: st
     shared: {
       stream: KAFKA_SOURCE_ID,
       initial_position: kinesisPos,
-      ...(src.initial_timestamp !== undefined ? { initial_timestamp: src.initial_timestamp } : {}),
+      ...(initialTimestamp !== undefined ? { initial_timestamp: initialTimestamp } : {}),
     },
   };
 }

@@ -247,11 +247,13 @@ test('compact: compactions running while a writer upserts and deletes keep every
     }
     let writing = true;
     let upserts = 0;
+    const committed: number[] = [];
     const write = (async () => {
       let seed = 7;
       const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
       try {
-        for (let round = 0; round < 40; round++) {
+        // At least 40 rounds, and on until compactions that removed delete files committed meanwhile.
+        for (let round = 0; round < 400 && (round < 40 || committed.filter((n) => n > 0).length < 2); round++) {
           const ids = [0, 1, 2].map(() => `evt_${String(Math.floor(next() * 70)).padStart(6, '0')}`);
           const gone = next() < 0.3 ? [`evt_${String(Math.floor(next() * 70)).padStart(6, '0')}`] : [];
           const rows = ids.map((event_id) => ({ event_id, user_id: `round_${round}` }));
@@ -267,7 +269,6 @@ test('compact: compactions running while a writer upserts and deletes keep every
       }
     })();
     const compactor = await Table.load(catalog, ID);
-    const committed: number[] = [];
     while (writing) {
       const r = await compactTable(compactor, { minInputFiles: 2 });
       if (r.snapshotId !== undefined) committed.push(r.removedDeleteFiles);
@@ -276,9 +277,8 @@ test('compact: compactions running while a writer upserts and deletes keep every
     // One more after the writer stopped: every delete file can go.
     const last = await compactTable(compactor, { minInputFiles: 2 });
     assert.ok(last.snapshotId !== undefined);
-    assert.equal(upserts, 40);
-    assert.ok(committed.length >= 1, `compactions committed while the writer ran (${committed.length})`);
-    assert.ok(committed.some((n) => n > 0), 'some removed delete files while the writer ran');
+    assert.ok(upserts >= 40);
+    assert.ok(committed.filter((n) => n > 0).length >= 2, `compactions removing delete files committed while the writer ran (${committed.join(', ')})`);
     const expected = [...model].map(([id, user]) => `${id}|${user}`).sort();
     const got = (await sortedRows(catalog)).map((l) => l.split('|').slice(0, 2).join('|'));
     assert.deepEqual(got, expected);

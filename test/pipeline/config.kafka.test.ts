@@ -43,6 +43,11 @@ describe('config: source.type kafka', () => {
       type: 'AT_TIMESTAMP',
       timestampMs: Date.parse('2026-01-08T15:16:52Z'),
     });
+    // The time itself as initial_position.
+    assert.deepEqual(validateConfig(doc({ initial_position: '2026-01-08T15:16:52Z' })).source.initialPosition, {
+      type: 'AT_TIMESTAMP',
+      timestampMs: Date.parse('2026-01-08T15:16:52Z'),
+    });
     const pattern = validateConfig(doc({ topics: undefined, topic_pattern: '^events-.*$' }));
     assert.equal(pattern.source.kafka?.topicPattern, '^events-.*$');
     assert.equal(pattern.source.kafka?.topics, undefined);
@@ -75,7 +80,9 @@ describe('config: source.type kafka', () => {
     refused(doc({ metadata_max_age: '10ms' }), /source\.metadata_max_age: must be between 100ms and 24h/);
     refused(doc({ metadata_max_age: '2d' }), /source\.metadata_max_age: must be between 100ms and 24h/);
     refused(doc({ metadata_max_age: 'soon' }), /source\.metadata_max_age/);
-    refused(doc({ initial_position: 'TRIM_HORIZON' }), /source\.initial_position: must be earliest, latest or timestamp/);
+    refused(doc({ initial_position: 'TRIM_HORIZON' }), /source\.initial_position: must be earliest, latest, timestamp \(with initial_timestamp\) or an ISO-8601 time, got 'TRIM_HORIZON'/);
+    refused(doc({ initial_position: '2026-13-45T99:00:00Z' }), /source\.initial_position: not an ISO-8601 time/);
+    refused(doc({ initial_position: '2026-01-08T15:16:52Z', initial_timestamp: '2026-01-08T15:16:52Z' }), /source\.initial_timestamp: the time is already given by source\.initial_position/);
     refused(doc({ initial_timestamp: '2026-01-01T00:00:00Z' }), /source\.initial_timestamp: only used with initial_position timestamp/);
     refused(doc({ initial_position: 'timestamp' }), /source\.initial_timestamp: required/);
     refused(doc({ ssl: { ca: 'x' } }), /source\.ssl\.ca: unknown key/);

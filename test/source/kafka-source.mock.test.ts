@@ -136,7 +136,7 @@ describe('KafkaSource against the mock cluster', { skip: SKIP_NO_KCAT }, () => {
     }
   });
 
-  test('latest skips what is there (the mock cluster answers a timestamp lookup with the end: not tested here)', async () => {
+  test('latest skips what is there (a timestamp: kafka-source.timestamp.test.ts, through a proxy)', async () => {
     await produce(mock.bootstrap, 't-latest', Array.from({ length: 20 }, (_, i) => ({ value: JSON.stringify({ id: i }), key: `k${i}` })));
     const s = source(mock, 't-latest', 'g-latest');
     try {

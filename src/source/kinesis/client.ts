@@ -13,6 +13,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ValidationError } from '../../errors.js';
 import { registerLeanTransport } from './get-records-http.js';
+import { WirePool } from './wire-http.js';
 
 /** Which stream to talk to: by name or by ARN (exactly one). */
 export interface StreamTarget {
@@ -151,13 +152,20 @@ export function kinesisClientFromEnv(options: KinesisClientOptions = {}): Kinesi
       httpsAgent,
     }),
   });
-  registerLeanTransport(client, { httpAgent, httpsAgent, connectionTimeoutMs, requestTimeoutMs });
+  // The readers' GetRecords go over floe's own connections (`wire-http.ts`), unless Node's
+  // client is asked for: `FLOE_KINESIS_HTTP=node` (A/B measurements, bench/notes.md item 31), or
+  // Node's own proxy support is on (NODE_USE_ENV_PROXY, newer Node), which only its agents follow.
+  const env = options.env ?? process.env;
+  const nodeHttp = env.FLOE_KINESIS_HTTP === 'node' || (env.NODE_USE_ENV_PROXY !== undefined && env.NODE_USE_ENV_PROXY !== '' && env.NODE_USE_ENV_PROXY !== '0');
+  const wire = nodeHttp ? undefined : new WirePool({ maxSockets, connectionTimeoutMs, requestTimeoutMs });
+  registerLeanTransport(client, { httpAgent, httpsAgent, connectionTimeoutMs, requestTimeoutMs, ...(wire !== undefined ? { wire } : {}) });
   // The handler destroys agents it was given only once it used them: destroy them in any case.
   const destroy = client.destroy.bind(client);
   client.destroy = () => {
     destroy();
     httpAgent.destroy();
     httpsAgent.destroy();
+    wire?.destroy();
   };
   return client;
 }

@@ -33,6 +33,7 @@ import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import { GetRecordsCommand, type GetRecordsCommandInput, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { getRecordsCommand, isJson, joinChunks, pageOutput, type GetRecordsPageOutput } from './get-records.js';
 import { parseRecordsPage } from './records-page.js';
+import { abortError, type WireEndpoint, type WirePool } from './wire-http.js';
 
 /** The agents and timeouts of a client built by `kinesisClientFromEnv`. */
 export interface LeanTransport {
@@ -42,6 +43,12 @@ export interface LeanTransport {
   connectionTimeoutMs: number;
   /** Time allowed for a whole call (the SDK handler's `requestTimeout`). */
   requestTimeoutMs: number;
+  /**
+   * floe's own HTTP/1.1 connections (`wire-http.ts`: responses read into one reused buffer per
+   * connection); absent: Node's HTTP client over the agents above (a proxy, or
+   * `FLOE_KINESIS_HTTP=node`, the A/B switch of bench/notes.md item 31).
+   */
+  wire?: WirePool;
 }
 
 const transports = new WeakMap<KinesisClient, LeanTransport>();
@@ -223,15 +230,6 @@ export async function signGetRecords(template: GetRecordsTemplate, body: Buffer,
   return signed.headers;
 }
 
-/** The SDK handler's abort error (`buildAbortError` of @smithy/node-http-handler). */
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  const e = new Error(reason !== undefined && !(reason instanceof Error) ? String(reason) : 'Request aborted');
-  e.name = 'AbortError';
-  if (reason instanceof Error) (e as Error & { cause?: unknown }).cause = reason;
-  return e;
-}
-
 /** Socket errors the SDK handler renames `TimeoutError` (its NODEJS_TIMEOUT_ERROR_CODES). */
 const TIMEOUT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
@@ -400,6 +398,7 @@ export function getRecordsCaller(client: KinesisClient, stream: { StreamName: st
     if (t === undefined) return sdk(input, onBody, signal);
     const body = getRecordsBody(t, input);
     const headers = await signGetRecords(t, body, signingDate(client, t));
+    if (transport.wire !== undefined) return overWire(client, transport.wire, t, input, headers, body, onBody, signal, native);
     const call = await send(t, transport, headers, body, signal);
     const { res } = call;
     let received: { chunks: Buffer[]; total: number };
@@ -426,6 +425,65 @@ export function getRecordsCaller(client: KinesisClient, stream: { StreamName: st
     output.$metadata = { httpStatusCode: 200, requestId: responseHeaders['x-amzn-requestid'], attempts: 1, totalRetryDelay: 0 };
     return output;
   };
+}
+
+/** Where a template sends (host without IPv6 brackets, the scheme's port when none is given). */
+function wireEndpoint(t: GetRecordsTemplate): WireEndpoint {
+  let host = t.hostname;
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { protocol: t.protocol, host, port: t.port ?? (t.protocol === 'https:' ? 443 : 80) };
+}
+
+/**
+ * The request line and headers as bytes go out: the signed headers as they are, `Host` when the
+ * signer's set lacks it (Node's client adds it too), keep-alive as Node's agents ask for it.
+ */
+export function wireRequestHead(t: GetRecordsTemplate, headers: Record<string, string>): string {
+  let head = `POST ${t.path} HTTP/1.1\r\n`;
+  let host = false;
+  for (const k in headers) {
+    const v = headers[k]!;
+    // Values come from the template and the signer; a CR or LF would split the request.
+    if (/[\r\n]/.test(v) || /[\r\n:]/.test(k)) throw new Error(`kinesis: GetRecords header ${JSON.stringify(k)} has a line break`);
+    if (k.toLowerCase() === 'host') host = true;
+    head += `${k}: ${v}\r\n`;
+  }
+  if (!host) head += `Host: ${t.hostname}${t.port !== undefined ? `:${t.port}` : ''}\r\n`;
+  return `${head}Connection: keep-alive\r\n\r\n`;
+}
+
+/**
+ * One call over floe's own connections (`wire-http.ts`): a 200 JSON body is parsed straight from
+ * the connection's buffer, synchronously, before the connection is released (the page holds
+ * copies only: `parseRecordsPage` builds its columns in an allocation of its own); any other
+ * response is copied out first and handed to the SDK's deserializer, as on Node's client.
+ */
+async function overWire(
+  client: KinesisClient,
+  wire: WirePool,
+  t: GetRecordsTemplate,
+  input: GetRecordsCommandInput,
+  headers: Record<string, string>,
+  body: Buffer,
+  onBody: (bytes: number) => void,
+  signal: AbortSignal,
+  native: boolean,
+): Promise<GetRecordsPageOutput> {
+  const res = await wire.request(wireEndpoint(t), wireRequestHead(t, headers), body, signal);
+  if (t.skewCorrection) observeClock(client, res.headers);
+  if (res.statusCode !== 200 || !isJson(res.headers)) {
+    const copy = Buffer.from(res.body); // the connection's buffer is reused once released
+    res.release();
+    return throughSdk(client, input, { statusCode: res.statusCode, reason: res.reason, headers: res.headers, body: copy }, onBody, signal, native);
+  }
+  try {
+    onBody(res.body.byteLength);
+    const output = pageOutput(parseRecordsPage(res.body, native)) as GetRecordsPageOutput;
+    output.$metadata = { httpStatusCode: 200, requestId: res.headers['x-amzn-requestid'], attempts: 1, totalRetryDelay: 0 };
+    return output;
+  } finally {
+    res.release();
+  }
 }
 
 /**
