@@ -444,13 +444,14 @@ function manyWritersMarkdown(rows: Result[]): string[] {
     else {
       md.push(
         `| ${String(r.catalog)} | ${String(r.writers)} | ${fmt(num(r, 'commitsPerSecond'), 2)} | ${fmt(num(r, 'conflictsPerCommit'), 2)} | ${fmt(num(r, 'retriesPerCommit'), 2)} | ${fmt(num(r, 'rewinds'))} | ${fmt(num(r, 'freshnessP50Ms'))} ms | ${fmt(num(r, 'freshnessP99Ms'))} ms | ` +
-          `${fmt(num(r, 'freshnessP99FirstAttemptMs'))} / ${fmt(num(r, 'freshnessP99RetriedMs'))} ms | ${fmt(100 * num(r, 'retriedCommitShare'))}% | ${fmt(num(r, 'commitP50Ms'))} / ${fmt(num(r, 'commitP99Ms'))} ms | ${fmt(num(r, 'loopDelayP99Ms'))} ms | ${String(r.load ?? 'n/a')} |`,
+          // null: no commit of that kind (NaN in the child's JSON).
+          `${r.freshnessP99FirstAttemptMs === null ? 'n/a' : fmt(num(r, 'freshnessP99FirstAttemptMs'))} / ${r.freshnessP99RetriedMs === null ? 'n/a' : fmt(num(r, 'freshnessP99RetriedMs'))} ms | ${fmt(100 * num(r, 'retriedCommitShare'))}% | ${fmt(num(r, 'commitP50Ms'))} / ${fmt(num(r, 'commitP99Ms'))} ms | ${fmt(num(r, 'loopDelayP99Ms'))} ms | ${String(r.load ?? 'n/a')} |`,
       );
     }
   }
   md.push(
     '',
-    'What sets the tail: "p99 first attempt / retried" splits the records by whether their commit conflicted; "commit" is seal → landed (the write and every attempt); "loop delay" is how late the shared event loop ran (a starved loop delays every commit alike, conflicts or not). Each commit reloads the table before its first attempt (`freshBase`: the metadata a worker holds is its own last commit\'s, which the others have moved past); the conflicts left are races between attempts.',
+    'What sets the tail: "p99 first attempt / retried" splits the records by whether their commit conflicted; "commit" is seal → landed (the write and every attempt); "loop delay" is how late the shared event loop ran (a starved loop delays every commit alike, conflicts or not).',
     '',
   );
   return md;
@@ -460,7 +461,10 @@ function manyWritersMarkdown(rows: Result[]): string[] {
 async function scaleOut(): Promise<Result> {
   // 64 shards: floe keeps each shard within Kinesis's 2 MB/s read limit, so 8 shards (about
   // 100,000 events/s in all) were what one worker already read: the ratio measured the stream.
-  const args = ['--shards', '64', '--events', quick ? '400000' : '2000000', '--rounds', quick ? '1' : '3'];
+  // 4,000,000 events: the 10%–90% window of two workers at 450,000 events/s is then about 7 s, 7
+  // commits each (a window of 2–4 commits moved the ratio by ±40%). The endpoint holds them all
+  // prepared: about 430 bytes an event (1.7 GB).
+  const args = ['--shards', '64', '--events', quick ? '1000000' : '4000000', '--rounds', quick ? '1' : '3'];
   return runChild('scale-out', args).catch((e: Error) => ({ bench: 'scale-out', error: e.message }) as Result);
 }
 
@@ -476,10 +480,10 @@ function scaleOutMarkdown(r: Result): string[] {
     '|---:|---:|---:|---|---:|---|',
     `| ${fmt(num(r, 'oneWorkerEventsPerSecond'))} events/s | ${fmt(num(r, 'twoWorkersEventsPerSecond'))} events/s | **${fmt(num(r, 'ratio'), 2)} ×** | ${((r.ratiosByRound as number[]) ?? []).map((x) => fmt(x, 2)).join(', ')} | ${fmt(num(r, 'cpuBoundRatio'), 2)} × | ${fmt(num(r, 'oneWorkerWholeRunEventsPerSecond'))} / ${fmt(num(r, 'twoWorkersWholeRunEventsPerSecond'))} / ${fmt(num(r, 'wholeRunRatio'), 2)} × |`,
     '',
-    'Per run, over the same window (from /proc): each worker\'s CPU µs per event and cores, how much of the window its event loop waited for a CPU (runnable, not running) or was idle, the endpoint\'s and dynalite\'s cores, what the rest of the machine used, commit conflicts per commit, lease moves, the load average. Equal µs per event in both runs = the work divides without overhead; loops mostly waiting for a CPU = the machine set the figure. CPU-bound ratio = 2 × (one worker\'s µs per event ÷ two workers\'): the ratio with a core per worker.',
+    'Per run, over the same window (from /proc; a window under about 5 s holds too few commits for a sound rate): each worker\'s CPU µs per event and cores, how much of the window its event loop waited for a CPU (runnable, not running) or was idle, the endpoint\'s and dynalite\'s cores, what the rest of the machine used, commit conflicts per commit, lease moves, the load average. Equal µs per event in both runs = the work divides without overhead; loops mostly waiting for a CPU = the machine set the figure. CPU-bound ratio = 2 × (one worker\'s µs per event ÷ two workers\'): the ratio with a core per worker.',
     '',
-    '| round | workers | events/s | share of stream cap | µs/event per worker | cores per worker | loop waiting / idle | endpoint cores (µs/event) | dynalite cores | other work, cores | conflicts per commit | lease moves | load |',
-    '|---:|---:|---:|---:|---|---|---|---:|---:|---:|---:|---:|---|',
+    '| round | workers | events/s | window | share of stream cap | µs/event per worker | cores per worker | loop waiting / idle | endpoint cores (µs/event) | dynalite cores | other work, cores | conflicts per commit | lease moves | load |',
+    '|---:|---:|---:|---:|---:|---|---|---|---:|---:|---:|---:|---:|---|',
   ];
   const runs = (r.runs as { one: Result; two: Result }[] | undefined) ?? [];
   const list = (xs: unknown, digits: number): string => ((xs as number[]) ?? []).map((x) => fmt(x, digits)).join(' / ');
@@ -488,7 +492,8 @@ function scaleOutMarkdown(r: Result): string[] {
       const waiting = (m.workerLoopWaiting as number[]) ?? [];
       const idle = (m.workerLoopIdle as number[]) ?? [];
       md.push(
-        `| ${i + 1} | ${fmt(num(m, 'workers'))} | ${fmt(num(m, 'eventsPerSecond'))} | ${fmt(100 * num(m, 'shareOfStreamCap'))}% | ${list(m.workerCpuMicrosPerEvent, 2)} | ${list(m.workerCores, 2)} | ${waiting.map((w, k) => `${fmt(100 * w)}% / ${fmt(100 * (idle[k] ?? NaN))}%`).join(', ')} | ` +
+        // A window of a few seconds holds a few commits per worker: ±1 commit moves the rate a lot.
+        `| ${i + 1} | ${fmt(num(m, 'workers'))} | ${fmt(num(m, 'eventsPerSecond'))} | ${fmt(num(m, 'seconds'), 1)} s | ${fmt(100 * num(m, 'shareOfStreamCap'))}% | ${list(m.workerCpuMicrosPerEvent, 2)} | ${list(m.workerCores, 2)} | ${waiting.map((w, k) => `${fmt(100 * w)}% / ${fmt(100 * (idle[k] ?? NaN))}%`).join(', ')} | ` +
           `${fmt(num(m, 'endpointCores'), 2)} (${fmt(num(m, 'endpointCpuMicrosPerEvent'), 2)}) | ${fmt(num(m, 'dynamoCores'), 2)} | ${fmt(num(m, 'otherCores'), 2)} | ${fmt(num(m, 'conflictsPerCommit'), 2)} | ${fmt(num(m, 'leaseMoves'))} | ${list(m.load, 1)} |`,
       );
     }

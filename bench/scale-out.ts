@@ -8,7 +8,7 @@
  * runs need ten seconds or more for a sound figure); the figure is two ÷ one. The whole run's
  * rate (first `started` line to the last commit) is reported beside it.
  *
- *   node dist/bench/scale-out.js --shards 8 --events 2000000 [--rounds 1] [--logs DIR] [--own-sessions]
+ *   node dist/bench/scale-out.js --shards 64 --events 4000000 [--rounds 1] [--logs DIR] [--own-sessions]
  *        [--worker-node-args '--cpu-prof --cpu-prof-dir=/tmp/prof']
  *
  * What makes the ratio interpretable on any machine is reported with it, measured over the same
@@ -40,7 +40,7 @@ import { averageSize, emitResult, eventPool, flag, floeMain } from './common.js'
 import { allThreadsSchedSeconds, autogroup, load1, machineBusySeconds, mainThreadSchedSeconds, processCpuSeconds } from './proc-cpu.js';
 
 const shards = Number(flag('shards', '64'));
-const events = Number(flag('events', '2000000'));
+const events = Number(flag('events', '4000000'));
 const rounds = Number(flag('rounds', '1'));
 const timeoutMs = Number(flag('timeout-seconds', '600')) * 1000;
 const logsDir = flag('logs', '');
@@ -112,8 +112,24 @@ process.stdin.on('end', () => server.close(() => process.exit(0)));
 process.stdin.resume();
 `;
 
+/**
+ * Every child started, killed when this process ends however it ends (in sessions of their own
+ * they do not get the terminal's Ctrl-C, and nothing else would stop the workers).
+ */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
 async function startChild(argv: string[]): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
-  const child = spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'inherit'], detached: OWN_SESSIONS });
+  const child = track(spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'inherit'], detached: OWN_SESSIONS }));
   const ready = await firstLine(child, (x) => x.url !== undefined || x.port !== undefined);
   return { child, ready };
 }
@@ -308,7 +324,7 @@ async function measure(workers: number, round: number): Promise<Measurement> {
         const argv = [process.execPath, ...workerNodeArgs, ...floeArgs, 'run', '--config', configPath];
         const options = { stdio: ['ignore', 'pipe', 'pipe'] as ('ignore' | 'pipe')[], env, detached: OWN_SESSIONS };
         // taskset execs node: the child's pid is the worker's.
-        const p = TASKSET ? spawn('taskset', ['-c', String(w % 2), ...argv], options) : spawn(argv[0]!, argv.slice(1), options);
+        const p = track(TASKSET ? spawn('taskset', ['-c', String(w % 2), ...argv], options) : spawn(argv[0]!, argv.slice(1), options));
         procs.push(p);
         p.stderr!.on('data', (d: Buffer) => (errors = (errors + d.toString()).slice(-2000)));
         p.once('exit', (code) => {

@@ -988,14 +988,12 @@ export class Pipeline {
    * How commits ride out an unavailable catalog: for `commit.retry_budget`, one event per retry;
    * a stop ends the waiting (the rows not committed are read again by the next run).
    */
-  private conflictOptions(): Pick<CommitOptions, 'conflictDefaults' | 'freshBase'> {
+  private conflictOptions(): Pick<CommitOptions, 'conflictDefaults'> {
     // Workers sharing a stream (`source.application`) each commit every interval: conflicts in
     // the catalog are the rule, and only the branch moved (their shards differ). With Java's
     // backoff (100 ms doubling) 8 writers saw p99 freshness of 3.3 to 5.3 s; with 10 to 200 ms,
     // 2.2 s (`bench/many-writers-results.md`). A table's own `commit.retry.*` properties win.
-    // The metadata held is this worker's last commit's, stale once another worker committed:
-    // each commit starts from the table as it is now (`freshBase`; bench/notes.md, issue 14).
-    return this.options.config.source.application !== undefined ? { conflictDefaults: LEASE_CONFLICT_RETRY, freshBase: true } : {};
+    return this.options.config.source.application !== undefined ? { conflictDefaults: LEASE_CONFLICT_RETRY } : {};
   }
 
   private outageOptions(): Pick<CommitOptions, 'outage' | 'onRetry' | 'signal'> {

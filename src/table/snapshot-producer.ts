@@ -67,15 +67,6 @@ export interface CommitOptions {
    * sharing a stream, each committing its own shards every second) retry sooner and longer.
    */
   conflictDefaults?: Partial<RetryPolicy>;
-  /**
-   * Reload the table before the first attempt instead of building on the metadata held. For
-   * writers that share a table and each commit every interval (workers of one
-   * `source.application`): the metadata a writer holds is that of its own last commit, which the
-   * others have moved past by its next one (at 8 writers, 99% of first attempts conflicted). A
-   * conflicted attempt costs a manifest list written for nothing, a refused request, a backoff
-   * wait and the reload anyway; the reload alone is cheaper. Conflicts left are real races.
-   */
-  freshBase?: boolean;
   /** Branch to commit to. Default `main`. */
   branch?: string;
   /** Pre-assigned snapshot id. Default: random. */
@@ -179,8 +170,6 @@ export abstract class SnapshotProducer {
   async commit(): Promise<CommitResult> {
     const started = Date.now();
     let attempt = 0;
-    // Riding out an unavailable catalog as a conflict's reload does.
-    if (this.options.freshBase === true) await this.refreshPatiently();
     for (;;) {
       attempt++;
       const base = this.table.metadata;

@@ -63,8 +63,12 @@ function ok(res: ServerResponse, body = BODY): void {
   res.end(body);
 }
 
+/** The lean path's two transports: floe's own HTTP/1.1 client (the default) and Node's (`FLOE_KINESIS_HTTP=node`). */
+const TRANSPORTS = [{ name: 'wire', env: {} }, { name: 'node-http', env: { FLOE_KINESIS_HTTP: 'node' } }] as const;
+let transportEnv: Record<string, string> = {};
+
 function clientFor(endpoint: string, extra: Parameters<typeof kinesisClientFromEnv>[0] = {}): KinesisClient {
-  return kinesisClientFromEnv({ endpoint, region: 'us-east-1', credentials: CREDS, maxAttempts: 1, ...extra });
+  return kinesisClientFromEnv({ endpoint, region: 'us-east-1', credentials: CREDS, maxAttempts: 1, env: transportEnv, ...extra });
 }
 
 /** The SDK's call, without the two headers it adds per attempt (so both sign the same set). */
@@ -82,8 +86,9 @@ function sdkCommand(input: GetRecordsCommandInput): GetRecordsCommand {
 
 const SIGNED = ['authorization', 'x-amz-date', 'x-amz-content-sha256', 'x-amz-security-token', 'host', 'content-type', 'content-length', 'x-amz-target', 'x-amz-user-agent', 'user-agent'];
 
-for (const stream of [{ StreamName: 'lean' }, { StreamARN: ARN }] as const) {
-  test(`the lean request is the SDK's request, signed alike (${'StreamARN' in stream ? 'by ARN' : 'by name'})`, async () => {
+for (const stream of [{ StreamName: 'lean' }, { StreamARN: ARN }] as const) for (const transport of TRANSPORTS) {
+  test(`the lean request is the SDK's request, signed alike (${'StreamARN' in stream ? 'by ARN' : 'by name'}, ${transport.name})`, async () => {
+    transportEnv = { ...transport.env };
     mock.timers.enable({ apis: ['Date'], now: Date.UTC(2026, 11, 7, 5, 59, 30) });
     const client = clientFor(url);
     try {
@@ -109,6 +114,7 @@ for (const stream of [{ StreamName: 'lean' }, { StreamARN: ARN }] as const) {
 }
 
 test('on an AWS endpoint (no custom endpoint) the template and the signature are the SDK’s', async () => {
+  transportEnv = {};
   for (const stream of [{ StreamName: 'lean' }, { StreamARN: 'arn:aws:kinesis:eu-west-1:123456789012:stream/lean' }] as const) {
     const client = kinesisClientFromEnv({ region: 'eu-west-1', credentials: CREDS, maxAttempts: 1, env: {} });
     try {
@@ -179,8 +185,9 @@ const SERVICE_ERRORS: [number, string, string][] = [
   [429, 'SomethingNew', 'slow down'],
 ];
 
-for (const [status, type, message] of SERVICE_ERRORS) {
-  test(`a ${status} ${type} is the SDK's error`, async () => {
+for (const [status, type, message] of SERVICE_ERRORS) for (const transport of TRANSPORTS) {
+  test(`a ${status} ${type} is the SDK's error (${transport.name})`, async () => {
+    transportEnv = { ...transport.env };
     handler = (_req, _body, res) => {
       const payload = JSON.stringify({ __type: type, message });
       res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(payload) });
@@ -198,7 +205,8 @@ for (const [status, type, message] of SERVICE_ERRORS) {
   });
 }
 
-test('a 502 with an empty body, and a 200 that is not JSON, are the SDK’s errors', async () => {
+for (const transport of TRANSPORTS) test(`a 502 with an empty body, and a 200 that is not JSON, are the SDK’s errors (${transport.name})`, async () => {
+  transportEnv = { ...transport.env };
   for (const [status, contentType, body] of [
     [502, 'text/plain', ''],
     [200, 'application/x-amz-json-1.1', '{"Records":[{"Data":"not base64!"}]'],
@@ -217,7 +225,8 @@ test('a 502 with an empty body, and a 200 that is not JSON, are the SDK’s erro
   }
 });
 
-test('a connection cut mid-response, nothing listening, a timeout and an abort fail alike', async () => {
+for (const transport of TRANSPORTS) test(`a connection cut mid-response, nothing listening, a timeout and an abort fail alike (${transport.name})`, async () => {
+  transportEnv = { ...transport.env };
   // Cut: the socket is destroyed once the request arrived.
   handler = (req) => req.socket.destroy();
   let client = clientFor(url);
@@ -279,6 +288,7 @@ test('a connection cut mid-response, nothing listening, a timeout and an abort f
 });
 
 test('a 200 gives the same page, iterator and lag both ways; SDK retries or a foreign client keep the SDK path', async () => {
+  transportEnv = {};
   handler = (_req, _body, res) => ok(res);
   const client = clientFor(url);
   try {
@@ -309,6 +319,7 @@ test('a 200 gives the same page, iterator and lag both ways; SDK retries or a fo
 });
 
 test('the signing key kept for the day is replaced at the next day and with new credentials', async () => {
+  transportEnv = {};
   let creds = { ...CREDS };
   const client = kinesisClientFromEnv({ endpoint: url, region: 'us-east-1', credentials: CREDS, maxAttempts: 1 });
   // A provider whose credentials change (a refresh), the way the SDK's chain refreshes them.

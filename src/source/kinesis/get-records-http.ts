@@ -13,8 +13,10 @@
  * memoizes and refreshes credentials; the signing key is derived once per day and cached by
  * that package). Per call floe writes the body (`{"ShardIterator":…,"Limit":…}` + the stream's
  * ARN, the SDK's member order), signs it at the SDK's clock-skew-corrected time, and sends it
- * over the client's own keep-alive agents (same sockets, same `maxSockets`), with the client's
- * connection and request timeouts and the reader's abort signal.
+ * with the client's connection and request timeouts and the reader's abort signal: by default
+ * over floe's own keep-alive connections (`wire-http.ts`: each response read into one buffer
+ * reused by its connection, bench/notes.md item 31), with `FLOE_KINESIS_HTTP=node` over Node's
+ * client and the client's own agents (same sockets, same `maxSockets`).
  *
  * Responses: a 200 JSON body is read as bytes into a `RecordsPage`, as the SDK path does. Any
  * other response (an error, a 200 in another protocol) is handed, as received, to the SDK's own
@@ -56,6 +58,18 @@ const transports = new WeakMap<KinesisClient, LeanTransport>();
 /** Records the agents a client's HTTP handler uses, making its GetRecords eligible for the lean path. */
 export function registerLeanTransport(client: KinesisClient, transport: LeanTransport): void {
   transports.set(client, transport);
+}
+
+/**
+ * How the readers' GetRecords of `client` are sent: floe's own connections (`wire`), Node's
+ * client over the client's agents (`node-http`), or undefined (not a `kinesisClientFromEnv`
+ * client: the SDK sends them). Also their open connections and waiting calls, for the read stats.
+ */
+export function leanTransportOf(client: unknown): { kind: 'wire' | 'node-http'; counts: () => { sockets: number; queued: number } | undefined } | undefined {
+  const t = transports.get(client as KinesisClient);
+  if (t === undefined) return undefined;
+  const wire = t.wire;
+  return wire !== undefined ? { kind: 'wire', counts: () => wire.counts() } : { kind: 'node-http', counts: () => undefined };
 }
 
 /** One GetRecords call: the input, a callback told the JSON body's size, the reader's signal. */

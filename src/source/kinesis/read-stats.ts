@@ -5,6 +5,8 @@
  * slow or large read comes from (bench/notes.md item 26) and cost a few additions per call.
  */
 
+import { leanTransportOf } from './get-records-http.js';
+
 /** A snapshot of {@link ReadStats}, as logged (`kinesis: read stats`). */
 export interface ReadStatsSnapshot {
   /** GetRecords calls answered (successes). */
@@ -84,11 +86,15 @@ export function agentProbe(client: unknown): () => { sockets: number; queued: nu
     if (m) for (const k in m) n += m[k]?.length ?? 0;
     return n;
   };
+  // The readers' GetRecords on floe's own connections (`wire-http.ts`) count beside the agents'.
+  const wire = leanTransportOf(client)?.counts;
   return () => {
     const c = handler.httpHandlerConfigs?.();
-    if (!c) return undefined;
-    let sockets = 0;
-    let queued = 0;
+    const w = wire?.();
+    if (!c && !w) return undefined;
+    let sockets = w?.sockets ?? 0;
+    let queued = w?.queued ?? 0;
+    if (!c) return { sockets, queued };
     for (const a of [c.httpAgent, c.httpsAgent] as (AgentLike | undefined)[]) {
       if (a === undefined || typeof a !== 'object') continue;
       sockets += count(a.sockets);

@@ -33,8 +33,59 @@ import { FloeError } from '../../errors.js';
 export const WIRE_MAX_BODY = 32 * 1024 * 1024;
 /** The largest response head. */
 const MAX_HEAD = 64 * 1024;
-/** A connection's first buffer (also the smallest it is cut back to). */
+/** The smallest response buffer. */
 const MIN_BUFFER = 64 * 1024;
+/** Free response buffers a pool keeps (beyond, freed buffers are left to the garbage collector). */
+const MAX_FREE_BYTES = 16 * 1024 * 1024;
+/**
+ * Where a connection without a response buffer of its own reads (idle, waiting for an answer,
+ * or holding a response not yet released): the bytes are copied out (or refused) in the same
+ * callback, so one buffer serves every connection of the process.
+ */
+const LANDING = Buffer.allocUnsafeSlow(MIN_BUFFER);
+const NONE = Buffer.alloc(0);
+
+/**
+ * Response buffers shared by a pool's connections: a connection takes one when the first bytes
+ * of a response arrive and gives it back when the response is released, so buffers are held by
+ * responses being read, not by every open connection (64 idle-most-of-the-time connections kept
+ * 64 buffers otherwise: 25 MB more peak RSS at 64 shards, bench/notes.md item 31).
+ */
+class BufferPool {
+  private readonly free: Buffer[] = [];
+  private freeBytes = 0;
+
+  /** The largest free buffer (the likeliest to fit a response of unknown size), or a new one. */
+  take(): Buffer {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) if (best < 0 || this.free[i]!.byteLength > this.free[best]!.byteLength) best = i;
+    return best < 0 ? Buffer.allocUnsafeSlow(MIN_BUFFER) : this.remove(best);
+  }
+
+  /** The smallest free buffer of at least `size` bytes, or a new one (64 KiB multiples). */
+  takeAtLeast(size: number): Buffer {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const len = this.free[i]!.byteLength;
+      if (len >= size && (best < 0 || len < this.free[best]!.byteLength)) best = i;
+    }
+    return best < 0 ? Buffer.allocUnsafeSlow(Math.ceil(size / MIN_BUFFER) * MIN_BUFFER) : this.remove(best);
+  }
+
+  put(b: Buffer): void {
+    if (b === NONE || b === LANDING || this.freeBytes + b.byteLength > MAX_FREE_BYTES) return;
+    this.free.push(b);
+    this.freeBytes += b.byteLength;
+  }
+
+  private remove(i: number): Buffer {
+    const b = this.free[i]!;
+    this.free[i] = this.free[this.free.length - 1]!;
+    this.free.pop();
+    this.freeBytes -= b.byteLength;
+    return b;
+  }
+}
 
 /** Where requests go. */
 export interface WireEndpoint {
@@ -108,10 +159,13 @@ const TIMEOUT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 type Phase = 'idle' | 'head' | 'length' | 'chunked' | 'close' | 'done' | 'dead';
 type ChunkState = 'size' | 'data' | 'data-crlf' | 'trailer';
 
-/** One connection and its buffer. */
+/** One connection; a response buffer from the pool while it reads and holds a response. */
 class WireConnection {
   readonly socket: Socket;
-  private buf: Buffer = Buffer.allocUnsafeSlow(MIN_BUFFER);
+  /** The response buffer, from the pool's buffers while a response is read and held; NONE otherwise. */
+  private buf: Buffer = NONE;
+  /** True from the response's completion to its release (its body is a view of `buf`). */
+  private handedOut = false;
   /** Bytes received into `buf`. */
   private raw = 0;
   phase: Phase = 'idle';
@@ -132,6 +186,7 @@ class WireConnection {
   constructor(
     readonly endpoint: WireEndpoint,
     options: WirePoolOptions,
+    private readonly buffers: BufferPool,
     private readonly onGone: (c: WireConnection) => void,
   ) {
     const onread = {
@@ -163,17 +218,14 @@ class WireConnection {
 
   /** The buffer the socket's next read goes into: the free end of `buf`, grown when full. */
   private nextBuffer(): Buffer {
-    if (this.phase === 'dead') return this.buf; // nothing more is read
-    // A response read whole: the next read is the next response's (the socket reads only after
-    // this one was parsed and released: the parse runs in the microtasks that follow this read),
-    // at the buffer's start. Anything read before the release closes the connection (onData).
-    if (this.phase === 'done' || this.phase === 'idle') return this.buf;
+    // No response being read (or one read whole, its body not to be touched): the shared landing
+    // buffer, copied out or refused by onData.
+    if (this.phase === 'dead' || this.phase === 'done' || this.phase === 'idle' || this.buf === NONE) return LANDING;
     if (this.raw === this.buf.byteLength) {
       const limit = this.phase === 'head' ? MAX_HEAD : this.bodyStart + WIRE_MAX_BODY + 1024;
       if (this.buf.byteLength >= limit) {
-        // Refused at the next bytes (onData); give the socket somewhere to put them.
         this.fail(this.phase === 'head' ? protocolError(`head larger than ${MAX_HEAD} bytes`) : protocolError(`body larger than ${WIRE_MAX_BODY} bytes`));
-        return Buffer.allocUnsafe(16);
+        return LANDING; // the socket is closed; nothing more is kept
       }
       this.grow(Math.min(limit, this.buf.byteLength * 2));
     }
@@ -182,8 +234,9 @@ class WireConnection {
 
   private grow(size: number): void {
     if (size <= this.buf.byteLength) return;
-    const next = Buffer.allocUnsafeSlow(size);
+    const next = this.buffers.takeAtLeast(size);
     this.buf.copy(next, 0, 0, this.raw);
+    this.buffers.put(this.buf);
     this.buf = next;
   }
 
@@ -214,7 +267,8 @@ class WireConnection {
       return;
     }
     if (into.buffer !== this.buf.buffer || into.byteOffset !== this.buf.byteOffset + this.raw) {
-      // Read into a buffer since replaced (cut back at a release): moved into place.
+      // The first bytes of a response, read into the landing buffer: into a buffer of its own.
+      if (this.buf === NONE) this.buf = this.buffers.take();
       if (this.raw + n > this.buf.byteLength) this.grow(Math.max(this.raw + n, 2 * this.buf.byteLength));
       this.buf.set(into.subarray(0, n), this.raw);
     }
@@ -378,6 +432,7 @@ class WireConnection {
   private complete(end: number): void {
     if (this.phase === 'length' && this.raw !== end) this.reusable = false;
     this.phase = 'done';
+    this.handedOut = true;
     const resolve = this.resolve;
     this.resolve = this.reject = undefined;
     let released = false;
@@ -389,7 +444,7 @@ class WireConnection {
       release: () => {
         if (released) return;
         released = true;
-        this.releaseBody(end - this.bodyStart);
+        this.releaseBody();
       },
     });
   }
@@ -397,13 +452,16 @@ class WireConnection {
   /** The pool's hook, set by {@link WirePool}: called when the connection is free again. */
   onFree: (c: WireConnection) => void = () => {};
 
-  private releaseBody(bodyBytes: number): void {
+  private releaseBody(): void {
+    // The body is no longer read: its buffer serves the next response of any connection (reads
+    // of this one go to the landing buffer since the response completed).
+    this.handedOut = false;
+    this.buffers.put(this.buf);
+    this.buf = NONE;
     if (this.phase !== 'done' || !this.reusable) {
       this.destroy();
       return;
     }
-    // A buffer far larger than the responses it now serves is cut back (memory held per connection).
-    if (this.buf.byteLength > 4 * Math.max(MIN_BUFFER, bodyBytes + 4096)) this.buf = Buffer.allocUnsafeSlow(Math.max(MIN_BUFFER, 2 * (bodyBytes + 4096)));
     this.raw = 0;
     this.phase = 'idle';
     this.socket.unref();
@@ -414,6 +472,9 @@ class WireConnection {
   fail(e: Error): void {
     const reject = this.reject;
     this.resolve = this.reject = undefined;
+    // A response cut short: its buffer is dropped (not pooled: the socket may have had a read
+    // pending into it); a response handed out keeps it until released.
+    if (!this.handedOut) this.buf = NONE;
     this.destroy();
     reject?.(e);
   }
@@ -460,6 +521,7 @@ export class WirePool {
   private readonly waiting = new Map<string, (() => void)[]>();
   private destroyed = false;
   private readonly all = new Set<WireConnection>();
+  private readonly buffers = new BufferPool();
 
   constructor(private readonly options: WirePoolOptions) {}
 
@@ -546,7 +608,7 @@ export class WirePool {
       const open = this.open.get(key) ?? 0;
       if (open < this.options.maxSockets) {
         this.open.set(key, open + 1);
-        const conn = new WireConnection(endpoint, this.options, (c) => this.forget(key, c));
+        const conn = new WireConnection(endpoint, this.options, this.buffers, (c) => this.forget(key, c));
         conn.onFree = (c) => this.free(key, c);
         this.all.add(conn);
         return conn;
