@@ -69,25 +69,34 @@ export function fieldIdsLiteral(t: IcebergType, id: number): string {
  * under the footer key `iceberg.schema`, as Iceberg Java's writer does. Readers that map columns
  * by field id through that key rather than through the Parquet field ids (icebird) would
  * otherwise match by the table's current names and read a renamed column as null.
+ * @param extra footer keys written before it (equality delete files: `delete-type`,
+ *   `delete-field-ids`, as Java's `Parquet.DeleteWriteBuilder` writes them)
  */
-export function icebergSchemaKv(schema: Schema): string {
+export function icebergSchemaKv(schema: Schema, extra: Readonly<Record<string, string>> = {}): string {
   const fields = schema.fields.filter((f) => !isUnknown(f.type)).map((f) => ({ ...f, type: writtenType(f.type, f.name) }));
   const json = stringifyJson({ type: 'struct', 'schema-id': schema['schema-id'], fields });
-  return `KV_METADATA {'iceberg.schema': ${sqlString(json)}}`;
+  const entries: [string, string][] = [...Object.entries(extra).filter(([k]) => k !== 'iceberg.schema'), ['iceberg.schema', json]];
+  return `KV_METADATA {${entries.map(([k, v]) => `${sqlString(k)}: ${sqlString(v)}`).join(', ')}}`;
 }
 
 /**
  * The options of the writer's COPY: `FORMAT parquet, COMPRESSION …, FIELD_IDS {…}, ROW_GROUP_SIZE …`
- * (and the `iceberg.schema` footer key when `schema` is given, {@link icebergSchemaKv}).
+ * (and the `iceberg.schema` footer key when `schema` is given, after the `extraKv` keys: {@link icebergSchemaKv}).
  * @param fieldIds one `'<column>': <fieldIdsLiteral>` entry per written top-level column
  */
-export function parquetCopyOptions(compression: ParquetCompression, fieldIds: readonly string[], rowGroupSize: number, schema?: Schema): string {
+export function parquetCopyOptions(
+  compression: ParquetCompression,
+  fieldIds: readonly string[],
+  rowGroupSize: number,
+  schema?: Schema,
+  extraKv?: Readonly<Record<string, string>>,
+): string {
   const options = [
     'FORMAT parquet',
     `COMPRESSION ${compression}`,
     `FIELD_IDS {${fieldIds.join(', ')}}`,
   ];
   options.push(`ROW_GROUP_SIZE ${rowGroupSize}`);
-  if (schema) options.push(icebergSchemaKv(schema));
+  if (schema) options.push(icebergSchemaKv(schema, extraKv));
   return options.join(', ');
 }

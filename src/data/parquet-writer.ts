@@ -61,6 +61,8 @@ export interface WriteParquetOptions {
   boundsTruncateLength?: number;
   /** The DuckDB instance to write with; the process-wide one when absent. */
   db?: DuckDB;
+  /** Footer key-value metadata besides `iceberg.schema` (equality delete files: `delete-type`, `delete-field-ids`). */
+  kvMetadata?: Readonly<Record<string, string>>;
 }
 
 /** A written data file, with everything its manifest entry needs except the partition. */
@@ -113,7 +115,7 @@ export async function writeParquetFile(opts: WriteParquetOptions): Promise<Parqu
     throw new UnsupportedError(`parquet-writer: ${path}: the schema has no column that can be written`);
   }
 
-  const options = parquetCopyOptions(opts.compression ?? 'zstd', fieldIds, opts.rowGroupSize ?? DEFAULT_ROW_GROUP_ROWS, schema);
+  const options = parquetCopyOptions(opts.compression ?? 'zstd', fieldIds, opts.rowGroupSize ?? DEFAULT_ROW_GROUP_ROWS, schema, opts.kvMetadata);
 
   const deferred = new Map<number, { leaf: LeafStats; column: EncodedColumn }>();
   const prepared = await prepareColumns(columns, rows.length, deferred);

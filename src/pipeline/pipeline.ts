@@ -35,6 +35,8 @@ import type { DataFile } from '../iceberg/manifest-types.js';
 import type { TableMetadata } from '../iceberg/metadata.js';
 import { defaultSpec } from '../iceberg/metadata-lookup.js';
 import { parsePartitionArg } from '../iceberg/notation.js';
+import { columnName } from '../iceberg/schema-index.js';
+import { validateIdentifierFields } from '../iceberg/schema-parse.js';
 import { snapshotForRef } from '../iceberg/snapshot.js';
 import { DuckDB } from '../duckdb/instance.js';
 import type { IcebergValue, Schema } from '../iceberg/types.js';
@@ -277,6 +279,22 @@ async function evolveTable(table: Table, config: PipelineConfig, onEvent: Pipeli
   }
 }
 
+/**
+ * Under `table.evolve: false`, refuses a `table.upsert.key` other than the table's identifier
+ * fields (which the run would otherwise set, a schema change), saying how to fix it.
+ */
+function refuseOtherKey(table: Table, keyIds: readonly number[], key: readonly string[]): void {
+  const schema = table.schema();
+  const have = schema['identifier-field-ids'] ?? [];
+  if (have.length === keyIds.length && keyIds.every((id) => have.includes(id))) return;
+  const names = have.map((id) => columnName(schema, id) ?? String(id));
+  throw new ValidationError(
+    `config: table.evolve is false and the table ${table.name}'s identifier fields (its key) are ${names.length ? `[${names.join(', ')}]` : 'none'}, ` +
+      `not table.upsert.key [${key.join(', ')}]: set table.evolve: true (the run then makes the key the identifier fields, a schema change)` +
+      `${names.length ? `, or set table.upsert.key to [${names.join(', ')}]` : ''}; \`floe table alter\` does not change identifier fields (another engine can: Iceberg Java's UpdateSchema.setIdentifierFields)`,
+  );
+}
+
 /** Longest error text kept for a dead letter (the value quotes in it are bounded already). */
 const MAX_ERROR_CHARS = 2000;
 
@@ -314,7 +332,17 @@ function checkDeleteLayout(base: TableMetadata, upsert: { keyIds: number[]; dele
 /** A schema to create with its key columns (`table.upsert.key`) required, as identifier fields must be. */
 function keyColumnsRequired(schema: Schema, key: readonly string[] | undefined): Schema {
   if (!key) return schema;
-  return { ...schema, fields: schema.fields.map((f) => (key.includes(f.name) ? { ...f, required: true } : f)) };
+  const out: Schema = { ...schema, fields: schema.fields.map((f) => (key.includes(f.name) ? { ...f, required: true } : f)) };
+  // The key is the created table's identifier fields from the start (no schema commit of its own,
+  // nothing for `table.evolve: false` to refuse); a key that cannot be is left to `keyFieldIds`'s message.
+  const ids = key.map((name) => out.fields.find((f) => f.name === name)?.id);
+  if (!ids.every((id): id is number => id !== undefined) || new Set(ids).size !== ids.length) return out;
+  try {
+    validateIdentifierFields(out, ids, 'config: table.upsert.key');
+  } catch {
+    return out;
+  }
+  return { ...out, 'identifier-field-ids': ids };
 }
 
 /** The streaming job. */
@@ -445,6 +473,7 @@ export class Pipeline {
     if (config.table.upsert) {
       // The key becomes the table's identifier fields; deletes get their spec (`equality-deletes.ts`).
       const keyIds = keyFieldIds(table.metadata, config.table.upsert.key, 'config: table.upsert.key');
+      if (!config.table.evolve) refuseOtherKey(table, keyIds, config.table.upsert.key);
       if (await ensureIdentifierFields(table, keyIds)) {
         options.onEvent?.({ type: 'evolved', table: table.name, changes: [`identifier fields: ${config.table.upsert.key.join(', ')}`] });
       }

@@ -1,8 +1,11 @@
 /**
  * Equality delete files for upserts and deletes by key: which columns make the key (the table's
  * `identifier-field-ids`), which partition spec the delete files are written with, and the
- * Parquet files themselves (only the key columns, with their field ids; `content: 2` and
- * `equality_ids` in the manifest entry, as Iceberg Java writes them).
+ * Parquet files themselves (only the key columns, with their field ids; footer keys `delete-type`
+ * and `delete-field-ids`; `content: 2`, `equality_ids` and, for an unsorted table, `sort_order_id`
+ * 0 in the manifest entry, as Iceberg Java writes them). The key columns are OPTIONAL in the
+ * Parquet schema though required in the table (DuckDB's COPY writes no REQUIRED column, as for
+ * data files); readers go by the Iceberg schema.
  *
  * Where the deletes go (spec §Scan Planning: an equality delete file applies to data files of its
  * own partition, or to every partition when its spec is unpartitioned):
@@ -146,11 +149,16 @@ export async function writeEqualityDeletes(
   const written = await writeDataFiles(io, md, { length: keys.length, columns }, {
     schema,
     filePrefix: 'delete-',
+    // Java's footer keys of an equality delete file (`Parquet.DeleteWriteBuilder`: ids joined by ", ").
+    kvMetadata: { 'delete-type': 'equality', 'delete-field-ids': options.equalityIds.join(', ') },
     ...(options.specId !== undefined ? { specId: options.specId } : {}),
     ...(options.compression ? { compression: options.compression } : {}),
     ...(options.db ? { db: options.db } : {}),
   });
-  const files = written.files.map((f): DataFile => ({ ...f, content: FileContent.EQUALITY_DELETES, equality_ids: [...options.equalityIds] }));
+  // Java records the writer's sort order (0, unsorted, for an unsorted table); the rows here are
+  // in no table order, so only the unsorted order is claimed, and nothing for a sorted table.
+  const sortOrderId = md['default-sort-order-id'] === 0 ? { sort_order_id: 0 } : {};
+  const files = written.files.map((f): DataFile => ({ ...f, content: FileContent.EQUALITY_DELETES, equality_ids: [...options.equalityIds], ...sortOrderId }));
   return { files, specId: written.specId };
 }
 

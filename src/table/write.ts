@@ -43,6 +43,8 @@ export interface WriteDataFilesOptions {
   schema?: Schema;
   /** Prepended to each file's name (`delete-` for delete files, as Iceberg Java names them). */
   filePrefix?: string;
+  /** Parquet footer keys besides `iceberg.schema` (delete files: `delete-type`, `delete-field-ids`). */
+  kvMetadata?: Readonly<Record<string, string>>;
 }
 
 /** The table's data directory (`write.data.path` or `<location>/data`). */
@@ -124,14 +126,14 @@ export async function writeDataFiles(
     const dir = spec.fields.length ? joinLocation(base, partitionPath(spec, schema, group.partition)) : base;
     const location = joinLocation(dir, `${options.filePrefix ?? ''}${randomUUID()}.parquet`);
     if (isLocalLocation(location)) {
-      const result = await writeParquetFile({ schema, rows, path: fileUriToPath(location), compression, ...(options.db ? { db: options.db } : {}) });
+      const result = await writeParquetFile({ schema, rows, path: fileUriToPath(location), compression, ...(options.db ? { db: options.db } : {}), ...(options.kvMetadata ? { kvMetadata: options.kvMetadata } : {}) });
       files.push(toDataFile(result, group.partition, specId, location).file);
     } else {
       // Remote stores: write locally, then upload (conditional put: a name is never reused).
       const tmp = await mkdtemp(join(tmpdir(), 'floe-write-'));
       try {
         const path = join(tmp, 'data.parquet');
-        const result = await writeParquetFile({ schema, rows, path, compression, ...(options.db ? { db: options.db } : {}) });
+        const result = await writeParquetFile({ schema, rows, path, compression, ...(options.db ? { db: options.db } : {}), ...(options.kvMetadata ? { kvMetadata: options.kvMetadata } : {}) });
         await io.write(location, await readFile(path));
         files.push(toDataFile(result, group.partition, specId, location).file);
       } finally {

@@ -182,6 +182,7 @@ describe('floe table commands', () => {
     assert.match(d.stdout, /^\s+user_id_bucket: bucket\[4\]\(2\) \[1001\]$/m);
     assert.match(d.stdout, new RegExp(`^Current snapshot ${snapshots[1]!['snapshot-id']} \\(append, .*, 42 records\\)$`, 'm'));
     assert.match(d.stdout, /1: event_id: required string/);
+    assert.match(d.stdout, /^Key \(identifier\) none$/m, 'no identifier fields');
 
     const l = await runCli(wh('table', 'list', '--format', 'table'));
     assert.equal(l.code, 0, l.stderr);
@@ -295,5 +296,42 @@ describe('floe table create --location: a table owns its location alone', () => 
     assert.equal(signal, null, `killed after 30 s: the command hung; stderr: ${child.stderr()}`);
     assert.equal(code, 1);
     assert.match(child.stderr(), /cannot create directory \/proc\/floe-x/);
+  });
+});
+
+describe('floe table describe shows the key (identifier fields) of the current schema', () => {
+  let warehouse: string;
+  before(() => {
+    warehouse = mkdtempSync(join(tmpdir(), 'floe-cli-describe-key-'));
+  });
+  after(() => rmSync(warehouse, { recursive: true, force: true }));
+
+  test('text and json: the key columns by name, in the schema’s order of identifier-field-ids', async () => {
+    const catalog = await openCatalog({ warehouse });
+    try {
+      await catalog.createNamespace(['db']);
+      await catalog.createTable(
+        { namespace: ['db'], name: 'keyed' },
+        {
+          schema: {
+            type: 'struct',
+            'schema-id': 0,
+            fields: [
+              { id: 1, name: 'region', required: true, type: 'string' },
+              { id: 2, name: 'v', required: false, type: 'string' },
+              { id: 3, name: 'id', required: true, type: 'long' },
+            ],
+            'identifier-field-ids': [3, 1],
+          },
+        },
+      );
+    } finally {
+      await catalog.close();
+    }
+    const [d] = await cliJson(['table', 'describe', 'db.keyed', '--warehouse', warehouse]);
+    assert.deepEqual(d!['identifier-fields'], ['id', 'region']);
+    const text = await runCli(['table', 'describe', 'db.keyed', '--warehouse', warehouse]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^Key \(identifier\) id, region$/m);
   });
 });

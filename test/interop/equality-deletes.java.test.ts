@@ -5,8 +5,9 @@
  *   rows, drops its delete files, and the older snapshots still read as Java wrote them;
  * - the equality delete files and snapshot summaries floe's upserts write have Java's layout:
  *   the same scenario (4 rows in 4 identity partitions, then a delete by the partition column)
- *   gives the same summary keys and counts, the same manifest entry fields and metrics keys, and
- *   a Parquet file of the key column only, with its field id;
+ *   gives the same summary keys and counts, the same manifest entry fields (`sort_order_id` 0
+ *   included) and metrics keys, and a Parquet file of the key column only, with its field id and
+ *   Java's footer keys `delete-type` and `delete-field-ids` (ids joined by ", ");
  * - icebird (an independent JavaScript reader, which applies equality deletes by sequence number)
  *   sees the same rows as `floe query` on tables floe's upserts wrote, partitioned by the key and
  *   unpartitioned. icebird 0.3.1 ignores a delete file's partition (it applies every equality
@@ -56,6 +57,13 @@ async function parquetColumns(io: FileIO, path: string): Promise<[string, string
   const db = await sharedDuckDB();
   const rows = await db.all(`SELECT name, type, field_id FROM parquet_schema('${await io.localPath(path)}') WHERE type IS NOT NULL`);
   return rows.map((r) => [String(r.name), String(r.type), Number(r.field_id)]);
+}
+
+/** The Parquet footer's key-value metadata of a file (`iceberg.schema` left out: it names the table's columns). */
+async function parquetKv(io: FileIO, path: string): Promise<Record<string, string>> {
+  const db = await sharedDuckDB();
+  const rows = await db.all(`SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata('${await io.localPath(path)}')`);
+  return Object.fromEntries(rows.map((r) => [String(r.k), String(r.v)]).filter(([k]) => k !== 'iceberg.schema'));
 }
 
 describe('Iceberg Java’s equality deletes (fixture java_eq_deletes_partitioned)', { skip: SKIP_NO_SHARED }, () => {
@@ -154,6 +162,8 @@ describe('Iceberg Java’s equality deletes (fixture java_eq_deletes_partitioned
       assert.equal(mine.manifest.partition_spec_id, theirs.manifest.partition_spec_id);
       const shape = (f: DataFile) => ({
         content: f.content,
+        // Java: 0 (unsorted) on eq-delete entries of a table whose sort order is unsorted.
+        sort_order_id: f.sort_order_id,
         file_format: f.file_format,
         partition: f.partition,
         record_count: f.record_count,
@@ -164,6 +174,39 @@ describe('Iceberg Java’s equality deletes (fixture java_eq_deletes_partitioned
       assert.deepEqual(shape(mine.file), shape(theirs.file));
       assert.match(mine.file.file_path, /\/data\/name=b\/delete-[0-9a-f-]+\.parquet$/, 'in the partition’s directory, as Java names them');
       assert.deepEqual(await parquetColumns(table.io, mine.file.file_path), await parquetColumns(fx.io, theirs.file.file_path), 'only the key column, with its field id');
+      const theirKv = await parquetKv(fx.io, theirs.file.file_path);
+      assert.deepEqual(theirKv, { 'delete-type': 'equality', 'delete-field-ids': '2' }, 'the fixture’s footer keys');
+      assert.deepEqual(await parquetKv(table.io, mine.file.file_path), theirKv, 'Java’s footer keys (delete-type, delete-field-ids)');
+      // The fixture's key column is optional in its table, so its Parquet column is OPTIONAL as
+      // ours (DuckDB writes no REQUIRED column): nothing to compare there.
+    } finally {
+      await catalog.close();
+    }
+  });
+
+  test('a key of two columns: delete-field-ids as Java joins them ("1, 2"), sort_order_id 0', async () => {
+    const catalog = await openCatalog({ warehouse: join(dir, 'wh-two') });
+    try {
+      await catalog.createNamespace(['db']);
+      const id = { namespace: ['db'], name: 'two' };
+      const schema: Schema = {
+        type: 'struct',
+        'schema-id': 0,
+        fields: [
+          { id: 1, name: 'a', required: true, type: 'long' },
+          { id: 2, name: 'b', required: true, type: 'string' },
+          { id: 3, name: 'v', required: false, type: 'string' },
+        ],
+      };
+      await catalog.createTable(id, { schema });
+      const table = await Table.load(catalog, id);
+      await table.upsert([{ a: 1n, b: 'x', v: 'one' }], { key: ['a', 'b'] });
+      const entries = await liveEntries(table.io, table.metadata);
+      const del = entries.find((e) => e.file.content === FileContent.EQUALITY_DELETES)!;
+      assert.deepEqual(await parquetKv(table.io, del.file.file_path), { 'delete-type': 'equality', 'delete-field-ids': '1, 2' });
+      assert.equal(del.file.sort_order_id, 0);
+      // Data files keep what floe writes for them (no sort order id): unchanged here.
+      assert.equal(entries.find((e) => e.file.content === FileContent.DATA)!.file.sort_order_id ?? null, null);
     } finally {
       await catalog.close();
     }

@@ -192,6 +192,44 @@ test('upsert: an existing table with an optional key column, or format v1, is re
   await assert.rejects(run(config, [shard('s', [])], undefined, create(1)), /config: table\.upsert\.key: .*need an Iceberg format version 2 table; this table is v1/);
 });
 
+test('upsert with table.evolve: false: a key other than the table’s identifier fields is refused at open, naming the fix; the same key, or a table the run creates, runs', async () => {
+  const config = (evolve: boolean) => ({ table: { name: 'db.t', upsert: { key: ['id'] }, evolve }, transform: { columns: COLUMNS } });
+  let schemasBefore = 0;
+  const create = (identifiers: number[] | undefined) => async (catalog: SqlCatalog) => {
+    await catalog.createNamespace(['db']);
+    await catalog.createTable({ namespace: ['db'], name: 't' }, {
+      schema: {
+        type: 'struct',
+        'schema-id': 0,
+        fields: [{ id: 1, name: 'id', required: true, type: 'long' }, { id: 2, name: 'region', required: true, type: 'string' }, { id: 3, name: 'v', required: false, type: 'string' }],
+        ...(identifiers ? { 'identifier-field-ids': identifiers } : {}),
+      },
+    });
+    schemasBefore = (await Table.load(catalog, { namespace: ['db'], name: 't' })).metadata.schemas.length;
+  };
+  const records = [shard('s', [{ id: 1, region: 'eu', v: 'a' }, { id: 1, region: 'eu', v: 'b' }])];
+  // No identifier fields yet: the run would set them (a schema change), which evolve: false forbids.
+  await assert.rejects(run(config(false), records, undefined, create(undefined)), (e: Error) => {
+    assert.match(e.message, /^config: table\.evolve is false and the table db\.t's identifier fields \(its key\) are none, not table\.upsert\.key \[id\]: set table\.evolve: true/);
+    assert.match(e.message, /`floe table alter` does not change identifier fields/);
+    return true;
+  });
+  // Another key: the message offers the table's own.
+  await assert.rejects(run(config(false), records, undefined, create([2])), /identifier fields \(its key\) are \[region\], not table\.upsert\.key \[id\]: .*or set table\.upsert\.key to \[region\]/);
+  // The same key: runs, no schema change.
+  const same = await run(config(false), records, undefined, create([1]));
+  assert.deepEqual(same.rows, ['1|eu|b']);
+  assert.equal(same.table.metadata.schemas.length, schemasBefore);
+  // A table the run creates has the key from its creation: nothing to refuse, one schema.
+  const created = await run(config(false), records);
+  assert.deepEqual(created.rows, ['1|eu|b']);
+  assert.equal(created.table.metadata.schemas.length, 1);
+  assert.deepEqual(created.table.schema()['identifier-field-ids'], [created.table.schema().fields.find((f) => f.name === 'id')!.id]);
+  // evolve: true (the default) sets them on the existing table.
+  const evolved = await run(config(true), records, undefined, create(undefined));
+  assert.deepEqual(evolved.table.schema()['identifier-field-ids'], [1]);
+});
+
 test('upsert: partition specs changed by another writer mid-run stop the run before a commit whose deletes would miss rows', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'floe-upsert-specs-'));
   const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });

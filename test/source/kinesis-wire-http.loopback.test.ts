@@ -362,6 +362,40 @@ test('a large response then small ones: the buffer grows, is cut back, and every
   }
 });
 
+test('concurrent calls on many connections share the buffers: every body exact, each its own', async () => {
+  const p = pool({ maxSockets: 8 });
+  try {
+    let next = 0;
+    respond.fn = (s, req) => {
+      // Sizes and delays differ, so responses finish and buffers change hands in every order.
+      const id = Number(/"id":(\d+)/.exec(req.body)?.[1] ?? -1);
+      const body = `${id}:${String.fromCharCode(97 + (id % 26)).repeat(70_000 + ((id * 7919) % 50_000))}`;
+      const bytes = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      setTimeout(() => void writePieces(s, bytes, [Math.floor(bytes.length / 3), Math.floor((2 * bytes.length) / 3)]), (id * 13) % 7);
+    };
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const id = next++;
+          const r = await p.request(endpoint, HEAD.replace('Content-Length: 2', `Content-Length: ${`{"id":${id}}`.length}`), Buffer.from(`{"id":${id}}`), new AbortController().signal);
+          try {
+            const text = Buffer.from(r.body).toString('latin1');
+            const expected = `${id}:${String.fromCharCode(97 + (id % 26)).repeat(70_000 + ((id * 7919) % 50_000))}`;
+            assert.ok(text === expected, `call ${id}: ${text.slice(0, 20)}… (${text.length} bytes, expected ${expected.length})`);
+            await new Promise((res) => setTimeout(res, id % 3)); // held across other calls' reads
+            assert.ok(Buffer.from(r.body).toString('latin1') === expected, `call ${id} intact while held`);
+          } finally {
+            r.release();
+          }
+        }),
+      );
+    }
+    assert.ok(p.counts().sockets <= 8);
+  } finally {
+    p.destroy();
+  }
+});
+
 test('chunked error bodies are the SDK’s errors; a 200 split anywhere is the SDK’s page', async () => {
   const client = kinesisClientFromEnv({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: CREDS, maxAttempts: 1 });
   try {

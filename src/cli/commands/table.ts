@@ -8,6 +8,7 @@ import { AlreadyExistsError, ValidationError } from '../../errors.js';
 import { FileContent } from '../../iceberg/manifest-types.js';
 import { currentSchema, findSortOrder, findSpec } from '../../iceberg/metadata-lookup.js';
 import { schemaToString } from '../../iceberg/schema-display.js';
+import { columnName } from '../../iceberg/schema-index.js';
 import { planTableScan } from '../../query/table-scan.js';
 import type { JsonOut } from '../../query/result-values.js';
 import { list, pairs, parse, str, UsageError } from '../args.js';
@@ -56,7 +57,7 @@ export const TABLE_SPECS: Record<TableSub, CommandSpec> = {
   describe: {
     name: 'table describe',
     args: 'NAMESPACE.TABLE',
-    summary: "Prints a table's format version, location, metadata file, partition spec, sort order, current snapshot, properties and schema.",
+    summary: "Prints a table's format version, location, metadata file, partition spec, sort order, key (identifier fields), current snapshot, properties and schema.",
     flags: READ,
   },
   list: {
@@ -213,6 +214,8 @@ async function describe(catalog: Catalog, id: TableIdentifier, io: CommandIO, fo
   const spec = findSpec(md, md['default-spec-id']);
   const order = findSortOrder(md, md['default-sort-order-id']);
   const current = md.snapshots.find((s) => s['snapshot-id'] === md['current-snapshot-id']);
+  // The key (identifier fields) by name; an id the schema lacks (a broken table) shows as its id.
+  const identifierFields = (schema['identifier-field-ids'] ?? []).map((fid) => columnName(schema, fid) ?? String(fid));
   if (format === 'json') {
     io.stdout(
       JSON.stringify([
@@ -225,6 +228,7 @@ async function describe(catalog: Catalog, id: TableIdentifier, io: CommandIO, fo
           schema: JSON.parse(JSON.stringify(schema)),
           'partition-spec': spec?.fields ?? [],
           'sort-order': order?.fields ?? [],
+          'identifier-fields': identifierFields,
           properties: md.properties,
           'current-snapshot-id': md['current-snapshot-id']?.toString() ?? null,
           'current-snapshot-summary': current?.summary ?? null,
@@ -248,6 +252,7 @@ async function describe(catalog: Catalog, id: TableIdentifier, io: CommandIO, fo
     `Last updated     ${iso(md['last-updated-ms'])}`,
     `Partition spec   ${specText.replace(/\n/g, '\n                 ')}`,
     `Sort order       ${orderText}`,
+    `Key (identifier) ${identifierFields.length ? identifierFields.join(', ') : 'none'}`,
     `Current snapshot ${current ? `${current['snapshot-id']} (${current.summary.operation}, ${iso(current['timestamp-ms'])}, ${current.summary['total-records'] ?? '?'} records)` : 'none'}`,
     `Properties       ${Object.entries(md.properties).map(([k, v]) => `${k}=${v}`).join('\n                 ') || 'none'}`,
     `Schema (id ${schema['schema-id']}):`,
