@@ -104,17 +104,36 @@ test('crash: SIGKILL under add_columns loses, duplicates and re-adds nothing', {
       }
     })();
 
+    const snapshotCount = async (): Promise<number> => (await Table.load(catalog, ID)).metadata.snapshots?.length ?? 0;
+    const committedSince = async (before: number, maxMs: number): Promise<void> => {
+      const end = Date.now() + maxMs;
+      while (Date.now() < end && (await snapshotCount()) <= before) await sleep(100);
+    };
     const baseEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
     const points = ['afterWrite:0.5', 'beforeCommit:0.5', 'afterCommit:0.5', ''];
     const outcomes: string[] = [];
     const { cmd, args } = cli();
     for (let round = 0; round < 8; round++) {
       const point = points[round % points.length]!;
-      const child = spawn(cmd, [...args, 'run', '--config', configPath], { env: point ? { ...baseEnv, FLOE_CRASH_POINT: point } : baseEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+      const before = await snapshotCount();
+      const child = spawn(cmd, [...args, 'run', '--config', configPath], { env: point ? { ...baseEnv, FLOE_CRASH_POINT: point } : baseEnv, stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
-      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      let started: () => void = () => undefined;
+      const running = new Promise<void>((r) => (started = r));
+      const output = (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('started: writing')) started();
+      };
+      child.stdout?.on('data', output);
+      child.stderr?.on('data', output);
       const done = exited(child);
-      const killer = sleep(1200 + Math.floor(Math.random() * 1500)).then(() => child.kill('SIGKILL'));
+      // Killed 0 to 1.5 s after its first commit of this round, unless a crash point killed it
+      // first: a start through tsx takes seconds on a loaded machine, and a kill during it
+      // proves nothing (a fixed delay made the killed rounds commit nothing under load).
+      const killer = Promise.race([running, sleep(30_000)])
+        .then(() => committedSince(before, 30_000))
+        .then(() => sleep(Math.floor(Math.random() * 1500)))
+        .then(() => child.kill('SIGKILL'));
       const result = await Promise.race([done, killer.then(() => done)]);
       outcomes.push(`${point || 'random'}:${result.signal ?? result.code}`);
       assert.ok(result.signal === 'SIGKILL' || result.code === 0, `run exited unexpectedly (${JSON.stringify(result)}): ${stderr}`);
