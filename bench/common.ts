@@ -124,6 +124,15 @@ export function processMemory(pid: number): { rss: number; peak: number } | unde
   }
 }
 
+/**
+ * The `floe` command as users start it (`bin/floe`, which runs the compiled CLI with its V8 heap
+ * bound and `MALLOC_ARENA_MAX=2`): what the real-path benchmarks run, so that they measure the
+ * process users get, not a bare `node main.js`.
+ */
+export function floeBin(): string {
+  return new URL('../../bin/floe', import.meta.url).pathname;
+}
+
 /** The compiled CLI (`dist/src/cli/main.js`), next to the compiled benchmarks. */
 export function floeMain(): string {
   return new URL('../src/cli/main.js', import.meta.url).pathname;

@@ -37,7 +37,7 @@ import { readCheckpoint } from '../src/pipeline/checkpoint.js';
 import { KAFKA_SOURCE_ID } from '../src/source/kafka/kafka-position.js';
 import { startLocalKafka } from '../src/source/kafka/local-kafka.js';
 import { Table } from '../src/table/table.js';
-import { emitResult, eventPool, flag, floeMain, processMemory } from './common.js';
+import { emitResult, eventPool, flag, floeBin, processMemory } from './common.js';
 
 const events = Number(flag('events', '1000000'));
 const timeoutMs = Number(flag('timeout-seconds', '600')) * 1000;
@@ -136,10 +136,10 @@ function* lines(n: number): Generator<Uint8Array> {
   if (used > 0) yield Buffer.from(chunk.subarray(0, used));
 }
 
-/** `floe run` as a command: the compiled CLI, or the source through tsx when this runs from source. */
+/** `floe run` as a command: `bin/floe` as users start it, or the source through tsx when this runs from source. */
 function floeCommand(): string[] {
   if (FROM_SOURCE) return [process.execPath, '--import', 'tsx', fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))];
-  return [process.execPath, floeMain()];
+  return [floeBin()];
 }
 
 const pinned = (core: string, argv: string[]): [string, string[]] => (TASKSET && TWO_CORES ? ['taskset', ['-c', core, ...argv]] : [argv[0]!, argv.slice(1)]);

@@ -32,7 +32,7 @@ import { SqlCatalog } from '../src/catalog/sql/sql-catalog.js';
 import { snapshotForRef } from '../src/iceberg/snapshot.js';
 import { readCheckpoint } from '../src/pipeline/checkpoint.js';
 import { Table } from '../src/table/table.js';
-import { emitResult, eventPool, flag, floeMain, processMemory } from './common.js';
+import { emitResult, eventPool, flag, floeBin, processMemory } from './common.js';
 
 const shards = Number(flag('shards', '16'));
 const limits = process.argv.includes('--limits');
@@ -126,12 +126,20 @@ config.catalog = { ...config.catalog, warehouse: dir };
 const configPath = join(dir, 'floe.json');
 await writeFile(configPath, JSON.stringify(config));
 
-const nodeArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
-const [floeCmd, floeArgv] = pinned('0', [process.execPath, ...nodeArgs, floeMain(), 'run', '--config', configPath]);
+// `bin/floe` as users start it (its heap bound and malloc setting: bench/common.ts floeBin); it
+// execs Node, so the pid read below is floe's own.
+const profiling = cpuProfDir ? `--cpu-prof --cpu-prof-dir=${cpuProfDir}` : '';
+const [floeCmd, floeArgv] = pinned('0', [floeBin(), 'run', '--config', configPath]);
 const t0 = performance.now();
 const floe = spawn(floeCmd, floeArgv, {
   stdio: ['ignore', 'pipe', 'pipe'],
-  env: { ...process.env, AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING: '1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench' },
+  env: {
+    ...process.env,
+    ...(profiling ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${profiling}`.trim() } : {}),
+    AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING: '1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+  },
 });
 const pid = floe.pid!;
 let stderr = '';
