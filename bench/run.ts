@@ -72,7 +72,17 @@ const CORES = cpus().length;
 const commands: string[] = [];
 
 /** Runs `bench/<script>.js` in a child process (pinned to `cpus` when given) and parses its last JSON line. */
-async function runChild(script: string, args: string[], opts: { cpus?: string; nodeArgs?: string[]; timeoutMs?: number } = {}): Promise<Result> {
+/**
+ * How `bin/floe` starts `floe run` (its V8 heap bound and `MALLOC_ARENA_MAX=2`, unless the
+ * environment chooses): given to an in-process pipeline that stands beside `floe run` in a
+ * comparison, so that both sides pay the same collector and allocator settings.
+ */
+const asFloeRuns = (): { nodeArgs: string[]; env: Record<string, string> } => ({
+  nodeArgs: heapBoundArgs(process.env.NODE_OPTIONS),
+  env: { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' },
+});
+
+async function runChild(script: string, args: string[], opts: { cpus?: string; nodeArgs?: string[]; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Result> {
   const node = [...(opts.nodeArgs ?? []), join(benchDir, `${script}.js`), ...args];
   const pinned = opts.cpus !== undefined && TASKSET;
   const cmd = pinned ? 'taskset' : process.execPath;
@@ -81,7 +91,7 @@ async function runChild(script: string, args: string[], opts: { cpus?: string; n
   if (!commands.includes(shown)) commands.push(shown);
   process.stderr.write(`  $ ${shown}\n`);
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING: '1' } });
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env, AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING: '1' } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -226,7 +236,8 @@ async function kinesisPath(): Promise<KinesisPathResults> {
   // One shard is read at its 2 MB/s (about 12,000 events/s): fewer events keep the run short.
   const eventsFor = (shards: number) => String(shards === 1 ? Math.min(events, quick ? 50_000 : 200_000) : events);
   const fail = (what: Record<string, unknown>) => (e: Error) => ({ ...what, error: e.message }) as Result;
-  const memory = await runChild('throughput', ['--events', String(events), '--size', '150'], { cpus: '0' }).catch(fail({ bench: 'throughput' }));
+  // The in-memory pipeline as `floe run` runs (bin/floe's settings), beside `floe run` itself.
+  const memory = await runChild('throughput', ['--events', String(events), '--size', '150'], { cpus: '0', ...asFloeRuns() }).catch(fail({ bench: 'throughput' }));
   const duck = await runChild('duckdb-ref', ['--events', String(events), '--size', '150', '--threads', '1'], { cpus: '0' }).catch(fail({ bench: 'duckdb-native' }));
   const runs: Result[] = [];
   for (const shards of shardCounts) {
@@ -256,9 +267,9 @@ async function kinesisPath(): Promise<KinesisPathResults> {
 function kinesisPathMarkdown(k: KinesisPathResults): string[] {
   const md = ['## 7. The real Kinesis path', ''];
   md.push(
-    '`floe run` (the compiled CLI, pinned to core 0) reads a stream of 150-byte reference events from a fast local endpoint that speaks the Kinesis JSON 1.1 protocol (`bench/kinesis-fast-endpoint.ts`, its own process on core 1; every response pre-serialized, so the endpoint costs little) with the config of `examples/reference.yaml` (maintenance off), until every event is committed. ' +
+    '`floe run` (`bin/floe`, as users start it: its V8 heap bound and `MALLOC_ARENA_MAX=2`; pinned to core 0) reads a stream of 150-byte reference events from a fast local endpoint that speaks the Kinesis JSON 1.1 protocol (`bench/kinesis-fast-endpoint.ts`, its own process on core 1; every response pre-serialized, so the endpoint costs little) with the config of `examples/reference.yaml` (maintenance off), until every event is committed. ' +
       'The window runs from floe\'s `started` line to the commit that completes the events (the 1 s commit interval is inside it); CPU is floe\'s whole process (all threads) over that window, from `/proc`; peak RSS is its VmHWM; calls and records per call are counted by the endpoint. ' +
-      'Beside it, in the same run: the in-memory pipeline (`throughput.js`, MemorySource, 1 core) and DuckDB\'s native JSON → Parquet (1 thread) on the same number of events.',
+      'Beside it, in the same run: the in-memory pipeline (`throughput.js`, MemorySource, 1 core, with `bin/floe`\'s heap bound and malloc setting) and DuckDB\'s native JSON → Parquet (1 thread) on the same number of events.',
     '',
     '| source | shards | events | events/s | floe CPU per event | peak RSS | GetRecords calls | records per call | empty calls | endpoint CPU per event | exact |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
