@@ -16,6 +16,7 @@ import type {
   SourceMetrics,
   SourceRecord,
 } from './source.js';
+import { partitionMetrics } from './source.js';
 
 /** A partition's records: a fixed list, or a generator of record `i` (unbounded when `length` is Infinity). */
 export interface MemoryPartition {
@@ -217,24 +218,15 @@ export class MemorySource implements Source {
   }
 
   metrics(): SourceMetrics {
-    const partitions: PartitionMetrics[] = this.states.map((s) => ({
-      partitionId: s.p.id,
-      state: s.next >= s.p.length ? 'ended' : 'reading',
-      parents: [],
-      millisBehindLatest: 0,
-      recordsRead: s.read,
-      bytesRead: s.bytes,
-      throttles: 0,
-      retries: 0,
-      fetches: 0,
-      iteratorRenewals: 0,
-      bufferedRecords: 0,
-      bufferedBytes: 0,
-      peakBufferedRecords: 0,
-      peakBufferedBytes: 0,
-      lastPosition: s.next > 0 ? String(s.next - 1) : undefined,
-      committedPosition: s.committed,
-    }));
+    const partitions: PartitionMetrics[] = this.states.map((s) =>
+      partitionMetrics(s.p.id, s.next >= s.p.length ? 'ended' : 'reading', {
+        millisBehindLatest: 0,
+        recordsRead: s.read,
+        bytesRead: s.bytes,
+        lastPosition: s.next > 0 ? String(s.next - 1) : undefined,
+        committedPosition: s.committed,
+      }),
+    );
     return {
       recordsRead: partitions.reduce((a, p) => a + p.recordsRead, 0),
       bytesRead: partitions.reduce((a, p) => a + p.bytesRead, 0),

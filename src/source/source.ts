@@ -163,6 +163,32 @@ export interface PartitionMetrics {
   committedPosition: string | undefined;
 }
 
+/**
+ * A partition's metrics with nothing counted yet: no parents, zero counts, no positions; `known`
+ * sets what the source knows (every source builds its partitions' metrics from this one shape).
+ */
+export function partitionMetrics(partitionId: string, state: PartitionState, known: Partial<Omit<PartitionMetrics, 'partitionId' | 'state'>> = {}): PartitionMetrics {
+  return {
+    partitionId,
+    state,
+    parents: [],
+    millisBehindLatest: undefined,
+    recordsRead: 0,
+    bytesRead: 0,
+    throttles: 0,
+    retries: 0,
+    fetches: 0,
+    iteratorRenewals: 0,
+    bufferedRecords: 0,
+    bufferedBytes: 0,
+    peakBufferedRecords: 0,
+    peakBufferedBytes: 0,
+    lastPosition: undefined,
+    committedPosition: undefined,
+    ...known,
+  };
+}
+
 /** Source-wide metrics (sums over partitions; `millisBehindLatest` is the maximum). */
 export interface SourceMetrics {
   recordsRead: number;

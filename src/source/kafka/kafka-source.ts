@@ -45,6 +45,7 @@ import type {
   SourceMetrics,
   SourceRecord,
 } from '../source.js';
+import { partitionMetrics } from '../source.js';
 import { kafkaClientConfig, kafkaClientError, type KafkaConnectionSettings } from './kafka-client.js';
 import { kafkaCodec, lz4Decompress, snappyDecompress, zstdDecompressBatch } from './codecs.js';
 import { compareKafkaOffsets, KAFKA_SOURCE_ID, kafkaPartitionId, parseKafkaOffset, parseKafkaPartitionId } from './kafka-position.js';
@@ -715,24 +716,19 @@ export class KafkaSource implements Source {
   }
 
   metrics(): SourceMetrics {
-    const partitions: PartitionMetrics[] = [...this.parts.values()].map((s) => ({
-      partitionId: s.id,
-      state: this.failure ? 'failed' : s.owned ? 'reading' : 'done',
-      parents: [],
-      millisBehindLatest: undefined,
-      recordsRead: s.recordsRead,
-      bytesRead: s.bytesRead,
-      throttles: 0,
-      retries: 0,
-      fetches: s.fetches,
-      iteratorRenewals: 0,
-      bufferedRecords: s.buffer.length - s.head,
-      bufferedBytes: s.bufferedBytes,
-      peakBufferedRecords: s.peakBufferedRecords,
-      peakBufferedBytes: s.peakBufferedBytes,
-      lastPosition: s.handedOut?.toString(),
-      committedPosition: s.committed?.toString(),
-    }));
+    const partitions: PartitionMetrics[] = [...this.parts.values()].map((s) =>
+      partitionMetrics(s.id, this.failure ? 'failed' : s.owned ? 'reading' : 'done', {
+        recordsRead: s.recordsRead,
+        bytesRead: s.bytesRead,
+        fetches: s.fetches,
+        bufferedRecords: s.buffer.length - s.head,
+        bufferedBytes: s.bufferedBytes,
+        peakBufferedRecords: s.peakBufferedRecords,
+        peakBufferedBytes: s.peakBufferedBytes,
+        lastPosition: s.handedOut?.toString(),
+        committedPosition: s.committed?.toString(),
+      }),
+    );
     return {
       recordsRead: partitions.reduce((a, p) => a + p.recordsRead, 0),
       bytesRead: partitions.reduce((a, p) => a + p.bytesRead, 0),

@@ -16,7 +16,7 @@ import { SubscribeToShardCommand, type KinesisClient, type StartingPosition, typ
 import { FloeError } from '../../errors.js';
 import { Backoff, sleep } from '../../retry.js';
 import type { PartitionMetrics, PartitionState, RecordRun, SourceLogger, SourceRecord } from '../source.js';
-import { SHARD_END } from '../source.js';
+import { partitionMetrics, SHARD_END } from '../source.js';
 import { classifyKinesisError, describeError } from './client.js';
 import { deaggregate, hasKplMagic } from './kpl.js';
 import type { ReaderStart } from './lineage.js';
@@ -75,24 +75,7 @@ export class EfoShardReader {
       this.skip = { sequenceNumber: start.position.sequenceNumber, subSequence: start.position.subSequence };
     }
     signal.addEventListener('abort', this.wake, { once: true });
-    this.metrics = {
-      partitionId: shardId,
-      state: 'reading',
-      parents,
-      millisBehindLatest: undefined,
-      recordsRead: 0,
-      bytesRead: 0,
-      throttles: 0,
-      retries: 0,
-      fetches: 0,
-      iteratorRenewals: 0,
-      bufferedRecords: 0,
-      bufferedBytes: 0,
-      peakBufferedRecords: 0,
-      peakBufferedBytes: 0,
-      lastPosition: undefined,
-      committedPosition: undefined,
-    };
+    this.metrics = partitionMetrics(shardId, 'reading', { parents });
   }
 
   private readonly wake = (): void => this.space.notifyAll();

@@ -40,7 +40,7 @@ import type {
   SourceMetrics,
   SourceRecord,
 } from '../source.js';
-import { SHARD_END } from '../source.js';
+import { partitionMetrics, SHARD_END } from '../source.js';
 import { Backoff, sleep } from '../../retry.js';
 import { DEFAULT_KINESIS_BACKOFF, type KinesisBackoff } from './pacing.js';
 import {
@@ -419,24 +419,7 @@ export class KinesisSource implements Source {
       const base = reader ? { ...reader.metrics, state: reader.state } : this.finished.get(shardId);
       const m: PartitionMetrics = base
         ? { ...base }
-        : {
-            partitionId: shardId,
-            state: 'waiting',
-            parents: listedParents(node, this.shards),
-            millisBehindLatest: undefined,
-            recordsRead: 0,
-            bytesRead: 0,
-            throttles: 0,
-            retries: 0,
-            fetches: 0,
-            iteratorRenewals: 0,
-            bufferedRecords: 0,
-            bufferedBytes: 0,
-            peakBufferedRecords: 0,
-            peakBufferedBytes: 0,
-            lastPosition: undefined,
-            committedPosition: undefined,
-          };
+        : partitionMetrics(shardId, 'waiting', { parents: listedParents(node, this.shards) });
       if (d?.kind === 'done') m.state = 'done';
       else if (d?.kind === 'skip') m.state = 'skipped';
       else if (d?.kind === 'wait') m.state = 'waiting';

@@ -19,7 +19,7 @@
 import { GetShardIteratorCommand, type GetShardIteratorCommandInput, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { FloeError } from '../../errors.js';
 import type { PartitionMetrics, PartitionState, RecordRun, SourceLogger, SourceRecord } from '../source.js';
-import { SHARD_END } from '../source.js';
+import { partitionMetrics, SHARD_END } from '../source.js';
 import { Backoff, sleep } from '../../retry.js';
 import { nextCallTime, type KinesisBackoff, type PacingOptions } from './pacing.js';
 import { classifyKinesisError, describeError } from './client.js';
@@ -145,24 +145,7 @@ export class ShardReader {
     if (start.type === 'AFTER' && start.position.subSequence !== undefined) {
       this.skip = { sequenceNumber: start.position.sequenceNumber, subSequence: start.position.subSequence };
     }
-    this.metrics = {
-      partitionId: shardId,
-      state: 'reading',
-      parents,
-      millisBehindLatest: undefined,
-      recordsRead: 0,
-      bytesRead: 0,
-      throttles: 0,
-      retries: 0,
-      fetches: 0,
-      iteratorRenewals: 0,
-      bufferedRecords: 0,
-      bufferedBytes: 0,
-      peakBufferedRecords: 0,
-      peakBufferedBytes: 0,
-      lastPosition: undefined,
-      committedPosition: undefined,
-    };
+    this.metrics = partitionMetrics(shardId, 'reading', { parents });
   }
 
   /** Blocks (with records left) plus end markers waiting in the buffer: 0 when nothing waits. */
