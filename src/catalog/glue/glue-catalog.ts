@@ -67,7 +67,7 @@ import {
   type TableIdentifier,
 } from '../catalog.js';
 import { createTransactionMetadata, planCommit } from '../metadata-commit.js';
-import { purgeTableFiles } from '../sql/purge.js';
+import { assertPurged, purgeTableFiles } from '../sql/purge.js';
 import { newMetadataLocation, readTableMetadataFile, writeTableMetadataFile } from '../warehouse.js';
 import { awsErrorMessage, awsErrorName, glueClientFromEnv, isDefiniteRejection, isThrottling, isTransient, type GlueClientOptions } from './client.js';
 import {
@@ -480,15 +480,7 @@ export class GlueCatalog implements Catalog {
     }
     if (!toPurge) return;
     const result = await purgeTableFiles(this.ioFor(toPurge.metadata.location), toPurge.metadata, toPurge.metadataLocation);
-    if (result.failures.length > 0) {
-      const first = result.failures[0]!;
-      const why = first.error instanceof Error ? first.error.message : String(first.error);
-      throw new FloeError(
-        'PURGE_INCOMPLETE',
-        `catalog: table ${display} was dropped but ${result.failures.length} of its files could not be deleted (first: ${first.location}: ${why})`,
-        { cause: first.error },
-      );
-    }
+    assertPurged(display, result.failures);
   }
 
   /**

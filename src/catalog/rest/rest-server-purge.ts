@@ -11,7 +11,7 @@
 import { FloeError } from '../../errors.js';
 import type { FileIO } from '../../io/file-io.js';
 import { formatTableIdentifier, type Catalog, type TableIdentifier } from '../catalog.js';
-import { purgeTableFiles } from '../sql/purge.js';
+import { assertPurged, purgeTableFiles } from '../sql/purge.js';
 import { locationInside, type LocationPolicy } from './rest-server-locations.js';
 
 /** Raised by the confined FileIO for a location outside the table. */
@@ -60,11 +60,5 @@ export async function dropAndPurge(catalog: Catalog, id: TableIdentifier, policy
   if (refused.length > 0) {
     log(`floe catalog: purge of ${display}: left ${refused.length} file(s) outside the table's location in place (first: ${refused[0]!.location})`);
   }
-  if (failed.length > 0) {
-    const first = failed[0]!;
-    const why = first.error instanceof Error ? first.error.message : String(first.error);
-    throw new FloeError('PURGE_INCOMPLETE', `catalog: table ${display} was dropped but ${failed.length} of its files could not be deleted (first: ${first.location}: ${why})`, {
-      cause: first.error,
-    });
-  }
+  assertPurged(display, failed);
 }

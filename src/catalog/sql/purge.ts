@@ -7,7 +7,7 @@
  * Best effort: a file that cannot be read or deleted does not stop the rest; the caller gets the
  * list of failures.
  */
-import { NotFoundError } from '../../errors.js';
+import { FloeError, NotFoundError } from '../../errors.js';
 import { readManifest } from '../../iceberg/avro/manifest.js';
 import { readManifestList } from '../../iceberg/avro/manifest-list.js';
 import type { TableMetadata } from '../../iceberg/metadata.js';
@@ -70,4 +70,18 @@ export async function purgeTableFiles(io: FileIO, metadata: TableMetadata, metad
     }
   }
   return result;
+}
+
+/**
+ * The error of a purge that left files behind (`PURGE_INCOMPLETE`, naming how many and the first
+ * with its reason), thrown after the table was dropped; nothing when `failures` is empty.
+ * @throws FloeError `PURGE_INCOMPLETE`
+ */
+export function assertPurged(display: string, failures: PurgeResult['failures']): void {
+  const first = failures[0];
+  if (first === undefined) return;
+  const why = first.error instanceof Error ? first.error.message : String(first.error);
+  throw new FloeError('PURGE_INCOMPLETE', `catalog: table ${display} was dropped but ${failures.length} of its files could not be deleted (first: ${first.location}: ${why})`, {
+    cause: first.error,
+  });
 }

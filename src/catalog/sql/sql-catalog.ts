@@ -50,7 +50,7 @@ import { createTransactionMetadata, planCommit } from '../metadata-commit.js';
 import { defaultTableLocation, newMetadataLocation, readTableMetadataFile, writeTableMetadataFile } from '../warehouse.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, openSqliteDatabase, sqlitePathFromUri } from './db.js';
 import { BUSY_SLICE_MS, isSqliteBusy, retryWhileBusy } from './busy.js';
-import { purgeTableFiles } from './purge.js';
+import { assertPurged, purgeTableFiles } from './purge.js';
 import {
   childNamespacePattern,
   ensureCatalogSchema,
@@ -490,15 +490,7 @@ export class SqlCatalog implements Catalog, LocationFactsSource {
     }
     if (!toPurge) return;
     const result = await purgeTableFiles(this.ioFor(toPurge.metadata.location), toPurge.metadata, toPurge.metadataLocation);
-    if (result.failures.length > 0) {
-      const first = result.failures[0]!;
-      const why = first.error instanceof Error ? first.error.message : String(first.error);
-      throw new FloeError(
-        'PURGE_INCOMPLETE',
-        `catalog: table ${display} was dropped but ${result.failures.length} of its files could not be deleted (first: ${first.location}: ${why})`,
-        { cause: first.error },
-      );
-    }
+    assertPurged(display, result.failures);
   }
 
   async renameTable(from: TableIdentifier, to: TableIdentifier): Promise<void> {
