@@ -18,7 +18,7 @@ import { SqlCatalog } from '../../catalog/sql/sql-catalog.js';
 import { FloeError } from '../../errors.js';
 import { S3FileIO } from '../../io/s3.js';
 import { validateConfig } from '../../pipeline/config.js';
-import { REFERENCE_STREAM, REFERENCE_TABLE } from '../../pipeline/reference.js';
+import { REFERENCE_COLUMNS, REFERENCE_STREAM, REFERENCE_TABLE } from '../../pipeline/reference.js';
 import { QueryEngine } from '../../query/engine.js';
 import { openPipeline } from '../../run/run-pipeline.js';
 import { referenceEntries } from '../../source/kinesis/reference-events.js';
@@ -99,16 +99,7 @@ export async function quickstartKafka(io: CommandIO, count: number): Promise<num
       source: { type: 'kafka', brokers: kafka.brokers, topics: [REFERENCE_STREAM], group: 'floe-quickstart', session_timeout: '6s' },
       catalog: { uri: server.url },
       table: { name: REFERENCE_TABLE, create: true },
-      transform: {
-        columns: [
-          { name: 'event_id', type: 'string' },
-          { name: 'user_id', type: 'string' },
-          { name: 'event_type', type: 'string' },
-          { name: 'page', type: 'string' },
-          { name: 'event_time', type: 'timestamptz', path: 'timestamp' },
-          { name: 'processed_time', type: 'timestamptz', value: 'processing_time' },
-        ],
-      },
+      transform: { columns: REFERENCE_COLUMNS },
       commit: { interval: 1000 },
       maintenance: false,
     });
