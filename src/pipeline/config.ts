@@ -21,6 +21,7 @@ import { parseRoutedConfig, type RoutingConfig } from './config-routing.js';
 import { parseUpsertConfig, type UpsertConfig } from './config-upsert.js';
 import {
   compileTransform,
+  DERIVED_VALUES,
   parseColumnType,
   schemaForTransform,
   type ColumnMapping,
@@ -248,22 +249,6 @@ function positiveInt(v: unknown, where: string): number {
   throw new ValidationError(`config: ${where}: must be a positive integer, got ${JSON.stringify(v)}`);
 }
 
-const DERIVED_VALUES: DerivedValue[] = [
-  'processing_time',
-  'arrival_time',
-  'partition',
-  'shard',
-  'position',
-  'sequence_number',
-  'sub_sequence_number',
-  'partition_key',
-  'stream',
-  'key',
-  'timestamp',
-  'topic',
-  'offset',
-];
-
 function parseColumns(raw: unknown): ColumnMapping[] {
   const where = 'transform.columns';
   const entries: [string, unknown][] = Array.isArray(raw)
@@ -294,7 +279,7 @@ function parseColumns(raw: unknown): ColumnMapping[] {
     if (path) col.path = path;
     const value = optString(spec, 'value', at);
     if (value) {
-      if (!DERIVED_VALUES.includes(value as DerivedValue)) {
+      if (!(DERIVED_VALUES as readonly string[]).includes(value)) {
         throw new ValidationError(`config: ${at}.value: unknown '${value}' (one of ${DERIVED_VALUES.join(', ')})`);
       }
       col.value = value as DerivedValue;

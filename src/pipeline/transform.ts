@@ -18,24 +18,8 @@ import type { IcebergType, IcebergValue, NestedField, PrimitiveType, Schema } fr
 import type { SourceRecord } from '../source/source.js';
 import { findNumber, mayBeInexact, mayOverflow, sameDecimal, serializeJson, type PathSegment } from './json-text.js';
 
-/** Source metadata a column can take instead of a record field. */
-export type DerivedValue =
-  | 'processing_time'
-  | 'arrival_time'
-  | 'partition'
-  | 'shard'
-  | 'position'
-  | 'sequence_number'
-  | 'sub_sequence_number'
-  | 'partition_key'
-  | 'stream'
-  // Kafka: the record's key (UTF-8), its timestamp, topic and offset.
-  | 'key'
-  | 'timestamp'
-  | 'topic'
-  | 'offset';
-
-const DERIVED: ReadonlySet<string> = new Set([
+/** The source metadata a column can take instead of a record field (`value:` in the config). */
+export const DERIVED_VALUES = [
   'processing_time',
   'arrival_time',
   'partition',
@@ -45,11 +29,17 @@ const DERIVED: ReadonlySet<string> = new Set([
   'sub_sequence_number',
   'partition_key',
   'stream',
+  // Kafka: the record's key (UTF-8), its timestamp, topic and offset.
   'key',
   'timestamp',
   'topic',
   'offset',
-]);
+] as const;
+
+/** Source metadata a column can take instead of a record field. */
+export type DerivedValue = (typeof DERIVED_VALUES)[number];
+
+const DERIVED: ReadonlySet<string> = new Set(DERIVED_VALUES);
 
 /** How numbers are read as timestamps/dates when the record holds a number. */
 export type TimeFormat = 'iso' | 'epoch_s' | 'epoch_ms' | 'epoch_us';
