@@ -17,7 +17,7 @@ import { ensureStream } from '../src/source/kinesis/admin.js';
 import { kinesisClientFromEnv } from '../src/source/kinesis/client.js';
 import { putRecords } from '../src/source/kinesis/producer.js';
 import { startLocalKinesis } from '../src/source/local-kinesis.js';
-import { emitResult, flag, floeMain, liveEvent, median } from './common.js';
+import { emitResult, flag, floeBin, liveEvent, median } from './common.js';
 import { REFERENCE_COLUMNS } from './reference.js';
 
 const runs = Number(flag('runs', '5'));
@@ -49,7 +49,7 @@ async function once(run: number): Promise<{ startedMs: number; firstCommitMs: nu
     }),
   );
   const t0 = performance.now();
-  const floe = spawn(process.execPath, [floeMain(), 'run', '--config', configPath], {
+  const floe = spawn(floeBin(), ['run', '--config', configPath], {
     env: { ...process.env, AWS_REGION: 'us-east-1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
