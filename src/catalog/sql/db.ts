@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { FloeError, ValidationError } from '../../errors.js';
 import { ensureLocalDirectory } from '../local-directory.js';
+import { isSqliteBusy } from './busy.js';
 
 /**
  * Default time a writer waits for the database lock, in milliseconds. Opening waits inside
@@ -86,7 +87,7 @@ export function openSqliteDatabase(uri: string, busyTimeoutMs = DEFAULT_BUSY_TIM
     const db = new Database(path, { timeout: busyTimeoutMs });
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
     // WAL needs a file; an in-memory database keeps its own journal mode.
-    if (path !== ':memory:') db.pragma('journal_mode = WAL');
+    if (path !== ':memory:') ensureWal(db, busyTimeoutMs);
     // WAL with synchronous=NORMAL can lose the last commits on power loss; a catalog pointer
     // must be durable once commitTable returns, so keep FULL.
     db.pragma('synchronous = FULL');
@@ -94,5 +95,40 @@ export function openSqliteDatabase(uri: string, busyTimeoutMs = DEFAULT_BUSY_TIM
   } catch (e) {
     const detail = e instanceof Error ? e.message : String(e);
     throw new FloeError('CATALOG_UNAVAILABLE', `catalog: cannot open SQLite database ${path}: ${detail}`, { cause: e });
+  }
+}
+
+/** A cell nobody notifies: `Atomics.wait` on it is a plain sleep of the thread. */
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
+/** What {@link ensureWal} needs of a connection (better-sqlite3's `pragma`). */
+export interface PragmaConnection {
+  pragma(source: string, options: { simple: true }): unknown;
+}
+
+/**
+ * Puts the database in WAL mode. The mode is read first: WAL is a property of the file, so after
+ * the first open there is nothing to change and no lock to take (workers starting together, a
+ * `floe query` beside `floe run`). Converting needs the file to itself, and SQLite does not run
+ * the busy handler for that: a conversion that meets another connection fails at once with
+ * "database is locked" (seen once when two `floe run` workers started together in the scale-out
+ * benchmark). So a busy or refused conversion is tried again, sleeping 1, 2, 4 … 50 ms, until
+ * another connection has converted the file or `budgetMs` has passed; the thread sleeps, as
+ * SQLite's own busy handler does while opening.
+ * @throws the last busy error once the budget is spent
+ */
+export function ensureWal(db: PragmaConnection, budgetMs: number): void {
+  const deadline = Date.now() + budgetMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal') return;
+      const mode = String(db.pragma('journal_mode = WAL', { simple: true })).toLowerCase();
+      if (mode === 'wal') return;
+      // Refused without an error (another connection holds the file in rollback mode).
+      if (Date.now() >= deadline) throw new FloeError('CATALOG_UNAVAILABLE', `catalog: the SQLite journal mode stayed '${mode}': another connection holds the file`);
+    } catch (e) {
+      if (!isSqliteBusy(e) || Date.now() >= deadline) throw e;
+    }
+    Atomics.wait(SLEEPER, 0, 0, Math.min(50, 2 ** attempt));
   }
 }
