@@ -7,7 +7,11 @@
  *    maintenance on (the defaults of `floe run`, delete-file trigger included), against
  *  - the same table append-only (the same number of new rows every second, new keys), with the
  *    same maintenance;
- *  - and, maintenance off, the same queries after 0, 1, 5, 20, 50 upserts (uncompacted delete files).
+ *  - and, maintenance off, the same queries after 0, 1, 5, 20, 50 upserts (uncompacted delete files),
+ *    then (`--convert-deletes true`) the same with the equality deletes converted to position deletes after each step.
+ *
+ * `--convert-deletes true` runs the write phases with `maintenance.convert_deletes` on (off by
+ * default, as in `floe run`) and adds the converted growth pass.
  *
  *   node dist/bench/upserts.js --rows 10000000 --seconds 60      # the full run (npm run bench)
  *   node dist/bench/upserts.js --rows 1000000 --seconds 15 --steps 0,1,5,20   # under a minute
@@ -25,6 +29,7 @@ import { closeSharedDuckDB } from '../src/duckdb/instance.js';
 import type { DataFile } from '../src/iceberg/manifest-types.js';
 import type { Schema } from '../src/iceberg/types.js';
 import { MaintenanceScheduler, type MaintenanceEvent } from '../src/maintenance/scheduler.js';
+import { convertEqualityDeletes } from '../src/maintenance/convert-deletes.js';
 import { MAINTENANCE_DEFAULTS } from '../src/pipeline/config.js';
 import { QueryEngine } from '../src/query/engine.js';
 import { planTableScan } from '../src/query/table-scan.js';
@@ -46,6 +51,8 @@ const FILE_ROWS = Number(flag('file-rows', '1000000'));
 const SAMPLE_EVERY_MS = Number(flag('sample-every', '2')) * 1000;
 /** Query threads (DuckDB's default is every core: `floe query`'s). */
 const QUERY_THREADS = flag('query-threads', '');
+/** `maintenance.convert_deletes` on in the write phases (off: `floe run`'s default), and the converted growth pass. */
+const CONVERT = flag('convert-deletes', 'false') === 'true';
 if (!(ROWS > 0) || !(FRACTION > 0 && FRACTION <= 1) || !(SECONDS > 0) || STEPS.some((s) => !(s >= 0))) {
   throw new Error('bench: upserts: --rows, --fraction (0..1], --seconds and --steps must be positive');
 }
@@ -174,6 +181,8 @@ interface Phase {
   aggMs: { median: number; p90: number; max: number };
   compactions: number;
   compactionSeconds: number[];
+  conversions: number;
+  conversionSeconds: number[];
   maintenanceErrors: string[];
   finalRows: number;
 }
@@ -191,7 +200,11 @@ async function phase(mode: Phase['mode'], base: DataFile[], root: string): Promi
   const scheduler = new MaintenanceScheduler({
     catalog,
     tables: [id],
-    policy: maintenancePolicy({ ...MAINTENANCE_DEFAULTS, removeOrphans: { ...MAINTENANCE_DEFAULTS.removeOrphans, enabled: false } }),
+    policy: maintenancePolicy({
+      ...MAINTENANCE_DEFAULTS,
+      removeOrphans: { ...MAINTENANCE_DEFAULTS.removeOrphans, enabled: false },
+      convertDeletes: { ...MAINTENANCE_DEFAULTS.convertDeletes!, enabled: CONVERT },
+    }),
     onEvent: (e) => events.push(e),
   });
   scheduler.start();
@@ -232,6 +245,7 @@ async function phase(mode: Phase['mode'], base: DataFile[], root: string): Promi
   await catalog.close();
   await rm(dir, { recursive: true, force: true });
   const compactions = events.filter((e) => e.operation === 'compact' && !e.error);
+  const conversions = events.filter((e) => e.operation === 'convert-deletes' && !e.error);
   return {
     mode,
     commits: commitMs.length,
@@ -241,19 +255,30 @@ async function phase(mode: Phase['mode'], base: DataFile[], root: string): Promi
     aggMs: stats(samples.map((s) => s.aggMs)),
     compactions: compactions.length,
     compactionSeconds: compactions.map((e) => Math.round(e.durationMs / 100) / 10),
+    conversions: conversions.length,
+    conversionSeconds: conversions.map((e) => Math.round(e.durationMs / 100) / 10),
     maintenanceErrors: events.filter((e) => e.error).map((e) => `${e.operation}: ${e.error}`),
     finalRows,
   };
 }
 
-/** Maintenance off: query times after 0, 1, 5, … upserts (each one more delete file). */
-async function growth(base: DataFile[], root: string) {
+/**
+ * Maintenance off: query times after 0, 1, 5, … upserts (each one more delete file); `convert`:
+ * the equality deletes converted to position deletes after each step, before the queries.
+ */
+async function growth(base: DataFile[], root: string, convert = false) {
   const dir = await mkdtemp(join(root, 'growth-'));
   const { catalog, table } = await copyOfBase(base, dir);
-  const out: { deleteFiles: number; dataFiles: number; countMs: number; aggMs: number }[] = [];
+  const out: { deleteFiles: number; dataFiles: number; countMs: number; aggMs: number; convertMs?: number }[] = [];
   let done = 0;
   for (const step of [...STEPS].sort((a, b) => a - b)) {
     while (done < step) await upsert(table, randomKeys(ROWS), ++done);
+    let convertMs: number | undefined;
+    if (convert) {
+      const at = performance.now();
+      await convertEqualityDeletes(table);
+      convertMs = performance.now() - at;
+    }
     const count: number[] = [];
     const agg: number[] = [];
     for (let r = 0; r < 3; r++) {
@@ -261,7 +286,7 @@ async function growth(base: DataFile[], root: string) {
       agg.push((await timed(catalog, AGG_SQL)).ms);
     }
     const files = await fileCounts(table);
-    out.push({ ...files, countMs: median(sorted(count)), aggMs: median(sorted(agg)) });
+    out.push({ ...files, countMs: median(sorted(count)), aggMs: median(sorted(agg)), ...(convertMs !== undefined ? { convertMs } : {}) });
   }
   await catalog.close();
   await rm(dir, { recursive: true, force: true });
@@ -279,6 +304,7 @@ try {
   const appendOnly = await phase('append-only', base, root);
   const upserts = await phase('upserts', base, root);
   const steps = await growth(base, root);
+  const converted = CONVERT ? await growth(base, root, true) : undefined;
   emitResult({
     bench: 'upserts',
     rows: ROWS,
@@ -292,7 +318,9 @@ try {
     ratioAggMedian: upserts.aggMs.median / appendOnly.aggMs.median,
     ratioCountP90: upserts.countMs.p90 / appendOnly.countMs.p90,
     ratioAggP90: upserts.aggMs.p90 / appendOnly.aggMs.p90,
+    convertDeletes: CONVERT,
     growth: steps,
+    ...(converted ? { growthConverted: converted } : {}),
     peakRssMB: peakRss() / 1024 / 1024,
   });
 } finally {

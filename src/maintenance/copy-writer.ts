@@ -25,6 +25,7 @@ import { decimalParams, primitiveKind } from '../iceberg/schema-types.js';
 import type { IcebergType, IcebergValue, PrimitiveType, Schema } from '../iceberg/types.js';
 import type { FileIO } from '../io/file-io.js';
 import { fileUriToPath, isLocalLocation } from '../io/location.js';
+import { RemapFileIO } from '../io/remap.js';
 import { duckdbType } from '../duckdb/types.js';
 import { DEFAULT_TRUNCATE_LENGTH, LeafStats, readFooterInfo, type ParquetFileMetrics } from '../data/parquet-metrics.js';
 import { toDataFile } from '../data/data-file.js';
@@ -48,6 +49,8 @@ export interface CopyDataFileOptions {
   compression: ParquetCompression;
   /** Truncation of string and binary bounds; default 16. */
   boundsTruncateLength?: number;
+  /** Footer keys written before `iceberg.schema` (position delete files: `delete-type`). */
+  kvMetadata?: Readonly<Record<string, string>>;
   /**
    * Cancels the write: a running COPY is interrupted (DuckDB stops at its next vector), the
    * partial file is removed and a FloeError with code `ABORTED` thrown.
@@ -243,14 +246,17 @@ export async function copyToDataFile(opts: CopyDataFileOptions): Promise<DataFil
   }
   if (selects.length === 0) throw new FloeError('COMPACT_WRITE', `compact: ${location}: the schema has no column that can be written`);
 
-  const local = isLocalLocation(location);
+  // Where the FileIO really keeps `location`: a remapping one (`--path-map`, a copied fixture)
+  // stores it elsewhere, and DuckDB must write there, not at the recorded path.
+  const target = io instanceof RemapFileIO ? io.map(location) : location;
+  const local = isLocalLocation(target);
   const tmp = local ? undefined : await mkdtemp(join(tmpdir(), 'floe-compact-'));
-  const path = tmp ? join(tmp, `${randomUUID()}.parquet`) : fileUriToPath(location);
+  const path = tmp ? join(tmp, `${randomUUID()}.parquet`) : fileUriToPath(target);
   try {
     await ensureLocalDirectoryAsync(dirname(path), `compact: ${location}`);
     const copy =
       `COPY (SELECT ${selects.join(', ')} FROM (${opts.selectSql}) AS floe_rows) TO ${sqlString(path)} ` +
-      `(FORMAT parquet, COMPRESSION ${opts.compression}, FIELD_IDS {${fieldIds.join(', ')}}, ${icebergSchemaKv(schema)})`;
+      `(FORMAT parquet, COMPRESSION ${opts.compression}, FIELD_IDS {${fieldIds.join(', ')}}, ${icebergSchemaKv(schema, opts.kvMetadata)})`;
     const signal = opts.signal;
     const aborted = (cause?: unknown) =>
       new FloeError('ABORTED', `compact: ${location}: aborted while writing; nothing was committed`, cause === undefined ? undefined : { cause });

@@ -17,6 +17,23 @@ export interface MaintenancePolicy {
   removeOrphans: { enabled: boolean; intervalMs: number; olderThanMs: number; allowShortOlderThan: boolean };
   /** Merge manifests once the current snapshot has `minManifests` of them. */
   rewriteManifests: { enabled: boolean; intervalMs: number; minManifests: number };
+  /**
+   * Convert equality deletes to position deletes (`convert-deletes.ts`) once `minFiles` of them
+   * are live, checked every `intervalMs`; absent: off.
+   */
+  convertDeletes?: ConvertDeletesPolicy;
+}
+
+/**
+ * When equality deletes (an upsert table's, one file per commit) become position deletes: a read
+ * then anti-joins (file, row position) pairs instead of probing every key of every older data file.
+ * Cheap when the table has no equality delete (the snapshot summary says so).
+ */
+export interface ConvertDeletesPolicy {
+  enabled: boolean;
+  intervalMs: number;
+  /** Convert once this many equality delete files are live. */
+  minFiles: number;
 }
 
 /** Memory limit and spill directory of the scheduler's DuckDB instance (compaction). */

@@ -11,6 +11,8 @@
  * the other tasks one interval after start. The delete-file trigger (`compact.deleteFiles`) is a
  * second compaction task on its own, shorter interval that rewrites only partitions whose delete
  * files reach its thresholds, so an upsert table's deletes are compacted soon after they appear.
+ * Before all of them, on its own interval, `convertDeletes` (off unless configured) turns live
+ * equality deletes into position deletes (one join, no rewrite), so equality deletes live only seconds.
  *
  * A failed operation is reported (an event with `error`) and retried at its next interval; it
  * never stops the pipeline. `stop()` cancels between steps and waits for the running operation,
@@ -23,13 +25,14 @@ import { FloeError } from '../errors.js';
 import { DuckDB } from '../duckdb/instance.js';
 import { Table } from '../table/table.js';
 import { compactTable } from './compact.js';
+import { convertEqualityDeletes } from './convert-deletes.js';
 import { expireSnapshots } from './expire-snapshots.js';
 import { DEFAULT_MAINTENANCE_MEMORY_LIMIT, type MaintenanceDuckDBSettings, type MaintenancePolicy } from './policy.js';
 import { removeOrphanFiles } from './remove-orphans.js';
 import { rewriteManifests } from './rewrite-manifests.js';
 
 /** The maintenance operations. */
-export type MaintenanceOperation = 'compact' | 'rewrite-manifests' | 'expire-snapshots' | 'remove-orphans';
+export type MaintenanceOperation = 'convert-deletes' | 'compact' | 'rewrite-manifests' | 'expire-snapshots' | 'remove-orphans';
 
 /** A maintenance operation that changed something, or failed. */
 export interface MaintenanceEvent {
@@ -88,6 +91,10 @@ export class MaintenanceScheduler {
     const add = (operation: MaintenanceOperation, enabled: boolean, intervalMs: number, firstDelay = intervalMs, forDeletes = false) => {
       if (enabled) tasks.push({ operation, intervalMs, next: now + firstDelay, ...(forDeletes ? { forDeletes } : {}) });
     };
+    // First when several are due: the delete-file trigger then sees position deletes, and a
+    // compaction rewriting the same files finds fewer deletes to apply.
+    const conv = p.convertDeletes;
+    if (conv) add('convert-deletes', conv.enabled, conv.intervalMs);
     add('compact', p.compact.enabled, p.compact.intervalMs);
     const del = p.compact.deleteFiles;
     // After the regular compaction when both are due (it takes deletes too); a cheap check otherwise.
@@ -147,6 +154,16 @@ export class MaintenanceScheduler {
     }
   }
 
+  /** The scheduler's own DuckDB instance (compaction, conversion), opened at first use. */
+  private async db(): Promise<DuckDB> {
+    this.duckdb ??= await DuckDB.open({
+      threads: this.options.threads ?? 1,
+      memoryLimit: this.options.duckdb?.memoryLimitBytes ?? DEFAULT_MAINTENANCE_MEMORY_LIMIT,
+      ...(this.options.duckdb?.tempDirectory ? { tempDirectory: this.options.duckdb.tempDirectory } : {}),
+    });
+    return this.duckdb;
+  }
+
   private emit(e: MaintenanceEvent): void {
     try {
       this.options.onEvent(e);
@@ -169,17 +186,26 @@ export class MaintenanceScheduler {
       let changed: boolean;
       let details: MaintenanceEvent['details'];
       switch (operation) {
+        case 'convert-deletes': {
+          const r = await convertEqualityDeletes(table, { minFiles: p.convertDeletes?.minFiles ?? 1, duckdb: await this.db(), signal });
+          changed = r.snapshotId !== undefined;
+          details = {
+            snapshotId: r.snapshotId?.toString() ?? null,
+            removedEqualityDeleteFiles: r.removedEqualityDeleteFiles,
+            removedEqualityDeletes: r.removedEqualityDeletes,
+            addedPositionDeleteFiles: r.addedPositionDeleteFiles,
+            positions: r.positions,
+            attempts: r.attempts,
+          };
+          break;
+        }
         case 'compact': {
-          this.duckdb ??= await DuckDB.open({
-            threads: this.options.threads ?? 1,
-            memoryLimit: this.options.duckdb?.memoryLimitBytes ?? DEFAULT_MAINTENANCE_MEMORY_LIMIT,
-            ...(this.options.duckdb?.tempDirectory ? { tempDirectory: this.options.duckdb.tempDirectory } : {}),
-          });
+          const duckdb = await this.db();
           const trigger = forDeletes ? p.compact.deleteFiles : undefined;
           const r = await compactTable(table, {
             minInputFiles: p.compact.minFiles,
             targetFileSizeBytes: p.compact.targetFileSizeBytes,
-            duckdb: this.duckdb,
+            duckdb,
             signal,
             ...(trigger ? { deleteTrigger: { minDeleteFiles: trigger.minFiles, minDeleteRatio: trigger.minRatio } } : {}),
           });

@@ -318,6 +318,11 @@ export interface MaintenanceConfig {
   removeOrphans: { enabled: boolean; intervalMs: number; olderThanMs: number; allowShortOlderThan: boolean };
   /** Merge manifests once the current snapshot has `minManifests` of them. */
   rewriteManifests: { enabled: boolean; intervalMs: number; minManifests: number };
+  /**
+   * `convert_deletes`: equality deletes become position deletes (one join, no rewrite) once
+   * `minFiles` of them are live, checked every `intervalMs` (absent: off).
+   */
+  convertDeletes?: { enabled: boolean; intervalMs: number; minFiles: number };
 }
 
 /**
@@ -331,7 +336,14 @@ export const MAINTENANCE_DEFAULTS: MaintenanceConfig = {
   expireSnapshots: { enabled: true, intervalMs: 300_000, olderThanMs: 900_000, retainLast: 100 },
   removeOrphans: { enabled: true, intervalMs: 86_400_000, olderThanMs: 3 * 86_400_000, allowShortOlderThan: false },
   rewriteManifests: { enabled: true, intervalMs: 60_000, minManifests: 100 },
+  // Off unless asked for: at 3M rows under upserts it made reads slower, not faster (the
+  // position anti-join costs what the key anti-join does, and the conversions take CPU; bench/notes.md).
+  // When on, every 5 s: an upsert table's equality deletes (one file a commit) live about that long.
+  convertDeletes: { enabled: false, intervalMs: 5_000, minFiles: 1 },
 };
+
+/** `maintenance.convert_deletes`'s defaults (the same object as in {@link MAINTENANCE_DEFAULTS}). */
+const CONVERT_DELETES_DEFAULTS = MAINTENANCE_DEFAULTS.convertDeletes!;
 
 /** A task's section: omitted or `true` (defaults), `false` (off), or a mapping. */
 function task(raw: unknown, key: string, allowed: string[]): Obj | false {
@@ -352,13 +364,14 @@ function parseMaintenance(raw: unknown): MaintenanceConfig {
       expireSnapshots: { ...d.expireSnapshots, enabled: false },
       removeOrphans: { ...d.removeOrphans, enabled: false },
       rewriteManifests: { ...d.rewriteManifests, enabled: false },
+      convertDeletes: { ...CONVERT_DELETES_DEFAULTS, enabled: false },
     };
   }
   if (raw !== undefined && raw !== null && raw !== true && !isObj(raw)) {
     throw new ValidationError('config: maintenance: must be a mapping, true or false');
   }
   const m: Obj = isObj(raw) ? raw : {};
-  checkKeys(m, ['enabled', 'compact', 'expire_snapshots', 'remove_orphans', 'rewrite_manifests'], 'maintenance');
+  checkKeys(m, ['enabled', 'compact', 'expire_snapshots', 'remove_orphans', 'rewrite_manifests', 'convert_deletes'], 'maintenance');
   if (m.enabled !== undefined && typeof m.enabled !== 'boolean') throw new ValidationError('config: maintenance.enabled: must be true or false');
   if (m.enabled === false) return parseMaintenance(false);
   const interval = (o: Obj, where: string, dflt: number): number => {
@@ -374,7 +387,16 @@ function parseMaintenance(raw: unknown): MaintenanceConfig {
   const e = task(m.expire_snapshots, 'expire_snapshots', ['interval', 'older_than', 'retain_last']);
   const o = task(m.remove_orphans, 'remove_orphans', ['interval', 'older_than', 'allow_short_older_than']);
   const r = task(m.rewrite_manifests, 'rewrite_manifests', ['interval', 'min_manifests']);
+  // Off when omitted (unlike the other tasks): `true` or a mapping turns it on.
+  const cv = m.convert_deletes === undefined || m.convert_deletes === null ? false : task(m.convert_deletes, 'convert_deletes', ['interval', 'min_files']);
   return {
+    convertDeletes: cv
+      ? {
+          enabled: true,
+          intervalMs: interval(cv, 'maintenance.convert_deletes', CONVERT_DELETES_DEFAULTS.intervalMs),
+          minFiles: cv.min_files === undefined ? CONVERT_DELETES_DEFAULTS.minFiles : positiveInt(cv.min_files, 'maintenance.convert_deletes.min_files'),
+        }
+      : { ...CONVERT_DELETES_DEFAULTS, enabled: false },
     compact: c
       ? {
           enabled: true,

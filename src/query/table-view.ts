@@ -545,26 +545,68 @@ function equalityFieldPath(id: number, schema: Schema, metadata: TableMetadata, 
   throw new ValidationError(`query: ${what}: equality field id ${id} is in no schema of the table`);
 }
 
+/**
+ * The position deletes of the joined forms, as one anti-join on two integers: each data file with
+ * position deletes gets a number and is tagged with it and its row position; each position delete
+ * file is read once, its rows joined (on `file_path`, a small join on the delete side) to the
+ * numbers of the data files whose planned lists hold it, so a delete applies exactly where the
+ * per-file form applies it (the planner's lists: spec, partition and sequence numbers). Joining
+ * the big data side on the path text instead was slower than the key anti-join it replaces.
+ */
+class PositionDeletes {
+  constructor(private readonly prepare: (file: DataFile, role: string) => Promise<PreparedFile>) {}
+
+  private nextId = 0;
+  /** Delete file path → its local path and the (data file path, number) pairs it applies to. */
+  private readonly files = new Map<string, { localPath: string; targets: string[] }>();
+
+  /** The data file's position tags (number, position), or undefined without position deletes. */
+  async tags(task: FileScanTask): Promise<string | undefined> {
+    const dels = task.deletes.filter((d) => d.file.content === FileContent.POSITION_DELETES);
+    if (dels.length === 0) return undefined;
+    const id = this.nextId++;
+    for (const d of dels) {
+      let f = this.files.get(d.file.file_path);
+      if (!f) {
+        const prepared = await this.prepare(d.file, 'position delete file');
+        checkPositionDeleteFile(prepared, d);
+        this.files.set(d.file.file_path, (f = { localPath: prepared.localPath, targets: [] }));
+      }
+      // file_path holds the path as the manifest wrote it, so compare with the un-remapped path.
+      f.targets.push(`(${sqlString(task.file.file_path)}, ${id})`);
+    }
+    return `${id} AS "__floe_fid", file_row_number AS "__floe_pos"`;
+  }
+
+  /** The anti-join (undefined when no data file had position deletes). */
+  join(): string | undefined {
+    if (this.files.size === 0) return undefined;
+    const dels = [...this.files.values()].map(
+      (f) =>
+        `SELECT m."fid" AS "__floe_pfid", p."pos" AS "__floe_ppos" FROM read_parquet(${sqlString(f.localPath)}, hive_partitioning = false) AS p ` +
+        `JOIN (VALUES ${f.targets.join(', ')}) AS m("path", "fid") ON p."file_path" = m."path"`,
+    );
+    return `ANTI JOIN (${dels.join(' UNION ALL ')}) AS p ON p."__floe_pfid" = d."__floe_fid" AND p."__floe_ppos" = d."__floe_pos"`;
+  }
+}
+
+/** The position tags of a data file without position deletes (the joined forms' UNION ALL). */
+const NO_POSITION_TAGS = 'CAST(NULL AS INTEGER) AS "__floe_fid", CAST(NULL AS BIGINT) AS "__floe_pos"';
+
 function isParquet(f: DataFile): boolean {
   return f.file_format.toUpperCase() === 'PARQUET';
 }
 
 /**
- * Builds a DuckDB SELECT that reads the planned files and yields the table's rows, with the
- * schema's column names (top-level fields, in order) and DuckDB types. Data files with
- * identical layouts and no deletes are read together by one `read_parquet` call.
- * @throws UnsupportedError for non-Parquet data or delete files
+ * Reads each file's Parquet schema once (ids from the file, else the table's name mapping, else
+ * the names of `schema`): the `prepare` of {@link scanToSql} and {@link equalityDeletePositionsSql}.
  */
-export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
-  const { duckdb, io, metadata, schema, tasks } = opts;
-  const specs = new Map(metadata['partition-specs'].map((s) => [s['spec-id'], s]));
+function filePreparer(duckdb: DuckDB, io: FileIO, metadata: TableMetadata, schema: Schema): (file: DataFile, role: string) => Promise<PreparedFile> {
   const mappingText = metadata.properties['schema.name-mapping.default'];
   const tableMapping = mappingText ? parseNameMapping(mappingText) : undefined;
   const fallbackMapping = mappingFromSchema(schema);
-  const paths = fieldPaths(schema);
-
   const prepared = new Map<string, PreparedFile>();
-  const prepare = async (file: DataFile, role: string): Promise<PreparedFile> => {
+  return async (file: DataFile, role: string): Promise<PreparedFile> => {
     const key = file.file_path;
     const seen = prepared.get(key);
     if (seen) return seen;
@@ -581,6 +623,19 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
     prepared.set(key, p);
     return p;
   };
+}
+
+/**
+ * Builds a DuckDB SELECT that reads the planned files and yields the table's rows, with the
+ * schema's column names (top-level fields, in order) and DuckDB types. Data files with
+ * identical layouts and no deletes are read together by one `read_parquet` call.
+ * @throws UnsupportedError for non-Parquet data or delete files
+ */
+export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
+  const { duckdb, io, metadata, schema, tasks } = opts;
+  const specs = new Map(metadata['partition-specs'].map((s) => [s['spec-id'], s]));
+  const paths = fieldPaths(schema);
+  const prepare = filePreparer(duckdb, io, metadata, schema);
 
   const columns = schema.fields;
   const outputList = columns.map((f) => sqlIdent(f.name)).join(', ');
@@ -614,19 +669,24 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
   );
   if (scopes && scopes.groups.length > 0 && opts.perFileDeletes !== true) {
     selects.push(await selectWithJoinedDeletes(withDeletes, scopes));
+  } else if (opts.perFileDeletes !== true && withDeletes.length > 1 && withDeletes.every((w) => w.task.deletes.every((d) => d.file.content === FileContent.POSITION_DELETES))) {
+    // Position deletes only (an upsert table once maintenance converted its equality deletes):
+    // one anti-join over all the files instead of one per data file.
+    selects.push(await selectWithJoinedPositions(withDeletes));
   } else {
     for (const w of withDeletes) selects.push(await selectWithDeletes(w.task, w.data, w.projected, w.partitionValues, w.ctx));
   }
 
-  /** The anti-join on `file_row_number` of a task's position deletes (none: undefined). */
-  async function positionCondition(task: FileScanTask): Promise<string | undefined> {
-    const posDeletes = task.deletes.filter((d) => d.file.content === FileContent.POSITION_DELETES);
-    if (posDeletes.length === 0) return undefined;
-    const files = await Promise.all(posDeletes.map((d) => prepare(d.file, 'position delete file')));
-    for (const [i, f] of files.entries()) checkPositionDeleteFile(f, posDeletes[i]!);
-    const list = `[${files.map((f) => sqlString(f.localPath)).join(', ')}]`;
-    // file_path holds the path as the manifest wrote it, so compare with the un-remapped path.
-    return `NOT EXISTS (SELECT 1 FROM read_parquet(${list}, union_by_name = true, hive_partitioning = false) AS p WHERE p."file_path" = ${sqlString(task.file.file_path)} AND p."pos" = d."__floe_pos")`;
+  /** Data files with position deletes only, as one anti-join ({@link PositionDeletes}). */
+  async function selectWithJoinedPositions(items: DeleteItem[]): Promise<string> {
+    const positions = new PositionDeletes(prepare);
+    const branches: string[] = [];
+    for (const w of items) {
+      const posTags = (await positions.tags(w.task))!;
+      branches.push(`SELECT ${[...w.projected, posTags].join(', ')} FROM read_parquet(${sqlString(w.data.localPath)}, file_row_number = true, hive_partitioning = false)`);
+    }
+    const data = branches.map((b) => `(${b})`).join(' UNION ALL ');
+    return `SELECT ${columns.map((f) => `d.${sqlIdent(f.name)}`).join(', ')} FROM (${data}) AS d ${positions.join()!}`;
   }
 
   /** An equality delete file's key columns (`__floe_k_<id>`), checked to be in the file. */
@@ -647,26 +707,27 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
     const eqIds = [...new Set(plan.groups.flatMap((g) => g.ids))];
     const eqPaths = new Map<number, NestedField[]>();
     for (const id of eqIds) eqPaths.set(id, paths.get(id) ?? equalityFieldPath(id, schema, metadata, 'scan'));
-    const eqOut = eqIds.map((id) => `"__floe_eq_${id}"`).join(', ');
     // Data: each file once, tagged with its data sequence number and scope; files of the same
-    // layout, sequence number and scope without position deletes in one read_parquet.
+    // layout, sequence number and scope without position deletes in one read_parquet. Files with
+    // position deletes are read alone, tagged with their path and position for one more
+    // anti-join (`positionJoin`); the others carry NULLs there, which match nothing.
     const branches: string[] = [];
     const lists = new Map<string, { select: string; paths: string[] }>();
+    const positions = new PositionDeletes(prepare);
     for (const [i, w] of items.entries()) {
       const keys = eqIds.map((id) => `${fieldExpr(w.data.root, eqPaths.get(id)!, w.partitionValues, w.ctx)} AS "__floe_eq_${id}"`);
       const tags = `CAST(${w.task.dataSequenceNumber} AS BIGINT) AS "__floe_seq", ${plan.taskScopes[i]!} AS "__floe_scope"`;
-      const pos = await positionCondition(w.task);
-      if (pos === undefined) {
-        const select = [...w.projected, ...keys, tags].join(', ');
+      const posTags = await positions.tags(w.task);
+      if (posTags === undefined) {
+        const select = [...w.projected, ...keys, tags, NO_POSITION_TAGS].join(', ');
         const key = JSON.stringify([select, w.data.root]);
         const l = lists.get(key);
         if (l) l.paths.push(w.data.localPath);
         else lists.set(key, { select, paths: [w.data.localPath] });
         continue;
       }
-      const inner = [...w.projected, ...keys, `file_row_number AS "__floe_pos"`].join(', ');
       branches.push(
-        `SELECT ${outputList}, ${eqOut}, ${tags} FROM (SELECT ${inner} FROM read_parquet(${sqlString(w.data.localPath)}, file_row_number = true, hive_partitioning = false)) AS d WHERE ${pos}`,
+        `SELECT ${[...w.projected, ...keys, tags, posTags].join(', ')} FROM read_parquet(${sqlString(w.data.localPath)}, file_row_number = true, hive_partitioning = false)`,
       );
     }
     for (const l of lists.values()) {
@@ -695,6 +756,8 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
         joins.push(`ANTI JOIN (${dels.join(' UNION ALL ')}) AS ${e} ON ${match.join(' AND ')}`);
       }
     }
+    const posJoin = positions.join();
+    if (posJoin !== undefined) joins.push(posJoin);
     const data = branches.length === 1 ? branches[0]! : branches.map((b) => `(${b})`).join(' UNION ALL ');
     return `SELECT ${columns.map((f) => `d.${sqlIdent(f.name)}`).join(', ')} FROM (${data}) AS d ${joins.join(' ')}`;
   }
@@ -763,6 +826,82 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
     if (bound.op !== 'true') sql = `SELECT * FROM (${sql}) AS t WHERE ${filterToSql(bound, schema)}`;
   }
   return sql;
+}
+
+/** Inputs of {@link equalityDeletePositionsSql}: {@link ScanToSqlOptions} without filter or forms. */
+export type DeletePositionsOptions = Pick<ScanToSqlOptions, 'duckdb' | 'io' | 'metadata' | 'schema' | 'tasks'>;
+
+/**
+ * A DuckDB SELECT of the positions of the rows that the tasks' equality deletes delete: columns
+ * `file_path` (the data file's path as the manifest wrote it) and `pos` (its `file_row_number`),
+ * each position once, unordered. Equality deletes are matched exactly as {@link scanToSql} applies
+ * them (the same key expressions, `IS NOT DISTINCT FROM`, the sequence-number and scope rule of
+ * `delete-scopes.ts`), as a semi-join where the read has an anti-join: what the read would
+ * remove. Rows the tasks' position deletes already delete are left out (a key upserted again
+ * would otherwise name its older, already converted positions at every conversion). Undefined when
+ * no task has an equality delete, or when the tasks' delete lists are not the spec's rule (tasks
+ * not built by the planner).
+ * @throws UnsupportedError for non-Parquet data or delete files
+ */
+export async function equalityDeletePositionsSql(opts: DeletePositionsOptions): Promise<string | undefined> {
+  const { duckdb, io, metadata, schema } = opts;
+  const specs = new Map(metadata['partition-specs'].map((s) => [s['spec-id'], s]));
+  const tasks = opts.tasks.filter((t) => t.deletes.some((d) => d.file.content === FileContent.EQUALITY_DELETES));
+  if (tasks.length === 0) return undefined;
+  const plan = equalityDeleteScopes(tasks, specs);
+  if (!plan || plan.groups.length === 0) return undefined;
+  const prepare = filePreparer(duckdb, io, metadata, schema);
+  const paths = fieldPaths(schema);
+  const eqIds = [...new Set(plan.groups.flatMap((g) => g.ids))];
+  const eqPaths = new Map<number, NestedField[]>();
+  for (const id of eqIds) eqPaths.set(id, paths.get(id) ?? equalityFieldPath(id, schema, metadata, 'delete positions'));
+
+  const branches: string[] = [];
+  const positions = new PositionDeletes(prepare);
+  for (const [i, t] of tasks.entries()) {
+    const data = await prepare(t.file, 'data file');
+    const ctx: ProjectionContext = { what: `data file ${t.file.file_path}`, depth: 0 };
+    const partitionValues = identityPartitionValues(t, specs.get(t.specId));
+    const keys = eqIds.map((id) => `${fieldExpr(data.root, eqPaths.get(id)!, partitionValues, ctx)} AS "__floe_eq_${id}"`);
+    // Rows the task's position deletes already delete are left out (one anti-join over all the
+    // files, `PositionDeletes`): a position is named once.
+    const posTags = (await positions.tags(t)) ?? `CAST(NULL AS INTEGER) AS "__floe_fid", file_row_number AS "__floe_pos"`;
+    branches.push(
+      `SELECT ${sqlString(t.file.file_path)} AS "__floe_file", ${posTags}, ${keys.join(', ')}, ` +
+        `CAST(${t.dataSequenceNumber} AS BIGINT) AS "__floe_seq", ${plan.taskScopes[i]!} AS "__floe_scope" ` +
+        `FROM read_parquet(${sqlString(data.localPath)}, file_row_number = true, hive_partitioning = false)`,
+    );
+  }
+  const semis: string[] = [];
+  for (const g of plan.groups) {
+    for (const global of [true, false]) {
+      const dels: string[] = [];
+      for (const { ref, scope } of g.files) {
+        if ((scope === GLOBAL_SCOPE) !== global) continue;
+        const f = await prepare(ref.file, 'equality delete file');
+        const dwhat = `equality delete file ${ref.file.file_path}`;
+        const cols = (ref.file.equality_ids ?? []).map((id) => {
+          const path = eqPaths.get(id)!;
+          // The delete file must hold every equality column (spec); a missing one is corrupt.
+          if (!locate(f.root, path)) throw new ValidationError(`query: ${dwhat}: equality field ${id} is not in the file`);
+          return `${fieldExpr(f.root, path, new Map(), { what: dwhat, depth: 0 })} AS "__floe_k_${id}"`;
+        });
+        dels.push(
+          `SELECT ${cols.join(', ')}, CAST(${ref.dataSequenceNumber} AS BIGINT) AS "__floe_dseq", ${scope} AS "__floe_dscope" FROM read_parquet(${sqlString(f.localPath)}, hive_partitioning = false)`,
+        );
+      }
+      if (dels.length === 0) continue;
+      const match = g.ids.map((id) => `e."__floe_k_${id}" IS NOT DISTINCT FROM d."__floe_eq_${id}"`);
+      if (!global) match.push(`e."__floe_dscope" = d."__floe_scope"`);
+      match.push(`e."__floe_dseq" > d."__floe_seq"`);
+      semis.push(`SELECT d."__floe_file" AS "file_path", d."__floe_pos" AS "pos" FROM floe_data AS d SEMI JOIN (${dels.join(' UNION ALL ')}) AS e ON ${match.join(' AND ')}`);
+    }
+  }
+  const union = branches.length === 1 ? branches[0]! : branches.map((b) => `(${b})`).join(' UNION ALL ');
+  const posJoin = positions.join();
+  const data = posJoin === undefined ? union : `SELECT d.* FROM (${union}) AS d ${posJoin}`;
+  // UNION (not ALL): a row deleted by a global and a scoped delete is one position.
+  return `WITH floe_data AS (${data}) ${semis.length === 1 ? semis[0]! : semis.map((s) => `(${s})`).join(' UNION ')}`;
 }
 
 function locate(root: FileNode, path: NestedField[]): FileNode | undefined {

@@ -36,6 +36,7 @@ export function maintenancePolicy(config: MaintenanceConfig): MaintenancePolicy 
     expireSnapshots: { enabled: e.enabled, intervalMs: e.intervalMs, olderThanMs: e.olderThanMs, retainLast: e.retainLast },
     removeOrphans: { enabled: o.enabled, intervalMs: o.intervalMs, olderThanMs: o.olderThanMs, allowShortOlderThan: o.allowShortOlderThan },
     rewriteManifests: { enabled: r.enabled, intervalMs: r.intervalMs, minManifests: r.minManifests },
+    ...(config.convertDeletes ? { convertDeletes: { ...config.convertDeletes } } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * `floe maintain compact|expire-snapshots|remove-orphans|rewrite-manifests` against a temporary
+ * `floe maintain compact|expire-snapshots|remove-orphans|rewrite-manifests|convert-deletes` against a temporary
  * warehouse: JSON output and exit codes, rows unchanged through `floe query`, file and snapshot
  * counts dropping, bad usage (exit 2, naming the flag), a missing table (exit 1), and the progress
  * bar drawn on stderr when the output is a terminal.
@@ -210,5 +210,40 @@ describe('floe maintain remove-orphans: the window floor and tables that do not 
     assertFails(r, 1, /remove-orphans: db\.parent: refused, nothing deleted: .*contains the warehouse root/, /contains the catalog database .*catalog\.db/, /overlapping tables: db\.events/);
     assert.ok(existsSync(join(warehouse, 'catalog.db')), 'catalog.db is still there');
     assert.deepEqual((await cliJson(wh('table', 'list', 'db'))).map((t) => t.table), ['events', 'parent']);
+  });
+});
+
+describe('floe maintain convert-deletes', () => {
+  let warehouse: string;
+  const wh = (...argv: string[]) => [...argv, '--warehouse', warehouse];
+  before(() => {
+    warehouse = mkdtempSync(join(tmpdir(), 'floe-cli-convert-'));
+  });
+  after(() => rmSync(warehouse, { recursive: true, force: true }));
+
+  test('equality deletes become position deletes; rows unchanged; nothing left to do the second time', async () => {
+    const r = await runCli(wh('table', 'create', 'db.t', '--schema', 'id long not null, v string'));
+    assert.equal(r.code, 0, r.stderr);
+    const catalog = await openCatalog({ warehouse });
+    try {
+      const table = await Table.load(catalog, { namespace: ['db'], name: 't' });
+      await table.upsert([0, 1, 2, 3].map((i) => ({ id: BigInt(i), v: 'a' })), { key: ['id'] });
+      await table.upsert([{ id: 1n, v: 'b' }], { deletes: [{ id: 2n }] });
+    } finally {
+      await catalog.close();
+    }
+    const rows = async () => JSON.stringify(await cliJson(wh('query', 'SELECT id, v FROM db.t ORDER BY id')));
+    const before = await rows();
+    assert.equal(before, JSON.stringify([{ id: 0, v: 'a' }, { id: 1, v: 'b' }, { id: 3, v: 'a' }]));
+    const [row] = await cliJson(wh('maintain', 'convert-deletes', 'db.t'));
+    assert.equal(row!.removed_equality_delete_files, 2);
+    assert.equal(row!.added_position_delete_files, 1);
+    assert.equal(row!.positions, 2);
+    assert.equal(await rows(), before);
+    const kinds = (await cliJson(wh('table', 'files', 'db.t'))).map((f) => f.content).filter((c) => c !== 'data');
+    assert.equal(kinds.length, 1, JSON.stringify(kinds));
+    const [again] = await cliJson(wh('maintain', 'convert-deletes', 'db.t'));
+    assert.equal(again!.snapshot_id, null);
+    assertFails(await runCli(wh('maintain', 'convert-deletes', 'db.t', '--min-files', '0')), 2, /--min-files/);
   });
 });

@@ -13,7 +13,9 @@
  *   unpartitioned. icebird 0.3.1 ignores a delete file's partition (it applies every equality
  *   delete to every older data file), which gives the same rows only when no key is in two
  *   partitions: true for floe's layouts (partitioned deletes only when the key determines the
- *   partition; otherwise one unpartitioned spec, which applies everywhere anyway).
+ *   partition; otherwise one unpartitioned spec, which applies everywhere anyway). Then, with the
+ *   equality deletes converted to position deletes (`maintenance.convert_deletes`), icebird and
+ *   `floe query` still read the same rows.
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -34,6 +36,7 @@ import type { FileIO } from '../../src/io/file-io.js';
 import { LocalFileIO } from '../../src/io/local.js';
 import { RemapFileIO } from '../../src/io/remap.js';
 import { compactTable } from '../../src/maintenance/compact.js';
+import { convertEqualityDeletes } from '../../src/maintenance/convert-deletes.js';
 import { QueryEngine } from '../../src/query/engine.js';
 import { Table } from '../../src/table/table.js';
 import { cliJson } from '../cli/helpers.js';
@@ -117,6 +120,57 @@ describe('Iceberg Java’s equality deletes (fixture java_eq_deletes_partitioned
       const entries = await liveEntries(table.io, table.metadata);
       assert.ok(entries.every((e) => e.file.content === FileContent.DATA));
       // Java's snapshots are untouched: each still reads its count (INDEX.md: 4, 3, 2, 4, 3).
+      const counts = fx.entry.expected.snapshotCounts!;
+      for (const [sid, n] of Object.entries(counts)) assert.equal((await rows(BigInt(sid))).length, n, `snapshot ${sid}`);
+    } finally {
+      await catalog.close();
+    }
+  });
+
+  test('floe converts a copy’s equality deletes to position deletes: the expected rows, old snapshots as Java wrote them', async () => {
+    const fx = openFixture(FIXTURE);
+    const copy = join(dir, 'copy-convert');
+    cpSync(fx.root, copy, { recursive: true });
+    const io = new RemapFileIO([{ from: fx.entry.pathPrefix, to: `${copy}/` }], new LocalFileIO());
+    const catalog = new SqlCatalog({ name: 'java', uri: join(dir, 'catalog-convert.db'), warehouse: join(dir, 'wh-convert'), io });
+    try {
+      await catalog.createNamespace(['mydb']);
+      const id: TableIdentifier = { namespace: ['mydb'], name: 'mytable_partitioned' };
+      await catalog.registerTable(id, `${fx.entry.pathPrefix}${fx.entry.metadata}`);
+      const table = await Table.load(catalog, id);
+      const rows = async (snapshotId?: bigint) => {
+        const engine = await QueryEngine.open({ catalog, threads: 1, ...(snapshotId !== undefined ? { snapshotId } : {}) });
+        try {
+          const r = await engine.query('SELECT id, name, CAST(bir AS VARCHAR) FROM mydb.mytable_partitioned ORDER BY id');
+          return r.rows.map((x) => x.map((v) => (typeof v === 'bigint' ? Number(v) : v)));
+        } finally {
+          engine.close();
+        }
+      };
+      const expected = [
+        [1, 'a', '2025-01-01'],
+        [4, 'd', '2025-01-04'],
+        [5, 'e', '2025-01-05'],
+      ];
+      const r = await convertEqualityDeletes(table);
+      // Partitions b, c and f: each row deleted by Java's partition-scoped equality deletes.
+      assert.equal(r.removedEqualityDeleteFiles, 3);
+      assert.equal(r.addedPositionDeleteFiles, 3);
+      assert.equal(r.positions, 3);
+      assert.deepEqual(await rows(), expected, 'after conversion');
+      await table.refresh();
+      const snap = table.currentSnapshot()!;
+      assert.equal(snap.summary.operation, 'replace');
+      assert.equal(snap.summary['total-equality-deletes'], '0');
+      assert.equal(snap.summary['total-position-deletes'], '3');
+      const entries = await liveEntries(table.io, table.metadata);
+      const deletes = entries.filter((e) => e.file.content !== FileContent.DATA);
+      assert.ok(deletes.length === 3 && deletes.every((e) => e.file.content === FileContent.POSITION_DELETES));
+      // Each in its data file's (Java's) spec and partition.
+      const data = entries.filter((e) => e.file.content === FileContent.DATA);
+      for (const d of deletes) {
+        assert.ok(data.some((x) => x.manifest.partition_spec_id === d.manifest.partition_spec_id && JSON.stringify(x.file.partition) === JSON.stringify(d.file.partition)));
+      }
       const counts = fx.entry.expected.snapshotCounts!;
       for (const [sid, n] of Object.entries(counts)) assert.equal((await rows(BigInt(sid))).length, n, `snapshot ${sid}`);
     } finally {
@@ -278,6 +332,26 @@ describe('icebird reads floe’s upsert tables as floe query does', () => {
     test(`${t.name}: icebird, floe query and the upserts agree`, async () => {
       const table = written.get(t.name)!;
       assert.ok(Number(table.currentSnapshot()!.summary['total-equality-deletes']) > 0, 'the table holds equality deletes');
+      const floe = await cliJson(['query', '--warehouse', warehouse, `SELECT id, v FROM db.${t.name} ORDER BY id`]);
+      assert.deepEqual(
+        floe.map((r) => `${String(r.id)}|${String(r.v)}`),
+        expectedRows,
+      );
+      const tableUrl = `${served.base}/${relative(warehouse, table.location).split(sep).join('/')}`;
+      const rows = await withWarehouseFetch(warehouse, served, () => icebergRead({ tableUrl, metadataFileName: basename(table.metadataLocation) }));
+      const theirs = rows.map((r) => `${String(r.id)}|${String(r.v)}`).sort((a, b) => Number(BigInt(a.split('|')[0]!) - BigInt(b.split('|')[0]!)));
+      assert.deepEqual(theirs, expectedRows);
+    });
+  }
+
+  // The same tables once maintenance converted their equality deletes to position deletes.
+  for (const t of tables) {
+    test(`${t.name}: after convert-deletes (position deletes only), icebird and floe query still agree`, async () => {
+      const table = written.get(t.name)!;
+      const r = await convertEqualityDeletes(table);
+      assert.ok(r.positions > 0 && r.addedPositionDeleteFiles > 0, JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+      await table.refresh();
+      assert.equal(table.currentSnapshot()!.summary['total-equality-deletes'], '0');
       const floe = await cliJson(['query', '--warehouse', warehouse, `SELECT id, v FROM db.${t.name} ORDER BY id`]);
       assert.deepEqual(
         floe.map((r) => `${String(r.id)}|${String(r.v)}`),

@@ -43,6 +43,7 @@ test('runner: the maintenance section maps to the policy setting for setting; th
     expire_snapshots: { interval: '11s', older_than: '2h', retain_last: 4 },
     remove_orphans: { interval: '13s', older_than: '2h', allow_short_older_than: true },
     rewrite_manifests: false,
+    convert_deletes: { interval: '2s', min_files: 3 },
   };
   const c = config('/w', { maintenance: raw, duckdb: { memory_limit: '100MB', temp_directory: '/spill' } });
   const policy = maintenancePolicy(c.maintenance!);
@@ -57,6 +58,7 @@ test('runner: the maintenance section maps to the policy setting for setting; th
     expireSnapshots: { enabled: true, intervalMs: 11_000, olderThanMs: 7_200_000, retainLast: 4 },
     removeOrphans: { enabled: true, intervalMs: 13_000, olderThanMs: 7_200_000, allowShortOlderThan: true },
     rewriteManifests: { ...MAINTENANCE_DEFAULTS.rewriteManifests, enabled: false },
+    convertDeletes: { enabled: true, intervalMs: 2000, minFiles: 3 },
   });
   assert.deepEqual(maintenancePolicy(MAINTENANCE_DEFAULTS), MAINTENANCE_DEFAULTS);
   assert.deepEqual(maintenanceDuckDB(c.duckdb), { memoryLimitBytes: 100 * 1024 * 1024, tempDirectory: '/spill' });

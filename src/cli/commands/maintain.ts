@@ -1,5 +1,5 @@
 /**
- * `floe maintain compact|expire-snapshots|remove-orphans|rewrite-manifests NAMESPACE.TABLE`: table
+ * `floe maintain compact|expire-snapshots|remove-orphans|rewrite-manifests|convert-deletes NAMESPACE.TABLE`: table
  * maintenance on demand (the same operations `floe run` schedules from its `maintenance` policy).
  * Each prints one row describing what it did (remove-orphans: one row per orphan file), as a table
  * or with `--format json|csv`; a progress bar goes to stderr when the output is a terminal.
@@ -12,6 +12,7 @@ import { catalogLocationFacts, describeConflicts, findLocationConflicts, tableRo
 import { FloeError, ValidationError } from '../../errors.js';
 import { remapLocation, type PathMapping } from '../../io/remap.js';
 import { compactTable } from '../../maintenance/compact.js';
+import { convertEqualityDeletes } from '../../maintenance/convert-deletes.js';
 import { expireSnapshots } from '../../maintenance/expire-snapshots.js';
 import type { MaintenanceProgress } from '../../maintenance/progress.js';
 import { DEFAULT_ORPHAN_AGE_MS, removeOrphanFiles } from '../../maintenance/remove-orphans.js';
@@ -27,7 +28,7 @@ import { FORMAT_FLAG, formatPlain, parseFormat, type OutputFormat } from '../for
 import { renderGroup, renderUsage, type CommandGroup, type CommandSpec, type FlagSpec, type FlagSpecs } from '../help.js';
 import type { CommandIO } from '../io.js';
 
-const SUBCOMMANDS = ['compact', 'expire-snapshots', 'remove-orphans', 'rewrite-manifests'] as const;
+const SUBCOMMANDS = ['compact', 'expire-snapshots', 'remove-orphans', 'rewrite-manifests', 'convert-deletes'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
 
 const COMMON: FlagSpecs = { ...CATALOG_FLAGS, ...PATH_MAP_FLAG, ...FORMAT_FLAG };
@@ -79,6 +80,16 @@ export const MAINTAIN_SPECS: Record<Sub, CommandSpec> = {
     flags: {
       'target-manifest-size': { type: 'string', value: 'SIZE', help: "the size of the manifests written (default the table's commit.manifest.target-size-bytes, else 8MB)" },
       'min-manifests': { type: 'string', value: 'N', help: 'rewrites only when there are at least N manifests (default 2)' },
+      ...COMMON,
+    },
+  },
+  'convert-deletes': {
+    name: 'maintain convert-deletes',
+    args: 'NAMESPACE.TABLE',
+    summary:
+      'Turns the live equality deletes (upserts) into position deletes: one join finds the rows they delete; no data file is rewritten (format v2 tables).',
+    flags: {
+      'min-files': { type: 'string', value: 'N', help: 'converts only when at least N equality delete files are live (default 1)' },
       ...COMMON,
     },
   },
@@ -178,6 +189,7 @@ export async function maintainCommand(argv: string[], io: CommandIO): Promise<nu
     retainLast: count(values, 'retain-last', 1),
     targetManifestSize: size(values, 'target-manifest-size'),
     minManifests: count(values, 'min-manifests', 1),
+    minFiles: count(values, 'min-files', 1),
   };
   if (sub === 'remove-orphans') {
     const consent = values['allow-short-older-than'] === true || values['dry-run'] === true;
@@ -245,6 +257,7 @@ async function run(
     retainLast: number | undefined;
     targetManifestSize: number | undefined;
     minManifests: number | undefined;
+    minFiles: number | undefined;
   },
   onProgress: ((p: MaintenanceProgress) => void) | undefined,
 ): Promise<Output> {
@@ -334,6 +347,14 @@ async function run(
       return {
         columns: ['table', 'snapshot_id', 'manifests_before', 'manifests_after', 'replaced_manifests', 'created_manifests', 'entries', 'duration_ms'],
         rows: [[r.table, id(r.snapshotId), r.manifestsBefore, r.manifestsAfter, r.replacedManifests, r.createdManifests, r.entries, r.durationMs]],
+        failedDeletes: 0,
+      };
+    }
+    case 'convert-deletes': {
+      const r = await convertEqualityDeletes(table, { ...(opts.minFiles !== undefined ? { minFiles: opts.minFiles } : {}), ...progress });
+      return {
+        columns: ['table', 'snapshot_id', 'removed_equality_delete_files', 'removed_equality_deletes', 'added_position_delete_files', 'positions', 'duration_ms'],
+        rows: [[r.table, id(r.snapshotId), r.removedEqualityDeleteFiles, r.removedEqualityDeletes, r.addedPositionDeleteFiles, r.positions, r.durationMs]],
         failedDeletes: 0,
       };
     }
