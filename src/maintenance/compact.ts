@@ -24,32 +24,30 @@
  *   `remove-orphans`), and a failure deletes them at once.
  */
 import { randomUUID } from 'node:crypto';
-import { CommitConflictError, FloeError, ValidationError } from '../errors.js';
+import { FloeError, ValidationError } from '../errors.js';
 import type { Expression } from '../iceberg/expressions.js';
 import { FileContent, ManifestContent, type DataFile } from '../iceberg/manifest-types.js';
 import type { TableMetadata } from '../iceberg/metadata.js';
 import { specById } from '../iceberg/metadata-lookup.js';
 import { partitionPath } from '../iceberg/partitioning.js';
 import { partitionKey, type FileScanTask } from '../iceberg/scan.js';
-import { ancestors, snapshotForRef } from '../iceberg/snapshot.js';
+import { snapshotForRef } from '../iceberg/snapshot.js';
 import { joinLocation } from '../io/location.js';
 import { sharedDuckDB, type DuckDB } from '../duckdb/instance.js';
 import { planTableScan } from '../query/table-scan.js';
 import { scanToSql } from '../query/table-view.js';
-import { retryPolicyFromProperties } from '../table/commit-policy.js';
 import type { Table } from '../table/table.js';
 import { compressionOf, dataLocation } from '../table/write.js';
 import { copyToDataFile } from './copy-writer.js';
 import { deleteTriggered, type DeleteThresholds } from './delete-trigger.js';
 import { checkPositiveInt, ManifestCache } from './files.js';
 import { checkAborted, report, type MaintenanceRunOptions } from './progress.js';
+import { commitInRounds, validateSince } from './rewrite-commit.js';
 
 /** Target size of compacted files when neither the caller nor the table says. */
 export const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
 /** Fewest small files a partition needs before it is compacted (Iceberg Java's default). */
 export const DEFAULT_MIN_INPUT_FILES = 5;
-/** Rounds of the table's commit retry policy before a conflicting compaction gives up. */
-const COMMIT_ROUNDS = 3;
 /** Files below this fraction of the target size are "small" (Java's `min-file-size-bytes`). */
 const SMALL_FRACTION = 0.75;
 /** The largest share of a bin's rows or bytes one file may hold (the size-tier rule, `dropOversized`). */
@@ -234,33 +232,25 @@ async function danglingDeletes(
  * read snapshot's, which the rewritten files get, so they apply to the rewritten rows.
  */
 function validateHistory(tableName: string, readId: bigint, removesDeletes: boolean): (base: TableMetadata) => void {
-  return (base) => {
-    const head = snapshotForRef(base, 'main');
-    if (!head) throw new ValidationError(`compact: ${tableName}: the table has no current snapshot any more`);
-    for (const s of ancestors(base, head['snapshot-id'])) {
-      if (s['snapshot-id'] === readId) return;
-      const op = s.summary.operation;
-      const positionDeletes = Number(s.summary['added-position-delete-files'] ?? 0) + Number(s.summary['added-dvs'] ?? 0);
-      if (positionDeletes > 0) {
-        throw new ValidationError(
-          `compact: ${tableName}: snapshot ${s['snapshot-id']} (${op}) added position deletes while compacting; abandoned (run it again)`,
-        );
-      }
-      // Files a rewrite adds may carry old data sequence numbers that the removed deletes apply to.
-      // Only a `replace` (a rewrite: Java's RewriteFiles, floe's compaction) keeps old numbers;
-      // appends, upserts (`overwrite`/`delete` row deltas) and overwrites get the new snapshot's
-      // number, above every removed delete file's, so the upserts of a running pipeline never
-      // abandon the compaction of their own deletes.
-      if (removesDeletes && op === 'replace' && Number(s.summary['added-data-files'] ?? 0) > 0) {
-        throw new ValidationError(
-          `compact: ${tableName}: snapshot ${s['snapshot-id']} (${op}) rewrote data files while compacting; abandoned (run it again)`,
-        );
-      }
+  return validateSince('compact', 'the compaction', tableName, readId, (s) => {
+    const op = s.summary.operation;
+    const positionDeletes = Number(s.summary['added-position-delete-files'] ?? 0) + Number(s.summary['added-dvs'] ?? 0);
+    if (positionDeletes > 0) {
+      throw new ValidationError(
+        `compact: ${tableName}: snapshot ${s['snapshot-id']} (${op}) added position deletes while compacting; abandoned (run it again)`,
+      );
     }
-    throw new ValidationError(
-      `compact: ${tableName}: snapshot ${readId}, which the compaction read, is no longer an ancestor of the current snapshot (expired or rolled back); abandoned`,
-    );
-  };
+    // Files a rewrite adds may carry old data sequence numbers that the removed deletes apply to.
+    // Only a `replace` (a rewrite: Java's RewriteFiles, floe's compaction) keeps old numbers;
+    // appends, upserts (`overwrite`/`delete` row deltas) and overwrites get the new snapshot's
+    // number, above every removed delete file's, so the upserts of a running pipeline never
+    // abandon the compaction of their own deletes.
+    if (removesDeletes && op === 'replace' && Number(s.summary['added-data-files'] ?? 0) > 0) {
+      throw new ValidationError(
+        `compact: ${tableName}: snapshot ${s['snapshot-id']} (${op}) rewrote data files while compacting; abandoned (run it again)`,
+      );
+    }
+  });
 }
 
 /**
@@ -378,21 +368,7 @@ export async function compactTable(table: Table, options: CompactOptions = {}): 
       for (const w of written) op.addFile(w.file, w.specId);
       return op.commit();
     };
-    // The rewritten files are the expensive part: when a busy writer wins every retry of the
-    // table's commit policy, try the commit again (a few rounds) rather than throw them away.
-    let attempts = 0;
-    let committed;
-    for (let round = 1; ; round++) {
-      try {
-        committed = await commitOnce();
-        attempts += committed.attempts;
-        break;
-      } catch (e) {
-        if (!(e instanceof CommitConflictError) || round >= COMMIT_ROUNDS || options.signal?.aborted) throw e;
-        attempts += retryPolicyFromProperties(table.metadata.properties).maxAttempts;
-        await table.refresh();
-      }
-    }
+    const { committed, attempts } = await commitInRounds(table, commitOnce, options.signal);
     report(options.onProgress, { operation: 'compact', phase: 'commit', done: 1, total: 1 });
 
     result.snapshotId = committed.snapshot['snapshot-id'];

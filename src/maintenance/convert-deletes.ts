@@ -48,24 +48,24 @@
  *   a failure deletes them at once.
  */
 import { randomUUID } from 'node:crypto';
-import { CommitConflictError, FloeError, ValidationError } from '../errors.js';
+import { FloeError, ValidationError } from '../errors.js';
 import { FileContent, ManifestContent, EntryStatus, type DataFile } from '../iceberg/manifest-types.js';
 import type { TableMetadata } from '../iceberg/metadata.js';
 import { specById } from '../iceberg/metadata-lookup.js';
 import { partitionPath } from '../iceberg/partitioning.js';
 import { partitionKey, type FileScanTask } from '../iceberg/scan.js';
-import { ancestors, snapshotForRef } from '../iceberg/snapshot.js';
+import { snapshotForRef } from '../iceberg/snapshot.js';
 import type { Schema } from '../iceberg/types.js';
 import { joinLocation } from '../io/location.js';
 import { sharedDuckDB, type DuckDB } from '../duckdb/instance.js';
 import { planTableScan } from '../query/table-scan.js';
 import { equalityDeletePositionsSql } from '../query/table-view.js';
-import { retryPolicyFromProperties } from '../table/commit-policy.js';
 import type { Table } from '../table/table.js';
 import { compressionOf, dataLocation } from '../table/write.js';
 import { copyToDataFile } from './copy-writer.js';
 import { checkPositiveInt, ManifestCache } from './files.js';
 import { checkAborted, report, type MaintenanceRunOptions } from './progress.js';
+import { commitInRounds, validateSince } from './rewrite-commit.js';
 
 /** Field id of a position delete file's `file_path` (spec: reserved ids). */
 export const DELETE_FILE_PATH_FIELD_ID = 2147483546;
@@ -82,8 +82,6 @@ export const POSITION_DELETE_SCHEMA: Schema = {
   ],
 };
 
-/** Rounds of the table's commit retry policy before a conflicting conversion gives up. */
-const COMMIT_ROUNDS = 3;
 /**
  * Bounds of `file_path` are kept whole (Java's position delete files use full metrics for it), so
  * a reader can tell from the manifest which data files a delete file may name.
@@ -142,24 +140,16 @@ async function liveEqualityDeletes(table: Table, md: TableMetadata): Promise<Dat
  * sequence numbers the removed deletes apply to).
  */
 function validateHistory(tableName: string, readId: bigint): (base: TableMetadata) => void {
-  return (base) => {
-    const head = snapshotForRef(base, 'main');
-    if (!head) throw new ValidationError(`convert-deletes: ${tableName}: the table has no current snapshot any more`);
-    for (const s of ancestors(base, head['snapshot-id'])) {
-      if (s['snapshot-id'] === readId) return;
-      const op = s.summary.operation;
-      const removedData = Number(s.summary['deleted-data-files'] ?? 0);
-      const rewrote = op === 'replace' && Number(s.summary['added-data-files'] ?? 0) > 0;
-      if (removedData > 0 || rewrote) {
-        throw new ValidationError(
-          `convert-deletes: ${tableName}: snapshot ${s['snapshot-id']} (${op}) ${rewrote ? 'rewrote' : 'removed'} data files while converting; abandoned (run it again)`,
-        );
-      }
+  return validateSince('convert-deletes', 'the conversion', tableName, readId, (s) => {
+    const op = s.summary.operation;
+    const removedData = Number(s.summary['deleted-data-files'] ?? 0);
+    const rewrote = op === 'replace' && Number(s.summary['added-data-files'] ?? 0) > 0;
+    if (removedData > 0 || rewrote) {
+      throw new ValidationError(
+        `convert-deletes: ${tableName}: snapshot ${s['snapshot-id']} (${op}) ${rewrote ? 'rewrote' : 'removed'} data files while converting; abandoned (run it again)`,
+      );
     }
-    throw new ValidationError(
-      `convert-deletes: ${tableName}: snapshot ${readId}, which the conversion read, is no longer an ancestor of the current snapshot (expired or rolled back); abandoned`,
-    );
-  };
+  });
 }
 
 /**
@@ -270,19 +260,7 @@ export async function convertEqualityDeletes(table: Table, options: ConvertDelet
       for (const w of written) op.addFile(w.file, w.specId);
       return op.commit();
     };
-    let attempts = 0;
-    let committed;
-    for (let round = 1; ; round++) {
-      try {
-        committed = await commitOnce();
-        attempts += committed.attempts;
-        break;
-      } catch (e) {
-        if (!(e instanceof CommitConflictError) || round >= COMMIT_ROUNDS || options.signal?.aborted) throw e;
-        attempts += retryPolicyFromProperties(table.metadata.properties).maxAttempts;
-        await table.refresh();
-      }
-    }
+    const { committed, attempts } = await commitInRounds(table, commitOnce, options.signal);
     report(options.onProgress, { operation: 'convert-deletes', phase: 'commit', done: 1, total: 1 });
     result.snapshotId = committed.snapshot['snapshot-id'];
     result.attempts = attempts;
