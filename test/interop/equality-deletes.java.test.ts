@@ -76,12 +76,13 @@ describe('Iceberg Java’s equality deletes (fixture java_eq_deletes_partitioned
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('floe compacts a copy into the expected rows and drops the delete files; old snapshots read as before', async () => {
+  /** The fixture copied into `dir/<name>`, registered in a catalog of its own, and its rows (at a snapshot). */
+  async function registeredCopy(name: string) {
     const fx = openFixture(FIXTURE);
-    const copy = join(dir, 'copy');
+    const copy = join(dir, name);
     cpSync(fx.root, copy, { recursive: true });
     const io = new RemapFileIO([{ from: fx.entry.pathPrefix, to: `${copy}/` }], new LocalFileIO());
-    const catalog = new SqlCatalog({ name: 'java', uri: join(dir, 'catalog.db'), warehouse: join(dir, 'wh'), io });
+    const catalog = new SqlCatalog({ name: 'java', uri: join(dir, `catalog-${name}.db`), warehouse: join(dir, `wh-${name}`), io });
     try {
       await catalog.createNamespace(['mydb']);
       const id: TableIdentifier = { namespace: ['mydb'], name: 'mytable_partitioned' };
@@ -96,11 +97,23 @@ describe('Iceberg Java’s equality deletes (fixture java_eq_deletes_partitioned
           engine.close();
         }
       };
-      const expected = [
-        [1, 'a', '2025-01-01'],
-        [4, 'd', '2025-01-04'],
-        [5, 'e', '2025-01-05'],
-      ];
+      return { fx, catalog, table, rows };
+    } catch (e) {
+      await catalog.close();
+      throw e;
+    }
+  }
+
+  /** The table's rows after Java's deletes (INDEX.md). */
+  const expected = [
+    [1, 'a', '2025-01-01'],
+    [4, 'd', '2025-01-04'],
+    [5, 'e', '2025-01-05'],
+  ];
+
+  test('floe compacts a copy into the expected rows and drops the delete files; old snapshots read as before', async () => {
+    const { fx, catalog, table, rows } = await registeredCopy('copy');
+    try {
       assert.deepEqual(await rows(), expected, 'before compaction');
 
       const r = await compactTable(table, { minInputFiles: 5 });
@@ -128,30 +141,8 @@ describe('Iceberg Java’s equality deletes (fixture java_eq_deletes_partitioned
   });
 
   test('floe converts a copy’s equality deletes to position deletes: the expected rows, old snapshots as Java wrote them', async () => {
-    const fx = openFixture(FIXTURE);
-    const copy = join(dir, 'copy-convert');
-    cpSync(fx.root, copy, { recursive: true });
-    const io = new RemapFileIO([{ from: fx.entry.pathPrefix, to: `${copy}/` }], new LocalFileIO());
-    const catalog = new SqlCatalog({ name: 'java', uri: join(dir, 'catalog-convert.db'), warehouse: join(dir, 'wh-convert'), io });
+    const { fx, catalog, table, rows } = await registeredCopy('copy-convert');
     try {
-      await catalog.createNamespace(['mydb']);
-      const id: TableIdentifier = { namespace: ['mydb'], name: 'mytable_partitioned' };
-      await catalog.registerTable(id, `${fx.entry.pathPrefix}${fx.entry.metadata}`);
-      const table = await Table.load(catalog, id);
-      const rows = async (snapshotId?: bigint) => {
-        const engine = await QueryEngine.open({ catalog, threads: 1, ...(snapshotId !== undefined ? { snapshotId } : {}) });
-        try {
-          const r = await engine.query('SELECT id, name, CAST(bir AS VARCHAR) FROM mydb.mytable_partitioned ORDER BY id');
-          return r.rows.map((x) => x.map((v) => (typeof v === 'bigint' ? Number(v) : v)));
-        } finally {
-          engine.close();
-        }
-      };
-      const expected = [
-        [1, 'a', '2025-01-01'],
-        [4, 'd', '2025-01-04'],
-        [5, 'e', '2025-01-05'],
-      ];
       const r = await convertEqualityDeletes(table);
       // Partitions b, c and f: each row deleted by Java's partition-scoped equality deletes.
       assert.equal(r.removedEqualityDeleteFiles, 3);
