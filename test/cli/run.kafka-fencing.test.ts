@@ -11,10 +11,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
-import { QueryEngine } from '../../src/query/engine.js';
 import { SKIP_NO_KCAT, startMockKafka, startProducer, type MockKafka } from '../source/kafka-mock.js';
 import { childEnv, killStrayCliProcesses, spawnCli, type CliProcess } from './spawn.js';
+import { countRows, queryWarehouse } from '../helpers/warehouse-query.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -57,23 +56,8 @@ describe('floe run: a Kafka member frozen past its session', { skip: SKIP_NO_KCA
         '',
       ].join('\n'),
     );
-    const query = async <T extends unknown[]>(sql: string): Promise<T[]> => {
-      const catalog = new SqlCatalog({ name: 'floe', uri: join(warehouse, 'catalog.db'), warehouse });
-      const engine = await QueryEngine.open({ catalog });
-      try {
-        return (await engine.query(sql)).rows as T[];
-      } finally {
-        engine.close();
-        await catalog.close();
-      }
-    };
-    const rows = async (): Promise<bigint> => {
-      try {
-        return (await query<[bigint]>('SELECT count(*) FROM db.fence'))[0]![0];
-      } catch {
-        return 0n;
-      }
-    };
+    const query = <T extends unknown[]>(sql: string): Promise<T[]> => queryWarehouse<T>(warehouse, sql);
+    const rows = (): Promise<bigint> => countRows(warehouse, 'db.fence');
     const producer = startProducer(mock.bootstrap, 'fence');
     let next = 0;
     const sending = setInterval(() => producer.send(Array.from({ length: 20 }, () => JSON.stringify({ id: next++ }))), 50);

@@ -15,11 +15,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
-import { QueryEngine } from '../../src/query/engine.js';
 import { SKIP_NO_KCAT, produce, startMockKafka, startProducer, type MockKafka } from '../source/kafka-mock.js';
 import { startKafkaProxy } from '../source/kafka-metadata-proxy.js';
 import { childEnv, killStrayCliProcesses, spawnCli, type CliProcess } from './spawn.js';
+import { countRows, queryWarehouse } from '../helpers/warehouse-query.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -65,23 +64,8 @@ describe('floe run: topics and partitions created while running', { skip: SKIP_N
         '',
       ].join('\n'),
     );
-    const query = async <T extends unknown[]>(sql: string): Promise<T[]> => {
-      const catalog = new SqlCatalog({ name: 'floe', uri: join(warehouse, 'catalog.db'), warehouse });
-      const engine = await QueryEngine.open({ catalog });
-      try {
-        return (await engine.query(sql)).rows as T[];
-      } finally {
-        engine.close();
-        await catalog.close();
-      }
-    };
-    const rows = async (): Promise<bigint> => {
-      try {
-        return (await query<[bigint]>('SELECT count(*) FROM db.disc'))[0]![0];
-      } catch {
-        return 0n; // not created yet
-      }
-    };
+    const query = <T extends unknown[]>(sql: string): Promise<T[]> => queryWarehouse<T>(warehouse, sql);
+    const rows = (): Promise<bigint> => countRows(warehouse, 'db.disc');
     // A topic that matches, and one that does not (must never be read).
     await produce(mock.bootstrap, 'disc-a', [{ value: JSON.stringify({ id: 0 }) }]);
     await produce(mock.bootstrap, 'other-x', [{ value: JSON.stringify({ id: -1 }) }]);
@@ -168,23 +152,8 @@ describe('floe run: topics and partitions created while running', { skip: SKIP_N
         '',
       ].join('\n'),
     );
-    const query = async <T extends unknown[]>(sql: string): Promise<T[]> => {
-      const catalog = new SqlCatalog({ name: 'floe', uri: join(warehouse, 'catalog.db'), warehouse });
-      const engine = await QueryEngine.open({ catalog });
-      try {
-        return (await engine.query(sql)).rows as T[];
-      } finally {
-        engine.close();
-        await catalog.close();
-      }
-    };
-    const rows = async (): Promise<bigint> => {
-      try {
-        return (await query<[bigint]>('SELECT count(*) FROM db.grow'))[0]![0];
-      } catch {
-        return 0n;
-      }
-    };
+    const query = <T extends unknown[]>(sql: string): Promise<T[]> => queryWarehouse<T>(warehouse, sql);
+    const rows = (): Promise<bigint> => countRows(warehouse, 'db.grow');
     // To floe the topic has partitions 0 and 1; the producers see all 4 and write to every one.
     proxy.limitPartitions('grow', 2);
     let next = 0;

@@ -13,10 +13,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
-import { QueryEngine } from '../../src/query/engine.js';
 import { SKIP_NO_KCAT, produce, startMockKafka, startProducer, type MockKafka } from '../source/kafka-mock.js';
 import { childEnv, killStrayCliProcesses, spawnCli, type CliProcess } from './spawn.js';
+import { queryWarehouse } from '../helpers/warehouse-query.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -58,16 +57,7 @@ describe('floe run with a Kafka source (mock cluster)', { skip: SKIP_NO_KCAT }, 
         '',
       ].join('\n'),
     );
-    const query = async <T extends unknown[]>(sql: string): Promise<T[]> => {
-      const catalog = new SqlCatalog({ name: 'floe', uri: join(warehouse, 'catalog.db'), warehouse });
-      const engine = await QueryEngine.open({ catalog });
-      try {
-        return (await engine.query(sql)).rows as T[];
-      } finally {
-        engine.close();
-        await catalog.close();
-      }
-    };
+    const query = <T extends unknown[]>(sql: string): Promise<T[]> => queryWarehouse<T>(warehouse, sql);
     const counts = async (): Promise<[bigint, bigint]> => {
       try {
         return (await query<[bigint, bigint]>(`SELECT count(*), count(DISTINCT id) FROM db.${name}`))[0]!;
