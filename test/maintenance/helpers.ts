@@ -13,6 +13,7 @@ import { batchFromRows } from '../../src/data/column-batch.js';
 import { toDataFile } from '../../src/data/data-file.js';
 import { writeParquetFile } from '../../src/data/parquet-writer.js';
 import { FloeError } from '../../src/errors.js';
+import { MAINTENANCE_DEFAULTS, type MaintenanceConfig } from '../../src/pipeline/config.js';
 import { FileContent, type DataFile } from '../../src/iceberg/manifest-types.js';
 import type { PartitionSpec } from '../../src/iceberg/metadata.js';
 import type { IcebergValue, Schema } from '../../src/iceberg/types.js';
@@ -195,4 +196,16 @@ export async function assertRows(catalog: Catalog, expected: string[], what: str
   const got = await sortedRows(catalog);
   assert.equal(got.length, expected.length, `${what}: row count`);
   assert.deepEqual(got, expected, `${what}: rows`);
+}
+
+/** A maintenance config with every task off except those `over` gives (the scheduler tests' policy). */
+export function maintenanceOnly(over: Partial<MaintenanceConfig>): MaintenanceConfig {
+  const off = <T extends { enabled: boolean }>(x: T): T => ({ ...x, enabled: false });
+  return {
+    compact: off(MAINTENANCE_DEFAULTS.compact),
+    expireSnapshots: off(MAINTENANCE_DEFAULTS.expireSnapshots),
+    removeOrphans: off(MAINTENANCE_DEFAULTS.removeOrphans),
+    rewriteManifests: off(MAINTENANCE_DEFAULTS.rewriteManifests),
+    ...over,
+  };
 }

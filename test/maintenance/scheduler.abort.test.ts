@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import type { Catalog, TableIdentifier } from '../../src/catalog/catalog.js';
 import { CatalogUnreachableError } from '../../src/errors.js';
 import type { TableRequirement, TableUpdate } from '../../src/iceberg/commit.js';
-import { MAINTENANCE_DEFAULTS, type MaintenanceConfig } from '../../src/pipeline/config.js';
+import { type MaintenanceConfig } from '../../src/pipeline/config.js';
 import { MaintenanceScheduler, type MaintenanceEvent } from '../../src/maintenance/scheduler.js';
-import { appendRows, withTable } from './helpers.js';
+import { appendRows, maintenanceOnly, withTable } from './helpers.js';
 
 /** The catalog with every commit refused as never sent (a catalog server that is down). */
 function refusingCommits(inner: Catalog): Catalog & { commits: () => number } {
@@ -30,20 +30,10 @@ function refusingCommits(inner: Catalog): Catalog & { commits: () => number } {
   }) as Catalog & { commits: () => number };
 }
 
-function policy(over: Partial<MaintenanceConfig>): MaintenanceConfig {
-  const off = <T extends { enabled: boolean }>(x: T): T => ({ ...x, enabled: false });
-  return {
-    compact: off(MAINTENANCE_DEFAULTS.compact),
-    expireSnapshots: off(MAINTENANCE_DEFAULTS.expireSnapshots),
-    removeOrphans: off(MAINTENANCE_DEFAULTS.removeOrphans),
-    rewriteManifests: off(MAINTENANCE_DEFAULTS.rewriteManifests),
-    ...over,
-  };
-}
 
 const cases: Array<{ operation: MaintenanceEvent['operation']; policy: MaintenanceConfig }> = [
-  { operation: 'compact', policy: policy({ compact: { enabled: true, intervalMs: 100, minFiles: 3, targetFileSizeBytes: 1 << 27 } }) },
-  { operation: 'rewrite-manifests', policy: policy({ rewriteManifests: { enabled: true, intervalMs: 100, minManifests: 3 } }) },
+  { operation: 'compact', policy: maintenanceOnly({ compact: { enabled: true, intervalMs: 100, minFiles: 3, targetFileSizeBytes: 1 << 27 } }) },
+  { operation: 'rewrite-manifests', policy: maintenanceOnly({ rewriteManifests: { enabled: true, intervalMs: 100, minManifests: 3 } }) },
 ];
 
 for (const c of cases) {

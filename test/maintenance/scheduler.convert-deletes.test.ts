@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/shared.js';
-import { MAINTENANCE_DEFAULTS, validateConfig, type MaintenanceConfig } from '../../src/pipeline/config.js';
+import { MAINTENANCE_DEFAULTS, validateConfig } from '../../src/pipeline/config.js';
 import { FileContent } from '../../src/iceberg/manifest-types.js';
 import { MaintenanceScheduler, type MaintenanceEvent } from '../../src/maintenance/scheduler.js';
 import { maintenancePolicy } from '../../src/run/run-pipeline.js';
 import { planTableScan } from '../../src/query/table-scan.js';
-import { appendRows, commitDeletes, equalityDeleteFile, sortedRows, withTable } from './helpers.js';
+import { appendRows, commitDeletes, equalityDeleteFile, maintenanceOnly, sortedRows, withTable } from './helpers.js';
 
 const base = {
   source: { stream: 's' },
@@ -63,16 +63,6 @@ test('README: the convert_deletes rows are the keys and defaults the parser has'
   assert.deepEqual(parsed, { ...MAINTENANCE_DEFAULTS.convertDeletes!, enabled: true });
 });
 
-function policy(over: Partial<MaintenanceConfig>): MaintenanceConfig {
-  const off = <T extends { enabled: boolean }>(x: T): T => ({ ...x, enabled: false });
-  return {
-    compact: off(MAINTENANCE_DEFAULTS.compact),
-    expireSnapshots: off(MAINTENANCE_DEFAULTS.expireSnapshots),
-    removeOrphans: off(MAINTENANCE_DEFAULTS.removeOrphans),
-    rewriteManifests: off(MAINTENANCE_DEFAULTS.rewriteManifests),
-    ...over,
-  };
-}
 
 test('scheduler: equality deletes become position deletes on their own interval, rows unchanged', async () => {
   await withTable(async ({ catalog, table }) => {
@@ -81,7 +71,7 @@ test('scheduler: equality deletes become position deletes on their own interval,
     const scheduler = new MaintenanceScheduler({
       catalog,
       tables: [table.identifier],
-      policy: maintenancePolicy(policy({ convertDeletes: { enabled: true, intervalMs: 150, minFiles: 2 } })),
+      policy: maintenancePolicy(maintenanceOnly({ convertDeletes: { enabled: true, intervalMs: 150, minFiles: 2 } })),
       onEvent: (e) => events.push(e),
       reportIdle: true,
     });

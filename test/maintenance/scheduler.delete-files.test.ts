@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/shared.js';
-import { MAINTENANCE_DEFAULTS, validateConfig, type MaintenanceConfig } from '../../src/pipeline/config.js';
+import { validateConfig } from '../../src/pipeline/config.js';
 import { DELETE_FILES_DEFAULTS } from '../../src/pipeline/config-delete-files.js';
 import { MaintenanceScheduler, type MaintenanceEvent } from '../../src/maintenance/scheduler.js';
 import { maintenancePolicy } from '../../src/run/run-pipeline.js';
 import { planTableScan } from '../../src/query/table-scan.js';
-import { appendRows, commitDeletes, equalityDeleteFile, liveDataFiles, sortedRows, withTable } from './helpers.js';
+import { appendRows, commitDeletes, equalityDeleteFile, liveDataFiles, maintenanceOnly, sortedRows, withTable } from './helpers.js';
 
 const base = {
   source: { stream: 's' },
@@ -67,16 +67,6 @@ test('README: the delete_files rows are the keys and defaults the parser has', (
   assert.deepEqual(parsed, DELETE_FILES_DEFAULTS);
 });
 
-function policy(over: Partial<MaintenanceConfig>): MaintenanceConfig {
-  const off = <T extends { enabled: boolean }>(x: T): T => ({ ...x, enabled: false });
-  return {
-    compact: off(MAINTENANCE_DEFAULTS.compact),
-    expireSnapshots: off(MAINTENANCE_DEFAULTS.expireSnapshots),
-    removeOrphans: off(MAINTENANCE_DEFAULTS.removeOrphans),
-    rewriteManifests: off(MAINTENANCE_DEFAULTS.rewriteManifests),
-    ...over,
-  };
-}
 
 test('scheduler: delete files are compacted on the trigger’s interval, long before the small-file compaction is due', async () => {
   await withTable(async ({ catalog, table }) => {
@@ -86,7 +76,7 @@ test('scheduler: delete files are compacted on the trigger’s interval, long be
       catalog,
       tables: [table.identifier],
       policy: maintenancePolicy(
-        policy({
+        maintenanceOnly({
           compact: {
             enabled: true,
             intervalMs: 3_600_000,

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAINTENANCE_DEFAULTS, validateConfig, type MaintenanceConfig } from '../../src/pipeline/config.js';
+import { MAINTENANCE_DEFAULTS, validateConfig } from '../../src/pipeline/config.js';
 import { DELETE_FILES_DEFAULTS } from '../../src/pipeline/config-delete-files.js';
 import { MaintenanceScheduler, type MaintenanceEvent } from '../../src/maintenance/scheduler.js';
-import { appendRows, assertRows, liveDataFiles, sortedRows, withTable } from './helpers.js';
+import { appendRows, assertRows, liveDataFiles, maintenanceOnly, sortedRows, withTable } from './helpers.js';
 
 const base = {
   source: { stream: 's' },
@@ -44,16 +44,6 @@ test('config: maintenance defaults are on; sections take true/false/mappings; er
   for (const [maintenance, re] of bad) assert.throws(() => validateConfig({ ...base, maintenance }), re);
 });
 
-function policy(over: Partial<MaintenanceConfig>): MaintenanceConfig {
-  const off = (x: { enabled: boolean }) => ({ ...x, enabled: false });
-  return {
-    compact: off(MAINTENANCE_DEFAULTS.compact) as MaintenanceConfig['compact'],
-    expireSnapshots: off(MAINTENANCE_DEFAULTS.expireSnapshots) as MaintenanceConfig['expireSnapshots'],
-    removeOrphans: off(MAINTENANCE_DEFAULTS.removeOrphans) as MaintenanceConfig['removeOrphans'],
-    rewriteManifests: off(MAINTENANCE_DEFAULTS.rewriteManifests) as MaintenanceConfig['rewriteManifests'],
-    ...over,
-  };
-}
 
 test('scheduler: runs due tasks in order, reports work and failures, keeps going, stops promptly', async () => {
   await withTable(async ({ catalog, table }) => {
@@ -63,7 +53,7 @@ test('scheduler: runs due tasks in order, reports work and failures, keeps going
     const scheduler = new MaintenanceScheduler({
       catalog,
       tables: [table.identifier, { namespace: ['db'], name: 'missing' }],
-      policy: policy({
+      policy: maintenanceOnly({
         compact: { enabled: true, intervalMs: 150, minFiles: 3, targetFileSizeBytes: 1 << 27 },
         expireSnapshots: { enabled: true, intervalMs: 150, olderThanMs: 0, retainLast: 2 },
       }),
@@ -96,7 +86,7 @@ test('scheduler: nothing enabled means no work', () => {
   const s = new MaintenanceScheduler({
     catalog: undefined as never,
     tables: [{ namespace: ['db'], name: 't' }],
-    policy: policy({}),
+    policy: maintenanceOnly({}),
     onEvent: () => undefined,
   });
   assert.equal(s.hasWork, false);
