@@ -9,7 +9,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Catalog } from '../../src/catalog/catalog.js';
 import { batchFromRows } from '../../src/data/column-batch.js';
-import type { TableRequirement, TableUpdate } from '../../src/iceberg/commit.js';
 import { FileContent, type DataFile } from '../../src/iceberg/manifest-types.js';
 import type { IcebergValue } from '../../src/iceberg/types.js';
 import { compactTable } from '../../src/maintenance/compact.js';
@@ -17,27 +16,8 @@ import { parseWhere } from '../../src/maintenance/where.js';
 import { planTableScan } from '../../src/query/table-scan.js';
 import { Table } from '../../src/table/table.js';
 import { writeDataFiles } from '../../src/table/write.js';
-import { appendRows, BY_DAY, equalityDeleteFile, ID, liveDataFiles, row, sortedRows, withTable } from './helpers.js';
+import { appendRows, BY_DAY, equalityDeleteFile, ID, interleaving, liveDataFiles, row, sortedRows, withTable } from './helpers.js';
 
-/** A catalog whose next commit first runs `before` (a concurrent writer). */
-function interleaving(inner: Catalog, before: () => Promise<void>): Catalog {
-  let armed = true;
-  return new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === 'commitTable') {
-        return async (id: typeof ID, req: TableRequirement[], upd: TableUpdate[]) => {
-          if (armed) {
-            armed = false;
-            await before();
-          }
-          return target.commitTable(id, req, upd);
-        };
-      }
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
 
 /** Row `i` as an upsert changes it: same key and time, user `upserted`, amount 999. */
 function upserted(i: number): IcebergValue[] {

@@ -1,8 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Catalog } from '../../src/catalog/catalog.js';
 import { ValidationError } from '../../src/errors.js';
-import type { TableRequirement, TableUpdate } from '../../src/iceberg/commit.js';
 import { FileContent } from '../../src/iceberg/manifest-types.js';
 import { compactTable } from '../../src/maintenance/compact.js';
 import { parseWhere } from '../../src/maintenance/where.js';
@@ -15,6 +13,7 @@ import {
   commitDeletes,
   equalityDeleteFile,
   ID,
+  interleaving,
   liveDataFiles,
   positionDeleteFile,
   rows,
@@ -122,25 +121,6 @@ test('compact: applies position and equality deletes and removes the delete file
   });
 });
 
-/** A catalog whose next commit first runs `before` (a concurrent writer). */
-function interleaving(inner: Catalog, before: () => Promise<void>): Catalog {
-  let armed = true;
-  return new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === 'commitTable') {
-        return async (id: typeof ID, req: TableRequirement[], upd: TableUpdate[]) => {
-          if (armed) {
-            armed = false;
-            await before();
-          }
-          return target.commitTable(id, req, upd);
-        };
-      }
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
 
 test('compact: an append and an equality delete committed meanwhile survive (retry on the new head)', async () => {
   await withTable(async ({ catalog }) => {

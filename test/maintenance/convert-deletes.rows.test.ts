@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import type { Catalog } from '../../src/catalog/catalog.js';
 import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
 import { DuckDB, sqlString } from '../../src/duckdb/instance.js';
-import type { TableRequirement, TableUpdate } from '../../src/iceberg/commit.js';
 import { FileContent, type DataFile } from '../../src/iceberg/manifest-types.js';
 import type { Schema } from '../../src/iceberg/types.js';
 import { fileUriToPath } from '../../src/io/location.js';
@@ -24,6 +23,7 @@ import { convertEqualityDeletes } from '../../src/maintenance/convert-deletes.js
 import { QueryEngine } from '../../src/query/engine.js';
 import { planTableScan } from '../../src/query/table-scan.js';
 import { Table } from '../../src/table/table.js';
+import { interleaving } from './helpers.js';
 
 const SCHEMA: Schema = {
   type: 'struct',
@@ -101,25 +101,6 @@ async function liveDeleteFiles(table: Table): Promise<{ file: DataFile; specId: 
   return [...seen.values()];
 }
 
-/** A catalog whose first commit first runs `before` (a concurrent writer). */
-function interleaving(inner: Catalog, before: () => Promise<void>): Catalog {
-  let armed = true;
-  return new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === 'commitTable') {
-        return async (id: typeof ID, req: TableRequirement[], upd: TableUpdate[]) => {
-          if (armed) {
-            armed = false;
-            await before();
-          }
-          return target.commitTable(id, req, upd);
-        };
-      }
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
 
 test('convert: rows identical before and after, one replace snapshot, the position delete file in the spec layout', async () => {
   await withTable('none', async (table, catalog) => {

@@ -15,6 +15,7 @@ import { writeParquetFile } from '../../src/data/parquet-writer.js';
 import { FloeError } from '../../src/errors.js';
 import { MAINTENANCE_DEFAULTS, type MaintenanceConfig } from '../../src/pipeline/config.js';
 import { FileContent, type DataFile } from '../../src/iceberg/manifest-types.js';
+import type { TableRequirement, TableUpdate } from '../../src/iceberg/commit.js';
 import type { PartitionSpec } from '../../src/iceberg/metadata.js';
 import type { IcebergValue, Schema } from '../../src/iceberg/types.js';
 import type { FileInfo, FileIO, WriteOptions } from '../../src/io/file-io.js';
@@ -208,4 +209,24 @@ export function maintenanceOnly(over: Partial<MaintenanceConfig>): MaintenanceCo
     rewriteManifests: off(MAINTENANCE_DEFAULTS.rewriteManifests),
     ...over,
   };
+}
+
+/** A catalog whose next commit first runs `before` (a concurrent writer), once. */
+export function interleaving(inner: Catalog, before: () => Promise<void>): Catalog {
+  let armed = true;
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === 'commitTable') {
+        return async (id: TableIdentifier, req: TableRequirement[], upd: TableUpdate[]) => {
+          if (armed) {
+            armed = false;
+            await before();
+          }
+          return target.commitTable(id, req, upd);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 }
