@@ -32,7 +32,8 @@ import { SqlCatalog } from '../src/catalog/sql/sql-catalog.js';
 import { snapshotForRef } from '../src/iceberg/snapshot.js';
 import { readCheckpoint } from '../src/pipeline/checkpoint.js';
 import { Table } from '../src/table/table.js';
-import { emitResult, eventPool, flag, floeBin, processMemory } from './common.js';
+import { FLOE_HEAP_BOUND_MB } from '../src/cli/heap-bound.js';
+import { emitResult, eventPool, flag, floeBin, floeMain, processMemory } from './common.js';
 
 const shards = Number(flag('shards', '16'));
 const limits = process.argv.includes('--limits');
@@ -128,14 +129,18 @@ await writeFile(configPath, JSON.stringify(config));
 
 // `bin/floe` as users start it (its heap bound and malloc setting: bench/common.ts floeBin); it
 // execs Node, so the pid read below is floe's own.
-const profiling = cpuProfDir ? `--cpu-prof --cpu-prof-dir=${cpuProfDir}` : '';
-const [floeCmd, floeArgv] = pinned('0', [floeBin(), 'run', '--config', configPath]);
+// Node refuses --cpu-prof in NODE_OPTIONS: a profiled run starts Node itself with bin/floe's
+// settings (its heap bound; MALLOC_ARENA_MAX below) and the profiler's flags.
+const floeCommand = cpuProfDir
+  ? [process.execPath, `--max-old-space-size=${FLOE_HEAP_BOUND_MB}`, '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, floeMain(), 'run', '--config', configPath]
+  : [floeBin(), 'run', '--config', configPath];
+const [floeCmd, floeArgv] = pinned('0', floeCommand);
 const t0 = performance.now();
 const floe = spawn(floeCmd, floeArgv, {
   stdio: ['ignore', 'pipe', 'pipe'],
   env: {
     ...process.env,
-    ...(profiling ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${profiling}`.trim() } : {}),
+    ...(cpuProfDir ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' } : {}),
     AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING: '1',
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',

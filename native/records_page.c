@@ -46,6 +46,87 @@ static int rp_b64_ready = 0;
 static const double RP_POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+
+/*
+ * Base64 decoding 32 digits at a time with AVX2, where the CPU has it (checked once at run time;
+ * the build needs no flag): the digits of a GetRecords `Data` string were about 40% of this
+ * reader's time, one table lookup per digit (bench/notes.md item 35). A block of 32 digits is
+ * decoded only when all 32 are digits; the block with the closing quote, padding or anything
+ * else is left to the scalar loops below, so what is read (and declined) is the same byte for
+ * byte (native/fuzz/pages_fuzz.c compares both ways on every body it reads).
+ *
+ * Per byte c (high nibble h, low nibble l): a digit iff (LO[l] & HI[h]) == 0, where HI gives h's
+ * class (hi nibbles with the same set of valid low nibbles share one) and LO[l] the classes l is
+ * not valid in; its value is c + ROLL[h - (c == '/')] mod 256. Two multiply-adds join four 6-bit
+ * values into 24 bits, a byte shuffle and a lane permutation put the 24 bytes together. The
+ * tables are computed from RP_B64 at start-up and checked against it for all 256 bytes; any
+ * mismatch turns the vector path off.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define RP_SIMD 1
+static uint8_t RP_V_LO[16], RP_V_HI[16], RP_V_ROLL[16];
+/* 1: AVX2 decoding in use (the fuzz harness turns it off and on to compare). */
+static int rp_simd = 0;
+
+static int rp_class(int h) { return h == 2 ? 1 : h == 3 ? 2 : (h == 4 || h == 6) ? 4 : (h == 5 || h == 7) ? 8 : 16; }
+
+static void rp_simd_init(void) {
+  memset(RP_V_LO, 0, sizeof RP_V_LO);
+  memset(RP_V_ROLL, 0, sizeof RP_V_ROLL);
+  uint8_t set[16] = {0};
+  for (int h = 0; h < 16; h++) RP_V_HI[h] = (uint8_t)rp_class(h);
+  for (int c = 0; c < 256; c++) {
+    int h = c >> 4, l = c & 15;
+    if (RP_B64[c] >= 64) {
+      RP_V_LO[l] |= (uint8_t)rp_class(h);
+    } else {
+      int i = h - (c == '/');
+      uint8_t roll = (uint8_t)(RP_B64[c] - c);
+      if (set[i] && RP_V_ROLL[i] != roll) return;
+      set[i] = 1;
+      RP_V_ROLL[i] = roll;
+    }
+  }
+  for (int c = 0; c < 256; c++) {
+    int digit = (RP_V_LO[c & 15] & RP_V_HI[c >> 4]) == 0;
+    if (digit != (RP_B64[c] < 64)) return;
+    if (digit && (uint8_t)(c + RP_V_ROLL[(c >> 4) - (c == '/')]) != RP_B64[c]) return;
+  }
+  __builtin_cpu_init();
+  rp_simd = __builtin_cpu_supports("avx2") ? 1 : 0;
+}
+
+/* Decodes whole blocks of 32 digits at b[*q] into out[*w] while out has 32 bytes of room (24 are kept). */
+__attribute__((target("avx2"))) static void rp_base64_avx2(const uint8_t *b, int32_t n, int32_t *q_, uint8_t *out, int32_t cap, int32_t *w_) {
+  int32_t q = *q_, w = *w_;
+  const __m256i lo_t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)RP_V_LO));
+  const __m256i hi_t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)RP_V_HI));
+  const __m256i roll_t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)RP_V_ROLL));
+  const __m256i nibble = _mm256_set1_epi8(0x0f);
+  const __m256i slash = _mm256_set1_epi8('/');
+  const __m256i join6 = _mm256_set1_epi32(0x01400140);  /* (a << 6) | b per 16 bits */
+  const __m256i join12 = _mm256_set1_epi32(0x00011000); /* (ab << 12) | cd per 32 bits */
+  const __m256i bytes3 = _mm256_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1, 2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7);
+  while (q + 32 <= n && w + 32 <= cap) {
+    __m256i in = _mm256_loadu_si256((const __m256i *)(b + q));
+    __m256i hi = _mm256_and_si256(_mm256_srli_epi32(in, 4), nibble);
+    __m256i bad = _mm256_and_si256(_mm256_shuffle_epi8(lo_t, _mm256_and_si256(in, nibble)), _mm256_shuffle_epi8(hi_t, hi));
+    if (!_mm256_testz_si256(bad, bad)) break;
+    __m256i v = _mm256_add_epi8(in, _mm256_shuffle_epi8(roll_t, _mm256_add_epi8(hi, _mm256_cmpeq_epi8(in, slash))));
+    __m256i joined = _mm256_madd_epi16(_mm256_maddubs_epi16(v, join6), join12);
+    _mm256_storeu_si256((__m256i *)(out + w), _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(joined, bytes3), lanes));
+    q += 32;
+    w += 24;
+  }
+  *q_ = q;
+  *w_ = w;
+}
+#else
+static void rp_simd_init(void) {}
+#endif
+
 static void rp_init(void) {
   if (rp_b64_ready) return;
   const char *digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -61,6 +142,7 @@ static void rp_init(void) {
     RP_D2[c] = ok ? v << 6 : RP_BAD;
     RP_D3[c] = ok ? v : RP_BAD;
   }
+  rp_simd_init();
   rp_b64_ready = 1;
 }
 
@@ -201,6 +283,9 @@ static int rp_base64(const RpBody *s, int32_t *p, uint8_t *out, int32_t cap, int
   int32_t n = s->n;
   int32_t q = *p + 1;
   int32_t w = *o;
+#ifdef RP_SIMD
+  if (rp_simd) rp_base64_avx2(b, n, &q, out, cap, &w);
+#endif
   /* Whole groups of four digits: one 24-bit value each (the JavaScript parser's table loop), two at a time first. */
   while (q + 8 <= n && w + 6 <= cap) {
     uint32_t x = RP_D0[b[q]] | RP_D1[b[q + 1]] | RP_D2[b[q + 2]] | RP_D3[b[q + 3]];

@@ -90,8 +90,14 @@ static void usual_body(Text *t) {
 
 int main(int argc, char **argv) {
   long iterations = argc > 1 ? atol(argv[1]) : 200000;
-  long read = 0, records = 0;
+  long read = 0, records = 0, vector_compared = 0;
   Text t = {0};
+#ifdef RP_SIMD
+  rp_init();
+  int simd_supported = rp_simd;
+#else
+  int simd_supported = 0;
+#endif
   for (long it = 0; it < iterations; it++) {
     usual_body(&t);
     size_t n = t.n;
@@ -123,7 +129,41 @@ int main(int argc, char **argv) {
     double *arrival = malloc(sizeof(double) * (size_t)cap);
     double out[9];
     RpOut w = {data, (int32_t)n, text, (int32_t)n, ends, texts, enc, arrival, flags, cap};
-    if (records_page_scan(body, (int32_t)n, &w, out)) {
+    int ok = records_page_scan(body, (int32_t)n, &w, out);
+#ifdef RP_SIMD
+    /* The other base64 way (vector or scalar) reads the same body exactly alike. */
+    if (simd_supported) {
+      uint8_t *data2 = malloc(n ? n : 1), *text2 = malloc(n ? n : 1), *flags2 = malloc((size_t)cap);
+      int32_t *ends2 = malloc(sizeof(int32_t) * (size_t)cap), *texts2 = malloc(sizeof(int32_t) * 2 * (size_t)cap), *enc2 = malloc(sizeof(int32_t) * 2 * (size_t)cap);
+      double *arrival2 = malloc(sizeof(double) * (size_t)cap);
+      double out2[9];
+      RpOut w2 = {data2, (int32_t)n, text2, (int32_t)n, ends2, texts2, enc2, arrival2, flags2, cap};
+      rp_simd = !rp_simd;
+      int ok2 = records_page_scan(body, (int32_t)n, &w2, out2);
+      rp_simd = !rp_simd;
+      int same = ok == ok2;
+      if (same && ok) {
+        int32_t count = (int32_t)out[0];
+        same = memcmp(out, out2, 4 * sizeof(double)) == 0 && out[4] == out2[4] && out[5] == out2[5] && out[7] == out2[7] && out[8] == out2[8] &&
+               memcmp(data, data2, (size_t)out[1]) == 0 && memcmp(text, text2, (size_t)out[2]) == 0 && memcmp(ends, ends2, sizeof(int32_t) * (size_t)count) == 0 &&
+               memcmp(texts, texts2, 2 * sizeof(int32_t) * (size_t)count) == 0 && memcmp(flags, flags2, (size_t)count) == 0;
+        vector_compared++;
+      }
+      free(data2);
+      free(text2);
+      free(flags2);
+      free(ends2);
+      free(texts2);
+      free(enc2);
+      free(arrival2);
+      if (!same) {
+        fprintf(stderr, "pages_fuzz: input %ld read differently with and without AVX2 base64 (%d vs %d)\n", it, ok, ok2);
+        return 1;
+      }
+    }
+    if (it % 2) rp_simd = !rp_simd && simd_supported; /* both ways first, alternately */
+#endif
+    if (ok) {
       read++;
       int32_t count = (int32_t)out[0];
       records += count;
@@ -149,6 +189,7 @@ int main(int argc, char **argv) {
     free(arrival);
   }
   free(t.p);
-  printf("pages_fuzz: %ld inputs, %ld read, %ld records\n", iterations, read, records);
+  printf("pages_fuzz: %ld inputs, %ld read, %ld records; AVX2 base64 %s, %ld read bodies compared both ways\n", iterations, read, records,
+         simd_supported ? "on" : "not available", vector_compared);
   return 0;
 }

@@ -2,7 +2,9 @@
  * The GetRecords body reader (native/records_page.c) under AddressSanitizer and UBSan:
  * native/fuzz/pages.sh builds a harness around the same C file and reads 150,000 generated and
  * mutated bodies, each in a buffer of exactly its size, into arrays of exactly the sizes the
- * JavaScript side gives (a read past a body, a write past an array, signed overflow… stop it).
+ * JavaScript side gives (a read past a body, a write past an array, signed overflow… stop it),
+ * and, where the CPU has AVX2, reads every body with and without the vector base64 decoder and
+ * requires the same result.
  * Skipped, saying so, where gcc or its sanitizer runtimes are missing.
  */
 import assert from 'node:assert/strict';
@@ -26,4 +28,8 @@ test('native GetRecords reader: 150,000 fuzzed bodies under ASan and UBSan touch
   assert.ok(m, `unexpected output: ${run.stdout}`);
   // Not vacuous: many bodies and records were read (the rest declined).
   assert.ok(Number(m[2]) > 20_000 && Number(m[3]) > 100_000, run.stdout);
+  // Where the CPU has AVX2, every body read was read both ways (vector and scalar base64) alike.
+  const both = /AVX2 base64 (on|not available), (\d+) read bodies compared both ways/.exec(run.stdout);
+  assert.ok(both, `unexpected output: ${run.stdout}`);
+  if (both[1] === 'on') assert.equal(Number(both[2]), Number(m[2]), run.stdout);
 });
