@@ -183,6 +183,34 @@ static const char *const RP_NAMES[] = {"Data", "SequenceNumber", "PartitionKey",
 
 /* The member name at `*p` (a plain string), its code; `*p` after the closing quote. -1: decline. */
 static int rp_name(const RpBody *s, int32_t *p) {
+  /*
+   * The usual names first, known by their first letter: the name's bytes then its closing quote
+   * are exactly what the scan below would find (no escape, no control character), at a quarter of
+   * its cost (a byte loop and a memcmp of unknown length per member were a fifth of this reader).
+   */
+  if (rp_at(s, *p) == '"') {
+    const uint8_t *name = s->b + *p + 1;
+    int32_t room = s->n - *p - 1; /* bytes after the opening quote */
+#define RP_IS(lit, code)                                                              \
+  if (room >= (int32_t)sizeof(lit) && memcmp(name, lit "\"", sizeof(lit)) == 0) { \
+    *p += (int32_t)sizeof(lit) + 1;                                                   \
+    return code;                                                                      \
+  }                                                                                   \
+  break;
+    switch (room > 0 ? name[0] : 0) {
+      case 'D': RP_IS("Data", RM_DATA)
+      case 'S': RP_IS("SequenceNumber", RM_SEQUENCE)
+      case 'P': RP_IS("PartitionKey", RM_KEY)
+      case 'A': RP_IS("ApproximateArrivalTimestamp", RM_ARRIVAL)
+      case 'E': RP_IS("EncryptionType", RM_ENCRYPTION)
+      case 'R': RP_IS("Records", RM_RECORDS)
+      case 'N': RP_IS("NextShardIterator", RM_NEXT)
+      case 'M': RP_IS("MillisBehindLatest", RM_MILLIS)
+      case 'C': RP_IS("ChildShards", RM_CHILDREN)
+      default: break;
+    }
+#undef RP_IS
+  }
   int32_t e = rp_plain_string(s, *p);
   if (e < 0) return -1;
   int32_t len = e - *p - 1;
