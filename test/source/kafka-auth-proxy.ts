@@ -8,8 +8,16 @@
  *   tokens; any other request closes the connection without an answer. An unknown mechanism is
  *   answered with error 33 (UNSUPPORTED_SASL_MECHANISM) and the enabled list, then the connection
  *   closes; failed credentials with error 58 (SASL_AUTHENTICATION_FAILED) and Kafka's message,
- *   then the connection closes (`kafka-sasl-server.ts`: PLAIN, SCRAM-SHA-256/512). Requests before
+ *   then the connection closes (`kafka-sasl-server.ts`: PLAIN, SCRAM-SHA-256/512, and OAUTHBEARER
+ *   when a token verifier is given: Amazon MSK IAM with `kafka-msk-iam-verifier.ts`). Requests before
  *   authentication are limited to 512 KiB (Kafka's `sasl.server.max.receive.size`).
+ * - KIP-368 re-authentication, when `sasl.sessionLifetimeMs` is set (Kafka's
+ *   `connections.max.reauth.ms`): SaslAuthenticate v1 answers carry the session lifetime, the
+ *   smaller of that setting and what is left of the credential (an OAUTHBEARER token's expiry);
+ *   an authenticated connection may then send SaslHandshake v1 (same mechanism) and
+ *   SaslAuthenticate again, which must authenticate the same principal; a request other than
+ *   SaslHandshake after the session expired closes the connection, as a broker does. Without
+ *   the setting, the lifetime is 0 (none) and SASL on an authenticated connection is refused.
  * - After authentication every frame goes to the mock broker this listener stands for (one
  *   listener per mock broker), and the broker addresses in the answers are rewritten to the
  *   proxy's: Metadata and FindCoordinator, v0-v2 each. That is all this setup needs: kafkajs
@@ -26,7 +34,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { SaslFailure, SaslUsers, type SaslExchange, type SaslMechanism } from './kafka-sasl-server.js';
+import { SaslFailure, SaslUsers, type OAuthBearerVerifier, type SaslExchange, type SaslMechanism } from './kafka-sasl-server.js';
 
 /** Options of {@link startKafkaAuthProxy}. */
 export interface KafkaAuthProxyOptions {
@@ -34,8 +42,11 @@ export interface KafkaAuthProxyOptions {
   upstream: string[];
   /** TLS with this PEM key and certificate (chain); absent: plaintext. */
   tls?: { key: string; cert: string };
-  /** SASL: the enabled mechanisms and the users (name → password); absent: none. */
-  sasl?: { mechanisms: SaslMechanism[]; users: Record<string, string> };
+  /**
+   * SASL: the enabled mechanisms, the users (name → password) and, for OAUTHBEARER (which needs
+   * it), the token verifier; absent: none.
+   */
+  sasl?: { mechanisms: SaslMechanism[]; users: Record<string, string>; oauthBearer?: OAuthBearerVerifier; sessionLifetimeMs?: number };
   /**
    * The SASL version ranges advertised in ApiVersions (default [0, 1] each), to drive clients
    * down the older paths: SaslAuthenticate `null` = not advertised (a v0 handshake, raw tokens).
@@ -46,6 +57,7 @@ export interface KafkaAuthProxyOptions {
 /** What the proxy saw, in order (for assertions). */
 export type ProxyEvent =
   | { type: 'authenticated'; mechanism: SaslMechanism; user: string; handshakeVersion: number; authenticateVersion: number | undefined }
+  | { type: 'reauthenticated'; mechanism: SaslMechanism; user: string; sessionLifetimeMs: number }
   | { type: 'auth-failed'; mechanism: SaslMechanism; message: string }
   | { type: 'unsupported-mechanism'; mechanism: string }
   | { type: 'refused'; reason: string }
@@ -195,6 +207,8 @@ interface ProxyContext {
   mechanisms: SaslMechanism[];
   handshakeRange: [number, number];
   authenticateRange: [number, number] | null;
+  /** KIP-368's maximum session lifetime, ms; undefined: no re-authentication. */
+  sessionLifetimeMs: number | undefined;
 }
 
 /** Rewrites the broker addresses of a Metadata answer (v0-v2) to the proxy's. */
@@ -288,6 +302,12 @@ class ProxyConnection {
   private handshakeVersion = 0;
   private exchange: SaslExchange | undefined;
   private closed = false;
+  /** The principal of the first authentication (a re-authentication must keep it). */
+  private principal: string | undefined;
+  /** In a KIP-368 re-authentication (after SaslHandshake on an authenticated connection). */
+  private reauthenticating = false;
+  /** When the session expires (KIP-368), ms since the epoch; undefined: never. */
+  private sessionExpiresAt: number | undefined;
 
   constructor(
     private readonly client: net.Socket,
@@ -356,6 +376,10 @@ class ProxyConnection {
       if (apiKey !== API.SASL_AUTHENTICATE) return this.refuse(`Unexpected Kafka request of type ${apiName(apiKey)} during SASL authentication`);
       return this.authenticate(r, version, correlationId);
     }
+    if (apiKey === API.SASL_HANDSHAKE && this.ctx.users && this.ctx.sessionLifetimeMs !== undefined) return this.reauthenticate(r, version, correlationId);
+    if (this.sessionExpiresAt !== undefined && Date.now() > this.sessionExpiresAt) {
+      return this.refuse(`${apiName(apiKey)} after the session expired ${Date.now() - this.sessionExpiresAt} ms ago (KIP-368: re-authenticate first)`);
+    }
     if (apiKey === API.SASL_HANDSHAKE || apiKey === API.SASL_AUTHENTICATE) return this.refuse(`${apiName(apiKey)} on a connection already ${this.ctx.users ? 'authenticated' : 'without SASL'}`);
     if (apiKey === API.DESCRIBE_CLUSTER) return this.refuse('DESCRIBE_CLUSTER is not proxied (its broker addresses are not rewritten)');
     const max = MAX_VERSION[apiKey];
@@ -411,6 +435,20 @@ class ProxyConnection {
     this.state = version === 0 ? 'raw' : 'authenticate';
   }
 
+  /** KIP-368: SaslHandshake v1+ on an authenticated connection, for the same mechanism, starts a re-authentication. */
+  private reauthenticate(r: Reader, version: number, correlationId: number): void {
+    if (version < 1) return this.refuse(`SASL_HANDSHAKE v${version} cannot re-authenticate (KIP-368 needs v1)`);
+    r.string(true); // client_id
+    const mechanism = r.string()!;
+    r.end('SaslHandshake');
+    if (mechanism !== this.mechanism) return this.refuse(`re-authentication with ${mechanism}, not ${this.mechanism ?? 'the mechanism of the first authentication'}`);
+    const enabled = this.ctx.mechanisms;
+    this.send(this.client, Buffer.concat([int32(correlationId), int16(0), int32(enabled.length), ...enabled.map((m) => str(m))]));
+    this.exchange = this.ctx.users!.exchange(this.mechanism);
+    this.reauthenticating = true;
+    this.state = 'authenticate';
+  }
+
   /** SaslAuthenticate v0/v1: `auth_bytes` (BYTES). */
   private authenticate(r: Reader, version: number, correlationId: number): void {
     const range = this.ctx.authenticateRange;
@@ -427,6 +465,9 @@ class ProxyConnection {
     let answer: { response: Buffer; done: boolean };
     try {
       answer = this.exchange!.step(token);
+      if (answer.done && this.reauthenticating && this.exchange!.user !== this.principal) {
+        throw new SaslFailure(`Cannot change principals during re-authentication from ${this.principal}: ${this.exchange!.user}`);
+      }
     } catch (e) {
       if (!(e instanceof SaslFailure)) throw e;
       this.ctx.events.push({ type: 'auth-failed', mechanism, message: e.message });
@@ -437,29 +478,48 @@ class ProxyConnection {
       this.broker.destroy();
       return;
     }
+    // KIP-368: the session lasts the configured maximum, or less when the credential expires first.
+    let lifetime = 0;
+    if (answer.done && this.ctx.sessionLifetimeMs !== undefined) {
+      const expiresAt = this.exchange!.expiresAtMs;
+      lifetime = Math.max(1, Math.min(this.ctx.sessionLifetimeMs, expiresAt !== undefined ? expiresAt - Date.now() : Infinity));
+      this.sessionExpiresAt = Date.now() + lifetime;
+    }
     if (version === undefined) this.send(this.client, answer.response);
-    else this.send(this.client, this.authenticateResponse(version, correlationId!, 0, null, answer.response));
+    else this.send(this.client, this.authenticateResponse(version, correlationId!, 0, null, answer.response, lifetime));
     if (answer.done) {
       this.state = 'open';
-      this.ctx.events.push({ type: 'authenticated', mechanism, user: this.exchange!.user!, handshakeVersion: this.handshakeVersion, authenticateVersion: version });
+      const user = this.exchange!.user!;
+      if (this.reauthenticating) {
+        this.reauthenticating = false;
+        this.ctx.events.push({ type: 'reauthenticated', mechanism, user, sessionLifetimeMs: lifetime });
+      } else {
+        this.principal = user;
+        this.ctx.events.push({ type: 'authenticated', mechanism, user, handshakeVersion: this.handshakeVersion, authenticateVersion: version });
+      }
     }
   }
 
-  private authenticateResponse(version: number, correlationId: number, errorCode: number, message: string | null, bytes: Buffer): Buffer {
-    // v1 adds session_lifetime_ms: 0, no re-authentication (KIP-368 is not implemented here).
-    return Buffer.concat([int32(correlationId), int16(errorCode), str(message), int32(bytes.length), bytes, ...(version >= 1 ? [Buffer.alloc(8)] : [])]);
+  private authenticateResponse(version: number, correlationId: number, errorCode: number, message: string | null, bytes: Buffer, sessionLifetimeMs = 0): Buffer {
+    // v1 adds session_lifetime_ms (int64): 0 = no re-authentication.
+    const lifetime = Buffer.alloc(8);
+    lifetime.writeBigInt64BE(BigInt(sessionLifetimeMs));
+    return Buffer.concat([int32(correlationId), int16(errorCode), str(message), int32(bytes.length), bytes, ...(version >= 1 ? [lifetime] : [])]);
   }
 }
 
 /** Starts one listener per mock broker on 127.0.0.1 (see the file comment). */
 export async function startKafkaAuthProxy(options: KafkaAuthProxyOptions): Promise<KafkaAuthProxy> {
+  const oauthBearer = options.sasl?.oauthBearer;
+  if (options.sasl?.mechanisms.includes('OAUTHBEARER') && !oauthBearer) throw new Error('kafka-auth-proxy: OAUTHBEARER needs sasl.oauthBearer (a token verifier)');
   const ctx: ProxyContext = {
     portFor: new Map(),
     events: [],
-    users: options.sasl ? new SaslUsers(options.sasl.users) : undefined,
+    users: options.sasl ? new SaslUsers(options.sasl.users, oauthBearer ? { oauthBearer } : {}) : undefined,
     mechanisms: options.sasl?.mechanisms ?? [],
     handshakeRange: options.advertise?.saslHandshake ?? [0, 1],
     authenticateRange: options.advertise?.saslAuthenticate === null ? null : (options.advertise?.saslAuthenticate ?? [0, 1]),
+    sessionLifetimeMs: options.sasl?.sessionLifetimeMs,
   };
   const connections = new Set<ProxyConnection>();
   const servers: net.Server[] = [];
@@ -498,7 +558,7 @@ export async function startKafkaAuthProxy(options: KafkaAuthProxyOptions): Promi
     events: ctx.events,
     resetUsers(users) {
       if (!ctx.users) throw new Error('kafka-auth-proxy: no SASL');
-      ctx.users = new SaslUsers(users);
+      ctx.users = new SaslUsers(users, oauthBearer ? { oauthBearer } : {});
       for (const c of connections) c.destroy();
     },
     close() {

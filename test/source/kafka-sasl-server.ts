@@ -14,13 +14,28 @@
  * (`c=…,r=<client nonce><client nonce><server nonce>`, as Debian's kcat, librdkafka 2.0.2, does):
  * that client fails SCRAM here, with "nonce mismatch"; kafkajs sends the nonce as the RFC says.
  * Passwords are taken as UTF-8 without SASLprep (Kafka's ScramFormatter does the same).
+ * - OAUTHBEARER (RFC 7628), only when the server is given a token verifier (Amazon MSK IAM:
+ *   `kafka-msk-iam-verifier.ts`): one client message, parsed as Kafka's
+ *   `OAuthBearerClientInitialResponse` does: `n,` [`a=` authzid] `,` `\x01` then `key=value\x01`
+ *   pairs (`auth=Bearer <token>` required, keys letters only, values printable ASCII, space, tab,
+ *   CR, LF), then a final `\x01`; anything else fails. The token goes to the verifier; an authzid
+ *   other than the token's principal fails. A refused token fails at once with error 58, as MSK
+ *   answers (Kafka's own OAUTHBEARER server first sends an RFC 7628 error challenge and fails on
+ *   the client's next message; kafkajs, which never reads the challenge, would take that for
+ *   success and be disconnected at its next request).
  * A failure throws {@link SaslFailure} with the message a Kafka broker puts in the
  * SaslAuthenticate response (error 58).
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** The mechanisms this server knows (Kafka's names). */
-export type SaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+export type SaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER';
+
+/**
+ * Checks an OAUTHBEARER token: returns the principal and when the credential expires (for a
+ * KIP-368 session lifetime), or throws {@link SaslFailure} with the broker's message.
+ */
+export type OAuthBearerVerifier = (token: string) => { principal: string; expiresAtMs?: number };
 
 /** Authentication failed: `message` is what the broker answers (SaslAuthenticate error 58). */
 export class SaslFailure extends Error {}
@@ -31,6 +46,8 @@ export interface SaslExchange {
   step(token: Buffer): { response: Buffer; done: boolean };
   /** The authenticated user (after `done`). */
   readonly user: string | undefined;
+  /** When the authenticated credential expires (OAUTHBEARER), ms since the epoch. */
+  readonly expiresAtMs?: number | undefined;
 }
 
 /** What a SCRAM server stores for a user (Kafka's `ScramCredential`). */
@@ -57,13 +74,14 @@ function scramCredential(hash: Hash, password: string, salt: Buffer): ScramCrede
 /**
  * The users of a server: name → password, turned into each mechanism's stored form once.
  * `fixed` pins the salt and the server's nonce part (only to check the exchange against the
- * RFC 7677 example); by default both are random.
+ * RFC 7677 example); by default both are random. `oauthBearer` is the token verifier that
+ * enables OAUTHBEARER (without it, asking for OAUTHBEARER is a test's mistake: it throws).
  */
 export class SaslUsers {
   private readonly scram = new Map<string, Map<string, ScramCredential>>();
   constructor(
     private readonly passwords: Readonly<Record<string, string>>,
-    private readonly fixed: { salt?: Buffer; serverNonce?: string } = {},
+    private readonly fixed: { salt?: Buffer; serverNonce?: string; oauthBearer?: OAuthBearerVerifier } = {},
   ) {
     for (const hash of ['sha256', 'sha512'] as const) {
       const m = new Map<string, ScramCredential>();
@@ -75,6 +93,10 @@ export class SaslUsers {
   /** A new exchange of `mechanism`. */
   exchange(mechanism: SaslMechanism): SaslExchange {
     if (mechanism === 'PLAIN') return new PlainExchange(this.passwords);
+    if (mechanism === 'OAUTHBEARER') {
+      if (!this.fixed.oauthBearer) throw new Error('kafka-sasl-server: OAUTHBEARER needs a token verifier');
+      return new OAuthBearerExchange(this.fixed.oauthBearer);
+    }
     const hash: Hash = mechanism === 'SCRAM-SHA-256' ? 'sha256' : 'sha512';
     return new ScramExchange(mechanism, hash, this.scram.get(hash)!, this.fixed.serverNonce);
   }
@@ -205,5 +227,52 @@ class ScramExchange implements SaslExchange {
     if (!timingSafeEqual(createHash(this.hash).update(clientKey).digest(), cred.storedKey)) throw this.invalid();
     this.state = 'done';
     return `v=${hmac(this.hash, cred.serverKey, authMessage).toString('base64')}`;
+  }
+}
+
+/** Kafka's `OAuthBearerClientInitialResponse` grammar (RFC 7628 §3.1 as Kafka restricts it). */
+const OAUTH_SASLNAME = '(?:[\\x01-\\x2b\\x2d-\\x3c\\x3e-\\x7f]|=2C|=3D)+';
+const OAUTH_KVPAIRS = '(?:[A-Za-z]+=[\\x21-\\x7e \\t\\r\\n]+\\x01)*';
+const OAUTH_CLIENT_FIRST_RE = new RegExp(`^n,(?:a=(${OAUTH_SASLNAME}))?,\\x01(${OAUTH_KVPAIRS})\\x01$`);
+/** Kafka's `auth` value: a scheme, spaces, a token of base64url and `.` characters. */
+const OAUTH_AUTH_RE = /^(\w+) +([-_.a-zA-Z0-9]+)$/;
+
+class OAuthBearerExchange implements SaslExchange {
+  user: string | undefined;
+  expiresAtMs: number | undefined;
+  private used = false;
+  constructor(private readonly verify: OAuthBearerVerifier) {}
+
+  step(token: Buffer): { response: Buffer; done: boolean } {
+    if (this.used) throw new SaslFailure('Authentication failed: OAUTHBEARER takes one message');
+    this.used = true;
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(token);
+    } catch {
+      throw new SaslFailure('Invalid OAUTHBEARER client first message: not UTF-8');
+    }
+    const m = OAUTH_CLIENT_FIRST_RE.exec(text);
+    if (!m) throw new SaslFailure('Invalid OAUTHBEARER client first message');
+    const authzid = m[1]?.replace(/=2C/g, ',').replace(/=3D/g, '=');
+    const pairs = new Map<string, string>();
+    for (const kv of m[2]!.split('\x01').slice(0, -1)) {
+      const eq = kv.indexOf('=');
+      const key = kv.slice(0, eq);
+      if (pairs.has(key)) throw new SaslFailure(`Invalid OAUTHBEARER client first message: duplicate key ${JSON.stringify(key)}`);
+      pairs.set(key, kv.slice(eq + 1));
+    }
+    const auth = pairs.get('auth');
+    if (auth === undefined) throw new SaslFailure("Invalid OAUTHBEARER client first message: 'auth' not specified");
+    const a = OAUTH_AUTH_RE.exec(auth);
+    if (!a) throw new SaslFailure("Invalid OAUTHBEARER client first message: invalid 'auth' format");
+    if (a[1]!.toLowerCase() !== 'bearer') throw new SaslFailure(`Invalid scheme in OAUTHBEARER client first message: ${a[1]}`);
+    const { principal, expiresAtMs } = this.verify(a[2]!);
+    if (authzid !== undefined && authzid !== principal) {
+      throw new SaslFailure(`Authentication failed: Client requested an authorization id (${authzid}) that is different from the token's principal name (${principal})`);
+    }
+    this.user = principal;
+    this.expiresAtMs = expiresAtMs;
+    return { response: Buffer.alloc(0), done: true };
   }
 }

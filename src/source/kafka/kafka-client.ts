@@ -80,9 +80,13 @@ function saslOptions(sasl: KafkaSaslSettings, env: AwsEnv): SASLOptions {
     case 'aws-msk-iam': {
       const region = sasl.region ?? (env.AWS_REGION || undefined) ?? (env.AWS_DEFAULT_REGION || undefined);
       if (!region) throw new ValidationError('config: source.sasl.region: aws-msk-iam needs a region (source.sasl.region or AWS_REGION)');
+      // One provider for every token: the SDK's chain memoizes what it resolves, so each
+      // connection and KIP-368 re-authentication signs a fresh token without fetching the
+      // credentials again (a container, instance metadata or STS call per connection otherwise).
+      const credentials = awsCredentialProvider(undefined, env);
       return {
         mechanism: 'oauthbearer',
-        oauthBearerProvider: async () => ({ value: (await mskIamToken(region, undefined, { env })).value }),
+        oauthBearerProvider: async () => ({ value: (await mskIamToken(region, credentials, { env })).value }),
       };
     }
   }
