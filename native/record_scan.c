@@ -65,7 +65,8 @@ typedef struct {
    * (column c's row r at c * capacity + r); strings' bytes back to back in column c's region of
    * `stage_bytes` (region_bytes each). stage_state[0] is the row count, stage_state[1 + c] the
    * bytes used by column c. JavaScript reads them in bulk (ColumnBatchBuilder.appendStaged) and
-   * resets the state; it also writes the computed columns, which this file never touches.
+   * resets the state; it also writes the computed columns (scanStagedRun writes the values it is
+   * given).
    */
   int32_t capacity;
   int32_t region_bytes;
@@ -755,6 +756,58 @@ static napi_value scan_staged_js(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * scanStagedRun(scanner, data: Uint8Array, ends: Int32Array, starts: Int32Array | null, from, to,
+ *               computedIndex: Int32Array, computedTag: Uint8Array, computedNum: Float64Array)
+ * → how many records, from `from` on, were staged: record i is data[start, ends[i]), start =
+ * starts[i], or ends[i - 1] (0 for the first) without starts. It stops at the first record that
+ * is declined or does not fit (the caller reads that one alone, as scanStaged would) and at `to`.
+ * The computed columns take the same value in every row staged (what the caller computed once for
+ * the whole poll: the processing time), written as the caller would write them. One call for a
+ * run of records instead of one per record (bench/notes.md item 35).
+ */
+static napi_value scan_staged_run_js(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  Scanner *s = NULL;
+  void *data, *ends, *starts = NULL, *c_index, *c_tag, *c_num;
+  size_t length, n_ends, n_starts = 0, n_index, n_tag, n_num;
+  int32_t from, to, count = 0;
+  napi_valuetype starts_type = napi_undefined;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 9 && napi_get_value_external(env, argv[0], (void **)&s) == napi_ok &&
+      s->stage_tags != NULL && typed(env, argv[1], napi_uint8_array, &data, &length) && length <= 0x7fffffff &&
+      typed(env, argv[2], napi_int32_array, &ends, &n_ends) && napi_typeof(env, argv[3], &starts_type) == napi_ok &&
+      (starts_type == napi_null || typed(env, argv[3], napi_int32_array, &starts, &n_starts)) && napi_get_value_int32(env, argv[4], &from) == napi_ok &&
+      napi_get_value_int32(env, argv[5], &to) == napi_ok && typed(env, argv[6], napi_int32_array, &c_index, &n_index) &&
+      typed(env, argv[7], napi_uint8_array, &c_tag, &n_tag) && typed(env, argv[8], napi_float64_array, &c_num, &n_num) && n_tag >= n_index &&
+      n_num >= n_index && from >= 0 && to >= from && (size_t)to <= n_ends && (starts == NULL || (size_t)to <= n_starts)) {
+    const int32_t *e = ends, *st = starts, *ci = c_index;
+    const uint8_t *ct = c_tag;
+    const double *cn = c_num;
+    int ok = 1;
+    for (size_t k = 0; k < n_index; k++)
+      if (ci[k] < 0 || ci[k] >= s->columns) ok = 0;
+    for (int32_t i = from; ok && i < to; i++) {
+      int32_t a = st != NULL ? st[i] : i == 0 ? 0 : e[i - 1];
+      int32_t b = e[i];
+      if (a < 0 || b < a || (size_t)b > length) break;
+      if (!scan(s, (const uint8_t *)data + a, b - a)) break;
+      int32_t r = s->stage_state[0];
+      if (r >= s->capacity) break;
+      for (size_t k = 0; k < n_index; k++) {
+        int32_t at_ = ci[k] * s->capacity + r;
+        s->stage_tags[at_] = ct[k];
+        s->stage_nums[at_] = cn[k];
+      }
+      if (stage_row(s) != 1) break;
+      count++;
+    }
+  }
+  napi_value out;
+  napi_create_int32(env, count, &out);
+  return out;
+}
+
 /* GetRecords bodies (native/records_page.c): `recordsPage` on the same module. */
 void records_page_register(napi_env env, napi_value exports);
 
@@ -768,6 +821,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "stage", fn);
   if (napi_create_function(env, "scanStaged", NAPI_AUTO_LENGTH, scan_staged_js, NULL, &fn) != napi_ok) return NULL;
   napi_set_named_property(env, exports, "scanStaged", fn);
+  if (napi_create_function(env, "scanStagedRun", NAPI_AUTO_LENGTH, scan_staged_run_js, NULL, &fn) != napi_ok) return NULL;
+  napi_set_named_property(env, exports, "scanStagedRun", fn);
   napi_value yes;
   if (napi_get_boolean(env, 1, &yes) != napi_ok) return NULL;
   napi_set_named_property(env, exports, "strictKeys", yes);

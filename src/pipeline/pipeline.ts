@@ -623,7 +623,19 @@ export class Pipeline {
         // Records in columns (Kinesis): one view moved along, no object per record.
         if (batch.runs !== undefined) {
           const view = this.view;
-          for (const run of batch.runs) for (let i = run.from; i < run.to; i++) this.ingest(view.at(run.block, i), processingTimeUs);
+          // Runs of usual records go to the stage in one native call each; the one a run stops
+          // at (declined, or not fitting) is read alone, the way it always was.
+          const runnable = this.stage !== undefined && this.scanner?.runnable === true;
+          for (const run of batch.runs) {
+            const ranges = runnable ? run.block.ranges?.() : undefined;
+            for (let i = run.from; i < run.to; i++) {
+              if (ranges !== undefined) {
+                i += this.stageRun(run.block, ranges, i, run.to, processingTimeUs);
+                if (i >= run.to) break;
+              }
+              this.ingest(view.at(run.block, i), processingTimeUs);
+            }
+          }
         }
         for (const [p, pos] of batch.positions) this.pending.set(p, pos);
         const due = this.now() >= lastCommit + interval;
@@ -905,6 +917,50 @@ export class Pipeline {
     }
     ctx.record = record;
     ctx.processingTimeUs = processingTimeUs;
+  }
+
+  /**
+   * Stages records `from`..`to` (exclusive) of `block` with {@link RecordScanner.scanStagedRun}
+   * (one native call per stage's worth), keeping for each what {@link ingest} keeps for a staged
+   * record read through the view. Returns how many were staged: the record after them (if before
+   * `to`) was declined or did not fit, and is read alone by {@link ingest}.
+   */
+  private stageRun(block: RecordBlock, ranges: { ends: Int32Array; starts: Int32Array | null }, from: number, to: number, processingTimeUs: bigint): number {
+    const scanner = this.scanner!;
+    const stage = this.stage!;
+    const record = this.view.at(block, from);
+    const ctx = (this.recordContext ??= { record, streamName: this.options.source.id, processingTimeUs, text: undefined });
+    ctx.record = record;
+    ctx.processingTimeUs = processingTimeUs;
+    const { ends, starts } = ranges;
+    let i = from;
+    while (i < to) {
+      if (stage.state[0]! >= stage.capacity) this.moveStage();
+      const r0 = stage.state[0]!;
+      let n: number;
+      try {
+        n = scanner.scanStagedRun(block.data, ends, starts, i, Math.min(to, i + stage.capacity - r0), ctx);
+      } catch {
+        n = 0; // as scanStaged: the record is read alone, and its failure is its own
+      }
+      let bytes = 0;
+      for (let k = 0; k < n; k++) {
+        const row = r0 + k;
+        this.stagedRecords[row] = undefined;
+        this.stagedBlocks[row] = block;
+        this.stagedIndexes[row] = i + k;
+        this.stagedTimes[row] = processingTimeUs;
+        const end = ends[i + k]!;
+        bytes += end - (starts !== null ? starts[i + k]! : i + k === 0 ? 0 : ends[i + k - 1]!);
+      }
+      this.bufferedBytes += bytes;
+      this.statsValue.bytes += bytes;
+      this.statsValue.records += n;
+      i += n;
+      if (n === 0 || stage.state[0]! < stage.capacity) break;
+      this.moveStage();
+    }
+    return i - from;
   }
 
   /** Staged record `k` (made again from its block when it was read through the view). */

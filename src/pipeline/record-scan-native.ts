@@ -25,6 +25,12 @@ export interface NativeScanBinding {
   stage(scanner: unknown, capacity: number, regionBytes: number, tags: Uint8Array, nums: Float64Array, lengths: Int32Array, bytes: Uint8Array, state: Int32Array): void;
   /** Reads one record into the stage's next row: 1, 0 (declined) or 2 (read, but no room: nothing staged). */
   scanStaged(scanner: unknown, data: Uint8Array): number;
+  /**
+   * Stages records `from`..`to` (exclusive) of `data` (record i: `[starts[i] or ends[i - 1] or 0,
+   * ends[i])`), each computed column (`computedIndex`) taking `computedTag`/`computedNum`: how many
+   * were staged, stopping at the first declined or not fitting. Builds before it lack it.
+   */
+  scanStagedRun?(scanner: unknown, data: Uint8Array, ends: Int32Array, starts: Int32Array | null, from: number, to: number, computedIndex: Int32Array, computedTag: Uint8Array, computedNum: Float64Array): number;
 }
 
 let loaded: NativeScanBinding | null | undefined;

@@ -115,7 +115,9 @@ export class RecordScanner {
   private readonly root: Level;
   /** Every leaf, for the end-of-record check of missing fields. */
   private readonly leaves: Field[];
-  private readonly computed: { index: number; get: (ctx: RecordContext) => unknown; int64: boolean }[];
+  private readonly computed: { index: number; get: (ctx: RecordContext) => unknown; int64: boolean; perPoll: boolean }[];
+  /** The computed columns' indexes, tags and values handed to {@link scanStagedRun}. */
+  private runColumns: { index: Int32Array; tag: Uint8Array; num: Float64Array } | undefined;
   /** The last computed bigint seen and its number (processing time is one bigint per batch). */
   private lastBig: bigint | undefined;
   private lastBigNumber = 0;
@@ -211,6 +213,44 @@ export class RecordScanner {
     return this.binding!.scanStaged(this.handle, data);
   }
 
+  /**
+   * Whether {@link scanStagedRun} can be used: a stage, a native build that has it, and computed
+   * columns whose value is the same for every record of a poll (the processing time).
+   */
+  get runnable(): boolean {
+    return this.stage !== undefined && typeof this.binding?.scanStagedRun === 'function' && this.computed.every((c) => c.perPoll);
+  }
+
+  /**
+   * Stages records `from`..`to` (exclusive) of a block's `data`, record i being `[starts[i],
+   * ends[i])` (without `starts`: `[ends[i - 1], ends[i])`, from 0 for the first), in one native
+   * call, every row with the computed columns of `ctx` (one value for all: {@link runnable}).
+   * Returns how many were staged: it stops at the first record declined or not fitting the stage
+   * (read that one with {@link scanStaged}, which says which), at `to`, or with the stage full. 0
+   * when a computed value cannot be staged (a bigint beyond 2^53).
+   */
+  scanStagedRun(data: Uint8Array, ends: Int32Array, starts: Int32Array | null, from: number, to: number, ctx: RecordContext): number {
+    const computed = this.computed;
+    const cols = (this.runColumns ??= {
+      index: Int32Array.from(computed, (c) => c.index),
+      tag: new Uint8Array(computed.length),
+      num: new Float64Array(computed.length),
+    });
+    for (let k = 0; k < computed.length; k++) {
+      const v = computed[k]!.get(ctx);
+      if (v === null || v === undefined) {
+        cols.tag[k] = RAW_NULL;
+        cols.num[k] = 0;
+        continue;
+      }
+      const x = typeof v === 'bigint' ? this.safeNumber(v) : undefined;
+      if (x === undefined) return 0;
+      cols.tag[k] = RAW_INT64;
+      cols.num[k] = x;
+    }
+    return this.binding!.scanStagedRun!(this.handle, data, ends, starts, from, to, cols.index, cols.tag, cols.num);
+  }
+
   /** Whether records are read by the native build of the scanner (else by this file's code). */
   get native(): boolean {
     return this.binding !== undefined;
@@ -231,7 +271,8 @@ export class RecordScanner {
       const s = sources[index]!;
       if (s.kind === 'computed') {
         const type = transform.schema.fields[index]?.type;
-        computed.push({ index, get: s.get, int64: type !== undefined && encodedKindOf(type) === 'int64' });
+        // The processing time is one value for every record of a poll (the pipeline's).
+        computed.push({ index, get: s.get, int64: type !== undefined && encodedKindOf(type) === 'int64', perPoll: s.value === 'processing_time' });
         continue;
       }
       const kind = kindOf(s.type);

@@ -89,6 +89,9 @@ class MemoryBlock implements RecordBlock {
   dataEnd(i: number): number {
     return this.starts[i + 1]!;
   }
+  ranges(): { ends: Int32Array; starts: Int32Array | null } {
+    return { ends: this.starts.subarray(1), starts: this.starts };
+  }
   position(i: number): string {
     return this.records[i]!.position;
   }

@@ -68,6 +68,12 @@ export interface RecordBlock {
   meta(i: number): Readonly<Record<string, string>>;
   /** Record `i` as an object of its own (for the rare paths that keep a record). */
   record(i: number): SourceRecord;
+  /**
+   * The records' payload bounds as arrays, when the block keeps them so: record i is
+   * `data[starts[i], ends[i])`, or without `starts` `data[ends[i - 1], ends[i])` (from 0 for the
+   * first). Lets a consumer read a run of records in one native call.
+   */
+  ranges?(): { ends: Int32Array; starts: Int32Array | null };
 }
 
 /** Records `from` (inclusive) to `to` (exclusive) of a {@link RecordBlock}. */

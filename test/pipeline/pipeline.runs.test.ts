@@ -9,6 +9,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ColumnBatchBuilder, RAW_INT64, type RawStage } from '../../src/data/column-batch.js';
+import { RecordScanner } from '../../src/pipeline/record-scan.js';
+import { nativeScanBinding } from '../../src/pipeline/record-scan-native.js';
 import { DEAD_LETTERS_SQL, eventsConfig, runPipeline, stringRows, type ReadPath } from './harness.js';
 
 const enc = new TextEncoder();
@@ -46,6 +48,18 @@ const STAGED = eventsConfig([
   { name: 'arrival', type: 'timestamptz', value: 'arrival_time' },
 ]);
 
+/**
+ * Only the processing time computed (one value per poll): the native scanner stages runs of a
+ * block's records in one call each (`RecordScanner.scanStagedRun`), stopping at each record it
+ * declines or cannot fit, which is read alone.
+ */
+const RUNS = eventsConfig([
+  { name: 'id', type: 'string', required: true },
+  { name: 'n', type: 'long' },
+  { name: 'tag', type: 'string' },
+  { name: 'processed', type: 'timestamptz', value: 'processing_time' },
+]);
+
 async function run(readPath: ReadPath, blocks: boolean, staged = readPath === 'native') {
   const result = await runPipeline({
     tmpPrefix: 'floe-runs-',
@@ -56,6 +70,24 @@ async function run(readPath: ReadPath, blocks: boolean, staged = readPath === 'n
     blocks,
     read: async (engine) => ({
       rows: stringRows((await engine.query(staged ? 'SELECT id, n, tag, arrival FROM db.events ORDER BY id' : 'SELECT id, n, tag, shard, pos, pk, arrival FROM db.events ORDER BY shard, CAST(pos AS BIGINT)')).rows),
+      deadLetters: stringRows((await engine.query(DEAD_LETTERS_SQL)).rows),
+    }),
+  });
+  if ('error' in result) throw result.error;
+  return result.read;
+}
+
+/** A run with {@link RUNS}: id, n, tag and whether the processing time is there. */
+async function runWith(blocks: boolean) {
+  const result = await runPipeline({
+    tmpPrefix: 'floe-runs-',
+    config: RUNS,
+    policy: 'dlq',
+    partitions: PARTITIONS,
+    readPath: 'native',
+    blocks,
+    read: async (engine) => ({
+      rows: stringRows((await engine.query('SELECT id, n, tag, processed IS NOT NULL AS p FROM db.events ORDER BY id')).rows),
       deadLetters: stringRows((await engine.query(DEAD_LETTERS_SQL)).rows),
     }),
   });
@@ -75,7 +107,36 @@ for (const readPath of ['native', 'js', 'off'] as const) {
   });
 }
 
-test('a stage that fails to move: its records are made again from their blocks, in order', async () => {
+test('runs staged in one native call each: the same table and dead letters as records one by one', async (t) => {
+  if (nativeScanBinding()?.scanStagedRun === undefined) {
+    t.skip('the native scanner is not built');
+    return;
+  }
+  const calls = { run: 0, staged: 0 };
+  const scanStagedRun = RecordScanner.prototype.scanStagedRun;
+  RecordScanner.prototype.scanStagedRun = function (this: RecordScanner, ...args: Parameters<RecordScanner['scanStagedRun']>) {
+    const n = scanStagedRun.apply(this, args);
+    calls.run++;
+    calls.staged += n;
+    return n;
+  };
+  let runs;
+  try {
+    runs = await runWith(true);
+  } finally {
+    RecordScanner.prototype.scanStagedRun = scanStagedRun;
+  }
+  assert.ok(calls.run > 0 && calls.staged > 2_000, `runs staged: ${calls.run} calls, ${calls.staged} records`);
+  const objects = await runWith(false);
+  assert.equal(objects.rows.length + objects.deadLetters.length, 3 * COUNT);
+  assert.ok(objects.deadLetters.length > 100, `${objects.deadLetters.length} dead letters`);
+  assert.ok(runs.rows.every((r) => r[3] === 'true'), 'every row has its processing time');
+  assert.deepEqual(runs.rows, objects.rows);
+  assert.deepEqual(runs.deadLetters, objects.deadLetters);
+});
+
+for (const runs of [false, true]) {
+test(`a stage that fails to move: its records are made again from their blocks, in order${runs ? ' (rows staged in runs)' : ''}`, async () => {
   // Makes stages holding `n` = 1,200 fail half-way (2^60 is no safe integer for the stage's move),
   // as pipeline.stage-refused.test.ts does; their records then go the general way.
   const appendStaged = ColumnBatchBuilder.prototype.appendStaged;
@@ -93,12 +154,13 @@ test('a stage that fails to move: its records are made again from their blocks, 
   };
   let withRuns;
   try {
-    withRuns = await run('native', true);
+    withRuns = runs ? await runWith(true) : await run('native', true);
   } finally {
     ColumnBatchBuilder.prototype.appendStaged = appendStaged;
   }
   assert.ok(failures > 0, 'a stage failed to move');
-  const objects = await run('native', false);
+  const objects = runs ? await runWith(false) : await run('native', false);
   assert.deepEqual(withRuns.rows, objects.rows);
   assert.deepEqual(withRuns.deadLetters, objects.deadLetters);
 });
+}

@@ -59,8 +59,12 @@ function referenceRecords(records: _Record[], skip?: { sequenceNumber: string; s
 function blockRecords(page: RecordsPage, skip?: { sequenceNumber: string; subSequence: number }): SourceRecord[] {
   const block = new ShardBlock(page, { shardId: 'shard-1', stream: 's', deaggregate: true, skip, nowMs: NOW });
   const out: SourceRecord[] = [];
+  // The bounds the pipeline's run scan reads (RecordBlock.ranges) are the records' own.
+  const { ends, starts } = block.ranges();
   for (let i = 0; i < block.length; i++) {
     const r = block.record(i);
+    assert.equal(starts !== null ? starts[i] : i === 0 ? 0 : ends[i - 1], block.dataStart(i), `record ${i}: start`);
+    assert.equal(ends[i], block.dataEnd(i), `record ${i}: end`);
     assert.equal(block.position(i), r.position);
     assert.deepEqual(block.data.subarray(block.dataStart(i), block.dataEnd(i)), r.data);
     assert.ok(block.size(i) >= r.data.byteLength);
