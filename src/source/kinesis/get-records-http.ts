@@ -10,9 +10,11 @@
  * rules with the stream's ARN, FIPS, dual stack), the constant headers (host, content type,
  * target, user agent), the signing region and service, and the signer (the client's own
  * `SignatureV4`, from `@smithy/signature-v4`, over the client's credential provider chain, which
- * memoizes and refreshes credentials; the signing key is derived once per day and cached by
- * that package). Per call floe writes the body (`{"ShardIterator":…,"Limit":…}` + the stream's
- * ARN, the SDK's member order), signs it at the SDK's clock-skew-corrected time, and sends it
+ * memoizes and refreshes credentials; the signing key is the signer's own derivation, kept for
+ * the day). Per call floe writes the body (`{"ShardIterator":…,"Limit":…}` + the stream's
+ * ARN, the SDK's member order), signs it at the SDK's clock-skew-corrected time (SigV4 computed
+ * by floe over the SDK's credentials and key where that is exact, `get-records-sign.ts`: the
+ * SDK's `signRequest` cost ~44 µs a call; else by the SDK's signer), and sends it
  * with the client's connection and request timeouts and the reader's abort signal: by default
  * over floe's own keep-alive connections (`wire-http.ts`: each response read into one buffer
  * reused by its connection, bench/notes.md item 31), with `FLOE_KINESIS_HTTP=node` over Node's
@@ -36,6 +38,7 @@ import { GetRecordsCommand, type GetRecordsCommandInput, type KinesisClient } fr
 import { getRecordsCommand, isJson, joinChunks, pageOutput, type GetRecordsPageOutput } from './get-records.js';
 import { parseRecordsPage } from './records-page.js';
 import { abortError, type WireEndpoint, type WirePool } from './wire-http.js';
+import { leanGetRecordsSigner, type GetRecordsSign, type RequestSigner, type SignableRequest, type SignedShape, type SigningCredentials } from './get-records-sign.js';
 
 /** The agents and timeouts of a client built by `kinesisClientFromEnv`. */
 export interface LeanTransport {
@@ -75,22 +78,6 @@ export function leanTransportOf(client: unknown): { kind: 'wire' | 'node-http'; 
 /** One GetRecords call: the input, a callback told the JSON body's size, the reader's signal. */
 export type GetRecordsCaller = (input: GetRecordsCommandInput, onBody: (bytes: number) => void, signal: AbortSignal) => Promise<GetRecordsPageOutput>;
 
-/** The signer surface used here (the SDK's `SignatureV4`). */
-interface RequestSigner {
-  sign(request: SignableRequest, options: { signingDate: Date; signingRegion?: string; signingService?: string }): Promise<{ headers: Record<string, string> }>;
-}
-
-/** A request as `SignatureV4` reads it. */
-interface SignableRequest {
-  method: string;
-  protocol: string;
-  hostname: string;
-  port?: number;
-  path: string;
-  query: Record<string, string>;
-  headers: Record<string, string>;
-  body: Uint8Array;
-}
 
 /** What a template command resolved (once per source). */
 export interface GetRecordsTemplate {
@@ -100,7 +87,13 @@ export interface GetRecordsTemplate {
   path: string;
   /** Headers every call sends unchanged (host, content type, target, user agent). */
   headers: Record<string, string>;
+  /** The SDK's signer (its signing key kept for the day): the fallback of `lean`. */
   signer: RequestSigner;
+  /**
+   * floe's own SigV4 of this request shape (`get-records-sign.ts`), chosen once per template;
+   * undefined where it could not be exact (then `signer` signs every call).
+   */
+  lean: GetRecordsSign | undefined;
   signingRegion: string | undefined;
   signingService: string | undefined;
   /** `,"StreamARN":"…"}` or `}`: the end of every body. */
@@ -160,27 +153,27 @@ export async function resolveGetRecordsTemplate(client: KinesisClient, stream: {
   for (const k in request.headers) {
     if (!PER_CALL_HEADERS.has(k.toLowerCase())) headers[k] = request.headers[k]!;
   }
-  return {
+  // The client's own signer, as its signing middleware gets it for this endpoint.
+  const sdkSigner = await config.signer(authScheme);
+  const signer = withDailyKey(sdkSigner);
+  const shape: SignedShape = {
     protocol: request.protocol,
     hostname: request.hostname,
     port: request.port,
     path: request.path,
     headers,
-    // The client's own signer, as its signing middleware gets it for this endpoint.
-    signer: withDailyKey(await config.signer(authScheme)),
     signingRegion: option?.signingProperties?.signingRegion ?? authScheme?.signingRegion,
     signingService: option?.signingProperties?.signingName ?? authScheme?.signingName,
+  };
+  return {
+    ...shape,
+    signer,
+    lean: await leanGetRecordsSigner(sdkSigner, signer, shape),
     bodySuffix: streamArn !== undefined ? `,"StreamARN":${JSON.stringify(streamArn)}}` : '}',
     skewCorrection: (await config.disableClockSkewCorrection?.()) !== true,
   };
 }
 
-/** Credentials as the signer's provider returns them. */
-interface Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
 
 /**
  * The SDK's signer with its signing key kept for the day: `SignatureV4` derives the key once per
@@ -190,7 +183,7 @@ interface Credentials {
  * this is an object whose prototype it is.
  */
 function withDailyKey(sdkSigner: RequestSigner): RequestSigner {
-  type Derive = (credentials: Credentials, region: string, shortDate: string, service?: string) => Promise<Uint8Array>;
+  type Derive = (credentials: SigningCredentials, region: string, shortDate: string, service?: string) => Promise<Uint8Array>;
   const derive = (sdkSigner as unknown as { getSigningKey?: Derive }).getSigningKey;
   if (typeof derive !== 'function') return sdkSigner;
   let cached: { accessKeyId: string; secretAccessKey: string; sessionToken: string | undefined; region: string; shortDate: string; service: string | undefined; key: Promise<Uint8Array> } | undefined;
@@ -233,9 +226,15 @@ function signingDate(client: KinesisClient, template: GetRecordsTemplate): Date 
 
 /**
  * The signed headers of a call (what is sent): the template's constant headers, content length,
- * and the signer's date, payload hash, session token and authorization.
+ * and the signer's date, payload hash, session token and authorization. Signed by floe
+ * (`template.lean`) where that is exact, else by the SDK's signer ({@link sdkSignGetRecords}).
  */
-export async function signGetRecords(template: GetRecordsTemplate, body: Buffer, date: Date): Promise<Record<string, string>> {
+export function signGetRecords(template: GetRecordsTemplate, body: Buffer, date: Date): Promise<Record<string, string>> {
+  return template.lean !== undefined ? template.lean(body, date) : sdkSignGetRecords(template, body, date);
+}
+
+/** {@link signGetRecords} through the SDK's signer (the fallback; the reference of the tests). */
+export async function sdkSignGetRecords(template: GetRecordsTemplate, body: Buffer, date: Date): Promise<Record<string, string>> {
   const headers: Record<string, string> = { ...template.headers, 'content-length': String(body.byteLength) };
   const signed = await template.signer.sign(
     { method: 'POST', protocol: template.protocol, hostname: template.hostname, ...(template.port !== undefined ? { port: template.port } : {}), path: template.path, query: {}, headers, body },
