@@ -42,6 +42,8 @@ export function deadLetterRow(
     failedAtUs,
     error,
     text ?? null,
-    record.data,
+    // A copy: the record's bytes may be a view of a source's buffer reused once its block is
+    // released (RecordBlock.release), and this row waits for the commit.
+    record.data.slice(),
   ];
 }

@@ -375,6 +375,11 @@ export class Pipeline {
   private readonly stagedBlocks: (RecordBlock | undefined)[] = [];
   private readonly stagedIndexes: number[] = [];
   private readonly stagedTimes: bigint[] = [];
+  /**
+   * Blocks whose records have all been read, released ({@link RecordBlock.release}: their memory
+   * reused by the source) once the stage holds no row of theirs ({@link releaseDoneBlocks}).
+   */
+  private readonly doneBlocks: RecordBlock[] = [];
   /** The view that reads the records of a batch's runs (`SourceBatch.runs`). */
   private readonly view = new RecordView();
   /** Upsert tables: the unit's last change per key (rows reach the buffer when the unit seals). */
@@ -626,6 +631,8 @@ export class Pipeline {
           // Runs of usual records go to the stage in one native call each; the one a run stops
           // at (declined, or not fitting) is read alone, the way it always was.
           const runnable = this.stage !== undefined && this.scanner?.runnable === true;
+          // Upsert tables keep records until their unit seals: their blocks are never released.
+          const releasing = this.changes === undefined;
           for (const run of batch.runs) {
             const ranges = runnable ? run.block.ranges?.() : undefined;
             for (let i = run.from; i < run.to; i++) {
@@ -635,7 +642,10 @@ export class Pipeline {
               }
               this.ingest(view.at(run.block, i), processingTimeUs);
             }
+            // Its last record read: the block is done once no staged row may need it again.
+            if (releasing && run.to === run.block.length && run.block.release !== undefined) this.doneBlocks.push(run.block);
           }
+          this.releaseDoneBlocks();
         }
         for (const [p, pos] of batch.positions) this.pending.set(p, pos);
         const due = this.now() >= lastCommit + interval;
@@ -898,6 +908,7 @@ export class Pipeline {
       this.buffer.flushStage();
       // A block is kept only while a staged row may need its record again.
       if (this.stagedBlocks.length > 0) this.stagedBlocks.fill(undefined);
+      this.releaseDoneBlocks();
       return;
     } catch (e) {
       // Named after the last staged record (the stage is empty by now).
@@ -961,6 +972,18 @@ export class Pipeline {
       this.moveStage();
     }
     return i - from;
+  }
+
+  /**
+   * Releases the blocks read to their end when no staged row may need its record again (an
+   * empty stage, or none): every row of theirs is in the buffer's columns (copies), and a dead
+   * letter keeps a copy of its bytes.
+   */
+  private releaseDoneBlocks(): void {
+    const blocks = this.doneBlocks;
+    if (blocks.length === 0 || (this.stage !== undefined && this.stage.state[0]! > 0)) return;
+    for (const b of blocks) b.release!();
+    blocks.length = 0;
   }
 
   /** Staged record `k` (made again from its block when it was read through the view). */

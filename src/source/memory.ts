@@ -63,6 +63,13 @@ class MemoryRecord implements SourceRecord {
   ) {}
 }
 
+const blockCounts = { made: 0, released: 0, releasedTwice: 0 };
+
+/** Blocks made, released, and released more than once since the process began (tests). */
+export function memoryBlockCounts(): Readonly<typeof blockCounts> {
+  return { ...blockCounts };
+}
+
 /** Records of one partition copied into one block (see {@link MemorySourceOptions.blocks}). */
 class MemoryBlock implements RecordBlock {
   readonly length: number;
@@ -73,6 +80,7 @@ class MemoryBlock implements RecordBlock {
     private readonly records: SourceRecord[],
   ) {
     this.length = records.length;
+    blockCounts.made++;
     this.starts = new Int32Array(records.length + 1);
     let total = 0;
     for (let i = 0; i < records.length; i++) {
@@ -91,6 +99,17 @@ class MemoryBlock implements RecordBlock {
   }
   ranges(): { ends: Int32Array; starts: Int32Array | null } {
     return { ends: this.starts.subarray(1), starts: this.starts };
+  }
+  private released = false;
+  /**
+   * Overwrites the block's payloads with 0xff, as a reused buffer would: a consumer reading a
+   * record after releasing its block reads bytes that are no longer its own (what the tests look for).
+   */
+  release(): void {
+    if (this.released) blockCounts.releasedTwice++;
+    else blockCounts.released++;
+    this.released = true;
+    this.data.fill(0xff);
   }
   position(i: number): string {
     return this.records[i]!.position;

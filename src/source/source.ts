@@ -74,6 +74,13 @@ export interface RecordBlock {
    * first). Lets a consumer read a run of records in one native call.
    */
   ranges?(): { ends: Int32Array; starts: Int32Array | null };
+  /**
+   * Says that the consumer is done with the block: nothing reads it, its `data` or any view of it
+   * again. Its memory may then be reused for later blocks. Optional for a consumer (a block never
+   * released is left to the garbage collector); the pipeline calls it for blocks whose records are
+   * all in columns.
+   */
+  release?(): void;
 }
 
 /** Records `from` (inclusive) to `to` (exclusive) of a {@link RecordBlock}. */

@@ -21,6 +21,7 @@
  * a decline on anything else, which this parser then reads from the start (errors are always
  * this parser's). The differential test runs every body through both.
  */
+import { givePageBuffer, takePageBuffer } from './page-pool.js';
 import type { _Record } from '@aws-sdk/client-kinesis';
 import { FloeError } from '../../errors.js';
 import { nativeRecordsPage } from './records-page-native.js';
@@ -82,6 +83,21 @@ export class RecordsPage {
   readonly nextShardIterator: string | undefined;
   readonly millisBehindLatest: number | undefined;
   readonly childShards: PageChildShard[] | undefined;
+  /** The pool's buffer behind the columns, until {@link release} gives it back (not a field of the page's content). */
+  #pooled: ArrayBuffer | undefined;
+
+  /**
+   * Says that nothing will read this page again, nor any view of its `data` or columns: its
+   * buffer goes back to the page pool for the next responses (pages read by the native reader;
+   * others are left to the garbage collector). Idempotent. Only a consumer that owns every use of
+   * the page calls it (the pipeline, for blocks whose records are all in columns).
+   */
+  release(): void {
+    const b = this.#pooled;
+    if (b === undefined) return;
+    this.#pooled = undefined;
+    givePageBuffer(b);
+  }
 
   constructor(parts: {
     count: number;
@@ -97,7 +113,10 @@ export class RecordsPage {
     nextShardIterator?: string | undefined;
     millisBehindLatest?: number | undefined;
     childShards?: PageChildShard[] | undefined;
+    /** The buffer behind every column, when it comes from the page pool (`page-pool.ts`). */
+    pooled?: ArrayBuffer | undefined;
   }) {
+    this.#pooled = parts.pooled;
     this.count = parts.count;
     this.data = parts.data;
     this.dataEnd = parts.dataEnd;
@@ -653,6 +672,8 @@ interface PageColumns {
   flags: Uint8Array;
   data: Uint8Array;
   text: Uint8Array;
+  /** The buffer, when taken from the page pool. */
+  pooled?: ArrayBuffer;
 }
 
 /**
@@ -660,15 +681,16 @@ interface PageColumns {
  * of one uninitialized allocation (filled by the caller): one ArrayBuffer per page instead of six,
  * each of which V8 tracks and sweeps on its own and counts as external memory.
  */
-function pageColumns(count: number, dataBytes: number, textBytes: number): PageColumns {
+function pageColumns(count: number, dataBytes: number, textBytes: number, pooled = false): PageColumns {
   // Widest first: every view starts aligned to its element size.
   const ends = 8 * count;
   const textEnds = ends + 4 * count;
   const flags = textEnds + 8 * count;
   const data = flags + count;
   const text = data + dataBytes;
-  const buffer = Buffer.allocUnsafeSlow(text + textBytes).buffer;
+  const buffer = pooled ? takePageBuffer(text + textBytes) : Buffer.allocUnsafeSlow(text + textBytes).buffer;
   return {
+    ...(pooled ? { pooled: buffer } : {}),
     arrivalMs: new Float64Array(buffer, 0, count),
     dataEnd: new Int32Array(buffer, ends, count),
     textEnd: new Int32Array(buffer, textEnds, 2 * count),
@@ -714,7 +736,7 @@ export function parseRecordsPageNative(body: Uint8Array): RecordsPage | undefine
   }
   const dataBytes = nativeOut[1]!;
   const textBytes = nativeOut[2]!;
-  const c = pageColumns(count, dataBytes, textBytes);
+  const c = pageColumns(count, dataBytes, textBytes, true);
   c.arrivalMs.set(scratchArrival.subarray(0, count));
   c.dataEnd.set(nativeEnds.subarray(0, count));
   c.textEnd.set(nativeTexts.subarray(0, 2 * count));

@@ -67,6 +67,10 @@ export class ShardBlock implements RecordBlock {
     return this.x ? this.x.start[i]! : this.page.dataStart(i);
   }
 
+  release(): void {
+    this.page.release();
+  }
+
   ranges(): { ends: Int32Array; starts: Int32Array | null } {
     const x = this.x;
     return x ? { ends: x.end, starts: x.start } : { ends: this.page.dataEnd, starts: null };
