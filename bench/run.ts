@@ -268,6 +268,43 @@ async function kinesisPath(): Promise<KinesisPathResults> {
   return { memory, duck, runs, limits, protocols, profile };
 }
 
+/**
+ * Issue 13's goals for the real Kinesis path: floe's CPU per event ≤ 2 µs, and at least 0.6 × the
+ * in-memory pipeline of the same run (the form that survives the machine's drift), at 16 and 64
+ * shards; peak RSS ≤ 300 MB with 64 shards and ≤ 400 MB with 256.
+ */
+function kinesisPathGoals(k: KinesisPathResults): string[] {
+  const lines: string[] = [];
+  const mem = k.memory;
+  const memCpu = mem && mem.error === undefined ? (num(mem, 'cpuSeconds') / num(mem, 'events')) * 1e6 : NaN;
+  const at = (shards: number) => k.runs.find((r) => r.error === undefined && num(r, 'shards') === shards);
+  const see = 'see "The real Kinesis path"';
+  for (const shards of [16, 64]) {
+    const r = at(shards);
+    const cpu = num(r, 'cpuMicrosPerEvent');
+    lines.push(goalLine(`real Kinesis path: floe CPU ≤ 2 µs per event, ${shards} shards (1 core, 150 B)`, r ? `${fmt(cpu, 2)} µs` : 'n/a', r ? cpu <= 2 : undefined, r ? `${cpu <= 2 ? pct(1 - cpu / 2) + ' headroom' : pct(cpu / 2 - 1) + ' over'}; ${see}` : ''));
+    const ratio = memCpu / cpu;
+    const known = r !== undefined && Number.isFinite(ratio);
+    lines.push(
+      goalLine(
+        `real Kinesis path ≥ 0.6 × the in-memory pipeline (CPU per event, same run), ${shards} shards`,
+        known ? `${fmt(ratio, 2)} × (in-memory ${fmt(memCpu, 2)} µs)` : 'n/a',
+        known ? ratio >= 0.6 : undefined,
+        known ? `${pct(ratio / 0.6 - 1)}; ${see}` : '',
+      ),
+    );
+  }
+  for (const [shards, bound] of [
+    [64, 300],
+    [256, 400],
+  ] as const) {
+    const r = at(shards);
+    const peak = num(r, 'peakRssMB');
+    lines.push(goalLine(`real Kinesis path: peak RSS ≤ ${bound} MB, ${shards} shards`, r ? `${fmt(peak)} MB` : 'n/a', r ? peak <= bound : undefined, r ? `${peak <= bound ? pct(1 - peak / bound) + ' headroom' : pct(peak / bound - 1) + ' over'}; ${see}` : ''));
+  }
+  return lines;
+}
+
 /** The section of the real Kinesis path (issue 13). */
 function kinesisPathMarkdown(k: KinesisPathResults): string[] {
   const md = ['## 7. The real Kinesis path', ''];
@@ -598,6 +635,7 @@ async function main(): Promise<void> {
     const ratio = num(so2, 'ratio');
     md.push(goalLine('two workers ≥ 1.7 × one (pinned, fast endpoint)', Number.isFinite(ratio) ? `${fmt(ratio, 2)} ×` : 'n/a', Number.isFinite(ratio) ? ratio >= 1.7 : undefined, Number.isFinite(ratio) ? `${pct(ratio / 1.7 - 1)}; CPU-bound ${fmt(num(so2, 'cpuBoundRatio'), 2)} ×; see "Scale-out" (the cores are shared with the endpoint and the machine's other work)` : ''));
   }
+  if (kp) md.push(...kinesisPathGoals(kp));
   if (so || soakMode) {
     const soakPeak = num(so, 'peakRssMB');
     const soakMet = so && so.error === undefined ? so.met === true : undefined;

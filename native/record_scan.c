@@ -764,7 +764,7 @@ static napi_value scan_staged_js(napi_env env, napi_callback_info info) {
  * is declined or does not fit (the caller reads that one alone, as scanStaged would) and at `to`.
  * The computed columns take the same value in every row staged (what the caller computed once for
  * the whole poll: the processing time), written as the caller would write them. One call for a
- * run of records instead of one per record (bench/notes.md item 35).
+ * run of records instead of one per record (bench/notes.md item 36).
  */
 static napi_value scan_staged_run_js(napi_env env, napi_callback_info info) {
   size_t argc = 9;

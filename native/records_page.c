@@ -50,7 +50,7 @@ static const double RP_POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e
 /*
  * Base64 decoding 32 digits at a time with AVX2, where the CPU has it (checked once at run time;
  * the build needs no flag): the digits of a GetRecords `Data` string were about 40% of this
- * reader's time, one table lookup per digit (bench/notes.md item 35). A block of 32 digits is
+ * reader's time, one table lookup per digit (bench/notes.md item 36). A block of 32 digits is
  * decoded only when all 32 are digits; the block with the closing quote, padding or anything
  * else is left to the scalar loops below, so what is read (and declined) is the same byte for
  * byte (native/fuzz/pages_fuzz.c compares both ways on every body it reads).
