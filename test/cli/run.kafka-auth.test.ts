@@ -9,14 +9,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
-import { QueryEngine } from '../../src/query/engine.js';
+import { countDistinct } from '../helpers/warehouse-query.js';
 import { startKafkaAuthProxy, type KafkaAuthProxy } from '../source/kafka-auth-proxy.js';
 import { SKIP_NO_KCAT, produce, startMockKafka, type MockKafka } from '../source/kafka-mock.js';
 import { makeTestCertificates, SKIP_NO_OPENSSL, type TestCertificates } from '../source/kafka-tls-certs.js';
+import { writeTlsKafkaConfig } from './kafka-tls-config.js';
 import { childEnv, killStrayCliProcesses, runCliProcess, spawnCli } from './spawn.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -57,55 +57,7 @@ describe('floe run with TLS and SASL (auth proxy before the mock cluster)', { sk
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function config(name: string, password: string): Promise<{ path: string; warehouse: string }> {
-    const warehouse = join(dir, name);
-    const path = join(dir, `${name}.yaml`);
-    await writeFile(
-      path,
-      [
-        'source:',
-        '  type: kafka',
-        `  brokers: ${proxy.bootstrap}`,
-        `  topics: [${name}]`,
-        `  group: g-${name}`,
-        '  session_timeout: 3s',
-        '  ssl:',
-        `    ca_file: ${certs.caFile}`,
-        '  sasl:',
-        '    mechanism: scram-sha-512',
-        '    username: floe',
-        `    password: ${password}`,
-        'catalog:',
-        `  warehouse: ${warehouse}`,
-        'table:',
-        `  name: db.${name}`,
-        'transform:',
-        '  columns:',
-        '    id: { type: long, required: true }',
-        'commit:',
-        '  interval: 300ms',
-        'maintenance: false',
-        '',
-      ].join('\n'),
-    );
-    return { path, warehouse };
-  }
-
-  async function counts(warehouse: string, table: string): Promise<[bigint, bigint]> {
-    const catalog = new SqlCatalog({ name: 'floe', uri: join(warehouse, 'catalog.db'), warehouse });
-    try {
-      const engine = await QueryEngine.open({ catalog });
-      try {
-        return (await engine.query(`SELECT count(*), count(DISTINCT id) FROM ${table}`)).rows[0] as [bigint, bigint];
-      } finally {
-        engine.close();
-      }
-    } catch {
-      return [0n, 0n]; // not created yet
-    } finally {
-      await catalog.close();
-    }
-  }
+  const config = (name: string, password: string) => writeTlsKafkaConfig(dir, name, proxy.bootstrap, certs.caFile, ['mechanism: scram-sha-512', 'username: floe', `password: ${password}`]);
 
   test('TLS + SCRAM-SHA-512: every record produced (straight in, and by kcat through the proxy) lands in the table once', { timeout: 120_000 }, async () => {
     const { path, warehouse } = await config('secure', 'floe-secret');
@@ -115,14 +67,14 @@ describe('floe run with TLS and SASL (auth proxy before the mock cluster)', { sk
     const p = spawnCli(['run', '--config', path], { env: childEnv(), cwd: dir });
     try {
       const deadline = Date.now() + 60_000;
-      while ((await counts(warehouse, 'db.secure'))[0] < 350n) {
+      while ((await countDistinct(warehouse, 'db.secure'))[0] < 350n) {
         if (Date.now() > deadline || p.child.exitCode !== null) assert.fail(`rows missing; stderr: ${p.stderr().slice(-2000)}`);
         await sleep(300);
       }
       await sleep(500);
       p.child.kill('SIGTERM');
       assert.deepEqual(await p.exited, { code: 0, signal: null }, p.stderr());
-      assert.deepEqual(await counts(warehouse, 'db.secure'), [350n, 350n]);
+      assert.deepEqual(await countDistinct(warehouse, 'db.secure'), [350n, 350n]);
       const events = proxy.events.slice(before);
       assert.ok(events.length > 0 && events.every((e) => e.type === 'authenticated' && e.mechanism === 'SCRAM-SHA-512' && e.user === 'floe'), JSON.stringify(events));
     } finally {

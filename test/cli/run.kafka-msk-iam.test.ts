@@ -10,15 +10,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
-import { QueryEngine } from '../../src/query/engine.js';
+import { countDistinct } from '../helpers/warehouse-query.js';
 import { startKafkaAuthProxy, type KafkaAuthProxy } from '../source/kafka-auth-proxy.js';
 import { SKIP_NO_KCAT, produce, startMockKafka, type MockKafka } from '../source/kafka-mock.js';
 import { mskIamOAuthBearer, type MskIamIdentity } from '../source/kafka-msk-iam-verifier.js';
 import { makeTestCertificates, SKIP_NO_OPENSSL, type TestCertificates } from '../source/kafka-tls-certs.js';
+import { writeTlsKafkaConfig } from './kafka-tls-config.js';
 import { childEnv, killStrayCliProcesses, runCliProcess, spawnCli } from './spawn.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,54 +55,7 @@ describe('floe run with aws-msk-iam (TLS proxy verifying SigV4 tokens before the
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function config(name: string): Promise<{ path: string; warehouse: string }> {
-    const warehouse = join(dir, name);
-    const path = join(dir, `${name}.yaml`);
-    await writeFile(
-      path,
-      [
-        'source:',
-        '  type: kafka',
-        `  brokers: ${proxy.bootstrap}`,
-        `  topics: [${name}]`,
-        `  group: g-${name}`,
-        '  session_timeout: 3s',
-        '  ssl:',
-        `    ca_file: ${certs.caFile}`,
-        '  sasl:',
-        '    mechanism: aws-msk-iam',
-        `    region: ${REGION}`,
-        'catalog:',
-        `  warehouse: ${warehouse}`,
-        'table:',
-        `  name: db.${name}`,
-        'transform:',
-        '  columns:',
-        '    id: { type: long, required: true }',
-        'commit:',
-        '  interval: 300ms',
-        'maintenance: false',
-        '',
-      ].join('\n'),
-    );
-    return { path, warehouse };
-  }
-
-  async function counts(warehouse: string, table: string): Promise<[bigint, bigint]> {
-    const catalog = new SqlCatalog({ name: 'floe', uri: join(warehouse, 'catalog.db'), warehouse });
-    try {
-      const engine = await QueryEngine.open({ catalog });
-      try {
-        return (await engine.query(`SELECT count(*), count(DISTINCT id) FROM ${table}`)).rows[0] as [bigint, bigint];
-      } finally {
-        engine.close();
-      }
-    } catch {
-      return [0n, 0n]; // not created yet
-    } finally {
-      await catalog.close();
-    }
-  }
+  const config = (name: string) => writeTlsKafkaConfig(dir, name, proxy.bootstrap, certs.caFile, ['mechanism: aws-msk-iam', `region: ${REGION}`]);
 
   /** The child's environment: the AWS SDK's variables (AWS_REGION stays us-east-1: the config's region must win). */
   const env = (secret: string) => childEnv({ AWS_ACCESS_KEY_ID: AKID, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: SESSION });
@@ -115,14 +68,14 @@ describe('floe run with aws-msk-iam (TLS proxy verifying SigV4 tokens before the
     const p = spawnCli(['run', '--config', path], { env: env(SECRET), cwd: dir });
     try {
       const deadline = Date.now() + 60_000;
-      while ((await counts(warehouse, 'db.msk'))[0] < BigInt(n)) {
+      while ((await countDistinct(warehouse, 'db.msk'))[0] < BigInt(n)) {
         if (Date.now() > deadline || p.child.exitCode !== null) assert.fail(`rows missing; stderr: ${p.stderr().slice(-2000)}`);
         await sleep(300);
       }
       await sleep(500);
       p.child.kill('SIGTERM');
       assert.deepEqual(await p.exited, { code: 0, signal: null }, p.stderr());
-      assert.deepEqual(await counts(warehouse, 'db.msk'), [BigInt(n), BigInt(n)]);
+      assert.deepEqual(await countDistinct(warehouse, 'db.msk'), [BigInt(n), BigInt(n)]);
       const events = proxy.events.slice(before);
       assert.ok(events.length >= 2, `connections: ${JSON.stringify(events)}`);
       for (const e of events) assert.deepEqual(e, { type: 'authenticated', mechanism: 'OAUTHBEARER', user: PRINCIPAL, handshakeVersion: 1, authenticateVersion: 1 });
@@ -153,7 +106,7 @@ describe('floe run with aws-msk-iam (TLS proxy verifying SigV4 tokens before the
     const events = proxy.events.slice(before);
     assert.equal(events.length, 1, JSON.stringify(events));
     assert.equal(events[0]!.type, 'auth-failed');
-    assert.deepEqual(await counts(warehouse, 'db.msk-denied'), [0n, 0n]);
+    assert.deepEqual(await countDistinct(warehouse, 'db.msk-denied'), [0n, 0n]);
     console.log(`kafka msk iam: floe run with a wrong secret exited ${r.code} after ${ms} ms`);
   });
 });

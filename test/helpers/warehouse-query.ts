@@ -26,3 +26,12 @@ export async function countRows(warehouse: string, table: string): Promise<bigin
     return 0n; // not created yet
   }
 }
+
+/** `count(*)` and `count(DISTINCT column)` of `table` (exactly once: both equal), [0, 0] while it does not exist yet. */
+export async function countDistinct(warehouse: string, table: string, column = 'id'): Promise<[bigint, bigint]> {
+  try {
+    return (await queryWarehouse<[bigint, bigint]>(warehouse, `SELECT count(*), count(DISTINCT ${column}) FROM ${table}`))[0]!;
+  } catch {
+    return [0n, 0n]; // not created yet
+  }
+}
