@@ -24,6 +24,7 @@ import { startKafkaAuthProxy, type KafkaAuthProxy, type KafkaAuthProxyOptions } 
 import { SKIP_NO_KCAT, produce, startMockKafka, type MockKafka } from './kafka-mock.js';
 import { mskIamOAuthBearer, type MskIamIdentity } from './kafka-msk-iam-verifier.js';
 import { makeTestCertificates, SKIP_NO_OPENSSL, type TestCertificates } from './kafka-tls-certs.js';
+import { readsExactly } from './kafka-reads.js';
 import { pollUntil } from './kinesis-test-helpers.js';
 
 const REGION = 'eu-west-1';
@@ -71,18 +72,7 @@ describe('Kafka source with aws-msk-iam through a TLS proxy that verifies the to
   test('every record once; every connection authenticated with OAUTHBEARER as the key\'s principal, floe\'s token signed as the JS signer signs', { timeout: 60_000 }, async () => {
     const n = 40;
     const before = proxy.events.length;
-    await produce(mock.bootstrap, 'msk-read', Array.from({ length: n }, (_, i) => ({ value: JSON.stringify({ id: i }) })));
-    const s = source('msk-read', ENV);
-    try {
-      await s.start(new Map(), { type: 'TRIM_HORIZON' });
-      const c = await pollUntil(s, (c) => c.records.length >= n, { timeoutMs: 20_000 });
-      await new Promise((r) => setTimeout(r, 300));
-      const more = await s.poll({ maxRecords: 1000, maxBytes: 1 << 20, waitMs: 0 });
-      const ids = [...c.records, ...more.records].map((r) => (JSON.parse(new TextDecoder().decode(r.data)) as { id: number }).id).sort((a, b) => a - b);
-      assert.deepEqual(ids, Array.from({ length: n }, (_, i) => i));
-    } finally {
-      await s.close();
-    }
+    await readsExactly(mock.bootstrap, source('msk-read', ENV), 'msk-read', n);
     const events = proxy.events.slice(before);
     assert.ok(events.length >= 2, `connections: ${events.length}`);
     for (const e of events) assert.deepEqual(e, { type: 'authenticated', mechanism: 'OAUTHBEARER', user: PRINCIPAL, handshakeVersion: 1, authenticateVersion: 1 });

@@ -20,6 +20,7 @@ import { startKafkaAuthProxy, type KafkaAuthProxy, type KafkaAuthProxyOptions } 
 import { SKIP_NO_KCAT, produce, startMockKafka, type MockKafka } from './kafka-mock.js';
 import { SaslFailure, SaslUsers } from './kafka-sasl-server.js';
 import { makeTestCertificates, SKIP_NO_OPENSSL, type TestCertificates } from './kafka-tls-certs.js';
+import { readsExactly as readsExactlyFrom } from './kafka-reads.js';
 import { pollUntil } from './kinesis-test-helpers.js';
 
 const USERS = { alice: 'alice-secret', 'bob,=x': 'pässwörd' };
@@ -51,20 +52,7 @@ describe('Kafka source through a TLS/SASL proxy (mock cluster)', { skip: SKIP_NO
     return new KafkaSource({ brokers: p.brokers, topics: [topic], group: `g-${topic}`, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500, ...settings });
   }
 
-  /** Produces `n` records into `topic` (straight into the mock) and reads them through `s`: every id once. */
-  async function readsExactly(s: KafkaSource, topic: string, n: number): Promise<void> {
-    await produce(mock.bootstrap, topic, Array.from({ length: n }, (_, i) => ({ value: JSON.stringify({ id: i }), key: `k${i}` })));
-    try {
-      await s.start(new Map(), { type: 'TRIM_HORIZON' });
-      const c = await pollUntil(s, (c) => c.records.length >= n, { timeoutMs: 20_000 });
-      await new Promise((r) => setTimeout(r, 300));
-      const more = await s.poll({ maxRecords: 1000, maxBytes: 1 << 20, waitMs: 0 });
-      const ids = [...c.records, ...more.records].map((r) => (JSON.parse(new TextDecoder().decode(r.data)) as { id: number }).id).sort((a, b) => a - b);
-      assert.deepEqual(ids, Array.from({ length: n }, (_, i) => i));
-    } finally {
-      await s.close();
-    }
-  }
+  const readsExactly = (s: KafkaSource, topic: string, n: number) => readsExactlyFrom(mock.bootstrap, s, topic, n);
 
   const authenticated = (p: KafkaAuthProxy) => p.events.filter((e) => e.type === 'authenticated');
   const notAuthenticated = (p: KafkaAuthProxy) => p.events.filter((e) => e.type !== 'authenticated');
