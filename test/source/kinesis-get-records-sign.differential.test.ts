@@ -162,14 +162,23 @@ test('header values with spaces, tabs and line breaks are trimmed and collapsed 
   }
 });
 
-test('credentials refreshed between calls (new key id, then a new secret only, then no token) are signed as the SDK signs them', async () => {
+/**
+ * A client whose credentials the test switches with `use` (asked at every signature, as the SDK's
+ * chain does for credentials about to expire), starting with {@link WITH_TOKEN}, and its template,
+ * which floe signs.
+ */
+async function switchingClient(): Promise<{ client: KinesisClient; t: GetRecordsTemplate; use: (c: SigningCredentials) => void }> {
   let creds: SigningCredentials = { ...WITH_TOKEN };
   const client = kinesisClientFromEnv({ endpoint: DEAD, region: 'us-east-1', maxAttempts: 1, env: {} });
-  // Asked at every signature, as the SDK's chain does for credentials about to expire.
   (client.config as unknown as ClientConfigView).credentials = async () => ({ ...creds, expiration: new Date(Date.now() + 60_000) });
+  const t = await resolveGetRecordsTemplate(client, { StreamName: 'lean' });
+  assert.ok(t?.lean, 'floe signs');
+  return { client, t, use: (c) => (creds = c) };
+}
+
+test('credentials refreshed between calls (new key id, then a new secret only, then no token) are signed as the SDK signs them', async () => {
+  const { client, t, use } = await switchingClient();
   try {
-    const t = await resolveGetRecordsTemplate(client, { StreamName: 'lean' });
-    assert.ok(t?.lean, 'floe signs');
     const body = getRecordsBody(t, { ShardIterator: 'it', Limit: 100 });
     const steps: SigningCredentials[] = [
       { ...WITH_TOKEN },
@@ -181,7 +190,7 @@ test('credentials refreshed between calls (new key id, then a new secret only, t
     ];
     const signatures = new Set<string>();
     for (const step of steps) {
-      creds = step;
+      use(step);
       for (const ms of [Date.UTC(2026, 11, 7, 23, 59, 59), Date.UTC(2026, 11, 8, 0, 0, 1)]) {
         const date = new Date(ms);
         const ours = await signGetRecords(t, body, date);
@@ -198,16 +207,12 @@ test('credentials refreshed between calls (new key id, then a new secret only, t
 });
 
 test('calls signed at once (the shards of a source) across midnight and a refresh are each signed as the SDK signs them alone', async () => {
-  let creds: SigningCredentials = { ...WITH_TOKEN };
-  const client = kinesisClientFromEnv({ endpoint: DEAD, region: 'us-east-1', maxAttempts: 1, env: {} });
-  (client.config as unknown as ClientConfigView).credentials = async () => ({ ...creds, expiration: new Date(Date.now() + 60_000) });
+  const { client, t, use } = await switchingClient();
   try {
-    const t = await resolveGetRecordsTemplate(client, { StreamName: 'lean' });
-    assert.ok(t?.lean, 'floe signs');
     const dates = [Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1, 0, 0, 0), Date.UTC(2026, 11, 31, 23, 59, 58), Date.UTC(2027, 0, 1, 0, 0, 1)];
     const bodies = dates.map((_, i) => getRecordsBody(t, { ShardIterator: `shard-${i}-${'x'.repeat(i * 50)}`, Limit: 1000 + i }));
     for (const step of [{ ...WITH_TOKEN }, { accessKeyId: 'AKIDOTHER', secretAccessKey: 'other-secret' }]) {
-      creds = step;
+      use(step);
       const ours: Record<string, string>[] = await Promise.all(dates.map((ms, i): Promise<Record<string, string>> => signGetRecords(t, bodies[i]!, new Date(ms))));
       for (let i = 0; i < dates.length; i++) {
         assert.equal(bytes(ours[i]!), bytes(await sdkHeaders(client, t, bodies[i]!, new Date(dates[i]!))), `call ${i} (${step.accessKeyId})`);
