@@ -9,6 +9,7 @@
  *   node dist/bench/kinesis-path.js --shards 16 --events 1000000
  *   node dist/bench/kinesis-path.js --limits --shards 1 --seconds 10 --write-bytes-per-second 2000000
  *   node dist/bench/kinesis-path.js --shards 16 --events 200000 --cpu-prof-dir /tmp/prof
+ *   node dist/bench/kinesis-path.js --shards 256 --node-flags "--trace-deopt" 2> /tmp/trace
  *
  * The clock and floe's CPU (utime + stime of its process, `/proc/<pid>/stat`) run from its
  * `started` line (modules loaded, catalog opened, table created, shards listed) to the commit
@@ -22,7 +23,7 @@
  * readable at that rate for `--seconds`; the result says at what rate they were read.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +68,22 @@ function processCpuSeconds(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/** CPU seconds per thread name of a process (`main` for its main thread), from /proc; empty when unreadable. */
+function threadCpuOf(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+    }
+  } catch {
+    // gone, or not Linux
+  }
+  return out;
 }
 
 /** Collects the JSON lines of a child's stdout; `waitFor` resolves with the first that matches. */
@@ -131,8 +148,11 @@ await writeFile(configPath, JSON.stringify(config));
 // execs Node, so the pid read below is floe's own.
 // Node refuses --cpu-prof in NODE_OPTIONS: a profiled run starts Node itself with bin/floe's
 // settings (its heap bound; MALLOC_ARENA_MAX below) and the profiler's flags.
-const floeCommand = cpuProfDir
-  ? [process.execPath, `--max-old-space-size=${FLOE_HEAP_BOUND_MB}`, '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, floeMain(), 'run', '--config', configPath]
+// `--node-flags "--trace-deopt …"` does the same for any other V8 or Node flags.
+const nodeFlags = flag('node-flags', '').split(' ').filter(Boolean);
+const direct = cpuProfDir !== '' || nodeFlags.length > 0;
+const floeCommand = direct
+  ? [process.execPath, `--max-old-space-size=${FLOE_HEAP_BOUND_MB}`, ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), ...nodeFlags, floeMain(), 'run', '--config', configPath]
   : [floeBin(), 'run', '--config', configPath];
 const [floeCmd, floeArgv] = pinned('0', floeCommand);
 const t0 = performance.now();
@@ -140,7 +160,7 @@ const floe = spawn(floeCmd, floeArgv, {
   stdio: ['ignore', 'pipe', 'pipe'],
   env: {
     ...process.env,
-    ...(cpuProfDir ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' } : {}),
+    ...(direct ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' } : {}),
     AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING: '1',
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',
@@ -157,7 +177,19 @@ let committed = 0;
 let commits = 0;
 let doneAt = NaN;
 let cpuAtDone = NaN;
+/**
+ * Steady state: from the first commit at least `--steady-after-seconds` (default 4) after
+ * `started` to the last. It leaves out the first seconds' one-time costs, which a run of a few
+ * seconds would otherwise charge to its events and a process that runs for hours pays once: V8
+ * compiles the read path's per-call functions (the HTTP reader, the page reader, the shard
+ * reader's loop) with its optimizing compiler only 3–4 s after `started` (`--trace-opt`: 100–200
+ * ms of compiler CPU a second until then), and runs them in its baseline tiers meanwhile.
+ */
+const steadyAfterMs = Number(flag('steady-after-seconds', '4')) * 1000;
+let steadyStart: { at: number; cpu: number; committed: number; commits: number } | undefined;
 let peakAtDone = NaN;
+let threadsAtStart: Record<string, number> = {};
+let threadsAtDone: Record<string, number> = {};
 const errors: string[] = [];
 const done = new Promise<void>((resolve, reject) => {
   const timer = setTimeout(() => reject(new Error(`kinesis-path: ${committed} of ${events} events committed after ${timeoutMs / 1000} s`)), timeoutMs);
@@ -166,19 +198,23 @@ const done = new Promise<void>((resolve, reject) => {
     try {
       e = JSON.parse(line) as typeof e;
     } catch {
+      if (nodeFlags.length > 0) process.stderr.write(line + '\n'); // the flags' own output (traces)
       return;
     }
     if (e.level === 'error' || e.level === 'warn') errors.push(line.slice(0, 300));
     if (e.msg?.startsWith('started') && Number.isNaN(startedAt)) {
       startedAt = performance.now();
       cpuAtStart = processCpuSeconds(pid);
+      threadsAtStart = threadCpuOf(pid);
     }
     if (e.msg === 'commit') {
       committed += e.records ?? 0;
       commits++;
+      if (steadyStart === undefined && performance.now() - startedAt >= steadyAfterMs && committed < events) steadyStart = { at: performance.now(), cpu: processCpuSeconds(pid), committed, commits };
       if (committed >= events && Number.isNaN(doneAt)) {
         doneAt = performance.now();
         cpuAtDone = processCpuSeconds(pid);
+        threadsAtDone = threadCpuOf(pid);
         peakAtDone = processMemory(pid)?.peak ?? NaN;
         clearTimeout(timer);
         resolve();
@@ -250,8 +286,24 @@ emitResult({
   eventsPerSecond: committed / windowSeconds,
   /** floe's CPU (all its threads) from `started` to the last commit, per event. */
   cpuMicrosPerEvent: (cpuSeconds / committed) * 1e6,
+  /** The window's CPU seconds by thread name (`main` is the JavaScript thread); threads that ended inside it are missing. */
+  threadCpuSeconds: Object.fromEntries(
+    Object.entries(threadsAtDone)
+      .map(([k, v]) => [k, Math.round((v - (threadsAtStart[k] ?? 0)) * 100) / 100] as const)
+      .filter(([, v]) => v > 0),
+  ),
   /** The same over the process's whole life up to the last commit (start-up included). */
   cpuMicrosPerEventWithStartup: (cpuAtDone / committed) * 1e6,
+  /** Steady state (see `--steady-after-seconds`): events, events/s and floe CPU per event after the first seconds; absent when the run is shorter. */
+  steady: steadyStart
+    ? {
+        afterSeconds: Math.round(steadyStart.at - startedAt) / 1000,
+        commits: commits - steadyStart.commits,
+        events: committed - steadyStart.committed,
+        eventsPerSecond: ((committed - steadyStart.committed) * 1000) / (doneAt - steadyStart.at),
+        cpuMicrosPerEvent: ((cpuAtDone - steadyStart.cpu) / (committed - steadyStart.committed)) * 1e6,
+      }
+    : undefined,
   startupSeconds: (startedAt - t0) / 1000,
   peakRssMB: peakAtDone / 1e6,
   getRecordsCalls: stats.getRecordsCalls,

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { SqlCatalog } from '../src/catalog/sql/sql-catalog.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { sharedDuckDB } from '../src/duckdb/instance.js';
-import { MemorySource } from '../src/source/memory.js';
+import { MemorySource, type MemoryPartition } from '../src/source/memory.js';
 import { averageSize, emitResult, eventPool, flag, peakRss, RssSampler, threadCpuSeconds } from './common.js';
 import { ingestConfig } from './reference.js';
 
@@ -26,6 +26,13 @@ const partitioned = flag('partitioned', 'false') === 'true';
 const interval = flag('interval', '1s');
 const maxRecords = flag('max-records', '');
 const native = flag('native', 'true') !== 'false';
+/**
+ * `--rate N`: the source hands out at most N events a second (in total, from the pipeline's
+ * start), like a live stream, instead of all at once; the pipeline then idles between records as
+ * it does behind a paced Kinesis reader, and its CPU per event compares with that path's at the
+ * same rate.
+ */
+const rate = Number(flag('rate', '0'));
 const duckdbThreads = flag('duckdb-threads', '');
 const duckdbMemory = flag('duckdb-memory', '');
 /** `transform.unmapped` (ignore, add_columns, dead_letter): the cost of watching for new fields on records without any. */
@@ -35,16 +42,26 @@ if (duckdbThreads || duckdbMemory) {
   await sharedDuckDB({ ...(duckdbThreads ? { threads: Number(duckdbThreads) } : {}), ...(duckdbMemory ? { memoryLimit: duckdbMemory } : {}) });
 }
 
+let t0 = performance.now();
+/** A shard of the source; with --rate its `length` is a getter: the records readable so far (its share of rate × elapsed). */
+function paced(p: MemoryPartition): MemoryPartition {
+  if (!(rate > 0)) return p;
+  const total = p.length;
+  return Object.defineProperty(p, 'length', { get: () => Math.min(total, Math.floor((((performance.now() - t0) / 1000) * rate) / shards)) });
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'floe-bench-'));
 const pool = eventPool(size);
 const perShard = Math.ceil(events / shards);
 const source = new MemorySource({
   id: 'bench',
-  partitions: Array.from({ length: shards }, (_, s) => ({
-    id: `shardId-${String(s).padStart(12, '0')}`,
-    length: Math.max(0, Math.min(perShard, events - s * perShard)),
-    record: (i: number) => ({ data: pool[(i + s * 7919) % pool.length]!, arrivalTimeMs: 1_767_885_412_000 }),
-  })),
+  partitions: Array.from({ length: shards }, (_, s) =>
+    paced({
+      id: `shardId-${String(s).padStart(12, '0')}`,
+      length: Math.max(0, Math.min(perShard, events - s * perShard)),
+      record: (i: number) => ({ data: pool[(i + s * 7919) % pool.length]!, arrivalTimeMs: 1_767_885_412_000 }),
+    }),
+  ),
 });
 const config = ingestConfig(
   'bench',
@@ -55,6 +72,13 @@ const config = ingestConfig(
 config.transform.unmapped = unmapped;
 const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });
 let committed = 0;
+/**
+ * Steady state: from the first commit at least `--steady-after-seconds` (default 4) after the
+ * start to the last, as `kinesis-path.ts` measures the real path: it leaves out the first
+ * seconds' one-time costs (V8 compiling the hot functions); absent when the run is shorter.
+ */
+const steadyAfterMs = Number(flag('steady-after-seconds', '4')) * 1000;
+let steadyStart: { at: number; cpu: NodeJS.CpuUsage; committed: number; commits: number } | undefined;
 let commits = 0;
 let files = 0;
 const pipeline = await Pipeline.open({
@@ -66,6 +90,7 @@ const pipeline = await Pipeline.open({
     if (e.type === 'commit') {
       committed += e.records;
       commits++;
+      if (steadyStart === undefined && performance.now() - t0 >= steadyAfterMs && committed < events) steadyStart = { at: performance.now(), cpu: process.cpuUsage(), committed, commits };
       files += e.files;
       if (committed >= events) pipeline.stop();
     }
@@ -76,16 +101,18 @@ const rss = new RssSampler(100);
 // Once every record is read, stop: the final commit then happens at once rather than when the
 // commit interval comes round, so the clock measures the work, not the interval.
 const drained = setInterval(() => {
-  if (source.drained) pipeline.stop();
+  if (source.drained && (!(rate > 0) || performance.now() - t0 >= (events / rate) * 1000)) pipeline.stop();
 }, 5);
 const cpu0 = process.cpuUsage();
 const threads0 = threadCpuSeconds();
-const t0 = performance.now();
+t0 = performance.now();
 await pipeline.run();
 const threads1 = threadCpuSeconds();
 clearInterval(drained);
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
+const steadyCpu = steadyStart ? process.cpuUsage(steadyStart.cpu) : undefined;
+const steadyEndAt = performance.now();
 const sampledPeak = rss.stop();
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 const bytes = events * averageSize(pool);
@@ -99,6 +126,7 @@ emitResult({
   shards,
   partitioned,
   unmapped,
+  ...(rate > 0 ? { rate } : {}),
   seconds,
   eventsPerSecond: committed / seconds,
   mbPerSecond: bytes / 1e6 / seconds,
@@ -111,6 +139,17 @@ emitResult({
   atPeakMB: { heap: rss.atPeak.heap / 1e6, external: rss.atPeak.external / 1e6 },
   commits,
   files,
+  /** Steady state (see `--steady-after-seconds`): events, events/s and CPU per event after the first seconds. */
+  steady:
+    steadyStart && steadyCpu && committed > steadyStart.committed
+      ? {
+          afterSeconds: Math.round(steadyStart.at - t0) / 1000,
+          commits: commits - steadyStart.commits,
+          events: committed - steadyStart.committed,
+          eventsPerSecond: ((committed - steadyStart.committed) * 1000) / (steadyEndAt - steadyStart.at),
+          cpuMicrosPerEvent: (steadyCpu.user + steadyCpu.system) / (committed - steadyStart.committed),
+        }
+      : undefined,
   /** CPU seconds of the run by thread: `main` is JavaScript (ingest), the rest DuckDB's and libuv's. */
   threadCpuSeconds: Object.fromEntries(
     Object.entries(threads1)
