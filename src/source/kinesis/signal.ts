@@ -4,6 +4,9 @@
  * re-check their condition after waking.
  */
 
+/** At most this many busy readers divide the budget between them (see {@link ByteBudget.share}). */
+export const MAX_SHARERS = 64;
+
 /** Wakes every current waiter at once. */
 export class Notifier {
   private waiters = new Set<() => void>();
@@ -101,9 +104,23 @@ export class ByteBudget {
     });
   }
 
-  /** Records one busy reader may ask for in a call (the record limit divided between busy readers). */
+  /** Records one busy reader may ask for in a call (the record limit divided between busy readers, at most {@link MAX_SHARERS}). */
   get recordShare(): number {
-    return this.recordLimit / Math.max(1, this.busy);
+    return this.recordLimit / this.sharers;
+  }
+
+  /**
+   * Between how many busy readers the budget is divided: all of them, up to
+   * {@link MAX_SHARERS}. With more busy readers than that (hundreds of shards behind), they take
+   * turns at shares of 1/64 of the budget (a reader waits until its share is free) rather than
+   * all calling at once for 1/256 each: a call's own cost (HTTP, signing, timers, the reader's
+   * bookkeeping: 200–370 µs of CPU) then spreads over four times the records, under the same
+   * budget (256 shards behind: 10% less CPU per event, 35–50% more events a second, peak RSS 20 MB
+   * higher; bench/notes.md item 37). Readers paced at 5 calls a second each leave the race for
+   * 200 ms after a call, so every one gets its turn.
+   */
+  private get sharers(): number {
+    return Math.max(1, Math.min(this.busy, MAX_SHARERS));
   }
 
   /** Records an idle reader may ask for in a call. */
@@ -142,11 +159,11 @@ export class ByteBudget {
 
   /**
    * The part of the budget one reader may reserve for a call: the limit divided between the busy
-   * readers. Without it the first readers to call reserve nearly all of it and the others are left
+   * readers, at most {@link MAX_SHARERS} of them. Without it the first readers to call reserve nearly all of it and the others are left
    * calls of a few records (bench/notes.md item 26).
    */
   get share(): number {
-    return this.limit / Math.max(1, this.busy);
+    return this.limit / this.sharers;
   }
 
   /**
