@@ -156,24 +156,25 @@ export function liveEvent(prefix: string, seq: number, nowMs = Date.now()): Uint
 }
 
 /**
- * CPU seconds of this process by thread name (Linux `/proc/self/task/<tid>/stat`), e.g. the
- * JavaScript thread (`node`), libuv's pool, DuckDB's. Empty elsewhere. Used to show where the
- * CPU goes: the JavaScript thread vs DuckDB's writing.
+ * CPU seconds of a process (this one by default) by thread name (Linux
+ * `/proc/<pid>/task/<tid>/stat`; its main thread as `main`), e.g. the JavaScript thread, libuv's
+ * pool, DuckDB's. Empty elsewhere, or when the process is gone. Used to show where the CPU goes:
+ * the JavaScript thread vs DuckDB's writing.
  */
-export function threadCpuSeconds(): Record<string, number> {
+export function threadCpuSeconds(pid: number = process.pid): Record<string, number> {
   const out: Record<string, number> = {};
   try {
     const tick = 100; // USER_HZ on Linux
-    for (const tid of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const seconds = (Number(fields[11]) + Number(fields[12])) / tick;
-      const key = tid === String(process.pid) ? 'main' : name;
+      const key = tid === String(pid) ? 'main' : name;
       out[key] = (out[key] ?? 0) + seconds;
     }
   } catch {
-    // not Linux
+    // not Linux, or gone
   }
   return out;
 }

@@ -23,7 +23,7 @@
  * readable at that rate for `--seconds`; the result says at what rate they were read.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +34,8 @@ import { snapshotForRef } from '../src/iceberg/snapshot.js';
 import { readCheckpoint } from '../src/pipeline/checkpoint.js';
 import { Table } from '../src/table/table.js';
 import { FLOE_HEAP_BOUND_MB } from '../src/cli/heap-bound.js';
-import { emitResult, eventPool, flag, floeBin, floeMain, processMemory } from './common.js';
+import { emitResult, eventPool, flag, floeBin, floeMain, processMemory, threadCpuSeconds } from './common.js';
+import { processCpuSeconds } from './proc-cpu.js';
 
 const shards = Number(flag('shards', '16'));
 const limits = process.argv.includes('--limits');
@@ -58,33 +59,6 @@ function hasTaskset(): boolean {
 }
 const TASKSET = hasTaskset();
 const pinned = (core: string, argv: string[]): [string, string[]] => (TASKSET ? ['taskset', ['-c', core, ...argv]] : [argv[0]!, argv.slice(1)]);
-
-/** CPU seconds (user + system) of a process, from /proc; NaN when unreadable. */
-function processCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
-  } catch {
-    return NaN;
-  }
-}
-
-/** CPU seconds per thread name of a process (`main` for its main thread), from /proc; empty when unreadable. */
-function threadCpuOf(pid: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
-    }
-  } catch {
-    // gone, or not Linux
-  }
-  return out;
-}
 
 /** Collects the JSON lines of a child's stdout; `waitFor` resolves with the first that matches. */
 function jsonLines(child: ChildProcess): { waitFor(pred: (x: Record<string, unknown>) => boolean, ms: number): Promise<Record<string, unknown> | undefined> } {
@@ -205,7 +179,7 @@ const done = new Promise<void>((resolve, reject) => {
     if (e.msg?.startsWith('started') && Number.isNaN(startedAt)) {
       startedAt = performance.now();
       cpuAtStart = processCpuSeconds(pid);
-      threadsAtStart = threadCpuOf(pid);
+      threadsAtStart = threadCpuSeconds(pid);
     }
     if (e.msg === 'commit') {
       committed += e.records ?? 0;
@@ -214,7 +188,7 @@ const done = new Promise<void>((resolve, reject) => {
       if (committed >= events && Number.isNaN(doneAt)) {
         doneAt = performance.now();
         cpuAtDone = processCpuSeconds(pid);
-        threadsAtDone = threadCpuOf(pid);
+        threadsAtDone = threadCpuSeconds(pid);
         peakAtDone = processMemory(pid)?.peak ?? NaN;
         clearTimeout(timer);
         resolve();

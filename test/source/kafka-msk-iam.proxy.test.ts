@@ -233,7 +233,11 @@ const authAnswer = (correlationId: number, error: number, message: string | null
 const METADATA_ALL = Buffer.from([0xff, 0xff, 0xff, 0xff]);
 const clientFirst = (token: string): Buffer => bytes(Buffer.from(`n,,\x01auth=Bearer ${token}\x01\x01`));
 
-describe('the MSK IAM listener, raw requests', { skip: SKIP_NO_KCAT }, () => {
+/**
+ * A one-broker mock cluster for the describe block it is called in, and the SASL proxies its
+ * tests start before it (all closed after the block).
+ */
+function proxiedMock(): { upstream(): string[]; proxy(sasl: KafkaAuthProxyOptions['sasl']): Promise<KafkaAuthProxy> } {
   let mock: MockKafka;
   const proxies: KafkaAuthProxy[] = [];
   before(async () => {
@@ -243,11 +247,19 @@ describe('the MSK IAM listener, raw requests', { skip: SKIP_NO_KCAT }, () => {
     for (const p of proxies) await p.close();
     await mock?.stop();
   });
-  async function proxy(sasl: KafkaAuthProxyOptions['sasl']): Promise<KafkaAuthProxy> {
-    const p = await startKafkaAuthProxy({ upstream: mock.brokers, sasl });
-    proxies.push(p);
-    return p;
-  }
+  return {
+    upstream: () => mock.brokers,
+    async proxy(sasl) {
+      const p = await startKafkaAuthProxy({ upstream: mock.brokers, sasl });
+      proxies.push(p);
+      return p;
+    },
+  };
+}
+
+describe('the MSK IAM listener, raw requests', { skip: SKIP_NO_KCAT }, () => {
+  const cluster = proxiedMock();
+  const proxy = cluster.proxy;
   const verify = mskIamOAuthBearer({ region: REGION, keys: { [AKID]: { secretAccessKey: SECRET, sessionToken: SESSION, principal: PRINCIPAL } } });
 
   test('OAUTHBEARER is offered only when configured: without a verifier it is refused (33, the enabled list), and configuring it without one is an error', async () => {
@@ -258,7 +270,7 @@ describe('the MSK IAM listener, raw requests', { skip: SKIP_NO_KCAT }, () => {
     const q = await proxy({ mechanisms: ['OAUTHBEARER'], users: {}, oauthBearer: verify });
     const [h2] = await rawExchange(q.brokers[0]!, [[17, 1, str('OAUTHBEARER')]]);
     assert.deepEqual(h2, Buffer.concat([Buffer.from([0, 0, 0, 1, 0, 0, 0, 0, 0, 1]), str('OAUTHBEARER')]));
-    await assert.rejects(startKafkaAuthProxy({ upstream: mock.brokers, sasl: { mechanisms: ['OAUTHBEARER'], users: {} } }), /OAUTHBEARER needs sasl\.oauthBearer/);
+    await assert.rejects(startKafkaAuthProxy({ upstream: cluster.upstream(), sasl: { mechanisms: ['OAUTHBEARER'], users: {} } }), /OAUTHBEARER needs sasl\.oauthBearer/);
   });
 
   test('a good client message is accepted (then Metadata is answered); malformed ones get 58 with Kafka\'s message, then the close', async () => {
@@ -266,8 +278,8 @@ describe('the MSK IAM listener, raw requests', { skip: SKIP_NO_KCAT }, () => {
     const token = (await mskIamToken(REGION, { accessKeyId: AKID, secretAccessKey: SECRET, sessionToken: SESSION })).value;
     const ok = await rawExchange(p.brokers[0]!, [
       [17, 1, str('OAUTHBEARER')],
-      [36, 1, bytes(Buffer.from(`n,,\x01auth=Bearer ${token}\x01\x01`))],
-      [3, 1, Buffer.from([0xff, 0xff, 0xff, 0xff])],
+      [36, 1, clientFirst(token)],
+      [3, 1, METADATA_ALL],
     ]);
     assert.deepEqual(ok[1], authAnswer(2, 0, null));
     assert.ok(ok[2] instanceof Buffer && ok[2].length > 8 && ok[2].readInt32BE(0) === 3, 'Metadata answered');
@@ -292,20 +304,10 @@ describe('the MSK IAM listener, raw requests', { skip: SKIP_NO_KCAT }, () => {
 
 describe('KIP-368 on the MSK IAM listener, raw requests', { skip: SKIP_NO_KCAT }, () => {
   const OTHER = 'AKIAFLOEOTHERKEY0001';
-  let mock: MockKafka;
-  const proxies: KafkaAuthProxy[] = [];
-  before(async () => {
-    mock = await startMockKafka({ brokers: 1 });
-  });
-  after(async () => {
-    for (const p of proxies) await p.close();
-    await mock?.stop();
-  });
-  async function proxy(sessionLifetimeMs: number): Promise<KafkaAuthProxy> {
+  const cluster = proxiedMock();
+  function proxy(sessionLifetimeMs: number): Promise<KafkaAuthProxy> {
     const keys = { [AKID]: { secretAccessKey: SECRET, sessionToken: SESSION, principal: PRINCIPAL }, [OTHER]: { secretAccessKey: 'other-secret' } };
-    const p = await startKafkaAuthProxy({ upstream: mock.brokers, sasl: { mechanisms: ['OAUTHBEARER'], users: {}, sessionLifetimeMs, oauthBearer: mskIamOAuthBearer({ region: REGION, keys }) } });
-    proxies.push(p);
-    return p;
+    return cluster.proxy({ mechanisms: ['OAUTHBEARER'], users: {}, sessionLifetimeMs, oauthBearer: mskIamOAuthBearer({ region: REGION, keys }) });
   }
   const token = async (akid = AKID, now = new Date()) =>
     (await mskIamToken(REGION, akid === AKID ? { accessKeyId: AKID, secretAccessKey: SECRET, sessionToken: SESSION } : { accessKeyId: OTHER, secretAccessKey: 'other-secret' }, { now })).value;
