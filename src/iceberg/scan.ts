@@ -11,8 +11,12 @@
  *   `referenced_data_file` is that data file;
  * - an equality delete file applies when the data file's data sequence number is strictly less
  *   than the delete's and both are in the same spec and partition, or the delete file's spec is
- *   unpartitioned (a global delete).
- * Deletion vectors (v3, Puffin) are refused.
+ *   unpartitioned (a global delete);
+ * - a deletion vector (v3: a Puffin blob, `content_offset` / `content_size_in_bytes`) applies
+ *   when its `referenced_data_file` is the data file, the data file's data sequence number is <=
+ *   the vector's, and both are in the same spec and partition. At most one applies to a data
+ *   file, and when one does, position delete files are ignored for it (the writer of a vector
+ *   must merge them into it).
  */
 import { UnsupportedError, ValidationError } from '../errors.js';
 import { bind, isBound } from './expression-binding.js';
@@ -108,13 +112,25 @@ interface LiveEntry {
   fileSeq: bigint;
 }
 
-/** Refuses delete files floe cannot apply: deletion vectors (v3 Puffin blobs). */
+/** Iceberg Java's rule: a delete file stored as Puffin is a deletion vector. */
+export function isDeletionVector(file: DataFile): boolean {
+  return file.file_format.toUpperCase() === 'PUFFIN';
+}
+
+/** Refuses delete files that cannot be applied as they are described. */
 function checkDeleteFile(file: DataFile, manifest: ManifestFile): void {
-  const format = file.file_format.toUpperCase();
-  if (format === 'PUFFIN' || file.content_offset != null) {
-    throw new UnsupportedError(
-      `scan: deletion vector ${file.file_path} (manifest ${manifest.manifest_path}) is not supported: floe cannot apply v3 deletion vectors`,
-    );
+  if (isDeletionVector(file)) {
+    const what = `scan: deletion vector ${file.file_path} (manifest ${manifest.manifest_path})`;
+    if (file.content !== FileContent.POSITION_DELETES) throw new ValidationError(`${what}: content is ${file.content}, not position deletes`);
+    // The spec requires all three: the vector's data file, and where its blob is in the file.
+    if (file.referenced_data_file == null) throw new ValidationError(`${what}: has no referenced_data_file`);
+    if (file.content_offset == null || file.content_size_in_bytes == null) {
+      throw new ValidationError(`${what}: has no content_offset / content_size_in_bytes`);
+    }
+    return;
+  }
+  if (file.content_offset != null) {
+    throw new ValidationError(`scan: delete file ${file.file_path} (manifest ${manifest.manifest_path}) has a content_offset but is ${file.file_format}, not Puffin`);
   }
   if (file.content === FileContent.EQUALITY_DELETES && (!file.equality_ids || file.equality_ids.length === 0)) {
     throw new ValidationError(`scan: equality delete file ${file.file_path} has no equality_ids`);
@@ -234,9 +250,18 @@ export async function planFiles(opts: PlanFilesOptions): Promise<FileScanTask[]>
 class DeleteIndex {
   private readonly byPartition = new Map<string, LiveEntry[]>();
   private readonly global: LiveEntry[] = [];
+  /** Deletion vectors by `referenced_data_file`. */
+  private readonly vectors = new Map<string, LiveEntry[]>();
 
   constructor(deletes: LiveEntry[], specs: Map<number, PartitionSpec>) {
     for (const d of deletes) {
+      if (isDeletionVector(d.file)) {
+        const target = d.file.referenced_data_file!;
+        const list = this.vectors.get(target);
+        if (list) list.push(d);
+        else this.vectors.set(target, [d]);
+        continue;
+      }
       const spec = specs.get(d.specId);
       const unpartitioned = !spec || spec.fields.length === 0;
       if (d.file.content === FileContent.EQUALITY_DELETES && unpartitioned) {
@@ -250,14 +275,26 @@ class DeleteIndex {
     }
   }
 
-  /** The delete files that apply to `data` (position deletes first). */
+  /** The delete files that apply to `data` (position deletes or its deletion vector first). */
   forDataFile(data: LiveEntry): DeleteFileRef[] {
-    const scoped = this.byPartition.get(partitionKey(data.specId, data.file.partition)) ?? [];
+    const scope = partitionKey(data.specId, data.file.partition);
+    const scoped = this.byPartition.get(scope) ?? [];
     const candidates = [...scoped, ...this.global];
-    const pos: DeleteFileRef[] = [];
+    const vectors = (this.vectors.get(data.file.file_path) ?? []).filter(
+      (v) => v.dataSeq >= data.dataSeq && partitionKey(v.specId, v.file.partition) === scope,
+    );
+    if (vectors.length > 1) {
+      throw new ValidationError(
+        `scan: data file ${data.file.file_path} has ${vectors.length} deletion vectors (${vectors.map((v) => `${v.file.file_path}@${v.file.content_offset}`).join(', ')}); a table has at most one per data file`,
+      );
+    }
+    const vector = vectors[0];
+    const pos: DeleteFileRef[] = vector ? [{ file: vector.file, specId: vector.specId, dataSequenceNumber: vector.dataSeq }] : [];
     const eq: DeleteFileRef[] = [];
     for (const d of candidates) {
       if (d.file.content === FileContent.POSITION_DELETES) {
+        // A deletion vector replaces the data file's position delete files (it holds their deletes).
+        if (vector) continue;
         if (d.dataSeq < data.dataSeq) continue;
         if (!mayReference(d.file, data.file.file_path)) continue;
         pos.push({ file: d.file, specId: d.specId, dataSequenceNumber: d.dataSeq });

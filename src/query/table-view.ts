@@ -26,7 +26,7 @@ import { bind, isBound } from '../iceberg/expression-binding.js';
 import type { BoundExpression, Expression } from '../iceberg/expressions.js';
 import { FileContent, type DataFile } from '../iceberg/manifest-types.js';
 import type { PartitionSpec, TableMetadata } from '../iceberg/metadata.js';
-import type { DeleteFileRef, FileScanTask } from '../iceberg/scan.js';
+import { isDeletionVector, type DeleteFileRef, type FileScanTask } from '../iceberg/scan.js';
 import { indexById, indexParents } from '../iceberg/schema-index.js';
 import { decimalParams, primitiveKind } from '../iceberg/schema-types.js';
 import type { IcebergType, IcebergValue, NestedField, PrimitiveType, Schema } from '../iceberg/types.js';
@@ -35,6 +35,7 @@ import { sqlIdent, sqlString, type DuckDB } from '../duckdb/instance.js';
 import { planTableScan, type TableScan, type TableScanOptions } from './table-scan.js';
 import { equalityDeleteScopes, GLOBAL_SCOPE } from './delete-scopes.js';
 import type { FileIO } from '../io/file-io.js';
+import { DeletionVectorTable } from './deletion-vectors.js';
 
 // ---------------------------------------------------------------------------------------------
 // SQL text helpers
@@ -493,6 +494,12 @@ export interface ScanToSqlOptions {
    * differential test (`table-view.equality-join.test.ts`).
    */
   perFileDeletes?: boolean;
+  /**
+   * Where the scan's deletion vectors (v3) go: a table the caller drops once the SQL has run
+   * (`DeletionVectorTable.drop`). Default: a table that lives as long as the DuckDB instance (a
+   * query engine's view reads it for the engine's life).
+   */
+  deletionVectors?: DeletionVectorTable;
 }
 
 interface PreparedFile {
@@ -554,9 +561,11 @@ function equalityFieldPath(id: number, schema: Schema, metadata: TableMetadata, 
  * the big data side on the path text instead was slower than the key anti-join it replaces.
  */
 class PositionDeletes {
-  constructor(private readonly prepare: (file: DataFile, role: string) => Promise<PreparedFile>) {}
+  constructor(
+    private readonly prepare: (file: DataFile, role: string) => Promise<PreparedFile>,
+    private readonly vectors: DeletionVectorTable,
+  ) {}
 
-  private nextId = 0;
   /** Delete file path → its local path and the (data file path, number) pairs it applies to. */
   private readonly files = new Map<string, { localPath: string; targets: string[] }>();
 
@@ -564,8 +573,13 @@ class PositionDeletes {
   async tags(task: FileScanTask): Promise<string | undefined> {
     const dels = task.deletes.filter((d) => d.file.content === FileContent.POSITION_DELETES);
     if (dels.length === 0) return undefined;
-    const id = this.nextId++;
+    const id = this.vectors.newFid();
     for (const d of dels) {
+      if (isDeletionVector(d.file)) {
+        // The planner gives a data file its vector or its position delete files, never both.
+        await this.vectors.add(id, d, task.file);
+        continue;
+      }
       let f = this.files.get(d.file.file_path);
       if (!f) {
         const prepared = await this.prepare(d.file, 'position delete file');
@@ -580,12 +594,13 @@ class PositionDeletes {
 
   /** The anti-join (undefined when no data file had position deletes). */
   join(): string | undefined {
-    if (this.files.size === 0) return undefined;
     const dels = [...this.files.values()].map(
       (f) =>
         `SELECT m."fid" AS "__floe_pfid", p."pos" AS "__floe_ppos" FROM read_parquet(${sqlString(f.localPath)}, hive_partitioning = false) AS p ` +
         `JOIN (VALUES ${f.targets.join(', ')}) AS m("path", "fid") ON p."file_path" = m."path"`,
     );
+    if (this.vectors.used) dels.push(this.vectors.selectSql);
+    if (dels.length === 0) return undefined;
     return `ANTI JOIN (${dels.join(' UNION ALL ')}) AS p ON p."__floe_pfid" = d."__floe_fid" AND p."__floe_ppos" = d."__floe_pos"`;
   }
 }
@@ -636,6 +651,7 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
   const specs = new Map(metadata['partition-specs'].map((s) => [s['spec-id'], s]));
   const paths = fieldPaths(schema);
   const prepare = filePreparer(duckdb, io, metadata, schema);
+  const vectors = opts.deletionVectors ?? new DeletionVectorTable(duckdb, io);
 
   const columns = schema.fields;
   const outputList = columns.map((f) => sqlIdent(f.name)).join(', ');
@@ -679,7 +695,7 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
 
   /** Data files with position deletes only, as one anti-join ({@link PositionDeletes}). */
   async function selectWithJoinedPositions(items: DeleteItem[]): Promise<string> {
-    const positions = new PositionDeletes(prepare);
+    const positions = new PositionDeletes(prepare, vectors);
     const branches: string[] = [];
     for (const w of items) {
       const posTags = (await positions.tags(w.task))!;
@@ -713,7 +729,7 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
     // anti-join (`positionJoin`); the others carry NULLs there, which match nothing.
     const branches: string[] = [];
     const lists = new Map<string, { select: string; paths: string[] }>();
-    const positions = new PositionDeletes(prepare);
+    const positions = new PositionDeletes(prepare, vectors);
     for (const [i, w] of items.entries()) {
       const keys = eqIds.map((id) => `${fieldExpr(w.data.root, eqPaths.get(id)!, w.partitionValues, w.ctx)} AS "__floe_eq_${id}"`);
       const tags = `CAST(${w.task.dataSequenceNumber} AS BIGINT) AS "__floe_seq", ${plan.taskScopes[i]!} AS "__floe_scope"`;
@@ -780,7 +796,13 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
       inner.push(`${fieldExpr(data.root, path, partitionValues, ctx)} AS "__floe_eq_${id}"`);
     }
     const conditions: string[] = [];
-    if (posDeletes.length > 0) {
+    const vector = posDeletes.find((d) => isDeletionVector(d.file));
+    if (vector) {
+      // Its own number in the scan's vector table (the planner gives it no position delete file).
+      const fid = vectors.newFid();
+      await vectors.add(fid, vector, task.file);
+      conditions.push(`NOT EXISTS (SELECT 1 FROM (${vectors.selectSql}) AS p WHERE p."__floe_pfid" = ${fid} AND p."__floe_ppos" = d."__floe_pos")`);
+    } else if (posDeletes.length > 0) {
       const files = await Promise.all(posDeletes.map((d) => prepare(d.file, 'position delete file')));
       for (const [i, f] of files.entries()) checkPositionDeleteFile(f, posDeletes[i]!);
       const list = `[${files.map((f) => sqlString(f.localPath)).join(', ')}]`;
@@ -825,11 +847,12 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
     const bound = isBound(opts.filter) ? opts.filter : bind(opts.filter, schema, opts.caseSensitive ?? true);
     if (bound.op !== 'true') sql = `SELECT * FROM (${sql}) AS t WHERE ${filterToSql(bound, schema)}`;
   }
+  await vectors.flush();
   return sql;
 }
 
 /** Inputs of {@link equalityDeletePositionsSql}: {@link ScanToSqlOptions} without filter or forms. */
-export type DeletePositionsOptions = Pick<ScanToSqlOptions, 'duckdb' | 'io' | 'metadata' | 'schema' | 'tasks'>;
+export type DeletePositionsOptions = Pick<ScanToSqlOptions, 'duckdb' | 'io' | 'metadata' | 'schema' | 'tasks' | 'deletionVectors'>;
 
 /**
  * A DuckDB SELECT of the positions of the rows that the tasks' equality deletes delete: columns
@@ -857,7 +880,8 @@ export async function equalityDeletePositionsSql(opts: DeletePositionsOptions): 
   for (const id of eqIds) eqPaths.set(id, paths.get(id) ?? equalityFieldPath(id, schema, metadata, 'delete positions'));
 
   const branches: string[] = [];
-  const positions = new PositionDeletes(prepare);
+  const vectors = opts.deletionVectors ?? new DeletionVectorTable(duckdb, io);
+  const positions = new PositionDeletes(prepare, vectors);
   for (const [i, t] of tasks.entries()) {
     const data = await prepare(t.file, 'data file');
     const ctx: ProjectionContext = { what: `data file ${t.file.file_path}`, depth: 0 };
@@ -899,6 +923,7 @@ export async function equalityDeletePositionsSql(opts: DeletePositionsOptions): 
   }
   const union = branches.length === 1 ? branches[0]! : branches.map((b) => `(${b})`).join(' UNION ALL ');
   const posJoin = positions.join();
+  await vectors.flush();
   const data = posJoin === undefined ? union : `SELECT d.* FROM (${union}) AS d ${posJoin}`;
   // UNION (not ALL): a row deleted by a global and a scoped delete is one position.
   return `WITH floe_data AS (${data}) ${semis.length === 1 ? semis[0]! : semis.map((s) => `(${s})`).join(' UNION ')}`;

@@ -6,7 +6,7 @@ import { toBinary } from '../../src/iceberg/conversions.js';
 import type { DataFile, ManifestEntry, ManifestFile } from '../../src/iceberg/manifest-types.js';
 import type { PartitionSpec, Snapshot, TableMetadata } from '../../src/iceberg/metadata.js';
 import type { IcebergValue, Schema } from '../../src/iceberg/types.js';
-import { UnsupportedError } from '../../src/errors.js';
+import { ValidationError } from '../../src/errors.js';
 
 const schema: Schema = {
   type: 'struct',
@@ -181,16 +181,76 @@ test('referenced_data_file and single-file path bounds scope position deletes to
   assert.deepEqual(tasks.find((t) => t.file.file_path === 'b')!.deletes.map((d) => d.file.file_path), ['pos-b']);
 });
 
-test('deletion vectors are refused', async () => {
+const dv = (path: string, target: string | null, partition: IcebergValue[] = [], extra: Partial<DataFile> = {}) =>
+  file(path, 1, partition, { file_format: 'PUFFIN', referenced_data_file: target, content_offset: 4, content_size_in_bytes: 40, ...extra });
+
+test('a deletion vector applies to its referenced data file at an equal or higher sequence number, and replaces its position delete files', async () => {
+  const tasks = await planFiles(
+    options([
+      [manifest('data0', 0, 0, 1n), [entry(0, file('a', 0, []), 1n), entry(0, file('b', 0, []), 1n), entry(0, file('c', 0, []), 3n), entry(0, file('d', 0, []), 2n)]],
+      [
+        manifest('dels0', 0, 1, 2n),
+        [
+          // Two vectors in one Puffin file, told apart by their offsets.
+          entry(0, dv('dvs.puffin', 'a', [], { content_offset: 4 }), 2n),
+          entry(0, dv('dvs.puffin', 'c', [], { content_offset: 60 }), 2n),
+          entry(0, dv('dv-d.puffin', 'd'), 2n),
+          entry(0, file('pos-all', 1, []), 2n),
+          entry(0, file('eq', 2, [], { equality_ids: [1] }), 2n),
+        ],
+      ],
+    ]),
+  );
+  const deletes = (p: string) => tasks.find((t) => t.file.file_path === p)!.deletes.map((d) => `${d.file.file_path}@${d.file.content_offset ?? '-'}`);
+  // a: its vector; the position delete file is ignored; the equality delete applies (1 < 2).
+  assert.deepEqual(deletes('a'), ['dvs.puffin@4', 'eq@-']);
+  // b: no vector: the position delete file applies.
+  assert.deepEqual(deletes('b'), ['pos-all@-', 'eq@-']);
+  // c is newer (3) than its vector (2): nothing applies.
+  assert.deepEqual(deletes('c'), []);
+  // d: same sequence number as its vector: the vector applies (deletes of the same commit).
+  assert.deepEqual(deletes('d'), ['dv-d.puffin@4']);
+});
+
+test('a deletion vector applies only within its data file\'s partition', async () => {
+  const tasks = await planFiles(
+    options([
+      [manifest('data1', 1, 0, 1n), [entry(0, file('x', 0, ['a']), 1n)]],
+      [manifest('dels1', 1, 1, 2n), [entry(0, dv('dv.puffin', 'x', ['b']), 2n)]],
+    ]),
+  );
+  assert.deepEqual(tasks[0]!.deletes, []);
+});
+
+test('two live deletion vectors for one data file are refused, naming both', async () => {
   await assert.rejects(
     planFiles(
       options([
         [manifest('data0', 0, 0, 1n), [entry(0, file('a', 0, []), 1n)]],
-        [manifest('dels0', 0, 1, 2n), [entry(1, file('dv.puffin', 1, [], { file_format: 'PUFFIN', content_offset: 4, content_size_in_bytes: 40 }), null)]],
+        [manifest('dels0', 0, 1, 2n), [entry(0, dv('one.puffin', 'a'), 2n), entry(0, dv('two.puffin', 'a', [], { content_offset: 9 }), 3n)]],
       ]),
     ),
-    (e: unknown) => e instanceof UnsupportedError && /deletion vector/.test(e.message),
+    (e: unknown) => e instanceof ValidationError && /2 deletion vectors/.test(e.message) && /one\.puffin@4/.test(e.message) && /two\.puffin@9/.test(e.message),
   );
+});
+
+test('a deletion vector without its data file or blob location is refused', async () => {
+  for (const [bad, why] of [
+    [dv('dv.puffin', null), /referenced_data_file/],
+    [dv('dv.puffin', 'a', [], { content_offset: null }), /content_offset/],
+    [dv('dv.puffin', 'a', [], { content: 2 }), /not position deletes/],
+    [file('pos.parquet', 1, [], { content_offset: 4 }), /content_offset but is PARQUET/],
+  ] as const) {
+    await assert.rejects(
+      planFiles(
+        options([
+          [manifest('data0', 0, 0, 1n), [entry(0, file('a', 0, []), 1n)]],
+          [manifest('dels0', 0, 1, 2n), [entry(0, bad, 2n)]],
+        ]),
+      ),
+      (e: unknown) => e instanceof ValidationError && why.test(e.message),
+    );
+  }
 });
 
 test('a filter prunes manifests by partition summaries, files by partition and by metrics', async () => {
