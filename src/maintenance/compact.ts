@@ -43,6 +43,7 @@ import { deleteTriggered, type DeleteThresholds } from './delete-trigger.js';
 import { checkPositiveInt, ManifestCache } from './files.js';
 import { checkAborted, report, type MaintenanceRunOptions } from './progress.js';
 import { commitInRounds, validateSince } from './rewrite-commit.js';
+import { refuseOnV3 } from './v3-refusal.js';
 
 /** Target size of compacted files when neither the caller nor the table says. */
 export const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
@@ -258,12 +259,14 @@ function validateHistory(tableName: string, readId: bigint, removesDeletes: bool
  * qualifies, no snapshot is committed.
  * @throws ValidationError when a concurrent commit makes the rewrite unsafe (nothing committed)
  * @throws CommitConflictError when the commit still conflicts after the table's retries
+ * @throws UnsupportedError on a format v3 table (row lineage: `v3-refusal.ts`)
  */
 export async function compactTable(table: Table, options: CompactOptions = {}): Promise<CompactResult> {
   const started = Date.now();
   const what = `compact: ${table.name}`;
   await table.refresh();
   const md = table.metadata;
+  refuseOnV3(md, 'compact', table.name);
   const target = targetFileSize(md, options.targetFileSizeBytes);
   const minInputFiles = checkPositiveInt(options.minInputFiles ?? DEFAULT_MIN_INPUT_FILES, 'compact: minimum input files');
   const snapshot = snapshotForRef(md, 'main');

@@ -41,9 +41,9 @@
  *   interval). The removed equality delete files must still be live (a concurrent compaction or
  *   conversion removed one: `RewriteFiles` refuses, nothing committed). Conflicts with appends are
  *   rebuilt on the new head and retried, as compaction does.
- * - Format v2 only. A v3 table is left alone: floe does not write v3 tables, and v3 adds no new
- *   position delete files (deletion vectors take their place). So is a table whose data or delete
- *   files to read are not all Parquet.
+ * - Format v2 only. A v3 table is refused (UnsupportedError, `v3-refusal.ts`): v3 takes no new
+ *   position delete files (deletion vectors take their place). A v1 table has no deletes to
+ *   convert, and a table whose data or delete files to read are not all Parquet is left alone.
  * - A crash leaves the table as it was; the written files become orphans (`remove-orphans`), and
  *   a failure deletes them at once.
  */
@@ -66,6 +66,7 @@ import { copyToDataFile } from './copy-writer.js';
 import { checkPositiveInt, ManifestCache } from './files.js';
 import { checkAborted, report, type MaintenanceRunOptions } from './progress.js';
 import { commitInRounds, validateSince } from './rewrite-commit.js';
+import { refuseOnV3 } from './v3-refusal.js';
 
 /** Field id of a position delete file's `file_path` (spec: reserved ids). */
 export const DELETE_FILE_PATH_FIELD_ID = 2147483546;
@@ -157,6 +158,7 @@ function validateHistory(tableName: string, readId: bigint): (base: TableMetadat
  * snapshot (see the file comment). When there is nothing to convert, nothing is committed.
  * @throws ValidationError when a concurrent commit makes the conversion unsafe (nothing committed)
  * @throws CommitConflictError when the commit still conflicts after the table's retries
+ * @throws UnsupportedError on a format v3 table (`v3-refusal.ts`)
  */
 export async function convertEqualityDeletes(table: Table, options: ConvertDeletesOptions = {}): Promise<ConvertDeletesResult> {
   const started = Date.now();
@@ -164,6 +166,7 @@ export async function convertEqualityDeletes(table: Table, options: ConvertDelet
   const minFiles = checkPositiveInt(options.minFiles ?? 1, 'convert-deletes: minimum equality delete files');
   await table.refresh();
   const md = table.metadata;
+  refuseOnV3(md, 'convert-deletes', table.name);
   const snapshot = snapshotForRef(md, 'main');
   const result: ConvertDeletesResult = {
     table: table.name,

@@ -23,6 +23,7 @@ import { partitionSpecToString, specsEquivalent } from '../iceberg/partitioning.
 import { typeToString } from '../iceberg/schema-display.js';
 import { addColumn, canPromote, promoteColumn } from '../iceberg/schema-evolution.js';
 import { typesEqual } from '../iceberg/schema-types.js';
+import { RESERVED_PROPERTIES } from '../iceberg/table-metadata.js';
 import type { PrimitiveType, Schema } from '../iceberg/types.js';
 import { requirementsForUpdates } from '../iceberg/update-metadata.js';
 import type { PipelineConfig } from './config.js';
@@ -120,6 +121,17 @@ export function planTableEvolution(md: TableMetadata, config: Pick<PipelineConfi
 
   const set: Record<string, string> = {};
   for (const [k, v] of Object.entries(config.table.properties)) {
+    // Reserved properties describe the metadata and are never stored (`format-version` was used
+    // when the table was created): they cannot differ from stored properties, only from the table.
+    if (k === 'format-version') {
+      if (Number(v) !== md['format-version']) {
+        throw new ValidationError(
+          `config: table.properties.format-version is ${v} but the table ${table} is format v${md['format-version']}; floe does not change a table's format version (create the table anew, or remove the property)`,
+        );
+      }
+      continue;
+    }
+    if (RESERVED_PROPERTIES.includes(k)) continue;
     if (md.properties[k] === v) continue;
     set[k] = v;
     wanted.push({ change: `property ${k}=${v}${md.properties[k] === undefined ? '' : ` (was ${md.properties[k]})`}`, command: `${alter} set-property ${arg(`${k}=${v}`)}` });

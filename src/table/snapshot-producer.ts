@@ -28,11 +28,11 @@ import {
   UnsupportedError,
   ValidationError,
 } from '../errors.js';
-import { readManifestList, writeManifestList } from '../iceberg/avro/manifest-list.js';
+import { assignFirstRowIds, readManifestList, writeManifestList } from '../iceberg/avro/manifest-list.js';
 import { readManifest, inheritSequenceNumbers } from '../iceberg/avro/manifest.js';
 import { encodeManifest } from '../iceberg/avro/summary.js';
 import type { TableRequirement, TableUpdate } from '../iceberg/commit.js';
-import type { DataFile, ManifestEntry, ManifestFile } from '../iceberg/manifest-types.js';
+import { EntryStatus, FileContent, type DataFile, type ManifestEntry, type ManifestFile } from '../iceberg/manifest-types.js';
 import type { PartitionSpec, Snapshot, SnapshotSummary, TableMetadata } from '../iceberg/metadata.js';
 import { currentSchema } from '../iceberg/metadata-lookup.js';
 import { partitionType } from '../iceberg/partitioning.js';
@@ -173,7 +173,7 @@ export abstract class SnapshotProducer {
     for (;;) {
       attempt++;
       const base = this.table.metadata;
-      if (base['format-version'] > 2) {
+      if (base['format-version'] > 3) {
         throw new UnsupportedError(`table: ${this.table.name}: writing format v${base['format-version']} tables is not supported`);
       }
       const parent = snapshotForRef(base, this.branch);
@@ -408,13 +408,14 @@ export abstract class SnapshotProducer {
   ): Promise<ManifestFile> {
     const schema = currentSchema(base, 'table');
     const path = joinLocation(this.metadataDir(base), `${this.commitUuid}-m${this.manifestCount++}.avro`);
+    const v = base['format-version'] as 1 | 2 | 3;
     const { bytes, manifest } = encodeManifest({
-      formatVersion: base['format-version'] as 1 | 2,
+      formatVersion: v,
       spec,
       schema,
       partitionType: partitionType(spec, schema),
       content,
-      entries,
+      entries: v >= 3 ? entries.map(lineageEntry) : entries,
       snapshotId: this.snapshotId,
       path,
     });
@@ -447,18 +448,24 @@ export abstract class SnapshotProducer {
     built: BuiltSnapshot,
     attempt: number,
   ): Promise<{ snapshot: Snapshot; listLocation: string }> {
-    const v = base['format-version'] as 1 | 2;
+    const v = base['format-version'] as 1 | 2 | 3;
     const sequenceNumber = v >= 2 ? base['last-sequence-number'] + 1n : 0n;
     const listLocation = joinLocation(
       this.metadataDir(base),
       `snap-${this.snapshotId}-${attempt}-${this.commitUuid}.avro`,
     );
+    // v3 row lineage (spec §Snapshot Row IDs): the id range starts at the base's next-row-id, read
+    // again on every attempt, so a retry after a conflict takes the range the winner left free.
+    // Manifests carried from the parent keep their first_row_id; new data manifests get theirs here.
+    const lineage = v >= 3 ? assignFirstRowIds(built.manifests, base['next-row-id'] ?? 0n) : undefined;
+    const firstRowId = lineage ? (base['next-row-id'] ?? 0n) : undefined;
     const bytes = writeManifestList({
       formatVersion: v,
       snapshotId: this.snapshotId,
       parentSnapshotId: parent?.['snapshot-id'] ?? null,
       sequenceNumber,
-      manifests: built.manifests,
+      ...(firstRowId !== undefined ? { firstRowId } : {}),
+      manifests: lineage?.manifests ?? built.manifests,
       what: listLocation,
     });
     this.written.add(listLocation);
@@ -483,9 +490,27 @@ export abstract class SnapshotProducer {
       'manifest-list': listLocation,
       summary,
       'schema-id': base['current-schema-id'],
+      // added-rows is the whole range handed out (existing rows of rewritten manifests too), so
+      // next-row-id = first-row-id + added-rows stays above every id this list assigns.
+      ...(lineage && firstRowId !== undefined ? { 'first-row-id': firstRowId, 'added-rows': lineage.nextRowId - firstRowId } : {}),
     };
     return { snapshot, listLocation };
   }
+}
+
+/**
+ * A manifest entry as a v3 manifest must hold it (spec §First Row ID Inheritance): an ADDED data
+ * file gets its `first_row_id` by inheritance when the list assigns the manifest's, so a value the
+ * caller's DataFile carries (e.g. one read back from another manifest) is dropped; delete files
+ * never have one. EXISTING and DELETED data entries keep the inherited value they were read with.
+ */
+function lineageEntry(e: ManifestEntry): ManifestEntry {
+  const d = e.data_file;
+  const clear = d.content !== FileContent.DATA || e.status === EntryStatus.ADDED;
+  if (!clear || d.first_row_id == null) return e;
+  const file: DataFile = { ...d };
+  delete file.first_row_id;
+  return { ...e, data_file: file };
 }
 
 function errorText(e: unknown): string {

@@ -215,7 +215,7 @@ describe('floe table commands', () => {
       [['table', 'create', 'db.bad', '--schema', 'id long', '--partition-by', 'day(id)'], /--partition-by: .*day cannot be applied to 'id' of type long/],
       [['table', 'create', 'db.bad', '--schema', 'id long', '--partition-by', 'bucket(0, id)'], /--partition-by: .*bucket/],
       [['table', 'create', 'db.bad', '--schema', 'id long', '--partition-by', 'frob(id)'], /--partition-by: unknown transform 'frob'/],
-      [['table', 'create', 'db.bad', '--schema', 'id long', '--format-version', '3'], /--format-version must be 1 or 2/],
+      [['table', 'create', 'db.bad', '--schema', 'id long', '--format-version', '4'], /--format-version must be 1, 2 or 3/],
       [['table', 'create', 'db.bad', '--schema', 'id long', '--property', 'novalue'], /--property expects NAME=VALUE/],
       [['table', 'create', 'db.bad', '--schema', 'id long', '--frobnicate'], /--frobnicate/],
       [['table', 'create', 'nodot', '--schema', 'id long'], /invalid table identifier 'nodot'/],

@@ -107,7 +107,7 @@ export interface TableEnv {
 
 export async function withTable(
   fn: (env: TableEnv) => Promise<void>,
-  opts: { spec?: PartitionSpec; properties?: Record<string, string>; formatVersion?: 1 | 2 } = {},
+  opts: { spec?: PartitionSpec; properties?: Record<string, string>; formatVersion?: 1 | 2 | 3 } = {},
 ): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'floe-maint-'));
   const io = new FaultyIO();

@@ -49,7 +49,11 @@ export const TABLE_SPECS: Record<TableSub, CommandSpec> = {
           'holding the catalog database or another table, nor one inside another table (refused: its orphan sweep would delete their files)',
       },
       property: { type: 'string', multiple: true, value: 'K=V', help: 'a table property, e.g. write.target-file-size-bytes=134217728' },
-      'format-version': { type: 'string', value: '1|2', help: 'Iceberg format version (default 2)' },
+      'format-version': {
+        type: 'string',
+        value: '1|2|3',
+        help: 'Iceberg format version (default 2); 3 tracks row lineage and takes deletion vectors instead of position delete files',
+      },
       ...COMMON,
     },
     notes: 'Example: floe table create db.events --schema "id long not null, ts timestamptz, name string" --partition-by "day(ts)"',
@@ -187,7 +191,7 @@ async function create(
   const partitionSpec = partitionText ? parsePartitionArg(partitionText, schema, 'cli: --partition-by') : undefined;
   const properties = Object.fromEntries(pairs('--property', list(values, 'property')));
   const fv = str(values, 'format-version');
-  if (fv !== undefined && fv !== '1' && fv !== '2') throw new UsageError(`cli: --format-version must be 1 or 2, got '${fv}'`);
+  if (fv !== undefined && fv !== '1' && fv !== '2' && fv !== '3') throw new UsageError(`cli: --format-version must be 1, 2 or 3, got '${fv}'`);
   if (!(await catalog.namespaceExists(id.namespace))) {
     try {
       await catalog.createNamespace(id.namespace);
@@ -201,7 +205,7 @@ async function create(
     ...(partitionSpec ? { partitionSpec } : {}),
     ...(location ? { location } : {}),
     properties,
-    ...(fv ? { formatVersion: Number(fv) as 1 | 2 } : {}),
+    ...(fv ? { formatVersion: Number(fv) as 1 | 2 | 3 } : {}),
   });
   emit(io, format, ['table', 'location', 'metadata'], [[formatTableIdentifier(id), t.metadata.location, t.metadataLocation]]);
   return 0;
