@@ -11,7 +11,8 @@
  *    then (`--convert-deletes true`) the same with the equality deletes converted to position deletes after each step.
  *
  * `--convert-deletes true` runs the write phases with `maintenance.convert_deletes` on (off by
- * default, as in `floe run`) and adds the converted growth pass.
+ * default, as in `floe run`) and adds the converted growth pass. `--format-version 3` makes the
+ * tables v3 (row lineage; conversion writes deletion vectors instead of position delete files).
  *
  *   node dist/bench/upserts.js --rows 10000000 --seconds 60      # the full run (npm run bench)
  *   node dist/bench/upserts.js --rows 1000000 --seconds 15 --steps 0,1,5,20   # under a minute
@@ -53,6 +54,9 @@ const SAMPLE_EVERY_MS = Number(flag('sample-every', '2')) * 1000;
 const QUERY_THREADS = flag('query-threads', '');
 /** `maintenance.convert_deletes` on in the write phases (off: `floe run`'s default), and the converted growth pass. */
 const CONVERT = flag('convert-deletes', 'false') === 'true';
+/** The tables' format version: 3 converts to deletion vectors, 2 to position delete files. */
+const FORMAT_VERSION = Number(flag('format-version', '2'));
+if (FORMAT_VERSION !== 2 && FORMAT_VERSION !== 3) throw new Error('bench: upserts: --format-version must be 2 or 3');
 if (!(ROWS > 0) || !(FRACTION > 0 && FRACTION <= 1) || !(SECONDS > 0) || STEPS.some((s) => !(s >= 0))) {
   throw new Error('bench: upserts: --rows, --fraction (0..1], --seconds and --steps must be positive');
 }
@@ -100,7 +104,7 @@ async function newTable(dir: string): Promise<{ catalog: SqlCatalog; table: Tabl
   const catalog = new SqlCatalog({ name: 'bench', uri: join(dir, 'catalog.db'), warehouse: join(dir, 'wh') });
   await catalog.createNamespace(['bench']);
   const id = { namespace: ['bench'], name: 't' };
-  await catalog.createTable(id, { schema: SCHEMA });
+  await catalog.createTable(id, { schema: SCHEMA, formatVersion: FORMAT_VERSION as 2 | 3 });
   return { catalog, table: await Table.load(catalog, id), id };
 }
 
@@ -319,6 +323,7 @@ try {
     ratioCountP90: upserts.countMs.p90 / appendOnly.countMs.p90,
     ratioAggP90: upserts.aggMs.p90 / appendOnly.aggMs.p90,
     convertDeletes: CONVERT,
+    formatVersion: FORMAT_VERSION,
     growth: steps,
     ...(converted ? { growthConverted: converted } : {}),
     peakRssMB: peakRss() / 1024 / 1024,

@@ -22,6 +22,13 @@
  *   after N have higher sequence numbers, which those deletes never apply to.
  * - A crash at any point leaves the table as it was; written files become orphans (see
  *   `remove-orphans`), and a failure deletes them at once.
+ *
+ * Format v3 (spec §Row Lineage): a row moved to another file keeps its `_row_id` and
+ * `_last_updated_sequence_number`, so the new files store both (read with the scan's
+ * `rowLineage`: stored values, else inherited ones), under their reserved field ids. The new
+ * files' entries carry no `first_row_id`: the commit assigns them a range like any added file,
+ * and the stored ids take precedence on read. Deletion vectors of rewritten files are removed by
+ * their identity (Puffin path + offset): other data files' vectors in the same Puffin file stay.
  */
 import { randomUUID } from 'node:crypto';
 import { FloeError, ValidationError } from '../errors.js';
@@ -43,7 +50,8 @@ import { deleteTriggered, type DeleteThresholds } from './delete-trigger.js';
 import { checkPositiveInt, ManifestCache } from './files.js';
 import { checkAborted, report, type MaintenanceRunOptions } from './progress.js';
 import { commitInRounds, validateSince } from './rewrite-commit.js';
-import { refuseOnV3 } from './v3-refusal.js';
+import { DeletionVectorTable } from '../query/deletion-vectors.js';
+import { deleteFileKey } from '../table/delete-file-rules.js';
 
 /** Target size of compacted files when neither the caller nor the table says. */
 export const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
@@ -195,11 +203,13 @@ async function danglingDeletes(
   rewritten: Set<string>,
   rewrittenPartitions: Set<string>,
 ): Promise<DataFile[]> {
+  // By delete file identity: deletion vectors share Puffin files, so a path would merge them.
   const uses = new Map<string, { file: DataFile; users: string[] }>();
   for (const t of allTasks) {
     for (const d of t.deletes) {
-      let u = uses.get(d.file.file_path);
-      if (!u) uses.set(d.file.file_path, (u = { file: d.file, users: [] }));
+      const key = deleteFileKey(d.file);
+      let u = uses.get(key);
+      if (!u) uses.set(key, (u = { file: d.file, users: [] }));
       u.users.push(t.file.file_path);
     }
   }
@@ -217,7 +227,7 @@ async function danglingDeletes(
       if (m.content !== ManifestContent.DELETES) continue;
       const global = (md['partition-specs'].find((s) => s['spec-id'] === m.partition_spec_id)?.fields.length ?? -1) === 0;
       for (const e of await cache.entries(m)) {
-        if (e.status === 2 || uses.has(e.data_file.file_path)) continue;
+        if (e.status === 2 || uses.has(deleteFileKey(e.data_file))) continue;
         if (global || rewrittenPartitions.has(partitionKey(m.partition_spec_id, e.data_file.partition))) out.push(e.data_file);
       }
     }
@@ -259,14 +269,14 @@ function validateHistory(tableName: string, readId: bigint, removesDeletes: bool
  * qualifies, no snapshot is committed.
  * @throws ValidationError when a concurrent commit makes the rewrite unsafe (nothing committed)
  * @throws CommitConflictError when the commit still conflicts after the table's retries
- * @throws UnsupportedError on a format v3 table (row lineage: `v3-refusal.ts`)
  */
 export async function compactTable(table: Table, options: CompactOptions = {}): Promise<CompactResult> {
   const started = Date.now();
   const what = `compact: ${table.name}`;
   await table.refresh();
   const md = table.metadata;
-  refuseOnV3(md, 'compact', table.name);
+  // v3: the rewritten rows keep their lineage (stored in the new files).
+  const rowLineage = md['format-version'] >= 3;
   const target = targetFileSize(md, options.targetFileSizeBytes);
   const minInputFiles = checkPositiveInt(options.minInputFiles ?? DEFAULT_MIN_INPUT_FILES, 'compact: minimum input files');
   const snapshot = snapshotForRef(md, 'main');
@@ -338,18 +348,26 @@ export async function compactTable(table: Table, options: CompactOptions = {}): 
       for (const bin of bins) {
         checkAborted(options.signal, what);
         report(options.onProgress, { operation: 'compact', phase: 'write', done: binsDone, total: totalBins });
-        const selectSql = await scanToSql({ duckdb, io: table.io, metadata: md, schema, tasks: bin });
-        const file = await copyToDataFile({
-          duckdb,
-          io: table.io,
-          schema,
-          selectSql,
-          location: joinLocation(dir, `${randomUUID()}.parquet`),
-          partition: group.partition,
-          specId: group.specId,
-          compression,
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
+        // The bin's deletion vectors live in a table of their own, dropped once the copy has run.
+        const deletionVectors = new DeletionVectorTable(duckdb, table.io);
+        let file: DataFile | undefined;
+        try {
+          const selectSql = await scanToSql({ duckdb, io: table.io, metadata: md, schema, tasks: bin, deletionVectors, rowLineage });
+          file = await copyToDataFile({
+            duckdb,
+            io: table.io,
+            schema,
+            selectSql,
+            location: joinLocation(dir, `${randomUUID()}.parquet`),
+            partition: group.partition,
+            specId: group.specId,
+            compression,
+            rowLineage,
+            ...(options.signal ? { signal: options.signal } : {}),
+          });
+        } finally {
+          await deletionVectors.drop();
+        }
         if (file) written.push({ file, specId: group.specId });
         binsDone++;
       }
@@ -367,7 +385,8 @@ export async function compactTable(table: Table, options: CompactOptions = {}): 
         ...(options.signal ? { signal: options.signal } : {}),
       });
       for (const p of rewritten) op.deleteFile(p);
-      for (const d of deletes) op.deleteFile(d.file_path);
+      // The file itself, not its path: a deletion vector by its blob (its Puffin file is shared).
+      for (const d of deletes) op.deleteFile(d);
       for (const w of written) op.addFile(w.file, w.specId);
       return op.commit();
     };

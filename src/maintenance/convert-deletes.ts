@@ -1,6 +1,7 @@
 /**
  * Converts a table's equality deletes to position deletes (issue 18; Flink's
- * `ConvertEqualityDeletes` does the same): the positions `(file_path, pos)` of the rows the live
+ * `ConvertEqualityDeletes` does the same), on format v3 to deletion vectors (the spec's v3
+ * direction; `convert-to-vectors.ts`): the positions `(file_path, pos)` of the rows the live
  * equality delete files delete are found by one semi-join of the delete keys against the data
  * files' key columns (`query/table-view.ts` `equalityDeletePositionsSql`, the same matching a read
  * applies), written as position delete files (spec layout: `file_path` 2147483546, `pos`
@@ -41,9 +42,25 @@
  *   interval). The removed equality delete files must still be live (a concurrent compaction or
  *   conversion removed one: `RewriteFiles` refuses, nothing committed). Conflicts with appends are
  *   rebuilt on the new head and retried, as compaction does.
- * - Format v2 only. A v3 table is refused (UnsupportedError, `v3-refusal.ts`): v3 takes no new
- *   position delete files (deletion vectors take their place). A v1 table has no deletes to
- *   convert, and a table whose data or delete files to read are not all Parquet is left alone.
+ * - Format v3 takes no new position delete files: there the positions become deletion vectors,
+ *   one per affected data file, all in one Puffin file (`convert-to-vectors.ts`). A vector names
+ *   its one data file and applies to it when the file's data sequence number is <= the vector's;
+ *   the vectors get M too: every affected file has a number <= M, so each vector applies to its
+ *   file, and to no other. The semi-join is given the live vectors (and any position delete
+ *   files of a table upgraded from v2) so that it finds only rows not deleted yet. A data file
+ *   allows one live vector: one it already has is merged into the new vector (its positions
+ *   decoded and added) and removed in the same commit by its identity (Puffin path + offset;
+ *   other vectors share the file). Whatever data sequence number the old vector had, its
+ *   positions stay deleted: they are in the new vector, which applies to the file. Position
+ *   delete files applying to an affected file are merged likewise (the spec: a vector holds
+ *   them; readers ignore them once it exists), and those naming only that file are removed.
+ *   A concurrent commit that added a vector for an affected data file (two live vectors would
+ *   be invalid) or replaced one this commit removes makes the commit's own checks fail on the
+ *   base it builds on (`rewrite.ts`: the one-vector-per-file rule, and every removed file must
+ *   still be live): ValidationError, nothing committed, as for the history check. A vector added
+ *   meanwhile for any other data file only deletes more rows and is kept. A v1 table has no
+ *   deletes to convert, and a table whose data or delete files to read are not all Parquet
+ *   (deletion vectors apart) is left alone.
  * - A crash leaves the table as it was; the written files become orphans (`remove-orphans`), and
  *   a failure deletes them at once.
  */
@@ -60,13 +77,14 @@ import { joinLocation } from '../io/location.js';
 import { sharedDuckDB, type DuckDB } from '../duckdb/instance.js';
 import { planTableScan } from '../query/table-scan.js';
 import { equalityDeletePositionsSql } from '../query/table-view.js';
+import { isDeletionVector, liveDeletionVectors } from '../table/delete-file-rules.js';
 import type { Table } from '../table/table.js';
 import { compressionOf, dataLocation } from '../table/write.js';
 import { copyToDataFile } from './copy-writer.js';
 import { checkPositiveInt, ManifestCache } from './files.js';
 import { checkAborted, report, type MaintenanceRunOptions } from './progress.js';
+import { writeConvertedVectors, type VectorConversion } from './convert-to-vectors.js';
 import { commitInRounds, validateSince } from './rewrite-commit.js';
-import { refuseOnV3 } from './v3-refusal.js';
 
 /** Field id of a position delete file's `file_path` (spec: reserved ids). */
 export const DELETE_FILE_PATH_FIELD_ID = 2147483546;
@@ -108,9 +126,16 @@ export interface ConvertDeletesResult {
   removedEqualityDeleteFiles: number;
   /** Their rows (keys). */
   removedEqualityDeletes: number;
-  /** Position delete files added (one per partition with deleted rows). */
+  /** Position delete files added (format v2: one per partition with deleted rows). */
   addedPositionDeleteFiles: number;
-  /** Their rows (positions). */
+  /** Deletion vectors added (format v3: one per data file with deleted rows, in one Puffin file). */
+  addedDeletionVectors: number;
+  /** Live deletion vectors merged into the added ones and removed (format v3). */
+  replacedDeletionVectors: number;
+  /**
+   * The positions the equality deletes removed (v2: the added files' rows; v3: the new positions,
+   * without those merged from replaced vectors or position delete files).
+   */
   positions: number;
   /** The data sequence number given to the new files (see the file comment). */
   dataSequenceNumber: bigint | undefined;
@@ -119,19 +144,24 @@ export interface ConvertDeletesResult {
   durationMs: number;
 }
 
-/** The live equality delete files of the table's main branch at `md`. */
-async function liveEqualityDeletes(table: Table, md: TableMetadata): Promise<DataFile[]> {
+/**
+ * The live equality delete files of the table's main branch at `md`, and its live deletion
+ * vectors by referenced data file (v3: the ones of affected data files are replaced).
+ */
+async function liveDeletes(table: Table, md: TableMetadata): Promise<{ equality: DataFile[]; vectors: Map<string, DataFile[]> }> {
   const snapshot = snapshotForRef(md, 'main');
-  if (!snapshot) return [];
+  if (!snapshot) return { equality: [], vectors: new Map() };
   const cache = new ManifestCache(table.io, table.name);
-  const out: DataFile[] = [];
+  const equality: DataFile[] = [];
+  const entries = [];
   for (const m of await cache.snapshotManifests(snapshot)) {
     if (m.content !== ManifestContent.DELETES) continue;
     for (const e of await cache.entries(m)) {
-      if (e.status !== EntryStatus.DELETED && e.data_file.content === FileContent.EQUALITY_DELETES) out.push(e.data_file);
+      if (e.status !== EntryStatus.DELETED && e.data_file.content === FileContent.EQUALITY_DELETES) equality.push(e.data_file);
+      if (isDeletionVector(e.data_file)) entries.push(e);
     }
   }
-  return out;
+  return { equality, vectors: liveDeletionVectors(entries) };
 }
 
 /**
@@ -154,11 +184,11 @@ function validateHistory(tableName: string, readId: bigint): (base: TableMetadat
 }
 
 /**
- * Converts the live equality deletes of a format v2 table to position deletes in one `replace`
- * snapshot (see the file comment). When there is nothing to convert, nothing is committed.
+ * Converts the live equality deletes of a table to position deletes (format v2) or deletion
+ * vectors (format v3) in one `replace` snapshot (see the file comment). When there is nothing to
+ * convert, nothing is committed.
  * @throws ValidationError when a concurrent commit makes the conversion unsafe (nothing committed)
  * @throws CommitConflictError when the commit still conflicts after the table's retries
- * @throws UnsupportedError on a format v3 table (`v3-refusal.ts`)
  */
 export async function convertEqualityDeletes(table: Table, options: ConvertDeletesOptions = {}): Promise<ConvertDeletesResult> {
   const started = Date.now();
@@ -166,7 +196,7 @@ export async function convertEqualityDeletes(table: Table, options: ConvertDelet
   const minFiles = checkPositiveInt(options.minFiles ?? 1, 'convert-deletes: minimum equality delete files');
   await table.refresh();
   const md = table.metadata;
-  refuseOnV3(md, 'convert-deletes', table.name);
+  const version = md['format-version'];
   const snapshot = snapshotForRef(md, 'main');
   const result: ConvertDeletesResult = {
     table: table.name,
@@ -175,20 +205,23 @@ export async function convertEqualityDeletes(table: Table, options: ConvertDelet
     removedEqualityDeleteFiles: 0,
     removedEqualityDeletes: 0,
     addedPositionDeleteFiles: 0,
+    addedDeletionVectors: 0,
+    replacedDeletionVectors: 0,
     positions: 0,
     dataSequenceNumber: undefined,
     attempts: 0,
     durationMs: 0,
   };
   const done = (): ConvertDeletesResult => ({ ...result, durationMs: Date.now() - started });
-  if (!snapshot || md['format-version'] !== 2) return done();
+  if (!snapshot || (version !== 2 && version !== 3)) return done();
   // Runs every few seconds: a table without delete files (the summary says so) costs no planning.
   if (snapshot.summary['total-delete-files'] === '0' || snapshot.summary['total-equality-deletes'] === '0') return done();
   const readSeq = snapshot['sequence-number'];
   if (readSeq === undefined) return done();
 
   report(options.onProgress, { operation: 'convert-deletes', phase: 'plan', done: 0, total: 1 });
-  const equalityDeletes = await liveEqualityDeletes(table, md);
+  const live = await liveDeletes(table, md);
+  const equalityDeletes = live.equality;
   if (equalityDeletes.length === 0 || equalityDeletes.length < minFiles) return done();
   const scan = await planTableScan(table.io, md, { ref: 'main' });
   const groups = new Map<string, { specId: number; partition: FileScanTask['partition']; tasks: FileScanTask[] }>();
@@ -202,49 +235,27 @@ export async function convertEqualityDeletes(table: Table, options: ConvertDelet
     g.tasks.push(t);
   }
   report(options.onProgress, { operation: 'convert-deletes', phase: 'plan', done: 1, total: 1 });
-  // Only Parquet is read here (as by `floe query`): a table with other files to read is left as it
-  // is rather than failing at every interval.
+  // Only Parquet is read here (as by `floe query`; deletion vectors floe decodes itself): a table
+  // with other files to read is left as it is rather than failing at every interval.
   const parquet = (f: DataFile) => f.file_format.toUpperCase() === 'PARQUET';
+  const readable = (f: DataFile) => parquet(f) || (version >= 3 && isDeletionVector(f));
   for (const g of groups.values()) {
-    if (g.tasks.some((t) => !parquet(t.file) || t.deletes.some((d) => !parquet(d.file)))) return done();
+    if (g.tasks.some((t) => !parquet(t.file) || t.deletes.some((d) => !readable(d.file)))) return done();
   }
 
   const duckdb = options.duckdb ?? (await sharedDuckDB());
-  const compression = compressionOf(md);
   const written: { file: DataFile; specId: number }[] = [];
+  let vectors: VectorConversion | undefined;
   try {
-    let n = 0;
-    for (const g of groups.values()) {
+    if (version >= 3) {
+      // One Puffin file for the whole conversion, whatever the number of partitions.
       checkAborted(options.signal, what);
-      report(options.onProgress, { operation: 'convert-deletes', phase: 'write', done: n++, total: groups.size });
-      const positions = await equalityDeletePositionsSql({ duckdb, io: table.io, metadata: md, schema: scan.schema, tasks: g.tasks });
-      if (positions === undefined) {
-        throw new ValidationError(`${what}: the planned delete files do not follow the spec's sequence-number rule; nothing converted`);
-      }
-      const spec = specById(md, g.specId, 'table');
-      let dir = dataLocation(md);
-      if (spec.fields.length > 0) {
-        try {
-          dir = joinLocation(dir, partitionPath(spec, scan.schema, g.partition));
-        } catch {
-          // A spec whose source column is gone from the schema: the data directory itself.
-        }
-      }
-      const file = await copyToDataFile({
-        duckdb,
-        io: table.io,
-        schema: POSITION_DELETE_SCHEMA,
-        selectSql: `SELECT "file_path", "pos" FROM (${positions}) AS p ORDER BY "file_path", "pos"`,
-        location: joinLocation(dir, `pos-deletes-${randomUUID()}.parquet`),
-        partition: g.partition,
-        specId: g.specId,
-        compression,
-        boundsTruncateLength: FULL_BOUNDS,
-        // Java's footer key of a position delete file (`Parquet.DeleteWriteBuilder`).
-        kvMetadata: { 'delete-type': 'position' },
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      if (file) written.push({ file: { ...file, content: FileContent.POSITION_DELETES }, specId: g.specId });
+      report(options.onProgress, { operation: 'convert-deletes', phase: 'write', done: 0, total: groups.size });
+      const tasks = [...groups.values()].flatMap((g) => g.tasks);
+      vectors = await writeConvertedVectors({ table, metadata: md, schema: scan.schema, tasks, liveVectors: live.vectors, duckdb, what });
+      written.push(...vectors.vectors);
+    } else {
+      await writePositionDeleteFiles({ table, md, schema: scan.schema, groups: [...groups.values()], duckdb, options, what }, written);
     }
     report(options.onProgress, { operation: 'convert-deletes', phase: 'write', done: groups.size, total: groups.size });
     checkAborted(options.signal, what);
@@ -260,6 +271,9 @@ export async function convertEqualityDeletes(table: Table, options: ConvertDelet
         ...(options.signal ? { signal: options.signal } : {}),
       });
       for (const d of equalityDeletes) op.deleteFile(d.file_path);
+      // By identity: a replaced vector's Puffin file may hold vectors that stay.
+      for (const d of vectors?.replacedVectors ?? []) op.deleteFile(d);
+      for (const d of vectors?.replacedPositionFiles ?? []) op.deleteFile(d);
       for (const w of written) op.addFile(w.file, w.specId);
       return op.commit();
     };
@@ -269,15 +283,75 @@ export async function convertEqualityDeletes(table: Table, options: ConvertDelet
     result.attempts = attempts;
     result.removedEqualityDeleteFiles = equalityDeletes.length;
     result.removedEqualityDeletes = equalityDeletes.reduce((s, d) => s + d.record_count, 0);
-    result.addedPositionDeleteFiles = written.length;
-    result.positions = written.reduce((s, w) => s + w.file.record_count, 0);
+    if (vectors) {
+      result.addedDeletionVectors = vectors.vectors.length;
+      result.replacedDeletionVectors = vectors.replacedVectors.length;
+      result.positions = vectors.newPositions;
+    } else {
+      result.addedPositionDeleteFiles = written.length;
+      result.positions = written.reduce((s, w) => s + w.file.record_count, 0);
+    }
     result.dataSequenceNumber = seq;
     return done();
   } catch (e) {
     // Nothing references the new files: remove them now (after an unknown outcome they may be).
     if (!(e instanceof FloeError && e.code === 'COMMIT_STATE_UNKNOWN')) {
-      for (const w of written) await table.io.delete(w.file.file_path).catch(() => undefined);
+      // Vectors share their Puffin file: each path once.
+      for (const p of new Set(written.map((w) => w.file.file_path))) await table.io.delete(p).catch(() => undefined);
     }
     throw e;
+  }
+}
+
+/** Inputs of {@link writePositionDeleteFiles}. */
+interface PositionFilesInput {
+  table: Table;
+  md: TableMetadata;
+  schema: Schema;
+  groups: { specId: number; partition: FileScanTask['partition']; tasks: FileScanTask[] }[];
+  duckdb: DuckDB;
+  options: ConvertDeletesOptions;
+  what: string;
+}
+
+/**
+ * Format v2: one position delete file per partition of the groups, each pushed to `written` as
+ * soon as it exists (a failure then deletes every file written so far).
+ */
+async function writePositionDeleteFiles(input: PositionFilesInput, written: { file: DataFile; specId: number }[]): Promise<void> {
+  const { table, md, schema, groups, duckdb, options, what } = input;
+  const compression = compressionOf(md);
+  let n = 0;
+  for (const g of groups) {
+    checkAborted(options.signal, what);
+    report(options.onProgress, { operation: 'convert-deletes', phase: 'write', done: n++, total: groups.length });
+    const positions = await equalityDeletePositionsSql({ duckdb, io: table.io, metadata: md, schema, tasks: g.tasks });
+    if (positions === undefined) {
+      throw new ValidationError(`${what}: the planned delete files do not follow the spec's sequence-number rule; nothing converted`);
+    }
+    const spec = specById(md, g.specId, 'table');
+    let dir = dataLocation(md);
+    if (spec.fields.length > 0) {
+      try {
+        dir = joinLocation(dir, partitionPath(spec, schema, g.partition));
+      } catch {
+        // A spec whose source column is gone from the schema: the data directory itself.
+      }
+    }
+    const file = await copyToDataFile({
+      duckdb,
+      io: table.io,
+      schema: POSITION_DELETE_SCHEMA,
+      selectSql: `SELECT "file_path", "pos" FROM (${positions}) AS p ORDER BY "file_path", "pos"`,
+      location: joinLocation(dir, `pos-deletes-${randomUUID()}.parquet`),
+      partition: g.partition,
+      specId: g.specId,
+      compression,
+      boundsTruncateLength: FULL_BOUNDS,
+      // Java's footer key of a position delete file (`Parquet.DeleteWriteBuilder`).
+      kvMetadata: { 'delete-type': 'position' },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (file) written.push({ file: { ...file, content: FileContent.POSITION_DELETES }, specId: g.specId });
   }
 }

@@ -31,6 +31,7 @@ import { DEFAULT_TRUNCATE_LENGTH, LeafStats, readFooterInfo, type ParquetFileMet
 import { toDataFile } from '../data/data-file.js';
 import { fieldIdsLiteral, icebergSchemaKv, writtenType, type ParquetCompression } from '../data/parquet-copy.js';
 import { runOn, sqlIdent, sqlString, type DuckDB } from '../duckdb/instance.js';
+import { ROW_LINEAGE_FIELDS } from '../iceberg/row-lineage.js';
 
 /** Options of {@link copyToDataFile}. */
 export interface CopyDataFileOptions {
@@ -49,6 +50,13 @@ export interface CopyDataFileOptions {
   compression: ParquetCompression;
   /** Truncation of string and binary bounds; default 16. */
   boundsTruncateLength?: number;
+  /**
+   * Format v3: `selectSql` also yields `_row_id` and `_last_updated_sequence_number`
+   * (`scanToSql({ rowLineage: true })`), written after the schema's columns with their reserved
+   * field ids (spec §Row Lineage: a row moved to another file keeps both). They are not in
+   * `schema`, nor in the footer's `iceberg.schema`.
+   */
+  rowLineage?: boolean;
   /** Footer keys written before `iceberg.schema` (position delete files: `delete-type`). */
   kvMetadata?: Readonly<Record<string, string>>;
   /**
@@ -245,6 +253,14 @@ export async function copyToDataFile(opts: CopyDataFileOptions): Promise<DataFil
     collectLeaves(type, field.id, sqlIdent(field.name), leaves);
   }
   if (selects.length === 0) throw new FloeError('COMPACT_WRITE', `compact: ${location}: the schema has no column that can be written`);
+  if (opts.rowLineage === true) {
+    for (const field of ROW_LINEAGE_FIELDS) {
+      selects.push(`CAST(${sqlIdent(field.name)} AS BIGINT) AS ${sqlIdent(field.name)}`);
+      fieldIds.push(`${sqlString(field.name)}: ${field.id}`);
+      // Metrics too: bounds of _row_id let a reader find a row id's file.
+      collectLeaves(field.type, field.id, sqlIdent(field.name), leaves);
+    }
+  }
 
   // Where the FileIO really keeps `location`: a remapping one (`--path-map`, a copied fixture)
   // stores it elsewhere, and DuckDB must write there, not at the recorded path.

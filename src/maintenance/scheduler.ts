@@ -30,7 +30,6 @@ import { expireSnapshots } from './expire-snapshots.js';
 import { DEFAULT_MAINTENANCE_MEMORY_LIMIT, type MaintenanceDuckDBSettings, type MaintenancePolicy } from './policy.js';
 import { removeOrphanFiles } from './remove-orphans.js';
 import { rewriteManifests } from './rewrite-manifests.js';
-import { v3Refusal } from './v3-refusal.js';
 
 /** The maintenance operations. */
 export type MaintenanceOperation = 'convert-deletes' | 'compact' | 'rewrite-manifests' | 'expire-snapshots' | 'remove-orphans';
@@ -46,11 +45,6 @@ export interface MaintenanceEvent {
   /** Set when it failed; the pipeline keeps running and the task runs again at its next interval. */
   error?: string;
   code?: string;
-  /**
-   * Set when the operation does not run on this table (a format v3 table's compaction or delete
-   * conversion, `v3-refusal.ts`): reported once per operation and table, then skipped silently.
-   */
-  skipped?: string;
 }
 
 /** Options of {@link MaintenanceScheduler}. */
@@ -89,8 +83,6 @@ export class MaintenanceScheduler {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private duckdb: DuckDB | undefined;
-  /** Operation and table pairs whose skip was reported (one log line, not one per interval). */
-  private readonly skipReported = new Set<string>();
 
   constructor(private readonly options: MaintenanceSchedulerOptions) {
     const p = options.policy;
@@ -191,17 +183,6 @@ export class MaintenanceScheduler {
     const p = this.options.policy;
     try {
       const table = await Table.load(this.options.catalog, id);
-      if (operation === 'compact' || operation === 'convert-deletes') {
-        const why = v3Refusal(table.metadata, operation);
-        if (why !== undefined) {
-          const key = `${operation} ${name}`;
-          if (!this.skipReported.has(key)) {
-            this.skipReported.add(key);
-            this.emit({ type: 'maintenance', operation, table: name, durationMs: Date.now() - started, details: {}, skipped: why });
-          }
-          return;
-        }
-      }
       let changed: boolean;
       let details: MaintenanceEvent['details'];
       switch (operation) {
@@ -213,6 +194,8 @@ export class MaintenanceScheduler {
             removedEqualityDeleteFiles: r.removedEqualityDeleteFiles,
             removedEqualityDeletes: r.removedEqualityDeletes,
             addedPositionDeleteFiles: r.addedPositionDeleteFiles,
+            addedDeletionVectors: r.addedDeletionVectors,
+            replacedDeletionVectors: r.replacedDeletionVectors,
             positions: r.positions,
             attempts: r.attempts,
           };

@@ -4,7 +4,7 @@
  * `transform.format: debezium` (Debezium's change events). Checked with the rest of the config,
  * before any work.
  */
-import { UnsupportedError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import type { ColumnMapping, UnmappedPolicy } from './transform.js';
 
 /** `table.upsert`. */
@@ -87,18 +87,4 @@ export function parseUpsertConfig(
     out.operation = { path: o.path, delete: del as (string | number | boolean)[] };
   }
   return out;
-}
-
-/**
- * Refuses `table.upsert` on a format v3 table (`version`: the table's, or the one
- * `table.properties.format-version` creates it with), before any work: upserts write an equality
- * delete per key touched, and what keeps those in check on a long run (delete conversion and
- * compaction) does not run on v3 tables in floe (`maintenance/v3-refusal.ts`), so reads would slow
- * down without bound.
- */
-export function refuseUpsertOnV3(version: number, table: string): void {
-  if (version < 3) return;
-  throw new UnsupportedError(
-    `config: table.upsert: ${table} is a format v${version} table; floe upserts only into format v2 tables (the equality deletes they write are kept in check by delete conversion and compaction, which floe does not run on v3 tables yet): use a v2 table (the default)`,
-  );
 }

@@ -18,7 +18,7 @@ import { parseDeployConfig, type DeployConfig } from '../deploy/deploy-config.js
 import { parseTimestampMicros } from '../iceberg/timestamp-text.js';
 import { parseKafkaSource, type KafkaSourceConfig } from './config-kafka.js';
 import { parseRoutedConfig, type RoutingConfig } from './config-routing.js';
-import { parseUpsertConfig, refuseUpsertOnV3, type UpsertConfig } from './config-upsert.js';
+import { parseUpsertConfig, type UpsertConfig } from './config-upsert.js';
 import {
   compileTransform,
   DERIVED_VALUES,
@@ -537,8 +537,6 @@ export function validateConfig(raw: unknown): PipelineConfig {
   const columns = parseColumns(tr.columns);
   const unmapped = parseUnmapped(tr);
   const { upsert, operation, format } = parseUpsertConfig({ upsert: tbl.upsert, operation: tr.operation, format: tr.format }, columns, unmapped.unmapped);
-  // The table this config would create: refused now rather than after creating it.
-  if (upsert && props['format-version'] !== undefined) refuseUpsertOnV3(Number(props['format-version']), tableName);
 
   const com = section(raw, 'commit', false);
   checkKeys(com, ['interval', 'max_records', 'max_bytes', 'target_file_size', 'retry_budget'], 'commit');

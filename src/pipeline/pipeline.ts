@@ -50,7 +50,6 @@ import { KeyedChanges } from './keyed-changes.js';
 import { sleep } from '../retry.js';
 import { checkpointPrefix, checkpointSummary, diffPositions, readCheckpoint, samePositions } from './checkpoint.js';
 import { DEFAULT_DUCKDB_MEMORY_LIMIT, type PipelineConfig } from './config.js';
-import { refuseUpsertOnV3 } from './config-upsert.js';
 import { DEAD_LETTER_SCHEMA, deadLetterRow } from './dead-letter.js';
 import { planTableEvolution } from './table-evolution.js';
 import { mergeGroups, UnmappedFields, type SealedColumns } from './unmapped.js';
@@ -474,8 +473,6 @@ export class Pipeline {
           })
         : undefined,
     );
-    // Before the evolution commit: an upsert run on a v3 table does no work at all.
-    if (config.table.upsert) refuseUpsertOnV3(table.metadata['format-version'], table.name);
     await evolveTable(table, config, options.onEvent);
     let upsert: { keyIds: number[]; deleteSpecId: number } | undefined;
     if (config.table.upsert) {

@@ -36,6 +36,7 @@ import { planTableScan, type TableScan, type TableScanOptions } from './table-sc
 import { equalityDeleteScopes, GLOBAL_SCOPE } from './delete-scopes.js';
 import type { FileIO } from '../io/file-io.js';
 import { DeletionVectorTable } from './deletion-vectors.js';
+import { LAST_UPDATED_SEQUENCE_NUMBER_FIELD_ID, ROW_ID_FIELD_ID, ROW_LINEAGE_FIELDS } from '../iceberg/row-lineage.js';
 
 // ---------------------------------------------------------------------------------------------
 // SQL text helpers
@@ -500,6 +501,14 @@ export interface ScanToSqlOptions {
    * query engine's view reads it for the engine's life).
    */
   deletionVectors?: DeletionVectorTable;
+  /**
+   * Adds the row lineage columns `_row_id` and `_last_updated_sequence_number` (format v3, spec
+   * §Row Lineage) after the schema's columns: the value the data file stores when non-null, else
+   * the inherited one (the file's `first_row_id` + the row's position in the file, counted from 0
+   * whatever the deletes; the file's data sequence number). `_row_id` is NULL for a file without
+   * `first_row_id` (written before an upgrade to v3). What compaction copies into its files.
+   */
+  rowLineage?: boolean;
 }
 
 interface PreparedFile {
@@ -641,6 +650,27 @@ function filePreparer(duckdb: DuckDB, io: FileIO, metadata: TableMetadata, schem
 }
 
 /**
+ * The row lineage columns of a task's rows ({@link ScanToSqlOptions.rowLineage}): stored non-null
+ * values first, inherited ones otherwise. Needs `file_row_number` from the file's `read_parquet`.
+ */
+function lineageColumns(task: FileScanTask, data: PreparedFile): string[] {
+  const stored = (id: number): string | undefined => {
+    const node = data.root.children.find((c) => c.fieldId === id && c.kind === 'primitive');
+    return node ? `CAST(${sqlIdent(node.name)} AS BIGINT)` : undefined;
+  };
+  const first = task.file.first_row_id;
+  // Spec: when first_row_id is null, inherited row ids are null too.
+  const inheritedId = first == null ? 'CAST(NULL AS BIGINT)' : `(CAST(${first} AS BIGINT) + CAST(file_row_number AS BIGINT))`;
+  const inheritedSeq = `CAST(${task.dataSequenceNumber} AS BIGINT)`;
+  const coalesce = (s: string | undefined, inherited: string) => (s === undefined ? inherited : `COALESCE(${s}, ${inherited})`);
+  const [rowId, seq] = ROW_LINEAGE_FIELDS;
+  return [
+    `${coalesce(stored(ROW_ID_FIELD_ID), inheritedId)} AS ${sqlIdent(rowId!.name)}`,
+    `${coalesce(stored(LAST_UPDATED_SEQUENCE_NUMBER_FIELD_ID), inheritedSeq)} AS ${sqlIdent(seq!.name)}`,
+  ];
+}
+
+/**
  * Builds a DuckDB SELECT that reads the planned files and yields the table's rows, with the
  * schema's column names (top-level fields, in order) and DuckDB types. Data files with
  * identical layouts and no deletes are read together by one `read_parquet` call.
@@ -654,7 +684,17 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
   const vectors = opts.deletionVectors ?? new DeletionVectorTable(duckdb, io);
 
   const columns = schema.fields;
-  const outputList = columns.map((f) => sqlIdent(f.name)).join(', ');
+  const lineage = opts.rowLineage === true;
+  if (lineage) {
+    const clash = columns.find((c) => ROW_LINEAGE_FIELDS.some((l) => l.name === c.name));
+    if (clash) throw new ValidationError(`query: column ${clash.name} of schema ${schema['schema-id']} has the name of a row lineage column`);
+  }
+  // The output columns: the schema's, then the lineage columns when asked for.
+  const outputNames = [...columns.map((f) => f.name), ...(lineage ? ROW_LINEAGE_FIELDS.map((f) => f.name) : [])];
+  const outputList = outputNames.map(sqlIdent).join(', ');
+  const outputOfD = outputNames.map((n) => `d.${sqlIdent(n)}`).join(', ');
+  // Every data read numbers its rows when lineage is asked for (the inherited `_row_id`).
+  const rowNumbers = lineage ? 'file_row_number = true, ' : '';
   const selects: string[] = [];
   // Grouping of delete-free files: identical select lists over identical file layouts.
   const groups = new Map<string, { selectList: string; paths: string[] }>();
@@ -666,6 +706,7 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
     const partitionValues = identityPartitionValues(task, specs.get(task.specId));
     const ctx: ProjectionContext = { what, depth: 0 };
     const projected = columns.map((f) => `${fieldExpr(data.root, [f], partitionValues, ctx)} AS ${sqlIdent(f.name)}`);
+    if (lineage) projected.push(...lineageColumns(task, data));
 
     if (task.deletes.length === 0) {
       const selectList = projected.join(', ');
@@ -702,7 +743,7 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
       branches.push(`SELECT ${[...w.projected, posTags].join(', ')} FROM read_parquet(${sqlString(w.data.localPath)}, file_row_number = true, hive_partitioning = false)`);
     }
     const data = branches.map((b) => `(${b})`).join(' UNION ALL ');
-    return `SELECT ${columns.map((f) => `d.${sqlIdent(f.name)}`).join(', ')} FROM (${data}) AS d ${positions.join()!}`;
+    return `SELECT ${outputOfD} FROM (${data}) AS d ${positions.join()!}`;
   }
 
   /** An equality delete file's key columns (`__floe_k_<id>`), checked to be in the file. */
@@ -748,7 +789,7 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
     }
     for (const l of lists.values()) {
       const source = l.paths.length === 1 ? sqlString(l.paths[0]!) : `[${l.paths.map(sqlString).join(', ')}]`;
-      branches.push(`SELECT ${l.select} FROM read_parquet(${source}, hive_partitioning = false)`);
+      branches.push(`SELECT ${l.select} FROM read_parquet(${source}, ${rowNumbers}hive_partitioning = false)`);
     }
     // Deletes: per key, every delete file read once, in two explicit anti-joins (global deletes;
     // deletes of a scope). Conditions of comparisons only, so DuckDB hashes the key and checks the
@@ -775,7 +816,7 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
     const posJoin = positions.join();
     if (posJoin !== undefined) joins.push(posJoin);
     const data = branches.length === 1 ? branches[0]! : branches.map((b) => `(${b})`).join(' UNION ALL ');
-    return `SELECT ${columns.map((f) => `d.${sqlIdent(f.name)}`).join(', ')} FROM (${data}) AS d ${joins.join(' ')}`;
+    return `SELECT ${outputOfD} FROM (${data}) AS d ${joins.join(' ')}`;
   }
 
   async function selectWithDeletes(
@@ -833,12 +874,12 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
 
   for (const g of groups.values()) {
     const source = g.paths.length === 1 ? sqlString(g.paths[0]!) : `[${g.paths.map(sqlString).join(', ')}]`;
-    selects.unshift(`SELECT ${g.selectList} FROM read_parquet(${source}, hive_partitioning = false)`);
+    selects.unshift(`SELECT ${g.selectList} FROM read_parquet(${source}, ${rowNumbers}hive_partitioning = false)`);
   }
 
   let sql: string;
   if (selects.length === 0) {
-    const empty = columns.map((f) => `CAST(NULL AS ${duckdbType(f.type)}) AS ${sqlIdent(f.name)}`).join(', ');
+    const empty = [...columns, ...(lineage ? ROW_LINEAGE_FIELDS : [])].map((f) => `CAST(NULL AS ${duckdbType(f.type)}) AS ${sqlIdent(f.name)}`).join(', ');
     sql = `SELECT ${empty} WHERE FALSE`;
   } else {
     sql = selects.length === 1 ? selects[0]! : selects.map((s) => `(${s})`).join('\nUNION ALL\n');

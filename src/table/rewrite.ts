@@ -7,9 +7,22 @@
  * untouched manifests are carried over. Every attempt re-checks that each file to remove is still
  * live in the table: if a concurrent commit already removed one, the operation fails rather than
  * resurrecting or double-deleting rows.
+ *
+ * Deletion vectors (format v3): several vectors share one Puffin file, so a vector is removed by
+ * its identity (`deleteFile(file)`: Puffin path + blob offset, `delete-file-rules.ts`), never by
+ * the path alone. Added delete files go through the format version's rules on every attempt's
+ * base (v3: no Parquet position delete files, at most one live vector per data file), so a vector
+ * a concurrent commit added for the same data file fails this commit instead of leaving two.
  */
 import { ValidationError } from '../errors.js';
-import { EntryStatus, FileContent, type DataFile, type ManifestEntry, type ManifestFile } from '../iceberg/manifest-types.js';
+import {
+  checkDeleteFile,
+  checkOneDeletionVectorPerFile,
+  deletionVectorKey,
+  isDeletionVector,
+  liveDeletionVectors,
+} from './delete-file-rules.js';
+import { EntryStatus, FileContent, ManifestContent, type DataFile, type ManifestEntry, type ManifestFile } from '../iceberg/manifest-types.js';
 import type { Snapshot, SnapshotSummary, TableMetadata } from '../iceberg/metadata.js';
 import { specById } from '../iceberg/metadata-lookup.js';
 import { SnapshotProducer, type BuiltSnapshot, type CommitOptions } from './snapshot-producer.js';
@@ -26,7 +39,10 @@ export interface RewriteOptions extends CommitOptions {
 
 /** Removes and adds files atomically. */
 export class RewriteFiles extends SnapshotProducer {
+  /** Files to remove by path (every entry with that path, all vectors of a Puffin file included). */
   private readonly toRemove = new Set<string>();
+  /** Deletion vectors to remove by {@link deletionVectorKey} (one blob of a Puffin file). */
+  private readonly vectorsToRemove = new Set<string>();
   private readonly toAdd = new Map<number, DataFile[]>();
   /**
    * What earlier attempts made of each parent manifest and of the new files, reused on retry:
@@ -34,7 +50,7 @@ export class RewriteFiles extends SnapshotProducer {
    * reads the manifests committed since (keeps the attempt short next to a busy writer).
    */
   private newFileManifests: ManifestFile[] | undefined;
-  private readonly filtered = new Map<string, { manifest: ManifestFile; removed: DataFile[] }>();
+  private readonly filtered = new Map<string, FilterOutcome>();
 
   constructor(
     table: Table,
@@ -44,10 +60,21 @@ export class RewriteFiles extends SnapshotProducer {
     super(table, rewriteOptions);
   }
 
-  /** Removes a data or delete file (by its path as recorded in the manifest). */
-  deleteFile(path: string): this {
-    this.toRemove.add(path);
+  /**
+   * Removes a data or delete file: given a path, every live entry with that path as recorded in
+   * the manifest; given a file as read from a manifest, that file, a deletion vector by its
+   * identity (Puffin path + blob offset: the other vectors of its Puffin file stay).
+   */
+  deleteFile(file: string | DataFile): this {
+    if (typeof file === 'string') this.toRemove.add(file);
+    else if (isDeletionVector(file)) this.vectorsToRemove.add(deletionVectorKey(file));
+    else this.toRemove.add(file.file_path);
     return this;
+  }
+
+  /** Whether a live entry is one this operation removes. */
+  private removes(f: DataFile): boolean {
+    return this.toRemove.has(f.file_path) || (this.vectorsToRemove.size > 0 && isDeletionVector(f) && this.vectorsToRemove.has(deletionVectorKey(f)));
   }
 
   /** Adds a data or delete file written with `specId` (default: the table's default spec). */
@@ -67,8 +94,16 @@ export class RewriteFiles extends SnapshotProducer {
     const manifests: ManifestFile[] = [];
     const removed: DataFile[] = [];
     const found = new Set<string>();
+    const foundVectors = new Set<string>();
     const v1 = base['format-version'] === 1;
     const seq = this.rewriteOptions.dataSequenceNumber ?? null;
+    const added = [...this.toAdd.values()].flat();
+    const version = base['format-version'];
+    for (const f of added) if (f.content !== FileContent.DATA) checkDeleteFile(f, version, this.table.name);
+    // Added vectors: every delete manifest is read to check the one-vector-per-data-file rule.
+    const addedVectors = version >= 3 ? added.filter(isDeletionVector) : [];
+    const removing = this.toRemove.size > 0 || this.vectorsToRemove.size > 0;
+    const liveVectors: ManifestEntry[] = [];
 
     // New files first (as Java orders them), one manifest per spec and content.
     if (!this.newFileManifests) {
@@ -92,7 +127,7 @@ export class RewriteFiles extends SnapshotProducer {
     manifests.push(...this.newFileManifests);
 
     for (const manifest of await this.parentManifests(parent)) {
-      if (this.toRemove.size === 0) {
+      if (!removing && (addedVectors.length === 0 || manifest.content !== ManifestContent.DELETES)) {
         manifests.push(manifest);
         continue;
       }
@@ -102,32 +137,35 @@ export class RewriteFiles extends SnapshotProducer {
         this.filtered.set(manifest.manifest_path, outcome);
       }
       manifests.push(outcome.manifest);
+      liveVectors.push(...outcome.vectors);
       for (const f of outcome.removed) {
         found.add(f.file_path);
+        if (isDeletionVector(f)) foundVectors.add(deletionVectorKey(f));
         removed.push(f);
       }
     }
 
-    const missing = [...this.toRemove].filter((p) => !found.has(p));
+    const missing = [...[...this.toRemove].filter((p) => !found.has(p)), ...[...this.vectorsToRemove].filter((k) => !foundVectors.has(k))];
     if (missing.length > 0) {
       throw new ValidationError(
         `table: ${this.table.name}: cannot ${this.op}: ${missing.length} file(s) are no longer in the table (removed by a concurrent commit?): ${missing.slice(0, 3).join(', ')}`,
       );
     }
-    const added = [...this.toAdd.values()].flat();
+    checkOneDeletionVectorPerFile(addedVectors, liveDeletionVectors(liveVectors), foundVectors, this.table.name);
     return { manifests, added, removed };
   }
 
   /** A parent manifest as this operation leaves it: as is, or rewritten with removed entries DELETED. */
-  private async filter(base: TableMetadata, manifest: ManifestFile): Promise<{ manifest: ManifestFile; removed: DataFile[] }> {
+  private async filter(base: TableMetadata, manifest: ManifestFile): Promise<FilterOutcome> {
     const entries = await this.manifestEntries(manifest);
-    const hits = entries.filter((e) => e.status !== EntryStatus.DELETED && this.toRemove.has(e.data_file.file_path));
-    if (hits.length === 0) return { manifest, removed: [] };
+    const vectors = entries.filter((e) => e.status !== EntryStatus.DELETED && isDeletionVector(e.data_file));
+    const hits = entries.filter((e) => e.status !== EntryStatus.DELETED && this.removes(e.data_file));
+    if (hits.length === 0) return { manifest, removed: [], vectors };
     const removed: DataFile[] = [];
     const rewritten: ManifestEntry[] = [];
     for (const e of entries) {
       if (e.status === EntryStatus.DELETED) continue; // deletions of earlier snapshots are history
-      if (this.toRemove.has(e.data_file.file_path)) {
+      if (this.removes(e.data_file)) {
         removed.push(e.data_file);
         rewritten.push({ ...e, status: EntryStatus.DELETED, snapshot_id: this.snapshotId });
       } else {
@@ -135,6 +173,14 @@ export class RewriteFiles extends SnapshotProducer {
       }
     }
     const content = manifest.content === 1 ? 'deletes' : 'data';
-    return { manifest: await this.writeManifest(base, specById(base, manifest.partition_spec_id, 'table'), content, rewritten), removed };
+    return { manifest: await this.writeManifest(base, specById(base, manifest.partition_spec_id, 'table'), content, rewritten), removed, vectors };
   }
+}
+
+/** What an attempt made of one parent manifest (manifests are immutable: reused on retry). */
+interface FilterOutcome {
+  manifest: ManifestFile;
+  removed: DataFile[];
+  /** Its live deletion-vector entries, removed ones included (the one-per-file check subtracts them). */
+  vectors: ManifestEntry[];
 }

@@ -238,6 +238,7 @@ describe('floe maintain convert-deletes', () => {
     const [row] = await cliJson(wh('maintain', 'convert-deletes', 'db.t'));
     assert.equal(row!.removed_equality_delete_files, 2);
     assert.equal(row!.added_position_delete_files, 1);
+    assert.equal(row!.added_deletion_vectors, 0, 'a v2 table takes position delete files');
     assert.equal(row!.positions, 2);
     assert.equal(await rows(), before);
     const kinds = (await cliJson(wh('table', 'files', 'db.t'))).map((f) => f.content).filter((c) => c !== 'data');
@@ -245,5 +246,31 @@ describe('floe maintain convert-deletes', () => {
     const [again] = await cliJson(wh('maintain', 'convert-deletes', 'db.t'));
     assert.equal(again!.snapshot_id, null);
     assertFails(await runCli(wh('maintain', 'convert-deletes', 'db.t', '--min-files', '0')), 2, /--min-files/);
+  });
+
+  test('on a format v3 table equality deletes become deletion vectors, one per data file', async () => {
+    const r = await runCli(wh('table', 'create', 'db.v3', '--format-version', '3', '--schema', 'id long not null, v string'));
+    assert.equal(r.code, 0, r.stderr);
+    const catalog = await openCatalog({ warehouse });
+    try {
+      const table = await Table.load(catalog, { namespace: ['db'], name: 'v3' });
+      await table.upsert([0, 1, 2, 3].map((i) => ({ id: BigInt(i), v: 'a' })), { key: ['id'] });
+      await table.upsert([4, 5].map((i) => ({ id: BigInt(i), v: 'a' })), { key: ['id'] });
+      await table.upsert([{ id: 1n, v: 'b' }, { id: 5n, v: 'b' }], { deletes: [{ id: 2n }] });
+    } finally {
+      await catalog.close();
+    }
+    const rows = async () => JSON.stringify(await cliJson(wh('query', 'SELECT id, v FROM db.v3 ORDER BY id')));
+    const before = await rows();
+    assert.equal(before, JSON.stringify([0, 1, 3, 4, 5].map((id) => ({ id, v: id === 1 || id === 5 ? 'b' : 'a' }))));
+    const [row] = await cliJson(wh('maintain', 'convert-deletes', 'db.v3'));
+    assert.equal(row!.added_position_delete_files, 0);
+    // Rows 1 and 2 of the first upsert's file, row 1 of the second's: two vectors.
+    assert.equal(row!.added_deletion_vectors, 2);
+    assert.equal(row!.positions, 3);
+    assert.equal(await rows(), before);
+    // Two vectors in one Puffin file, listed one by one.
+    const kinds = (await cliJson(wh('table', 'files', 'db.v3'))).map((f) => `${f.content}`).filter((c) => c !== 'data');
+    assert.deepEqual(kinds, ['deletion-vector', 'deletion-vector']);
   });
 });

@@ -353,8 +353,31 @@ async function run(
     case 'convert-deletes': {
       const r = await convertEqualityDeletes(table, { ...(opts.minFiles !== undefined ? { minFiles: opts.minFiles } : {}), ...progress });
       return {
-        columns: ['table', 'snapshot_id', 'removed_equality_delete_files', 'removed_equality_deletes', 'added_position_delete_files', 'positions', 'duration_ms'],
-        rows: [[r.table, id(r.snapshotId), r.removedEqualityDeleteFiles, r.removedEqualityDeletes, r.addedPositionDeleteFiles, r.positions, r.durationMs]],
+        // v2 tables get position delete files, v3 tables deletion vectors (replacing live ones).
+        columns: [
+          'table',
+          'snapshot_id',
+          'removed_equality_delete_files',
+          'removed_equality_deletes',
+          'added_position_delete_files',
+          'added_deletion_vectors',
+          'replaced_deletion_vectors',
+          'positions',
+          'duration_ms',
+        ],
+        rows: [
+          [
+            r.table,
+            id(r.snapshotId),
+            r.removedEqualityDeleteFiles,
+            r.removedEqualityDeletes,
+            r.addedPositionDeleteFiles,
+            r.addedDeletionVectors,
+            r.replacedDeletionVectors,
+            r.positions,
+            r.durationMs,
+          ],
+        ],
         failedDeletes: 0,
       };
     }

@@ -149,9 +149,6 @@ export class RunReporter {
       case 'maintenance':
         if (e.error !== undefined) {
           this.log('warn', `maintenance: ${e.operation} ${e.table} failed: ${e.error}`, { code: e.code, durationMs: e.durationMs });
-        } else if (e.skipped !== undefined) {
-          // Reported once by the scheduler: the operation is not run on this table at all.
-          this.log('warn', `maintenance: ${e.operation} ${e.table} skipped: ${e.skipped}`);
         } else {
           this.lastMaintenanceLine = `${e.operation} ${new Date().toISOString().slice(11, 19)}`;
           this.log('info', `maintenance: ${e.operation} ${e.table}`, { ...e.details, durationMs: e.durationMs });

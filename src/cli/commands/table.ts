@@ -5,7 +5,8 @@
 import type { Catalog, TableIdentifier } from '../../catalog/catalog.js';
 import { formatTableIdentifier, parseTableIdentifier } from '../../catalog/catalog.js';
 import { AlreadyExistsError, ValidationError } from '../../errors.js';
-import { FileContent } from '../../iceberg/manifest-types.js';
+import { FileContent, type DataFile } from '../../iceberg/manifest-types.js';
+import { isDeletionVector } from '../../iceberg/scan.js';
 import { currentSchema, findSortOrder, findSpec } from '../../iceberg/metadata-lookup.js';
 import { schemaToString } from '../../iceberg/schema-display.js';
 import { columnName } from '../../iceberg/schema-index.js';
@@ -319,7 +320,8 @@ async function files(
   const snap = str(values, 'snapshot-id');
   if (snap !== undefined && !/^-?\d+$/.test(snap)) throw new UsageError(`cli: --snapshot-id must be an integer, got '${snap}'`);
   const scan = await planTableScan(t.io, t.metadata, snap ? { snapshotId: BigInt(snap) } : {});
-  const contentName = (c: FileContent) => (c === FileContent.DATA ? 'data' : c === FileContent.POSITION_DELETES ? 'position-deletes' : 'equality-deletes');
+  const contentName = (f: DataFile) =>
+    f.content === FileContent.DATA ? 'data' : isDeletionVector(f) ? 'deletion-vector' : f.content === FileContent.POSITION_DELETES ? 'position-deletes' : 'equality-deletes';
   const partitionText = (p: unknown[]) =>
     JSON.stringify(p, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
   const seen = new Set<string>();
@@ -327,9 +329,11 @@ async function files(
   for (const task of scan.tasks) {
     const all = [{ file: task.file, seq: task.dataSequenceNumber }, ...task.deletes.map((d) => ({ file: d.file, seq: d.dataSequenceNumber }))];
     for (const { file, seq } of all) {
-      if (seen.has(file.file_path)) continue;
-      seen.add(file.file_path);
-      rows.push([file.file_path, contentName(file.content), file.file_format, partitionText(file.partition), file.record_count, file.file_size_in_bytes, seq.toString()]);
+      // Deletion vectors share Puffin files: each one is its blob (path and offset).
+      const key = isDeletionVector(file) ? `${file.file_path}@${file.content_offset}` : file.file_path;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      rows.push([file.file_path, contentName(file), file.file_format, partitionText(file.partition), file.record_count, file.file_size_in_bytes, seq.toString()]);
     }
   }
   emit(io, format, ['file_path', 'content', 'file_format', 'partition', 'record_count', 'file_size_in_bytes', 'sequence_number'], rows);

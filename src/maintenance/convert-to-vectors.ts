@@ -1,0 +1,187 @@
+/**
+ * The format v3 half of delete conversion (`convert-deletes.ts`, whose header holds the
+ * correctness argument): the positions the live equality deletes remove become deletion vectors,
+ * one per affected data file, all in ONE Puffin file under the table's data location.
+ *
+ * A data file has at most one live vector (spec §Delete Formats), so a file that already has one
+ * gets a new vector holding the new positions AND the old vector's, and the old one is removed in
+ * the same commit (by its identity: other vectors may share its Puffin file). The spec also says
+ * a vector must hold the deletes of the position delete files that apply to its data file
+ * (readers ignore those files once a vector exists): a table upgraded from v2 may still have some,
+ * so their positions are merged too (Iceberg Java's `BaseDVFileWriter` merges the previous deletes
+ * the same way), and those naming only this data file (`referenced_data_file`) are removed, as
+ * Java discards file-scoped deletes; partition-wide ones stay for the data files they still serve.
+ *
+ * The blobs and manifest entries are what `BaseDVFileWriter` writes: blob type
+ * `deletion-vector-v1`, field `_pos`, snapshot id and sequence number -1 (inherited), properties
+ * `referenced-data-file` and `cardinality`; entries POSITION_DELETES, format PUFFIN, the data
+ * file's spec and partition, `record_count` = cardinality, `file_size_in_bytes` = the whole Puffin
+ * file's size (shared by its vectors), `referenced_data_file`, `content_offset` and
+ * `content_size_in_bytes` = the blob's offset and length, no metrics.
+ */
+import { randomUUID } from 'node:crypto';
+import { ValidationError } from '../errors.js';
+import { decodeDeletionVector } from '../iceberg/deletion-vector.js';
+import { FileContent, type DataFile } from '../iceberg/manifest-types.js';
+import type { TableMetadata } from '../iceberg/metadata.js';
+import { deletionVectorPuffinBlob, writePuffin } from '../iceberg/puffin.js';
+import type { FileScanTask } from '../iceberg/scan.js';
+import type { Schema } from '../iceberg/types.js';
+import { joinLocation } from '../io/location.js';
+import { sqlString, type DuckDB } from '../duckdb/instance.js';
+import { DeletionVectorTable } from '../query/deletion-vectors.js';
+import { equalityDeletePositionsSql } from '../query/table-view.js';
+import { isDeletionVector } from '../table/delete-file-rules.js';
+import type { Table } from '../table/table.js';
+import { dataLocation } from '../table/write.js';
+
+/** One new deletion vector and the partition spec of its data file. */
+export interface ConvertedVector {
+  file: DataFile;
+  specId: number;
+}
+
+/** What {@link writeConvertedVectors} wrote and what the commit must remove with it. */
+export interface VectorConversion {
+  /** The Puffin file holding every new vector; undefined when no row was deleted. */
+  puffinPath: string | undefined;
+  vectors: ConvertedVector[];
+  /** Live vectors of the affected data files (merged into the new ones), removed by identity. */
+  replacedVectors: DataFile[];
+  /** File-scoped Parquet position delete files merged into a vector (tables upgraded from v2). */
+  replacedPositionFiles: DataFile[];
+  /** Positions found by the equality deletes (the new ones, before merging). */
+  newPositions: number;
+}
+
+/** Inputs of {@link writeConvertedVectors}. */
+export interface WriteVectorsOptions {
+  table: Table;
+  /** The metadata the conversion read (snapshot R). */
+  metadata: TableMetadata;
+  schema: Schema;
+  /** The planned tasks of R whose data files have equality deletes applied. */
+  tasks: FileScanTask[];
+  /** Every live deletion vector of R, by referenced data file (all are replaced, see below). */
+  liveVectors: ReadonlyMap<string, readonly DataFile[]>;
+  duckdb: DuckDB;
+  /** `convert-deletes: <table>`, for messages. */
+  what: string;
+}
+
+/**
+ * Finds the positions the tasks' equality deletes remove (existing vectors and position deletes
+ * applied, so no position is found twice), merges each affected data file's previous deletes
+ * into them, and writes one Puffin file of vectors. Nothing is committed; the caller deletes
+ * `puffinPath` when its commit fails.
+ * @throws ValidationError when the planned deletes do not follow the spec's rule, or a merged
+ *   position lies beyond its data file
+ */
+export async function writeConvertedVectors(opts: WriteVectorsOptions): Promise<VectorConversion> {
+  const { table, metadata, duckdb, what } = opts;
+  const found = await newPositions(opts);
+  const out: VectorConversion = { puffinPath: undefined, vectors: [], replacedVectors: [], replacedPositionFiles: [], newPositions: 0 };
+  const affected = opts.tasks.filter((t) => found.has(t.file.file_path)).sort((a, b) => (a.file.file_path < b.file.file_path ? -1 : 1));
+  if (affected.length === 0) return out;
+
+  const merged: { task: FileScanTask; positions: number[] }[] = [];
+  for (const t of affected) {
+    const fresh = found.get(t.file.file_path)!;
+    out.newPositions += fresh.length;
+    const previous: number[][] = [];
+    for (const d of t.deletes) {
+      if (d.file.content !== FileContent.POSITION_DELETES) continue;
+      if (isDeletionVector(d.file)) {
+        previous.push(await vectorPositions(table, d.file, t.file));
+      } else {
+        previous.push(await positionFilePositions(duckdb, table, d.file, t.file));
+        if (d.file.referenced_data_file === t.file.file_path) out.replacedPositionFiles.push(d.file);
+      }
+    }
+    // Every live vector naming the file goes (at most one per data file); only the one the
+    // planner applies (data sequence number rule) contributes positions: the others delete nothing.
+    out.replacedVectors.push(...(opts.liveVectors.get(t.file.file_path) ?? []));
+    const positions = union([fresh, ...previous]);
+    const last = positions[positions.length - 1];
+    if (last !== undefined && last >= t.file.record_count) {
+      throw new ValidationError(`${what}: position ${last} of data file ${t.file.file_path} lies beyond its ${t.file.record_count} rows; nothing converted`);
+    }
+    merged.push({ task: t, positions });
+  }
+
+  const { bytes, blobs } = writePuffin(merged.map((m) => deletionVectorPuffinBlob(m.task.file.file_path, m.positions)));
+  const path = joinLocation(dataLocation(metadata), `dv-${randomUUID()}.puffin`);
+  out.puffinPath = path;
+  await table.io.write(path, bytes);
+  for (const [i, m] of merged.entries()) {
+    const blob = blobs[i]!;
+    out.vectors.push({
+      specId: m.task.specId,
+      file: {
+        content: FileContent.POSITION_DELETES,
+        file_path: path,
+        file_format: 'PUFFIN',
+        partition: m.task.file.partition,
+        record_count: m.positions.length,
+        file_size_in_bytes: bytes.length,
+        referenced_data_file: m.task.file.file_path,
+        content_offset: blob.offset,
+        content_size_in_bytes: blob.length,
+      },
+    });
+  }
+  return out;
+}
+
+/** The positions the equality deletes remove, by data file path (ascending, unique). */
+async function newPositions(opts: WriteVectorsOptions): Promise<Map<string, number[]>> {
+  const { duckdb, table, metadata, schema, tasks, what } = opts;
+  const vectors = new DeletionVectorTable(duckdb, table.io);
+  try {
+    const sql = await equalityDeletePositionsSql({ duckdb, io: table.io, metadata, schema, tasks, deletionVectors: vectors });
+    if (sql === undefined) {
+      throw new ValidationError(`${what}: the planned delete files do not follow the spec's sequence-number rule; nothing converted`);
+    }
+    const rows = await duckdb.all(`SELECT "file_path", "pos" FROM (${sql}) AS p ORDER BY "file_path", "pos"`);
+    const out = new Map<string, number[]>();
+    for (const r of rows) {
+      const file = String(r['file_path']);
+      let list = out.get(file);
+      if (!list) out.set(file, (list = []));
+      list.push(Number(r['pos'] as bigint));
+    }
+    return out;
+  } finally {
+    await vectors.drop();
+  }
+}
+
+/** A live vector's positions: its blob read at `content_offset` and decoded. */
+async function vectorPositions(table: Table, dv: DataFile, data: DataFile): Promise<number[]> {
+  const offset = dv.content_offset!;
+  const length = dv.content_size_in_bytes!;
+  const name = `${dv.file_path} at offset ${offset} (the deletion vector of ${data.file_path})`;
+  const positions = decodeDeletionVector(await table.io.readRange(dv.file_path, offset, length), name);
+  if (positions.length !== dv.record_count) {
+    throw new ValidationError(`deletion vector: ${name}: holds ${positions.length} positions, the manifest says ${dv.record_count}`);
+  }
+  return Array.from(positions);
+}
+
+/** The positions a Parquet position delete file names in `data`. */
+async function positionFilePositions(duckdb: DuckDB, table: Table, del: DataFile, data: DataFile): Promise<number[]> {
+  const local = await table.io.localPath(del.file_path);
+  const rows = await duckdb.all(
+    `SELECT DISTINCT "pos" FROM read_parquet(${sqlString(local)}, hive_partitioning = false) WHERE "file_path" = ${sqlString(data.file_path)} ORDER BY "pos"`,
+  );
+  return rows.map((r) => Number(r['pos'] as bigint));
+}
+
+/** The sorted union of ascending lists. */
+function union(lists: number[][]): number[] {
+  const nonEmpty = lists.filter((l) => l.length > 0);
+  if (nonEmpty.length === 1) return nonEmpty[0]!;
+  const all = new Set<number>();
+  for (const l of nonEmpty) for (const p of l) all.add(p);
+  return [...all].sort((a, b) => a - b);
+}
