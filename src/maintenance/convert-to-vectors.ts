@@ -142,13 +142,13 @@ async function newPositions(opts: WriteVectorsOptions): Promise<Map<string, numb
     if (sql === undefined) {
       throw new ValidationError(`${what}: the planned delete files do not follow the spec's sequence-number rule; nothing converted`);
     }
-    const rows = await duckdb.all(`SELECT "file_path", "pos" FROM (${sql}) AS p ORDER BY "file_path", "pos"`);
+    // One row per data file with its positions as one list: a row object (and a path string) per
+    // position made the conversion of 600,000 positions spend a second in JavaScript.
+    const rows = await duckdb.all(`SELECT "file_path", list("pos" ORDER BY "pos") AS "positions" FROM (${sql}) AS p GROUP BY "file_path"`);
     const out = new Map<string, number[]>();
     for (const r of rows) {
-      const file = String(r['file_path']);
-      let list = out.get(file);
-      if (!list) out.set(file, (list = []));
-      list.push(Number(r['pos'] as bigint));
+      const positions = r['positions'] as bigint[];
+      out.set(String(r['file_path']), positions.map(Number));
     }
     return out;
   } finally {
@@ -177,11 +177,29 @@ async function positionFilePositions(duckdb: DuckDB, table: Table, del: DataFile
   return rows.map((r) => Number(r['pos'] as bigint));
 }
 
-/** The sorted union of ascending lists. */
+/** The sorted union of ascending lists (merged pairwise: each list is already in order). */
 function union(lists: number[][]): number[] {
-  const nonEmpty = lists.filter((l) => l.length > 0);
-  if (nonEmpty.length === 1) return nonEmpty[0]!;
-  const all = new Set<number>();
-  for (const l of nonEmpty) for (const p of l) all.add(p);
-  return [...all].sort((a, b) => a - b);
+  let out: number[] = [];
+  for (const l of lists) {
+    if (l.length === 0) continue;
+    if (out.length === 0) {
+      out = l;
+      continue;
+    }
+    const merged = new Array<number>(out.length + l.length);
+    let i = 0;
+    let j = 0;
+    let n = 0;
+    while (i < out.length || j < l.length) {
+      const a = i < out.length ? out[i]! : Infinity;
+      const b = j < l.length ? l[j]! : Infinity;
+      const next = a <= b ? a : b;
+      if (a === next) i++;
+      if (b === next) j++;
+      merged[n++] = next;
+    }
+    merged.length = n;
+    out = merged;
+  }
+  return out;
 }

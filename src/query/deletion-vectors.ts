@@ -4,26 +4,43 @@
  * reads beside the position delete files.
  *
  * A vector is a Roaring bitmap inside a Puffin file, which DuckDB cannot read; floe decodes it
- * (`iceberg/deletion-vector.ts`) and hands DuckDB the positions through an appender, in chunks.
- * Written into the SQL as a list literal instead, 100,000 positions took DuckDB 0.43 s to parse and
- * a million 4.6 s; appended in 2,048-row chunks they take 0.03 s and 0.2 s (measured here,
- * 2026-12-07).
+ * (`iceberg/deletion-vector.ts`) and hands DuckDB the positions in bulk, laid out as its vectors
+ * hold them (`duckdb/column-scan.ts`). Written into the SQL as a list literal instead, 100,000
+ * positions took DuckDB 0.43 s to parse and a million 4.6 s; through the appender in 2,048-row
+ * chunks a million took 0.2-0.37 s (measured here, 2026-12-07).
  *
  * The table lives in the DuckDB instance as long as the view that reads it: a query engine's
  * instance closes with the engine; other callers drop it with {@link DeletionVectorTable.drop}.
  */
 import { randomUUID } from 'node:crypto';
-import { BIGINT, DuckDBDataChunk, INTEGER } from '@duckdb/node-api';
+import { endianness } from 'node:os';
+import { BIGINT, INTEGER } from '@duckdb/node-api';
 import { ValidationError } from '../errors.js';
 import { decodeDeletionVector } from '../iceberg/deletion-vector.js';
 import type { DeleteFileRef } from '../iceberg/scan.js';
+import { withColumnScan } from '../duckdb/column-scan.js';
 import { sqlIdent, type DuckDB } from '../duckdb/instance.js';
 import type { FileIO } from '../io/file-io.js';
 
 /** The DuckDB schema holding deletion vector tables. */
 const SCHEMA = '__floe_dv';
-/** Rows per appended chunk (DuckDB's vector size). */
-const CHUNK_ROWS = 2048;
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/** Writes `positions` (safe integers) as native 64-bit integers into `out` from row `row` on. */
+function writeLongs(positions: Float64Array, out: Uint8Array, row: number): void {
+  if (LITTLE_ENDIAN) {
+    // Two 32-bit words each, low first: no BigInt per value.
+    const words = new Uint32Array(out.buffer, out.byteOffset + row * 8, positions.length * 2);
+    for (let i = 0; i < positions.length; i++) {
+      const p = positions[i]!;
+      words[2 * i] = p % 0x1_0000_0000;
+      words[2 * i + 1] = Math.floor(p / 0x1_0000_0000);
+    }
+    return;
+  }
+  const longs = new BigInt64Array(out.buffer, out.byteOffset + row * 8, positions.length);
+  for (let i = 0; i < positions.length; i++) longs[i] = BigInt(positions[i]!);
+}
 
 /** Deletion vectors of one scan, as a DuckDB table of (`fid`, `pos`). */
 export class DeletionVectorTable {
@@ -87,33 +104,35 @@ export class DeletionVectorTable {
 
   /** Creates the table when a vector was added, and appends the queued positions. */
   async flush(): Promise<void> {
-    if (this.pending.length > 0 || this.used) {
-      if (!this.created) {
-        await this.duckdb.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(SCHEMA)}; CREATE TABLE ${this.qualifiedName} ("fid" INTEGER, "pos" BIGINT)`);
-        this.created = true;
-      }
-      const batch = this.pending.splice(0);
-      await this.duckdb.withConnection(async (conn) => {
-        const appender = await conn.createAppender(this.name, SCHEMA);
-        try {
-          for (const { fid, positions } of batch) {
-            for (let i = 0; i < positions.length; i += CHUNK_ROWS) {
-              const n = Math.min(CHUNK_ROWS, positions.length - i);
-              const fids = new Array<number>(n).fill(fid);
-              const pos = new Array<bigint>(n);
-              for (let j = 0; j < n; j++) pos[j] = BigInt(positions[i + j]!);
-              const chunk = DuckDBDataChunk.create([INTEGER, BIGINT], n);
-              chunk.setColumnValues(0, fids);
-              chunk.setColumnValues(1, pos);
-              appender.appendDataChunk(chunk);
-            }
-          }
-          appender.flushSync();
-        } finally {
-          appender.closeSync();
-        }
-      });
+    if (!this.used) return;
+    if (!this.created) {
+      await this.duckdb.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(SCHEMA)}; CREATE TABLE ${this.qualifiedName} ("fid" INTEGER, "pos" BIGINT)`);
+      this.created = true;
     }
+    const batch = this.pending.splice(0);
+    const rows = batch.reduce((n, b) => n + b.positions.length, 0);
+    if (rows === 0) return;
+    // Both columns laid out as DuckDB's vectors hold them and handed over in bulk (`floe_scan`):
+    // no JavaScript value per position (through the appender, a BigInt and an array slot each
+    // made a 5-million-position read spend seconds in JavaScript).
+    const fids = new Int32Array(rows);
+    const pos = new Uint8Array(rows * 8);
+    let at = 0;
+    for (const { fid, positions } of batch) {
+      fids.fill(fid, at, at + positions.length);
+      writeLongs(positions, pos, at);
+      at += positions.length;
+    }
+    const scan = {
+      names: ['fid', 'pos'],
+      types: [INTEGER, BIGINT],
+      columns: [
+        { layout: 'fixed' as const, data: new Uint8Array(fids.buffer), width: 4, validity: undefined },
+        { layout: 'fixed' as const, data: pos, width: 8, validity: undefined },
+      ],
+      rowCount: rows,
+    };
+    await withColumnScan(this.duckdb, scan, (id) => this.duckdb.run(`INSERT INTO ${this.qualifiedName} SELECT * FROM floe_scan(${id})`));
   }
 
   /** Drops the table (after the SQL that reads it ran). */
