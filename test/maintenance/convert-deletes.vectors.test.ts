@@ -11,13 +11,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ValidationError } from '../../src/errors.js';
 import { batchFromRows } from '../../src/data/column-batch.js';
 import { decodeDeletionVector } from '../../src/iceberg/deletion-vector.js';
 import { EntryStatus, FileContent, ManifestContent, type DataFile } from '../../src/iceberg/manifest-types.js';
 import type { PartitionSpec } from '../../src/iceberg/metadata.js';
-import { deletionVectorPuffinBlob, readPuffinFooter, writePuffin } from '../../src/iceberg/puffin.js';
+import { readPuffinFooter } from '../../src/iceberg/puffin.js';
 import { snapshotForRef } from '../../src/iceberg/snapshot.js';
 import type { IcebergValue } from '../../src/iceberg/types.js';
 import { fileUriToPath } from '../../src/io/location.js';
@@ -26,6 +25,7 @@ import { ManifestCache } from '../../src/maintenance/files.js';
 import { Table } from '../../src/table/table.js';
 import { dataLocation, writeDataFiles } from '../../src/table/write.js';
 import { BY_DAY, equalityDeleteFile, ID, interleaving, positionDeleteFile, row, rows, sortedRows, withTable, type TableEnv } from './helpers.js';
+import { deletionVectors } from './v3-helpers.js';
 
 const FIRST_DAY = 20461; // 2026-01-08, the day of row 0 (72 rows a day)
 const dayOf = (i: number) => FIRST_DAY + Math.floor(i / 72);
@@ -226,24 +226,6 @@ for (const [label, spec] of [
   });
 }
 
-/** One Puffin file with a vector per `[data file, positions]`; their manifest entries. */
-async function writeVectors(table: Table, each: [DataFile, number[]][]): Promise<DataFile[]> {
-  const path = join(dataLocation(table.metadata), `dv-test-${Math.random().toString(36).slice(2)}.puffin`);
-  const { bytes, blobs } = writePuffin(each.map(([f, positions]) => deletionVectorPuffinBlob(f.file_path, positions)));
-  await table.io.write(path, bytes);
-  return each.map(([f, positions], i) => ({
-    content: FileContent.POSITION_DELETES,
-    file_path: path,
-    file_format: 'PUFFIN',
-    partition: f.partition,
-    record_count: positions.length,
-    file_size_in_bytes: bytes.length,
-    referenced_data_file: f.file_path,
-    content_offset: blobs[i]!.offset,
-    content_size_in_bytes: blobs[i]!.length,
-  }));
-}
-
 test('v3: a vector committed meanwhile for an affected data file abandons the conversion (nothing committed, Puffin file deleted); one for another file does not', async () => {
   await withTable(
     async ({ table, catalog }) => {
@@ -256,7 +238,7 @@ test('v3: a vector committed meanwhile for an affected data file abandons the co
       const writer = await Table.load(catalog, ID);
       const concurrent = interleaving(catalog, async () => {
         await writer.refresh();
-        const [dv] = await writeVectors(writer, [[a!.file, [50]]]);
+        const [dv] = await deletionVectors(writer, [[a!.file, [50]]]);
         await writer.newRowDelta().addDeletes(dv!).commit();
       });
       const racing = await Table.load(concurrent, ID);
@@ -274,7 +256,7 @@ test('v3: a vector committed meanwhile for an affected data file abandons the co
       const writer2 = await Table.load(catalog, ID);
       const other = interleaving(catalog, async () => {
         await writer2.refresh();
-        const [dv] = await writeVectors(writer2, [[b!.file, [7]]]);
+        const [dv] = await deletionVectors(writer2, [[b!.file, [7]]]);
         await writer2.newRowDelta().addDeletes(dv!).commit();
       });
       const headBefore = await head();
@@ -295,14 +277,14 @@ test('v3: a concurrent commit replacing a vector the conversion replaces abandon
   await withTable(
     async ({ table, catalog }) => {
       const [a] = await append(table, 0, 100, false);
-      const [dv] = await writeVectors(table, [[a!.file, [1]]]);
+      const [dv] = await deletionVectors(table, [[a!.file, [1]]]);
       await table.refresh();
       await table.newRowDelta().addDeletes(dv!).commit();
       await upsert(table, [3], false);
       const writer = await Table.load(catalog, ID);
       const concurrent = interleaving(catalog, async () => {
         await writer.refresh();
-        const [merged] = await writeVectors(writer, [[a!.file, [1, 2]]]);
+        const [merged] = await deletionVectors(writer, [[a!.file, [1, 2]]]);
         await writer.newRowDelta().removeDeletes(dv!).addDeletes(merged!).commit();
       });
       await assert.rejects(convertEqualityDeletes(await Table.load(concurrent, ID)), (e: unknown) => e instanceof ValidationError && /no longer in the table/.test(e.message));

@@ -9,9 +9,9 @@ import { FileContent, type DataFile } from '../../src/iceberg/manifest-types.js'
 import type { Table } from '../../src/table/table.js';
 import { dataLocation } from '../../src/table/write.js';
 
-/** One Puffin file holding a vector per `[data file, positions]`, and their manifest entries. */
+/** One Puffin file (named `dv-test-…`, unlike the conversions' `dv-<uuid>`) holding a vector per `[data file, positions]`, and their manifest entries. */
 export async function deletionVectors(table: Table, each: [DataFile, number[]][]): Promise<DataFile[]> {
-  const path = join(dataLocation(table.metadata), `dv-${Math.random().toString(36).slice(2)}.puffin`);
+  const path = join(dataLocation(table.metadata), `dv-test-${Math.random().toString(36).slice(2)}.puffin`);
   const { bytes, blobs } = writePuffin(each.map(([f, positions]) => deletionVectorPuffinBlob(f.file_path, positions)));
   await table.io.write(path, bytes);
   return each.map(([f, positions], i) => ({

@@ -8,14 +8,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { batchFromRows } from '../../src/data/column-batch.js';
-import { deletionVectorPuffinBlob, writePuffin } from '../../src/iceberg/puffin.js';
-import { FileContent, type DataFile } from '../../src/iceberg/manifest-types.js';
+import type { DataFile } from '../../src/iceberg/manifest-types.js';
 import { snapshotForRef } from '../../src/iceberg/snapshot.js';
 import type { Table } from '../../src/table/table.js';
-import { dataLocation, writeDataFiles } from '../../src/table/write.js';
+import { writeDataFiles } from '../../src/table/write.js';
 import { BY_DAY, rows, sortedRows, withTable } from '../maintenance/helpers.js';
+import { deletionVectors } from '../maintenance/v3-helpers.js';
 
 /** Appends rows `from..from+n-1`; returns the data files (one per partition). */
 async function append(table: Table, from: number, n: number): Promise<DataFile[]> {
@@ -25,23 +24,6 @@ async function append(table: Table, from: number, n: number): Promise<DataFile[]
   return files;
 }
 
-/** One Puffin file with a vector per `[data file, positions]`; their manifest entries. */
-async function vectors(table: Table, each: [DataFile, number[]][]): Promise<DataFile[]> {
-  const path = join(dataLocation(table.metadata), `dv-${Math.random().toString(36).slice(2)}.puffin`);
-  const { bytes, blobs } = writePuffin(each.map(([f, positions]) => deletionVectorPuffinBlob(f.file_path, positions)));
-  await table.io.write(path, bytes);
-  return each.map(([f, positions], i) => ({
-    content: FileContent.POSITION_DELETES,
-    file_path: path,
-    file_format: 'PUFFIN',
-    partition: f.partition,
-    record_count: positions.length,
-    file_size_in_bytes: bytes.length,
-    referenced_data_file: f.file_path,
-    content_offset: blobs[i]!.offset,
-    content_size_in_bytes: blobs[i]!.length,
-  }));
-}
 
 /** `all` (rows as `sortedRows` prints them: event id first) without the rows of the given numbers. */
 function expectedRows(all: string[], deleted: number[]): string[] {
@@ -61,7 +43,7 @@ test('v3: deletion vectors committed by a row delta are applied by the query eng
       assert.equal(before.length, 70);
 
       // Positions are row numbers in each file (the writer keeps the rows' order).
-      const [dvA, dvB] = await vectors(table, [
+      const [dvA, dvB] = await deletionVectors(table, [
         [a, [0, 1, 39]],
         [b, [5]],
       ]);
@@ -75,7 +57,7 @@ test('v3: deletion vectors committed by a row delta are applied by the query eng
       assert.deepEqual(once, expectedRows(before, [0, 1, 39, 45]));
 
       // A second delete for file a: the vector is replaced by the merged one in one commit.
-      const [merged] = await vectors(table, [[a, [0, 1, 2, 39]]]);
+      const [merged] = await deletionVectors(table, [[a, [0, 1, 2, 39]]]);
       await table.refresh();
       await table.newRowDelta().removeDeletes(dvA!).addDeletes(merged!).commit();
       const twice = await sortedRows(catalog);
@@ -93,7 +75,7 @@ test('v3: a deletion vector applies only to its data file, in its partition', as
       assert.equal(files.length, 2);
       const before = await sortedRows(catalog);
       const [day0, day1] = files;
-      const [dv] = await vectors(table, [[day1!, [0, 3]]]);
+      const [dv] = await deletionVectors(table, [[day1!, [0, 3]]]);
       await table.refresh();
       await table.newRowDelta().addDeletes(dv!, 0).commit();
       const after = await sortedRows(catalog);

@@ -11,14 +11,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { batchFromRows } from '../../src/data/column-batch.js';
 import { DuckDB } from '../../src/duckdb/instance.js';
-import { deletionVectorPuffinBlob, writePuffin } from '../../src/iceberg/puffin.js';
-import { FileContent, type DataFile } from '../../src/iceberg/manifest-types.js';
+import type { DataFile } from '../../src/iceberg/manifest-types.js';
 import type { FileScanTask } from '../../src/iceberg/scan.js';
 import { DeletionVectorTable } from '../../src/query/deletion-vectors.js';
 import { scanToSql } from '../../src/query/table-view.js';
 import type { Table } from '../../src/table/table.js';
-import { dataLocation, writeDataFiles } from '../../src/table/write.js';
+import { writeDataFiles } from '../../src/table/write.js';
 import { equalityDeleteFile, positionDeleteFile, rows, withTable } from '../maintenance/helpers.js';
+import { deletionVectors } from '../maintenance/v3-helpers.js';
 
 /** Writes rows `from..from+n-1` of the unpartitioned test table as one uncommitted data file. */
 async function dataFile(table: Table, from: number, n: number): Promise<DataFile> {
@@ -27,23 +27,6 @@ async function dataFile(table: Table, from: number, n: number): Promise<DataFile
   return files[0]!;
 }
 
-/** One Puffin file holding a vector per `[data file, positions]`, and their manifest entries. */
-async function vectors(table: Table, each: [DataFile, number[]][]): Promise<DataFile[]> {
-  const path = join(dataLocation(table.metadata), `dv-${Math.random().toString(36).slice(2)}.puffin`);
-  const { bytes, blobs } = writePuffin(each.map(([f, positions]) => deletionVectorPuffinBlob(f.file_path, positions)));
-  await table.io.write(path, bytes);
-  return each.map(([f, positions], i) => ({
-    content: FileContent.POSITION_DELETES,
-    file_path: path,
-    file_format: 'PUFFIN',
-    partition: f.partition,
-    record_count: positions.length,
-    file_size_in_bytes: bytes.length,
-    referenced_data_file: f.file_path,
-    content_offset: blobs[i]!.offset,
-    content_size_in_bytes: blobs[i]!.length,
-  }));
-}
 
 function task(file: DataFile, seq: bigint, deletes: DataFile[]): FileScanTask {
   return {
@@ -83,7 +66,7 @@ test('deletion vectors remove their positions from their data file only, in ever
       const c = await dataFile(table, 4000, 50);
       // Two vectors in one Puffin file (a: sparse, a long run, the last row; b: its first rows).
       const run = Array.from({ length: 1500 }, (_, i) => 1000 + i);
-      const [dvA, dvB] = await vectors(table, [
+      const [dvA, dvB] = await deletionVectors(table, [
         [a, [0, 7, ...run, 2999]],
         [b, [0, 1, 2]],
       ]);
@@ -121,7 +104,7 @@ test('a deletion vector that contradicts its entry or its data file, or is corru
   try {
     await withTable(async ({ table }) => {
       const a = await dataFile(table, 0, 10);
-      const [dv] = await vectors(table, [[a, [1, 2]]]);
+      const [dv] = await deletionVectors(table, [[a, [1, 2]]]);
       const cases: [string, DataFile, RegExp][] = [
         ['cardinality', { ...dv!, record_count: 3 }, /holds 2 positions, the manifest says 3/],
         ['outside the file', { ...dv!, content_offset: dv!.file_size_in_bytes }, /outside the file/],
@@ -130,7 +113,7 @@ test('a deletion vector that contradicts its entry or its data file, or is corru
         await assert.rejects(read(db, table, [task(a, 1n, [bad])]), (e: unknown) => e instanceof Error && why.test(e.message) && e.message.includes(dv!.file_path), what);
       }
       // A vector naming row 10 of a 10-row file.
-      const [beyond] = await vectors(table, [[a, [10]]]);
+      const [beyond] = await deletionVectors(table, [[a, [10]]]);
       await assert.rejects(read(db, table, [task(a, 1n, [beyond!])]), /deletes position 10, beyond the data file's 10 rows/);
       // A flipped byte inside the blob: the CRC fails.
       const bytes = await table.io.read(dv!.file_path);
