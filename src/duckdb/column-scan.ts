@@ -153,6 +153,8 @@ interface ScanState {
   offset: number;
   /** The JavaScript error behind a failed chunk, to rethrow instead of DuckDB's text. */
   error: unknown;
+  /** The registered state this one was bound from (each bind reads from row 0). */
+  owner?: ScanState;
 }
 
 const scans = new Map<number, ScanState>();
@@ -194,7 +196,9 @@ function createScanFunction(): DuckDBTableFunction {
         return;
       }
       for (let c = 0; c < state.names.length; c++) info.addResultColumn(state.names[c]!, state.types[c]!);
-      info.setBindData(state);
+      // A reading of its own from row 0: a registered scan may be read by several statements
+      // (a view over it), one after the other or within one statement.
+      info.setBindData({ ...state, offset: 0, error: undefined, owner: state });
       info.setCardinality(state.rowCount, true);
     },
     initFunction: (info) => {
@@ -207,6 +211,7 @@ function createScanFunction(): DuckDBTableFunction {
         fillChunk(state, out);
       } catch (e) {
         state.error = e;
+        if (state.owner) state.owner.error = e;
         out.rowCount = 0;
         info.setError(`column-scan: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -247,7 +252,7 @@ export async function withColumnScan<T>(
   use: (id: number) => Promise<T>,
 ): Promise<T> {
   await ensureRegistered(db);
-  const id = (nextScanId = (nextScanId + 1) % 0x7fffffff);
+  const id = reserveColumnScanId();
   const state: ScanState = { ...scan, offset: 0, error: undefined };
   scans.set(id, state);
   try {
@@ -258,6 +263,25 @@ export async function withColumnScan<T>(
   } finally {
     scans.delete(id);
   }
+}
+
+/**
+ * Makes `scan` readable as `floe_scan(<id>)` on `db` until `release()`: for SQL that outlives one
+ * call, e.g. a view (each statement reads it from row 0). The columns stay in memory until then.
+ */
+export async function registerColumnScan(
+  db: DuckDB,
+  scan: { names: readonly string[]; types: readonly DuckDBType[]; columns: readonly PreparedColumn[]; rowCount: number },
+  id: number = reserveColumnScanId(),
+): Promise<{ id: number; release: () => void }> {
+  await ensureRegistered(db);
+  scans.set(id, { ...scan, offset: 0, error: undefined });
+  return { id, release: () => scans.delete(id) };
+}
+
+/** An id for {@link registerColumnScan}, known before the columns are (SQL written first). */
+export function reserveColumnScanId(): number {
+  return (nextScanId = (nextScanId + 1) % 0x7fffffff);
 }
 
 /** A validity mask of `rows` rows, all valid. */

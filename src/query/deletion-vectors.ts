@@ -1,29 +1,27 @@
 /**
  * Deletion vectors (v3) for the SQL of a scan (`table-view.ts`): each vector's positions, tagged
- * with the number its data file got in the scan, in one DuckDB table that the position anti-join
- * reads beside the position delete files.
+ * with the number its data file got in the scan, as rows the position anti-join reads beside the
+ * position delete files.
  *
  * A vector is a Roaring bitmap inside a Puffin file, which DuckDB cannot read; floe decodes it
- * (`iceberg/deletion-vector.ts`) and hands DuckDB the positions in bulk, laid out as its vectors
- * hold them (`duckdb/column-scan.ts`). Written into the SQL as a list literal instead, 100,000
- * positions took DuckDB 0.43 s to parse and a million 4.6 s; through the appender in 2,048-row
- * chunks a million took 0.2-0.37 s (measured here, 2026-12-07).
+ * (`iceberg/deletion-vector.ts`) and DuckDB reads the positions from floe's memory through
+ * `floe_scan` (`duckdb/column-scan.ts`), laid out as its vectors hold them. Measured here
+ * (2026-12-07): written into the SQL as a list literal, 100,000 positions took DuckDB 0.43 s to
+ * parse and a million 4.6 s; through the appender a million took 0.2-0.37 s; copied in bulk into a
+ * DuckDB table 5 million took 0.68 s (0.26 s of it DuckDB's insert).
  *
- * The table lives in the DuckDB instance as long as the view that reads it: a query engine's
- * instance closes with the engine; other callers drop it with {@link DeletionVectorTable.drop}.
+ * The positions stay in memory until {@link DeletionVectorTable.drop}: the caller drops them once
+ * the SQL ran, a query engine when it closes (its views read them at every statement).
  */
-import { randomUUID } from 'node:crypto';
 import { endianness } from 'node:os';
 import { BIGINT, INTEGER } from '@duckdb/node-api';
 import { ValidationError } from '../errors.js';
 import { decodeDeletionVector } from '../iceberg/deletion-vector.js';
 import type { DeleteFileRef } from '../iceberg/scan.js';
-import { withColumnScan } from '../duckdb/column-scan.js';
-import { sqlIdent, type DuckDB } from '../duckdb/instance.js';
+import { registerColumnScan, reserveColumnScanId } from '../duckdb/column-scan.js';
+import type { DuckDB } from '../duckdb/instance.js';
 import type { FileIO } from '../io/file-io.js';
 
-/** The DuckDB schema holding deletion vector tables. */
-const SCHEMA = '__floe_dv';
 const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** Writes `positions` (safe integers) as native 64-bit integers into `out` from row `row` on. */
@@ -42,39 +40,40 @@ function writeLongs(positions: Float64Array, out: Uint8Array, row: number): void
   for (let i = 0; i < positions.length; i++) longs[i] = BigInt(positions[i]!);
 }
 
-/** Deletion vectors of one scan, as a DuckDB table of (`fid`, `pos`). */
+/** Deletion vectors of one scan, readable in its SQL as (`__floe_pfid`, `__floe_ppos`) rows. */
 export class DeletionVectorTable {
-  private readonly name = `dv_${randomUUID().replace(/-/g, '')}`;
-  private created = false;
+  /** The `floe_scan` id the SQL names; the columns are registered under it by {@link flush}. */
+  private readonly scanId = reserveColumnScanId();
+  private release: (() => void) | undefined;
   /** Puffin files read so far (several vectors often share one). */
   private readonly puffins = new Map<string, Promise<Uint8Array>>();
-  private readonly pending: { fid: number; positions: Float64Array }[] = [];
+  private readonly vectors: { fid: number; positions: Float64Array }[] = [];
+  private flushed = 0;
+  private nextFid = 0;
 
   constructor(
     private readonly duckdb: DuckDB,
     private readonly io: FileIO,
   ) {}
 
-  /** The table's qualified name. */
-  get qualifiedName(): string {
-    return `${sqlIdent(SCHEMA)}.${sqlIdent(this.name)}`;
-  }
-
-  private nextFid = 0;
-
   /** A number for a data file with position deletes, unique in this scan (the join's tag). */
   newFid(): number {
     return this.nextFid++;
   }
 
-  /** The SELECT of (`__floe_pfid`, `__floe_ppos`) over the table; valid once {@link flush}ed. */
+  /** True once a vector was added: the SQL reads {@link selectSql}. */
+  get used(): boolean {
+    return this.vectors.length > 0;
+  }
+
+  /** The SELECT of (`__floe_pfid`, `__floe_ppos`); readable once {@link flush}ed. */
   get selectSql(): string {
-    return `SELECT "fid" AS "__floe_pfid", "pos" AS "__floe_ppos" FROM ${this.qualifiedName}`;
+    return `SELECT "fid" AS "__floe_pfid", "pos" AS "__floe_ppos" FROM floe_scan(${this.scanId})`;
   }
 
   /**
-   * Reads and decodes `ref`'s vector and queues its positions under `fid`; `recordCount` is the
-   * data file's, which no position may reach.
+   * Reads and decodes `ref`'s vector and adds its positions under `fid`; no position may reach
+   * the data file's row count.
    */
   async add(fid: number, ref: DeleteFileRef, dataFile: { file_path: string; record_count: number }): Promise<void> {
     const f = ref.file;
@@ -95,30 +94,24 @@ export class DeletionVectorTable {
     if (last !== undefined && last >= dataFile.record_count) {
       throw new ValidationError(`deletion vector: ${what}: deletes position ${last}, beyond the data file's ${dataFile.record_count} rows`);
     }
-    this.used = true;
-    this.pending.push({ fid, positions });
+    this.vectors.push({ fid, positions });
   }
 
-  /** True once a vector was added: the SQL reads the table. */
-  used = false;
-
-  /** Creates the table when a vector was added, and appends the queued positions. */
+  /**
+   * Makes the positions added so far readable by {@link selectSql}: both columns laid out as
+   * DuckDB's vectors hold them and read by `floe_scan` straight from this memory at each
+   * statement (no JavaScript value per position, no copy into DuckDB's storage: through the
+   * appender a 5-million-position read spent seconds in JavaScript, and an INSERT into a table
+   * 0.26 s and DuckDB memory).
+   */
   async flush(): Promise<void> {
-    if (!this.used) return;
-    if (!this.created) {
-      await this.duckdb.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(SCHEMA)}; CREATE TABLE ${this.qualifiedName} ("fid" INTEGER, "pos" BIGINT)`);
-      this.created = true;
-    }
-    const batch = this.pending.splice(0);
-    const rows = batch.reduce((n, b) => n + b.positions.length, 0);
-    if (rows === 0) return;
-    // Both columns laid out as DuckDB's vectors hold them and handed over in bulk (`floe_scan`):
-    // no JavaScript value per position (through the appender, a BigInt and an array slot each
-    // made a 5-million-position read spend seconds in JavaScript).
+    if (!this.used || this.flushed === this.vectors.length) return;
+    this.flushed = this.vectors.length;
+    const rows = this.vectors.reduce((n, b) => n + b.positions.length, 0);
     const fids = new Int32Array(rows);
     const pos = new Uint8Array(rows * 8);
     let at = 0;
-    for (const { fid, positions } of batch) {
+    for (const { fid, positions } of this.vectors) {
       fids.fill(fid, at, at + positions.length);
       writeLongs(positions, pos, at);
       at += positions.length;
@@ -132,12 +125,14 @@ export class DeletionVectorTable {
       ],
       rowCount: rows,
     };
-    await withColumnScan(this.duckdb, scan, (id) => this.duckdb.run(`INSERT INTO ${this.qualifiedName} SELECT * FROM floe_scan(${id})`));
+    this.release?.();
+    this.release = (await registerColumnScan(this.duckdb, scan, this.scanId)).release;
   }
 
-  /** Drops the table (after the SQL that reads it ran). */
+  /** Forgets the positions (after the SQL that reads them ran, or with the view over it). */
   async drop(): Promise<void> {
-    if (this.created) await this.duckdb.run(`DROP TABLE IF EXISTS ${this.qualifiedName}`);
-    this.created = false;
+    this.release?.();
+    this.release = undefined;
+    this.flushed = 0;
   }
 }

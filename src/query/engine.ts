@@ -16,6 +16,7 @@ import { DuckDB, sqlIdent } from '../duckdb/instance.js';
 import { planTableScan } from './table-scan.js';
 import { keywordNamespaceInSyntaxError, missingTableName, quoteKeywordNamespaces, unknownTableMessage, writtenTableName } from './table-names.js';
 import { registerTableView, scanToSql } from './table-view.js';
+import { DeletionVectorTable } from './deletion-vectors.js';
 
 /** Which state of the tables to read. */
 export interface SnapshotSelection {
@@ -64,6 +65,8 @@ export function mentionsTable(sql: string, namespace: string, table: string): bo
 /** A DuckDB session with Iceberg tables registered as views. */
 export class QueryEngine {
   private readonly registered = new Set<string>();
+  /** The deletion vectors the views read, dropped when the engine closes. */
+  private readonly vectors: DeletionVectorTable[] = [];
   /** DuckDB's keywords that cannot stand unquoted as a schema name (lower case), once asked. */
   private keywords: Set<string> | undefined;
 
@@ -96,8 +99,11 @@ export class QueryEngine {
       ...(this.options.ref !== undefined ? { ref: this.options.ref } : {}),
       ...(filter ? { filter } : {}),
     });
+    const vectors = new DeletionVectorTable(this.duckdb, table.io);
+    this.vectors.push(vectors);
     const sql = await scanToSql({
       duckdb: this.duckdb,
+      deletionVectors: vectors,
       io: table.io,
       metadata: scan.metadata,
       schema: scan.schema,
@@ -198,6 +204,7 @@ export class QueryEngine {
 
   /** Closes the DuckDB instance. */
   close(): void {
+    for (const v of this.vectors.splice(0)) void v.drop();
     this.duckdb.close();
   }
 }

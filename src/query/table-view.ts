@@ -496,9 +496,8 @@ export interface ScanToSqlOptions {
    */
   perFileDeletes?: boolean;
   /**
-   * Where the scan's deletion vectors (v3) go: a table the caller drops once the SQL has run
-   * (`DeletionVectorTable.drop`). Default: a table that lives as long as the DuckDB instance (a
-   * query engine's view reads it for the engine's life).
+   * Where the scan's deletion vectors (v3) go: the caller drops them once the SQL has run, or
+   * when the view over it goes (`DeletionVectorTable.drop`). Default: kept until the process ends.
    */
   deletionVectors?: DeletionVectorTable;
   /**
