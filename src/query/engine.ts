@@ -17,6 +17,7 @@ import { planTableScan } from './table-scan.js';
 import { keywordNamespaceInSyntaxError, missingTableName, quoteKeywordNamespaces, unknownTableMessage, writtenTableName } from './table-names.js';
 import { registerTableView, scanToSql } from './table-view.js';
 import { DeletionVectorTable } from './deletion-vectors.js';
+import { bareCountTarget, countFromMetadata } from './metadata-count.js';
 
 /** Which state of the tables to read. */
 export interface SnapshotSelection {
@@ -67,6 +68,8 @@ export class QueryEngine {
   private readonly registered = new Set<string>();
   /** The deletion vectors the views read, dropped when the engine closes. */
   private readonly vectors: DeletionVectorTable[] = [];
+  /** Row counts from metadata of registered tables (lower-case names), where exact (`metadata-count.ts`). */
+  private readonly counts = new Map<string, bigint>();
   /** DuckDB's keywords that cannot stand unquoted as a schema name (lower case), once asked. */
   private keywords: Set<string> | undefined;
 
@@ -110,6 +113,10 @@ export class QueryEngine {
       tasks: scan.tasks,
       ...(scan.filter ? { filter: scan.filter } : {}),
     });
+    // A filtered registration's view holds fewer rows than its files: no count from metadata.
+    const count = filter === undefined ? countFromMetadata(scan.tasks) : undefined;
+    if (count !== undefined) this.counts.set(name.toLowerCase(), count);
+    else this.counts.delete(name.toLowerCase());
     const { schema, table: tableName } = splitName(name);
     if (schema !== undefined) {
       await this.duckdb.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(schema)}`);
@@ -163,6 +170,8 @@ export class QueryEngine {
     if (sql.trim().length === 0) throw new ValidationError('query: empty SQL');
     const namespaces = await this.registerMentioned(sql);
     const text = quoteKeywordNamespaces(sql, await this.keywordNamespaces(namespaces));
+    const counted = await this.countFromMetadata(text);
+    if (counted) return counted;
     let failure: unknown;
     const result = await this.duckdb.withConnection(async (conn) => {
       try {
@@ -175,6 +184,19 @@ export class QueryEngine {
     });
     if (result) return result;
     throw await this.queryError(failure, sql, namespaces);
+  }
+
+  /**
+   * A bare `SELECT count(*) FROM t` of a registered table whose rows the metadata counts exactly
+   * (no deletes, or deletion vectors only): answered without reading a data file.
+   */
+  private async countFromMetadata(sql: string): Promise<QueryResult | undefined> {
+    if (this.counts.size === 0) return undefined;
+    const target = await bareCountTarget(this.duckdb, sql);
+    if (!target) return undefined;
+    const name = (target.schema === undefined ? target.table : `${target.schema}.${target.table}`).toLowerCase();
+    const count = this.counts.get(name);
+    return count === undefined ? undefined : { columns: [target.column], rows: [[count]] };
   }
 
   /** floe's error for a failed statement: its own words for unknown tables and keyword namespaces. */
