@@ -7,6 +7,7 @@
  * The big-endian framing comes from Delta Lake's deletion vectors, which Iceberg kept compatible.
  */
 import { ValidationError } from '../errors.js';
+import { crc32 } from './crc32.js';
 import { readPortableRoaring64, writePortableRoaring64 } from './roaring-bitmap.js';
 
 /** The Puffin blob type of a deletion vector. */
@@ -16,24 +17,6 @@ const MAGIC = Uint8Array.of(0xd1, 0xd3, 0x39, 0x64);
 const SUBJECT = 'deletion vector';
 /** Length prefix + magic + empty bitmap (bucket count only) + CRC. */
 const MIN_BLOB_BYTES = 4 + 4 + 8 + 4;
-
-// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320: zlib's and java.util.zip.CRC32), written
-// here because zlib.crc32 is missing from early Node 20 releases.
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = (CRC_TABLE[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 function hex32(n: number): string {
   return n.toString(16).padStart(8, '0');

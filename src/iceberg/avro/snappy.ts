@@ -5,8 +5,8 @@
  *
  * Only decompression is needed: floe writes `null` or `deflate`.
  */
-import { crc32 } from 'node:zlib';
 import { ValidationError } from '../../errors.js';
+import { crc32 } from '../crc32.js';
 
 /**
  * Decompresses one Avro snappy block (compressed bytes + 4-byte CRC-32) and verifies the checksum.
@@ -18,7 +18,7 @@ export function snappyAvroBlock(block: Uint8Array, what: string): Uint8Array {
   const out = snappyDecompress(body, what);
   const view = new DataView(block.buffer, block.byteOffset + block.length - 4, 4);
   const expected = view.getUint32(0, false);
-  const actual = crc32(out) >>> 0;
+  const actual = crc32(out);
   if (expected !== actual) {
     throw new ValidationError(
       `avro: ${what}: snappy block checksum mismatch (expected ${expected.toString(16)}, got ${actual.toString(16)})`,
