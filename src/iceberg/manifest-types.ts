@@ -54,6 +54,19 @@ export interface DataFile {
   content_size_in_bytes?: number | null;
 }
 
+/**
+ * Whether a delete file is a deletion vector (v3): a position delete stored in a Puffin file
+ * (Iceberg Java's rule).
+ */
+export function isDeletionVector(file: DataFile): boolean {
+  return file.content === FileContent.POSITION_DELETES && file.file_format.toUpperCase() === 'PUFFIN';
+}
+
+/** A deletion vector's identity: its Puffin file and blob offset (several vectors share a file). */
+export function deletionVectorKey(file: DataFile): string {
+  return `${file.file_path}@${file.content_offset ?? ''}`;
+}
+
 /** A manifest entry. `sequence_number`/`file_sequence_number` are null when inherited. */
 export interface ManifestEntry {
   status: EntryStatus;

@@ -24,8 +24,10 @@ import { manifestEvaluator, metricsEvaluator, partitionEvaluator } from './expre
 import type { BoundExpression, Expression } from './expressions.js';
 import { inheritSequenceNumbers } from './avro/manifest.js';
 import {
+  deletionVectorKey,
   EntryStatus,
   FileContent,
+  isDeletionVector,
   ManifestContent,
   type DataFile,
   type ManifestEntry,
@@ -112,14 +114,9 @@ interface LiveEntry {
   fileSeq: bigint;
 }
 
-/** Iceberg Java's rule: a delete file stored as Puffin is a deletion vector. */
-export function isDeletionVector(file: DataFile): boolean {
-  return file.file_format.toUpperCase() === 'PUFFIN';
-}
-
 /** Refuses delete files that cannot be applied as they are described. */
 function checkDeleteFile(file: DataFile, manifest: ManifestFile): void {
-  if (isDeletionVector(file)) {
+  if (file.file_format.toUpperCase() === 'PUFFIN') {
     const what = `scan: deletion vector ${file.file_path} (manifest ${manifest.manifest_path})`;
     if (file.content !== FileContent.POSITION_DELETES) throw new ValidationError(`${what}: content is ${file.content}, not position deletes`);
     // The spec requires all three: the vector's data file, and where its blob is in the file.
@@ -285,7 +282,7 @@ class DeleteIndex {
     );
     if (vectors.length > 1) {
       throw new ValidationError(
-        `scan: data file ${data.file.file_path} has ${vectors.length} deletion vectors (${vectors.map((v) => `${v.file.file_path}@${v.file.content_offset}`).join(', ')}); a table has at most one per data file`,
+        `scan: data file ${data.file.file_path} has ${vectors.length} deletion vectors (${vectors.map((v) => deletionVectorKey(v.file)).join(', ')}); a table has at most one per data file`,
       );
     }
     const vector = vectors[0];

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ValidationError } from '../errors.js';
-import { FileContent, type DataFile } from './manifest-types.js';
+import { FileContent, isDeletionVector, type DataFile } from './manifest-types.js';
 import type { Snapshot, SnapshotSummary, TableMetadata } from './metadata.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -231,14 +231,9 @@ export function mergeSummary(
   return out;
 }
 
-/** Java's rule: a delete file stored as Puffin is a deletion vector. */
-function isDV(f: DataFile): boolean {
-  return f.file_format.toUpperCase() === 'PUFFIN';
-}
-
 /** Bytes a file contributes: a DV counts only its blob, not the whole (shared) Puffin file. */
 function contentSize(f: DataFile): bigint {
-  return BigInt(isDV(f) && f.content_size_in_bytes != null ? f.content_size_in_bytes : f.file_size_in_bytes);
+  return BigInt(isDeletionVector(f) && f.content_size_in_bytes != null ? f.content_size_in_bytes : f.file_size_in_bytes);
 }
 
 function partitionKey(f: DataFile): string {
@@ -287,7 +282,7 @@ export function summarizeFiles(added: readonly DataFile[], removed: readonly Dat
       c.addedRecords += rows;
     } else if (f.content === FileContent.POSITION_DELETES) {
       c.addedDeleteFiles++;
-      if (isDV(f)) c.addedDVs++;
+      if (isDeletionVector(f)) c.addedDVs++;
       else c.addedPositionDeleteFiles++;
       c.addedPositionDeletes += rows;
     } else {
@@ -305,7 +300,7 @@ export function summarizeFiles(added: readonly DataFile[], removed: readonly Dat
       c.deletedRecords += rows;
     } else if (f.content === FileContent.POSITION_DELETES) {
       c.removedDeleteFiles++;
-      if (isDV(f)) c.removedDVs++;
+      if (isDeletionVector(f)) c.removedDVs++;
       else c.removedPositionDeleteFiles++;
       c.removedPositionDeletes += rows;
     } else {

@@ -66,7 +66,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { FloeError, ValidationError } from '../errors.js';
-import { FileContent, ManifestContent, EntryStatus, type DataFile } from '../iceberg/manifest-types.js';
+import { FileContent, ManifestContent, EntryStatus, isDeletionVector, type DataFile } from '../iceberg/manifest-types.js';
 import type { TableMetadata } from '../iceberg/metadata.js';
 import { specById } from '../iceberg/metadata-lookup.js';
 import { partitionPath } from '../iceberg/partitioning.js';
@@ -77,7 +77,7 @@ import { joinLocation } from '../io/location.js';
 import { sharedDuckDB, type DuckDB } from '../duckdb/instance.js';
 import { planTableScan } from '../query/table-scan.js';
 import { equalityDeletePositionsSql } from '../query/table-view.js';
-import { isDeletionVector, liveDeletionVectors } from '../table/delete-file-rules.js';
+import { liveDeletionVectors } from '../table/delete-file-rules.js';
 import type { Table } from '../table/table.js';
 import { compressionOf, dataLocation } from '../table/write.js';
 import { copyToDataFile } from './copy-writer.js';

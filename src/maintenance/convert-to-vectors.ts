@@ -21,17 +21,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ValidationError } from '../errors.js';
-import { decodeDeletionVector } from '../iceberg/deletion-vector.js';
-import { FileContent, type DataFile } from '../iceberg/manifest-types.js';
+import { FileContent, isDeletionVector, type DataFile } from '../iceberg/manifest-types.js';
 import type { TableMetadata } from '../iceberg/metadata.js';
 import { deletionVectorPuffinBlob, writePuffin } from '../iceberg/puffin.js';
 import type { FileScanTask } from '../iceberg/scan.js';
 import type { Schema } from '../iceberg/types.js';
 import { joinLocation } from '../io/location.js';
 import { sqlString, type DuckDB } from '../duckdb/instance.js';
-import { DeletionVectorTable } from '../query/deletion-vectors.js';
+import { DeletionVectorTable, vectorPositions } from '../query/deletion-vectors.js';
 import { equalityDeletePositionsSql } from '../query/table-view.js';
-import { isDeletionVector } from '../table/delete-file-rules.js';
 import type { Table } from '../table/table.js';
 import { dataLocation } from '../table/write.js';
 
@@ -92,7 +90,7 @@ export async function writeConvertedVectors(opts: WriteVectorsOptions): Promise<
     for (const d of t.deletes) {
       if (d.file.content !== FileContent.POSITION_DELETES) continue;
       if (isDeletionVector(d.file)) {
-        previous.push(await vectorPositions(table, d.file, t.file));
+        previous.push(await liveVectorPositions(table, d.file, t.file));
       } else {
         previous.push(await positionFilePositions(duckdb, table, d.file, t.file));
         if (d.file.referenced_data_file === t.file.file_path) out.replacedPositionFiles.push(d.file);
@@ -157,15 +155,11 @@ async function newPositions(opts: WriteVectorsOptions): Promise<Map<string, numb
 }
 
 /** A live vector's positions: its blob read at `content_offset` and decoded. */
-async function vectorPositions(table: Table, dv: DataFile, data: DataFile): Promise<number[]> {
+async function liveVectorPositions(table: Table, dv: DataFile, data: DataFile): Promise<number[]> {
   const offset = dv.content_offset!;
   const length = dv.content_size_in_bytes!;
   const name = `${dv.file_path} at offset ${offset} (the deletion vector of ${data.file_path})`;
-  const positions = decodeDeletionVector(await table.io.readRange(dv.file_path, offset, length), name);
-  if (positions.length !== dv.record_count) {
-    throw new ValidationError(`deletion vector: ${name}: holds ${positions.length} positions, the manifest says ${dv.record_count}`);
-  }
-  return Array.from(positions);
+  return Array.from(vectorPositions(await table.io.readRange(dv.file_path, offset, length), dv, name));
 }
 
 /** The positions a Parquet position delete file names in `data`. */

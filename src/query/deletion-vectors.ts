@@ -17,6 +17,7 @@ import { endianness } from 'node:os';
 import { BIGINT, INTEGER } from '@duckdb/node-api';
 import { ValidationError } from '../errors.js';
 import { decodeDeletionVector } from '../iceberg/deletion-vector.js';
+import type { DataFile } from '../iceberg/manifest-types.js';
 import type { DeleteFileRef } from '../iceberg/scan.js';
 import { registerColumnScan, reserveColumnScanId } from '../duckdb/column-scan.js';
 import type { DuckDB } from '../duckdb/instance.js';
@@ -38,6 +39,19 @@ function writeLongs(positions: Float64Array, out: Uint8Array, row: number): void
   }
   const longs = new BigInt64Array(out.buffer, out.byteOffset + row * 8, positions.length);
   for (let i = 0; i < positions.length; i++) longs[i] = BigInt(positions[i]!);
+}
+
+/**
+ * Decodes a vector's blob (the bytes at its `content_offset`) and checks it holds as many positions
+ * as its manifest entry says (`record_count`).
+ * @param what names the vector in error messages
+ */
+export function vectorPositions(blob: Uint8Array, vector: DataFile, what: string): Float64Array {
+  const positions = decodeDeletionVector(blob, what);
+  if (positions.length !== vector.record_count) {
+    throw new ValidationError(`deletion vector: ${what}: holds ${positions.length} positions, the manifest says ${vector.record_count}`);
+  }
+  return positions;
 }
 
 /** Deletion vectors of one scan, readable in its SQL as (`__floe_pfid`, `__floe_ppos`) rows. */
@@ -86,10 +100,7 @@ export class DeletionVectorTable {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > bytes.length) {
       throw new ValidationError(`deletion vector: ${what}: blob of ${length} bytes at ${offset} is outside the file (${bytes.length} bytes)`);
     }
-    const positions = decodeDeletionVector(bytes.subarray(offset, offset + length), what);
-    if (positions.length !== f.record_count) {
-      throw new ValidationError(`deletion vector: ${what}: holds ${positions.length} positions, the manifest says ${f.record_count}`);
-    }
+    const positions = vectorPositions(bytes.subarray(offset, offset + length), f, what);
     const last = positions[positions.length - 1];
     if (last !== undefined && last >= dataFile.record_count) {
       throw new ValidationError(`deletion vector: ${what}: deletes position ${last}, beyond the data file's ${dataFile.record_count} rows`);

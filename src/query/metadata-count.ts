@@ -14,8 +14,8 @@
  */
 import type { DuckDB } from '../duckdb/instance.js';
 import { sqlString } from '../duckdb/instance.js';
-import { FileContent } from '../iceberg/manifest-types.js';
-import { isDeletionVector, type FileScanTask } from '../iceberg/scan.js';
+import { deletionVectorKey, isDeletionVector } from '../iceberg/manifest-types.js';
+import type { FileScanTask } from '../iceberg/scan.js';
 
 /** The table a bare count names, and the result column's name (DuckDB's: `count_star()`). */
 export interface CountTarget {
@@ -32,9 +32,9 @@ export function countFromMetadata(tasks: readonly FileScanTask[]): bigint | unde
   for (const t of tasks) {
     rows += BigInt(t.file.record_count);
     for (const d of t.deletes) {
-      if (d.file.content !== FileContent.POSITION_DELETES || !isDeletionVector(d.file)) return undefined;
+      if (!isDeletionVector(d.file)) return undefined;
       // One vector per data file; a Puffin file holds several, told apart by offset.
-      const key = `${d.file.file_path}@${d.file.content_offset}`;
+      const key = deletionVectorKey(d.file);
       if (vectors.has(key)) continue;
       vectors.add(key);
       rows -= BigInt(d.file.record_count);

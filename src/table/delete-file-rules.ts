@@ -6,23 +6,13 @@
  *   v3 tables" (existing ones stay valid), and there is "at most one deletion vector per data
  *   file in a snapshot": a new vector for a data file must replace the live one in the same commit.
  *
- * A deletion vector is a POSITION_DELETES entry stored as Puffin (Java's rule, as in
- * `iceberg/snapshot.ts`), naming its one data file (`referenced_data_file`) and the blob in the
+ * A deletion vector is a POSITION_DELETES entry stored as Puffin (Java's rule,
+ * `iceberg/manifest-types.ts` `isDeletionVector`), naming its one data file (`referenced_data_file`) and the blob in the
  * Puffin file (`content_offset`, `content_size_in_bytes`: several vectors may share one file, so
  * the path alone does not name a vector).
  */
 import { UnsupportedError, ValidationError } from '../errors.js';
-import { EntryStatus, FileContent, type DataFile, type ManifestEntry } from '../iceberg/manifest-types.js';
-
-/** Whether a delete file is a deletion vector (a position delete stored in a Puffin file). */
-export function isDeletionVector(file: DataFile): boolean {
-  return file.content === FileContent.POSITION_DELETES && file.file_format.toUpperCase() === 'PUFFIN';
-}
-
-/** A deletion vector's identity: its Puffin file and blob offset. */
-export function deletionVectorKey(file: DataFile): string {
-  return `${file.file_path}@${file.content_offset ?? ''}`;
-}
+import { deletionVectorKey, EntryStatus, FileContent, isDeletionVector, type DataFile, type ManifestEntry } from '../iceberg/manifest-types.js';
 
 /** How a commit names a delete file to remove: a vector by its blob, any other file by its path. */
 export function deleteFileKey(file: DataFile): string {

@@ -18,11 +18,18 @@ import { ValidationError } from '../errors.js';
 import {
   checkDeleteFile,
   checkOneDeletionVectorPerFile,
-  deletionVectorKey,
-  isDeletionVector,
   liveDeletionVectors,
 } from './delete-file-rules.js';
-import { EntryStatus, FileContent, ManifestContent, type DataFile, type ManifestEntry, type ManifestFile } from '../iceberg/manifest-types.js';
+import {
+  deletionVectorKey,
+  EntryStatus,
+  FileContent,
+  isDeletionVector,
+  ManifestContent,
+  type DataFile,
+  type ManifestEntry,
+  type ManifestFile,
+} from '../iceberg/manifest-types.js';
 import type { Snapshot, SnapshotSummary, TableMetadata } from '../iceberg/metadata.js';
 import { specById } from '../iceberg/metadata-lookup.js';
 import { SnapshotProducer, type BuiltSnapshot, type CommitOptions } from './snapshot-producer.js';

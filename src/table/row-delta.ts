@@ -24,10 +24,9 @@ import {
   checkDeleteFile,
   checkOneDeletionVectorPerFile,
   deleteFileKey,
-  isDeletionVector,
   liveDeletionVectors,
 } from './delete-file-rules.js';
-import { EntryStatus, FileContent, ManifestContent, type DataFile, type ManifestEntry, type ManifestFile } from '../iceberg/manifest-types.js';
+import { EntryStatus, FileContent, isDeletionVector, ManifestContent, type DataFile, type ManifestEntry, type ManifestFile } from '../iceberg/manifest-types.js';
 import type { Snapshot, SnapshotSummary, TableMetadata } from '../iceberg/metadata.js';
 import { specById } from '../iceberg/metadata-lookup.js';
 import { SnapshotProducer, type BuiltSnapshot } from './snapshot-producer.js';

@@ -6,8 +6,18 @@ import { join } from 'node:path';
 import type { DuckDB } from '../../src/duckdb/instance.js';
 import { deletionVectorPuffinBlob, writePuffin } from '../../src/iceberg/puffin.js';
 import { FileContent, type DataFile } from '../../src/iceberg/manifest-types.js';
+import { batchFromRows } from '../../src/data/column-batch.js';
 import type { Table } from '../../src/table/table.js';
-import { dataLocation } from '../../src/table/write.js';
+import { dataLocation, writeDataFiles } from '../../src/table/write.js';
+import { rows } from './helpers.js';
+
+/** Appends rows `from..from+n-1` of the test table in one commit; returns the data files (one per partition). */
+export async function appendFiles(table: Table, from: number, n: number): Promise<DataFile[]> {
+  await table.refresh();
+  const { files, specId } = await writeDataFiles(table.io, table.metadata, batchFromRows(table.schema(), rows(from, n)));
+  await table.newAppend().appendFiles(files, specId).commit();
+  return files;
+}
 
 /** One Puffin file (named `dv-test-…`, unlike the conversions' `dv-<uuid>`) holding a vector per `[data file, positions]`, and their manifest entries. */
 export async function deletionVectors(table: Table, each: [DataFile, number[]][]): Promise<DataFile[]> {

@@ -8,21 +8,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchFromRows } from '../../src/data/column-batch.js';
-import type { DataFile } from '../../src/iceberg/manifest-types.js';
 import { snapshotForRef } from '../../src/iceberg/snapshot.js';
-import type { Table } from '../../src/table/table.js';
-import { writeDataFiles } from '../../src/table/write.js';
 import { BY_DAY, rows, sortedRows, withTable } from '../maintenance/helpers.js';
-import { deletionVectors } from '../maintenance/v3-helpers.js';
+import { appendFiles, deletionVectors } from '../maintenance/v3-helpers.js';
 
-/** Appends rows `from..from+n-1`; returns the data files (one per partition). */
-async function append(table: Table, from: number, n: number): Promise<DataFile[]> {
-  await table.refresh();
-  const { files, specId } = await writeDataFiles(table.io, table.metadata, batchFromRows(table.schema(), rows(from, n)));
-  await table.newAppend().appendFiles(files, specId).commit();
-  return files;
-}
 
 
 /** `all` (rows as `sortedRows` prints them: event id first) without the rows of the given numbers. */
@@ -36,8 +25,8 @@ function expectedRows(all: string[], deleted: number[]): string[] {
 test('v3: deletion vectors committed by a row delta are applied by the query engine, and a replaced vector is merged', async () => {
   await withTable(
     async ({ table, catalog }) => {
-      const [a] = await append(table, 0, 40);
-      const [b] = await append(table, 40, 30);
+      const [a] = await appendFiles(table, 0, 40);
+      const [b] = await appendFiles(table, 40, 30);
       assert.ok(a && b);
       const before = await sortedRows(catalog);
       assert.equal(before.length, 70);
@@ -71,7 +60,7 @@ test('v3: a deletion vector applies only to its data file, in its partition', as
   await withTable(
     async ({ table, catalog }) => {
       // 144 rows over two days: one data file per day.
-      const files = await append(table, 0, 144);
+      const files = await appendFiles(table, 0, 144);
       assert.equal(files.length, 2);
       const before = await sortedRows(catalog);
       const [day0, day1] = files;

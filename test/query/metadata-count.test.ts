@@ -8,15 +8,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { batchFromRows } from '../../src/data/column-batch.js';
 import { DuckDB } from '../../src/duckdb/instance.js';
-import type { DataFile } from '../../src/iceberg/manifest-types.js';
 import { QueryEngine } from '../../src/query/engine.js';
 import { bareCountTarget } from '../../src/query/metadata-count.js';
-import type { Table } from '../../src/table/table.js';
-import { writeDataFiles } from '../../src/table/write.js';
 import { commitDeletes, equalityDeleteFile, rows, withTable } from '../maintenance/helpers.js';
-import { deletionVectors } from '../maintenance/v3-helpers.js';
+import { appendFiles, deletionVectors } from '../maintenance/v3-helpers.js';
 
 test('only a bare count(*) of one table is taken, as DuckDB parses it', async () => {
   const db = await DuckDB.open({ threads: 1 });
@@ -52,18 +48,12 @@ test('only a bare count(*) of one table is taken, as DuckDB parses it', async ()
   }
 });
 
-async function append(table: Table, from: number, n: number): Promise<DataFile[]> {
-  await table.refresh();
-  const { files, specId } = await writeDataFiles(table.io, table.metadata, batchFromRows(table.schema(), rows(from, n)));
-  await table.newAppend().appendFiles(files, specId).commit();
-  return files;
-}
 
 test('v3 with deletion vectors: count(*) from metadata, no data file read; equality deletes go to DuckDB', async () => {
   await withTable(
     async ({ table, catalog }) => {
-      const [a] = await append(table, 0, 50);
-      const [b] = await append(table, 50, 30);
+      const [a] = await appendFiles(table, 0, 50);
+      const [b] = await appendFiles(table, 50, 30);
       const vectors = await deletionVectors(table, [
         [a!, [0, 1, 2]],
         [b!, [29]],
@@ -90,7 +80,7 @@ test('v3 with deletion vectors: count(*) from metadata, no data file read; equal
 
 test('equality deletes: the count is DuckDB\'s (the metadata sum would count deleted rows)', async () => {
   await withTable(async ({ table, catalog }) => {
-    await append(table, 0, 20);
+    await appendFiles(table, 0, 20);
     // Three delete rows, one of a key no row has: 18 rows stay (a metadata sum would say 20 or 17).
     await commitDeletes(table, [await equalityDeleteFile(table, [String(rows(3, 1)[0]![0]), String(rows(4, 1)[0]![0]), 'evt_none'])]);
     const engine = await QueryEngine.open({ catalog, threads: 1 });

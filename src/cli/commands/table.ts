@@ -5,8 +5,8 @@
 import type { Catalog, TableIdentifier } from '../../catalog/catalog.js';
 import { formatTableIdentifier, parseTableIdentifier } from '../../catalog/catalog.js';
 import { AlreadyExistsError, ValidationError } from '../../errors.js';
-import { FileContent, type DataFile } from '../../iceberg/manifest-types.js';
-import { isDeletionVector } from '../../iceberg/scan.js';
+import { deleteFileKey } from '../../table/delete-file-rules.js';
+import { FileContent, isDeletionVector, type DataFile } from '../../iceberg/manifest-types.js';
 import { currentSchema, findSortOrder, findSpec } from '../../iceberg/metadata-lookup.js';
 import { schemaToString } from '../../iceberg/schema-display.js';
 import { columnName } from '../../iceberg/schema-index.js';
@@ -330,7 +330,7 @@ async function files(
     const all = [{ file: task.file, seq: task.dataSequenceNumber }, ...task.deletes.map((d) => ({ file: d.file, seq: d.dataSequenceNumber }))];
     for (const { file, seq } of all) {
       // Deletion vectors share Puffin files: each one is its blob (path and offset).
-      const key = isDeletionVector(file) ? `${file.file_path}@${file.content_offset}` : file.file_path;
+      const key = deleteFileKey(file);
       if (seen.has(key)) continue;
       seen.add(key);
       rows.push([file.file_path, contentName(file), file.file_format, partitionText(file.partition), file.record_count, file.file_size_in_bytes, seq.toString()]);
