@@ -33,7 +33,7 @@
 import { randomUUID } from 'node:crypto';
 import { FloeError, ValidationError } from '../errors.js';
 import type { Expression } from '../iceberg/expressions.js';
-import { FileContent, ManifestContent, type DataFile } from '../iceberg/manifest-types.js';
+import { FileContent, isDeletionVector, ManifestContent, type DataFile } from '../iceberg/manifest-types.js';
 import type { TableMetadata } from '../iceberg/metadata.js';
 import { specById } from '../iceberg/metadata-lookup.js';
 import { partitionPath } from '../iceberg/partitioning.js';
@@ -52,6 +52,7 @@ import { checkAborted, report, type MaintenanceRunOptions } from './progress.js'
 import { commitInRounds, validateSince } from './rewrite-commit.js';
 import { DeletionVectorTable } from '../query/deletion-vectors.js';
 import { deleteFileKey } from '../table/delete-file-rules.js';
+import type { RewriteVectors, UpsertVectors } from '../table/upsert-vectors.js';
 
 /** Target size of compacted files when neither the caller nor the table says. */
 export const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
@@ -75,6 +76,12 @@ export interface CompactOptions extends MaintenanceRunOptions {
    * Files with deletes are rewritten whatever their number.
    */
   minInputFiles?: number;
+  /**
+   * The key index of an upsert writer of this table in this process (`table/upsert-vectors.ts`):
+   * the commit takes the writer's lock and adds vectors for rows the writer deleted while the
+   * compaction ran, instead of being abandoned by them.
+   */
+  upsertVectors?: UpsertVectors;
   /**
    * Only files that may hold rows matching this filter are candidates (whole files are rewritten;
    * the filter never drops rows). Typically a partition filter.
@@ -377,20 +384,29 @@ export async function compactTable(table: Table, options: CompactOptions = {}): 
 
     report(options.onProgress, { operation: 'compact', phase: 'commit', done: 0, total: 1 });
     const readSeq = snapshot['sequence-number'];
-    const commitOnce = () => {
+    // `extra`: an upsert writer's vectors (`table/upsert-vectors.ts`), which replace the
+    // history check: the writer's lock keeps its commits out, and its index says which copied rows
+    // were deleted meanwhile.
+    const commitOnce = (extra?: RewriteVectors) => () => {
       const op = table.newReplace({
         ...(md['format-version'] >= 2 && readSeq !== undefined ? { dataSequenceNumber: readSeq } : {}),
-        validate: validateHistory(table.name, snapshot['snapshot-id'], deletes.length > 0),
+        validate: extra ? (base) => extra.validate(base) : validateHistory(table.name, snapshot['snapshot-id'], deletes.length > 0),
         // A stop ends the commit's wait for an unavailable catalog (up to the outage budget).
         ...(options.signal ? { signal: options.signal } : {}),
       });
       for (const p of rewritten) op.deleteFile(p);
       // The file itself, not its path: a deletion vector by its blob (its Puffin file is shared).
-      for (const d of deletes) op.deleteFile(d);
+      // With `extra`, the rewritten files' vectors as they are now (the writer may have replaced them).
+      for (const d of deletes) if (!extra || !isDeletionVector(d)) op.deleteFile(d);
+      for (const d of extra?.remove ?? []) op.deleteFile(d);
       for (const w of written) op.addFile(w.file, w.specId);
+      for (const v of extra?.add ?? []) op.addFile(v.file, v.specId);
       return op.commit();
     };
-    const { committed, attempts } = await commitInRounds(table, commitOnce, options.signal);
+    const viaWriter = options.upsertVectors
+      ? await options.upsertVectors.rewrite(rewritten, written, (extra) => commitInRounds(table, commitOnce(extra), options.signal), (c) => c.committed.snapshot['snapshot-id'])
+      : undefined;
+    const { committed, attempts } = viaWriter ?? (await commitInRounds(table, commitOnce(), options.signal));
     report(options.onProgress, { operation: 'compact', phase: 'commit', done: 1, total: 1 });
 
     result.snapshotId = committed.snapshot['snapshot-id'];

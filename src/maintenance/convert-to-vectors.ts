@@ -12,26 +12,18 @@
  * the same way), and those naming only this data file (`referenced_data_file`) are removed, as
  * Java discards file-scoped deletes; partition-wide ones stay for the data files they still serve.
  *
- * The blobs and manifest entries are what `BaseDVFileWriter` writes: blob type
- * `deletion-vector-v1`, field `_pos`, snapshot id and sequence number -1 (inherited), properties
- * `referenced-data-file` and `cardinality`; entries POSITION_DELETES, format PUFFIN, the data
- * file's spec and partition, `record_count` = cardinality, `file_size_in_bytes` = the whole Puffin
- * file's size (shared by its vectors), `referenced_data_file`, `content_offset` and
- * `content_size_in_bytes` = the blob's offset and length, no metrics.
+ * The blobs and manifest entries are what `BaseDVFileWriter` writes (`table/vector-files.ts`).
  */
-import { randomUUID } from 'node:crypto';
 import { ValidationError } from '../errors.js';
 import { FileContent, isDeletionVector, type DataFile } from '../iceberg/manifest-types.js';
 import type { TableMetadata } from '../iceberg/metadata.js';
-import { deletionVectorPuffinBlob, writePuffin } from '../iceberg/puffin.js';
 import type { FileScanTask } from '../iceberg/scan.js';
 import type { Schema } from '../iceberg/types.js';
-import { joinLocation } from '../io/location.js';
 import { sqlString, type DuckDB } from '../duckdb/instance.js';
 import { DeletionVectorTable, vectorPositions } from '../query/deletion-vectors.js';
 import { equalityDeletePositionsSql } from '../query/table-view.js';
 import type { Table } from '../table/table.js';
-import { dataLocation } from '../table/write.js';
+import { writeDeletionVectors } from '../table/vector-files.js';
 
 /** One new deletion vector and the partition spec of its data file. */
 export interface ConvertedVector {
@@ -107,27 +99,9 @@ export async function writeConvertedVectors(opts: WriteVectorsOptions): Promise<
     merged.push({ task: t, positions });
   }
 
-  const { bytes, blobs } = writePuffin(merged.map((m) => deletionVectorPuffinBlob(m.task.file.file_path, m.positions)));
-  const path = joinLocation(dataLocation(metadata), `dv-${randomUUID()}.puffin`);
-  out.puffinPath = path;
-  await table.io.write(path, bytes);
-  for (const [i, m] of merged.entries()) {
-    const blob = blobs[i]!;
-    out.vectors.push({
-      specId: m.task.specId,
-      file: {
-        content: FileContent.POSITION_DELETES,
-        file_path: path,
-        file_format: 'PUFFIN',
-        partition: m.task.file.partition,
-        record_count: m.positions.length,
-        file_size_in_bytes: bytes.length,
-        referenced_data_file: m.task.file.file_path,
-        content_offset: blob.offset,
-        content_size_in_bytes: blob.length,
-      },
-    });
-  }
+  const written = await writeDeletionVectors(table.io, metadata, merged.map((m) => ({ data: m.task.file, specId: m.task.specId, positions: m.positions })));
+  out.puffinPath = written.path;
+  out.vectors = written.vectors;
   return out;
 }
 

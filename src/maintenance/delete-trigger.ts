@@ -7,6 +7,7 @@
  * the files it names (position deletes). So a triggered partition rewrites exactly its files that
  * have deletes applied: files without any are left to the small-file rule.
  */
+import { isDeletionVector } from '../iceberg/manifest-types.js';
 import type { FileScanTask } from '../iceberg/scan.js';
 
 /** Thresholds of {@link deleteTriggered}. */
@@ -27,12 +28,18 @@ export interface DeleteLoad {
 /** Distinct delete files applying to `tasks` (one partition's files), their rows, and the data rows. */
 export function deleteLoad(tasks: FileScanTask[]): DeleteLoad {
   const seen = new Map<string, number>();
+  let vectorRows = 0;
   let dataRows = 0;
   for (const t of tasks) {
     dataRows += t.file.record_count;
-    for (const d of t.deletes) seen.set(d.file.file_path, d.file.record_count);
+    for (const d of t.deletes) {
+      // A deletion vector (one per data file, replaced rather than piled up: reads apply it as a
+      // bitmap) counts by its rows only; its Puffin file is shared with other files' vectors.
+      if (isDeletionVector(d.file)) vectorRows += d.file.record_count;
+      else seen.set(d.file.file_path, d.file.record_count);
+    }
   }
-  let deleteRows = 0;
+  let deleteRows = vectorRows;
   for (const n of seen.values()) deleteRows += n;
   return { deleteFiles: seen.size, deleteRows, dataRows };
 }
@@ -43,7 +50,7 @@ export function deleteLoad(tasks: FileScanTask[]): DeleteLoad {
  */
 export function deleteTriggered(tasks: FileScanTask[], thresholds: DeleteThresholds): FileScanTask[] {
   const load = deleteLoad(tasks);
-  if (load.deleteFiles === 0) return [];
+  if (load.deleteFiles === 0 && load.deleteRows === 0) return [];
   const ratio = load.dataRows === 0 ? Infinity : load.deleteRows / load.dataRows;
   if (load.deleteFiles < thresholds.minDeleteFiles && ratio < thresholds.minDeleteRatio) return [];
   return tasks.filter((t) => t.deletes.length > 0);

@@ -24,6 +24,7 @@ import { formatTableIdentifier } from '../catalog/catalog.js';
 import { FloeError } from '../errors.js';
 import { DuckDB } from '../duckdb/instance.js';
 import { Table } from '../table/table.js';
+import type { UpsertVectors } from '../table/upsert-vectors.js';
 import { compactTable } from './compact.js';
 import { convertEqualityDeletes } from './convert-deletes.js';
 import { expireSnapshots } from './expire-snapshots.js';
@@ -60,6 +61,11 @@ export interface MaintenanceSchedulerOptions {
   threads?: number;
   /** Memory limit and spill directory of that instance (config `duckdb`); default 256MB. */
   duckdb?: MaintenanceDuckDBSettings;
+  /**
+   * The key index of an upsert writer of a table in this process (`table/upsert-vectors.ts`), by
+   * the table's name: its compactions commit through it (`CompactOptions.upsertVectors`).
+   */
+  upsertVectors?: ReadonlyMap<string, UpsertVectors>;
 }
 
 interface Task {
@@ -209,6 +215,7 @@ export class MaintenanceScheduler {
             targetFileSizeBytes: p.compact.targetFileSizeBytes,
             duckdb,
             signal,
+            ...(this.options.upsertVectors?.has(name) ? { upsertVectors: this.options.upsertVectors.get(name)! } : {}),
             ...(trigger ? { deleteTrigger: { minDeleteFiles: trigger.minFiles, minDeleteRatio: trigger.minRatio } } : {}),
           });
           changed = r.snapshotId !== undefined;

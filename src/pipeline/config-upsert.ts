@@ -11,6 +11,13 @@ import type { ColumnMapping, UnmappedPolicy } from './transform.js';
 export interface UpsertConfig {
   /** The key columns (names of `transform.columns`): the table's identifier fields. */
   key: string[];
+  /**
+   * How a commit deletes the older rows of its keys: `vectors` (default) deletes them by position
+   * with deletion vectors when the table can (format v3, a single int/long key: the writer keeps
+   * every key's position in memory, `table/upsert-vectors.ts`), else by equality; `equality`
+   * always writes equality deletes.
+   */
+  deletes: 'vectors' | 'equality';
 }
 
 /** `transform.operation`: a record whose value at `path` is one of `delete` deletes its key. */
@@ -47,7 +54,9 @@ export function parseUpsertConfig(
   if (raw.upsert !== undefined && raw.upsert !== null) {
     const u = raw.upsert;
     if (!isObj(u)) throw new ValidationError('config: table.upsert: must be a mapping (key: [columns])');
-    checkKeys(u, ['key'], 'table.upsert');
+    checkKeys(u, ['key', 'deletes'], 'table.upsert');
+    const deletes = u.deletes ?? 'vectors';
+    if (deletes !== 'vectors' && deletes !== 'equality') throw new ValidationError(`config: table.upsert.deletes: must be vectors or equality, got ${JSON.stringify(u.deletes)}`);
     const key = typeof u.key === 'string' ? [u.key] : u.key;
     if (!Array.isArray(key) || key.length === 0) throw new ValidationError('config: table.upsert.key: required, a non-empty list of column names');
     const names = new Set(columns.map((c) => c.name));
@@ -61,7 +70,7 @@ export function parseUpsertConfig(
     if (unmapped !== undefined && unmapped !== 'ignore') {
       throw new ValidationError(`config: transform.unmapped: '${unmapped}' is not supported with table.upsert (use ignore, the default)`);
     }
-    out.upsert = { key: key as string[] };
+    out.upsert = { key: key as string[], deletes };
   }
   if (raw.format !== undefined && raw.format !== null) {
     if (raw.format !== 'json' && raw.format !== 'debezium') throw new ValidationError(`config: transform.format: must be json or debezium, got ${JSON.stringify(raw.format)}`);

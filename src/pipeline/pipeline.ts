@@ -43,10 +43,11 @@ import type { IcebergValue, Schema } from '../iceberg/types.js';
 import type { RecordBlock, Source, SourceMetrics, SourceRecord } from '../source/source.js';
 import { RecordView } from '../source/record-view.js';
 import { Table } from '../table/table.js';
-import type { CommitOptions, CommitRetryEvent } from '../table/snapshot-producer.js';
+import type { CommitOptions, CommitResult, CommitRetryEvent } from '../table/snapshot-producer.js';
 import { writeDataFiles } from '../table/write.js';
 import { deleteLayout, ensureDeleteLayout, ensureIdentifierFields, keyFieldIds, writeEqualityDeletes } from '../table/equality-deletes.js';
 import { KeyedChanges } from './keyed-changes.js';
+import { keyIndexUnsupported, StaleKeyIndexError, UpsertVectors, type PreparedVectors } from '../table/upsert-vectors.js';
 import { sleep } from '../retry.js';
 import { checkpointPrefix, checkpointSummary, diffPositions, readCheckpoint, samePositions } from './checkpoint.js';
 import { DEFAULT_DUCKDB_MEMORY_LIMIT, type PipelineConfig } from './config.js';
@@ -100,6 +101,12 @@ export type PipelineEvent =
   /** A commit waits for an unavailable catalog (one per retry; see `table/snapshot-producer.ts`). */
   | ({ type: 'commit-retry' } & CommitRetryEvent)
   | { type: 'stopped'; records: number; deadLetters: number; commits: number }
+  /**
+   * Upsert tables: how commits delete the older rows of their keys, at start and whenever it
+   * changes (`table/upsert-vectors.ts`): by position with deletion vectors (`keys` indexed in
+   * `memoryBytes`, built in `durationMs`), or by equality, and `reason` why.
+   */
+  | { type: 'upsert-deletes'; table: string; deletes: 'deletion-vectors' | 'equality-deletes'; reason?: string; keys?: number; memoryBytes?: number; durationMs?: number }
   | { type: 'error'; error: string; code: string };
 
 /** Running totals. */
@@ -150,7 +157,17 @@ export interface PipelineOptions {
    * closes. `openPipeline` (`run/run-pipeline.ts`) runs `config.maintenance` this way: the
    * pipeline itself does no maintenance.
    */
-  alongside?: (tables: TableIdentifier[]) => AlongsideWork | undefined;
+  alongside?: (tables: TableIdentifier[], context: AlongsideContext) => AlongsideWork | undefined;
+}
+
+/** What the work beside ingestion may use of the pipeline's own state. */
+export interface AlongsideContext {
+  /**
+   * The upsert writer's key index of the table, when commits delete by position: a compaction of
+   * the table commits through it (`maintenance/compact.ts`), else it would be abandoned by every
+   * commit's vectors.
+   */
+  upsertVectors?: UpsertVectors;
 }
 
 /** Work beside ingestion (see {@link PipelineOptions.alongside}), e.g. the maintenance scheduler. */
@@ -400,6 +417,10 @@ export class Pipeline {
    * the cores (1 core: 312k → 378k events/s; 2 cores: the same). Open while {@link run} runs.
    */
   private duckdb: DuckDB | undefined;
+  /** Upsert tables deleting by position: the key index (`table/upsert-vectors.ts`). */
+  private vectors: UpsertVectors | undefined;
+  /** The last `upsert-deletes` mode reported. */
+  private vectorsReported: boolean | undefined;
   private bufferedBytes = 0;
   /** Positions reached since the last commit. */
   private readonly pending = new Map<string, string>();
@@ -590,6 +611,7 @@ export class Pipeline {
       throw e;
     }
     this.duckdb = duckdb;
+    if (this.upsert !== undefined && config.table.upsert?.deletes !== 'equality') await this.openVectors(duckdb, this.upsert.keyIds);
     this.emit({
       type: 'started',
       table: this.table.name,
@@ -762,7 +784,7 @@ export class Pipeline {
 
   /** Starts the work beside ingestion, if any, on the table and the dead-letter table. */
   private startAlongside(): AlongsideWork | undefined {
-    const work = this.options.alongside?.([this.table.identifier, ...(this.deadLetterTable ? [this.deadLetterTable.identifier] : [])]);
+    const work = this.options.alongside?.([this.table.identifier, ...(this.deadLetterTable ? [this.deadLetterTable.identifier] : [])], this.vectors ? { upsertVectors: this.vectors } : {});
     work?.start();
     return work;
   }
@@ -1074,6 +1096,33 @@ export class Pipeline {
     this.inflight = done;
   }
 
+  /** Builds the key index of an upsert table that can have one, and reports how deletes are written. */
+  private async openVectors(duckdb: DuckDB, keyIds: number[]): Promise<void> {
+    const started = this.now();
+    try {
+      this.vectors = await UpsertVectors.open(this.table, keyIds, duckdb);
+    } catch (e) {
+      // Equality deletes are always correct: an index that cannot be built costs speed only.
+      this.emit({ type: 'upsert-deletes', table: this.table.name, deletes: 'equality-deletes', reason: `the key index could not be built: ${boundedMessage(e)}` });
+      return;
+    }
+    const reason = this.vectors ? undefined : keyIndexUnsupported(this.table.metadata, keyIds);
+    this.reportVectors(reason, this.now() - started);
+  }
+
+  /** Emits `upsert-deletes` when the mode changed since the last report. */
+  private reportVectors(reason: string | undefined, durationMs?: number): void {
+    const v = this.vectors;
+    const active = v?.active === true;
+    if (this.vectorsReported === active) return;
+    this.vectorsReported = active;
+    this.emit(
+      active
+        ? { type: 'upsert-deletes', table: this.table.name, deletes: 'deletion-vectors', keys: v!.size, memoryBytes: v!.memoryBytes, ...(durationMs !== undefined ? { durationMs } : {}) }
+        : { type: 'upsert-deletes', table: this.table.name, deletes: 'equality-deletes', reason: reason ?? v?.reason ?? 'unknown', ...(durationMs !== undefined ? { durationMs } : {}) },
+    );
+  }
+
   /**
    * Upsert tables: moves the unit's last row of each upserted key into the buffer and returns
    * the key of every row upserted or deleted; undefined for an append-only table. The transform
@@ -1190,44 +1239,92 @@ export class Pipeline {
     // a failed commit fails the run rather than rewriting them).
     this.buffer.recycle(unit.groups);
     unit.groups = [];
-    // Upsert tables: one equality delete per key touched, in the same snapshot as the rows.
-    const deletes: DataFile[] = [];
+    // Upsert tables: the older rows of every key touched are deleted in the same snapshot as the
+    // new rows: by position (deletion vectors) while the key index describes the table, else by
+    // equality (one equality delete per key).
     const upsert = this.upsert;
-    if (upsert !== undefined && unit.deleteKeys !== undefined && unit.deleteKeys.length > 0) {
-      const keys = unit.deleteKeys;
+    const keys = unit.deleteKeys ?? [];
+    unit.deleteKeys = undefined;
+    const writeEqualityDeletesOf = async (): Promise<DataFile[]> => {
+      if (upsert === undefined || keys.length === 0) return [];
       const columns = new Map(upsert.keyIds.map((id, j) => [id, keys.map((k) => k[j] ?? null)]));
       const written = await writeEqualityDeletes(this.table.io, writeMd, { length: keys.length, columns }, {
         equalityIds: upsert.keyIds,
         specId: upsert.deleteSpecId,
         ...(this.duckdb ? { db: this.duckdb } : {}),
       });
-      deletes.push(...written.files);
-    }
-    unit.deleteKeys = undefined;
-    this.options.crashPoint?.('afterWrite');
+      return written.files;
+    };
+    const deletes: DataFile[] = [];
     // The fencing tokens of exactly the shards this unit carries.
     const expected = this.fencingTokens(unit.pending);
-    const commitOptions: CommitOptions = {
-      summary,
-      dropCheckpoints,
-      ...this.outageOptions(),
-      ...this.conflictOptions(),
-      ...(columns ? { schemaChange: { schema: columns.schema, lastColumnId: columns.lastColumnId } } : {}),
-      validate: (base: TableMetadata) => {
-        this.options.crashPoint?.('beforeCommit');
-        if (columns && (base['current-schema-id'] !== this.tableSchemaId || base['last-column-id'] !== this.tableLastColumnId)) {
-          throw new FencedError(
-            `pipeline: the schema of ${this.table.name} changed under this run (schema ${this.tableSchemaId} → ${base['current-schema-id']}, last column id ${this.tableLastColumnId} → ${base['last-column-id']}) while it was adding columns for new fields; stopping without committing (the next start reads the records again with the table's schema)`,
-          );
-        }
-        this.checkFence(base, unit.pending, expected);
-        if (upsert !== undefined) checkDeleteLayout(base, upsert, this.table.name);
-      },
+    const land = (vectors: PreparedVectors | undefined): Promise<CommitResult> => {
+      const commitOptions: CommitOptions = {
+        summary,
+        dropCheckpoints,
+        ...this.outageOptions(),
+        ...this.conflictOptions(),
+        ...(columns ? { schemaChange: { schema: columns.schema, lastColumnId: columns.lastColumnId } } : {}),
+        validate: (base: TableMetadata) => {
+          this.options.crashPoint?.('beforeCommit');
+          if (columns && (base['current-schema-id'] !== this.tableSchemaId || base['last-column-id'] !== this.tableLastColumnId)) {
+            throw new FencedError(
+              `pipeline: the schema of ${this.table.name} changed under this run (schema ${this.tableSchemaId} → ${base['current-schema-id']}, last column id ${this.tableLastColumnId} → ${base['last-column-id']}) while it was adding columns for new fields; stopping without committing (the next start reads the records again with the table's schema)`,
+            );
+          }
+          this.checkFence(base, unit.pending, expected);
+          if (upsert !== undefined) checkDeleteLayout(base, upsert, this.table.name);
+          vectors?.validate(base);
+        },
+      };
+      if (upsert === undefined) return this.table.newAppend(commitOptions).appendFiles(files, specId).commit();
+      // Rows and deletes with the positions in one snapshot (a RowDelta: `table/row-delta.ts`).
+      const delta = this.table.newRowDelta(commitOptions).addRowsFiles(files, specId).addDeleteFiles(deletes, upsert.deleteSpecId);
+      for (const v of vectors?.vectors ?? []) delta.addDeletes(v.file, v.specId);
+      for (const d of vectors?.replaced ?? []) delta.removeDeletes(d);
+      return delta.commit();
     };
-    // Rows and deletes with the positions in one snapshot (a RowDelta: `table/row-delta.ts`).
-    const result = upsert !== undefined
-      ? await this.table.newRowDelta(commitOptions).addRowsFiles(files, specId).addDeleteFiles(deletes, upsert.deleteSpecId).commit()
-      : await this.table.newAppend(commitOptions).appendFiles(files, specId).commit();
+    const index = this.vectors;
+    let result: CommitResult;
+    if (index === undefined) {
+      deletes.push(...(await writeEqualityDeletesOf()));
+      this.options.crashPoint?.('afterWrite');
+      result = await land(undefined);
+    } else {
+      // One commit at a time with the index (a compaction of the table commits through it too).
+      result = await index.exclusive(async () => {
+        let prepared: PreparedVectors | undefined;
+        try {
+          prepared = await index.prepare(keys, files.map((file) => ({ file, specId })));
+        } catch (e) {
+          index.invalidate(`the key index failed: ${boundedMessage(e)}`);
+        }
+        this.reportVectors(undefined);
+        if (prepared === undefined) {
+          deletes.push(...(await writeEqualityDeletesOf()));
+          this.options.crashPoint?.('afterWrite');
+          return land(undefined);
+        }
+        this.options.crashPoint?.('afterWrite');
+        try {
+          const landed = await land(prepared);
+          prepared.committed(landed.snapshot['snapshot-id']);
+          return landed;
+        } catch (e) {
+          if (e instanceof FloeError && e.code === 'COMMIT_STATE_UNKNOWN') {
+            index.invalidate('a commit ended in an unknown state');
+            throw e;
+          }
+          await prepared.abandon();
+          if (!(e instanceof StaleKeyIndexError)) throw e;
+          // Another writer moved the table: this commit deletes by equality, which is always right.
+          index.invalidate(e.message);
+          this.reportVectors(undefined);
+          deletes.push(...(await writeEqualityDeletesOf()));
+          return land(undefined);
+        }
+      });
+    }
     this.options.crashPoint?.('afterCommit');
     if (columns) {
       this.tableSchemaId = result.metadata['current-schema-id'];

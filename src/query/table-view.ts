@@ -1016,3 +1016,38 @@ export async function tableScanSql(
   });
   return { sql, scan };
 }
+
+/** Inputs of {@link keyHalvesSql}. */
+export interface KeyHalvesOptions {
+  duckdb: DuckDB;
+  io: FileIO;
+  metadata: TableMetadata;
+  /** The schema the key field is resolved in (the table's current one). */
+  schema: Schema;
+  /** The data file (a planned task: its partition supplies identity-partitioned values). */
+  task: FileScanTask;
+  /** The key column's field id: a top-level `int` or `long` column. */
+  keyId: number;
+}
+
+/**
+ * A DuckDB SELECT of one data file's key column, one row per row of the file in position order:
+ * `lo` (UINTEGER) and `hi` (INTEGER), the low and high 32 bits of the key as a BIGINT, and `pos`
+ * (its `file_row_number`). Halves rather than the BIGINT: JavaScript reads them as numbers, with
+ * no BigInt per row (an upsert writer indexes every key of the table: `table/upsert-vectors.ts`).
+ * The key column is found by field id, as every read finds it (renames, name mappings, identity
+ * partition values).
+ */
+export async function keyHalvesSql(opts: KeyHalvesOptions): Promise<string> {
+  const { duckdb, io, metadata, schema, task, keyId } = opts;
+  const prepare = filePreparer(duckdb, io, metadata, schema);
+  const data = await prepare(task.file, 'data file');
+  const path = fieldPaths(schema).get(keyId);
+  if (!path) throw new ValidationError(`query: key field id ${keyId} is not in schema ${schema['schema-id']}`);
+  const spec = metadata['partition-specs'].find((s) => s['spec-id'] === task.specId);
+  const key = `CAST(${fieldExpr(data.root, path, identityPartitionValues(task, spec), { what: `data file ${task.file.file_path}`, depth: 0 })} AS BIGINT)`;
+  return (
+    `SELECT CAST(k & 4294967295 AS UINTEGER) AS "lo", CAST(k >> 32 AS INTEGER) AS "hi", CAST(p AS INTEGER) AS "pos" ` +
+    `FROM (SELECT ${key} AS k, file_row_number AS p FROM read_parquet(${sqlString(data.localPath)}, file_row_number = true, hive_partitioning = false)) ORDER BY p`
+  );
+}

@@ -6,11 +6,11 @@
  * pipeline's `alongside` hook (started after the `started` event, stopped after the last commit,
  * before the source closes), its events going to the same listener as the pipeline's.
  */
-import type { TableIdentifier } from '../catalog/catalog.js';
+import { formatTableIdentifier, type TableIdentifier } from '../catalog/catalog.js';
 import type { MaintenanceDuckDBSettings, MaintenancePolicy } from '../maintenance/policy.js';
 import { MaintenanceScheduler, type MaintenanceEvent } from '../maintenance/scheduler.js';
 import { DEFAULT_DUCKDB_MEMORY_LIMIT, type DuckDBConfig, type MaintenanceConfig } from '../pipeline/config.js';
-import { Pipeline, type PipelineEvent, type PipelineOptions } from '../pipeline/pipeline.js';
+import { Pipeline, type AlongsideContext, type PipelineEvent, type PipelineOptions } from '../pipeline/pipeline.js';
 import { RoutedPipeline } from '../pipeline/routed-pipeline.js';
 
 /** What a run reports: the pipeline's events and its maintenance's. */
@@ -74,8 +74,9 @@ function maintenanceAlongside(options: RunPipelineOptions): PipelineOptions['alo
   const { config, catalog, onEvent } = options;
   const policy = config.maintenance;
   return policy
-    ? (tables: TableIdentifier[]): MaintenanceScheduler | undefined => {
+    ? (tables: TableIdentifier[], context: AlongsideContext): MaintenanceScheduler | undefined => {
         const scheduler = new MaintenanceScheduler({
+          ...(context.upsertVectors && tables[0] ? { upsertVectors: new Map([[formatTableIdentifier(tables[0]), context.upsertVectors]]) } : {}),
           catalog,
           tables,
           policy: maintenancePolicy(policy),

@@ -172,10 +172,11 @@ test('upsert config: checked before any work', () => {
     [{ ...base, table: { name: 'db.t', upsert: { key: ['id'] } }, transform: { columns: COLUMNS, operation: { path: 'op', delete: ['d'], when: 1 } } }, /transform\.operation\.when: unknown key/],
     [{ ...base, table: { name: 'db.t', upsert: { key: ['id'] } }, transform: { columns: COLUMNS, format: 'debezium', operation: { path: 'op', delete: ['d'] } } }, /not used with transform\.format: debezium/],
     [{ ...base, table: { name: 'db.t', upsert: { key: ['id'] } }, transform: { columns: COLUMNS, unmapped: 'add_columns' } }, /transform\.unmapped: 'add_columns' is not supported with table\.upsert/],
+    [{ ...base, table: { name: 'db.t', upsert: { key: ['id'], deletes: 'positions' } }, transform: { columns: COLUMNS } }, /table\.upsert\.deletes: must be vectors or equality, got "positions"/],
   ];
   for (const [config, message] of bad) assert.throws(() => validateConfig(config), message, JSON.stringify(config));
   const ok = validateConfig({ ...base, table: { name: 'db.t', upsert: { key: ['id'] } }, transform: { columns: COLUMNS, operation: { path: 'meta.op', delete: ['d', 3] } } });
-  assert.deepEqual(ok.table.upsert, { key: ['id'] });
+  assert.deepEqual(ok.table.upsert, { key: ['id'], deletes: 'vectors' });
   assert.deepEqual(ok.transform.operation, { path: 'meta.op', delete: ['d', 3] });
 });
 

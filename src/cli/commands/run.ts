@@ -139,6 +139,13 @@ export class RunReporter {
       case 'evolved':
         this.log('info', `evolved ${e.table}: ${e.changes.join('; ')}`, e.snapshotId ? { snapshotId: e.snapshotId } : {});
         break;
+      case 'upsert-deletes':
+        if (e.deletes === 'deletion-vectors') {
+          this.log('info', `upserts: ${e.table}: older rows deleted by position (deletion vectors)`, { keys: e.keys, memoryBytes: e.memoryBytes, durationMs: e.durationMs });
+        } else {
+          this.log('info', `upserts: ${e.table}: older rows deleted by equality (equality deletes): ${e.reason ?? ''}`);
+        }
+        break;
       case 'stopped':
         this.log('info', 'stopped', { records: e.records, deadLetters: e.deadLetters, commits: e.commits });
         break;
