@@ -26,8 +26,10 @@ import { basename, join } from 'node:path';
 import { SqlCatalog } from '../src/catalog/sql/sql-catalog.js';
 import type { TableIdentifier } from '../src/catalog/catalog.js';
 import type { ColumnBatch } from '../src/data/column-batch.js';
-import { closeSharedDuckDB } from '../src/duckdb/instance.js';
-import type { DataFile } from '../src/iceberg/manifest-types.js';
+import { closeSharedDuckDB, sharedDuckDB } from '../src/duckdb/instance.js';
+import { isDeletionVector, type DataFile } from '../src/iceberg/manifest-types.js';
+import { deleteFileKey } from '../src/table/delete-file-rules.js';
+import { UpsertVectors } from '../src/table/upsert-vectors.js';
 import type { Schema } from '../src/iceberg/types.js';
 import { MaintenanceScheduler, type MaintenanceEvent } from '../src/maintenance/scheduler.js';
 import { convertEqualityDeletes } from '../src/maintenance/convert-deletes.js';
@@ -57,6 +59,13 @@ const CONVERT = flag('convert-deletes', 'false') === 'true';
 /** The tables' format version: 3 converts to deletion vectors, 2 to position delete files. */
 const FORMAT_VERSION = Number(flag('format-version', '2'));
 if (FORMAT_VERSION !== 2 && FORMAT_VERSION !== 3) throw new Error('bench: upserts: --format-version must be 2 or 3');
+/**
+ * How upserts delete older rows: `vectors` (v3 only; the default there) by position through the
+ * writer's key index (`table/upsert-vectors.ts`, as `floe run` does), `equality` by equality deletes.
+ */
+const DELETES = flag('deletes', FORMAT_VERSION === 3 ? 'vectors' : 'equality');
+if (DELETES !== 'vectors' && DELETES !== 'equality') throw new Error('bench: upserts: --deletes must be vectors or equality');
+if (DELETES === 'vectors' && FORMAT_VERSION !== 3) throw new Error('bench: upserts: --deletes vectors needs --format-version 3');
 if (!(ROWS > 0) || !(FRACTION > 0 && FRACTION <= 1) || !(SECONDS > 0) || STEPS.some((s) => !(s >= 0))) {
   throw new Error('bench: upserts: --rows, --fraction (0..1], --seconds and --steps must be positive');
 }
@@ -136,8 +145,23 @@ async function copyOfBase(base: DataFile[], dir: string) {
   return t;
 }
 
-/** One upsert commit: the rows of `ids` at `version` and an equality delete of their keys. */
-async function upsert(table: Table, ids: BigInt64Array, version: number): Promise<void> {
+/**
+ * One upsert commit: the rows of `ids` at `version` and an equality delete of their keys, or with
+ * `vectors` the older rows deleted by position (the pipeline's commit, `pipeline.ts`).
+ */
+async function upsert(table: Table, ids: BigInt64Array, version: number, vectors?: UpsertVectors): Promise<void> {
+  if (vectors) {
+    await vectors.exclusive(async () => {
+      const rows = await writeDataFiles(table.io, table.metadata, batchOf(ids, version));
+      const prepared = await vectors.prepare(Array.from(ids, (k) => [k]), rows.files.map((file) => ({ file, specId: rows.specId })));
+      if (!prepared) throw new Error(`bench: upserts: the key index is not in use: ${vectors.reason}`);
+      const delta = table.newRowDelta({ validate: (base) => prepared.validate(base) }).addRowsFiles(rows.files, rows.specId);
+      for (const v of prepared.vectors) delta.addDeletes(v.file, v.specId);
+      for (const d of prepared.replaced) delta.removeDeletes(d);
+      prepared.committed((await delta.commit()).snapshot['snapshot-id']);
+    });
+    return;
+  }
   await table.refresh();
   const layout = await ensureDeleteLayout(table, [1]);
   const md = table.metadata;
@@ -170,17 +194,34 @@ async function timed(catalog: SqlCatalog, sql: string): Promise<{ ms: number; ro
   }
 }
 
-async function fileCounts(table: Table): Promise<{ dataFiles: number; deleteFiles: number }> {
+/** Live data files, delete files (vectors aside) and deletion vectors. */
+async function fileCounts(table: Table): Promise<{ dataFiles: number; deleteFiles: number; vectors: number }> {
   await table.refresh();
   const scan = await planTableScan(table.io, table.metadata, { ref: 'main' });
-  return { dataFiles: scan.tasks.length, deleteFiles: new Set(scan.tasks.flatMap((t) => t.deletes.map((d) => d.file.file_path))).size };
+  const deletes = scan.tasks.flatMap((t) => t.deletes.map((d) => d.file));
+  return {
+    dataFiles: scan.tasks.length,
+    deleteFiles: new Set(deletes.filter((d) => !isDeletionVector(d)).map((d) => d.file_path)).size,
+    vectors: new Set(deletes.filter(isDeletionVector).map(deleteFileKey)).size,
+  };
+}
+
+/** The key index of `table` when upserts delete by position (built from its current snapshot). */
+async function openVectors(table: Table): Promise<{ vectors: UpsertVectors; buildMs: number; keys: number; memoryBytes: number } | undefined> {
+  if (DELETES !== 'vectors') return undefined;
+  const at = performance.now();
+  const vectors = await UpsertVectors.open(table, [1], await sharedDuckDB());
+  if (!vectors?.active) throw new Error(`bench: upserts: no key index: ${vectors?.reason ?? 'unsupported'}`);
+  return { vectors, buildMs: Math.round(performance.now() - at), keys: vectors.size, memoryBytes: vectors.memoryBytes };
 }
 
 interface Phase {
   mode: 'append-only' | 'upserts';
   commits: number;
   commitMsMedian: number;
-  samples: { atS: number; countMs: number; aggMs: number; dataFiles: number; deleteFiles: number }[];
+  samples: { atS: number; countMs: number; aggMs: number; dataFiles: number; deleteFiles: number; vectors: number }[];
+  /** Upserts by position: the key index's build time, keys and bytes at the end. */
+  index?: { buildMs: number; keys: number; memoryBytes: number };
   countMs: { median: number; p90: number; max: number };
   aggMs: { median: number; p90: number; max: number };
   compactions: number;
@@ -200,10 +241,12 @@ const stats = (xs: number[]) => {
 async function phase(mode: Phase['mode'], base: DataFile[], root: string): Promise<Phase> {
   const dir = await mkdtemp(join(root, `${mode}-`));
   const { catalog, table, id } = await copyOfBase(base, dir);
+  const index = mode === 'upserts' ? await openVectors(table) : undefined;
   const events: MaintenanceEvent[] = [];
   const scheduler = new MaintenanceScheduler({
     catalog,
     tables: [id],
+    ...(index ? { upsertVectors: new Map([[NAME, index.vectors]]) } : {}),
     policy: maintenancePolicy({
       ...MAINTENANCE_DEFAULTS,
       removeOrphans: { ...MAINTENANCE_DEFAULTS.removeOrphans, enabled: false },
@@ -221,7 +264,7 @@ async function phase(mode: Phase['mode'], base: DataFile[], root: string): Promi
     let next = ROWS;
     for (let tick = 1; !stop; tick++) {
       const started = performance.now();
-      if (mode === 'upserts') await upsert(table, randomKeys(ROWS), version);
+      if (mode === 'upserts') await upsert(table, randomKeys(ROWS), version, index?.vectors);
       else await append(table, next, version);
       next += PER_SECOND;
       version++;
@@ -263,6 +306,7 @@ async function phase(mode: Phase['mode'], base: DataFile[], root: string): Promi
     conversionSeconds: conversions.map((e) => Math.round(e.durationMs / 100) / 10),
     maintenanceErrors: events.filter((e) => e.error).map((e) => `${e.operation}: ${e.error}`),
     finalRows,
+    ...(index ? { index: { buildMs: index.buildMs, keys: index.vectors.size, memoryBytes: index.vectors.memoryBytes } } : {}),
   };
 }
 
@@ -273,10 +317,11 @@ async function phase(mode: Phase['mode'], base: DataFile[], root: string): Promi
 async function growth(base: DataFile[], root: string, convert = false) {
   const dir = await mkdtemp(join(root, 'growth-'));
   const { catalog, table } = await copyOfBase(base, dir);
-  const out: { deleteFiles: number; dataFiles: number; countMs: number; aggMs: number; convertMs?: number }[] = [];
+  const index = convert ? undefined : await openVectors(table);
+  const out: { deleteFiles: number; dataFiles: number; vectors: number; countMs: number; aggMs: number; convertMs?: number }[] = [];
   let done = 0;
   for (const step of [...STEPS].sort((a, b) => a - b)) {
-    while (done < step) await upsert(table, randomKeys(ROWS), ++done);
+    while (done < step) await upsert(table, randomKeys(ROWS), ++done, index?.vectors);
     let convertMs: number | undefined;
     if (convert) {
       const at = performance.now();
@@ -311,6 +356,8 @@ try {
   const converted = CONVERT ? await growth(base, root, true) : undefined;
   emitResult({
     bench: 'upserts',
+    formatVersion: FORMAT_VERSION,
+    deletes: DELETES,
     rows: ROWS,
     perSecond: PER_SECOND,
     seconds: SECONDS,
@@ -323,7 +370,6 @@ try {
     ratioCountP90: upserts.countMs.p90 / appendOnly.countMs.p90,
     ratioAggP90: upserts.aggMs.p90 / appendOnly.aggMs.p90,
     convertDeletes: CONVERT,
-    formatVersion: FORMAT_VERSION,
     growth: steps,
     ...(converted ? { growthConverted: converted } : {}),
     peakRssMB: peakRss() / 1024 / 1024,

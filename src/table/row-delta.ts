@@ -161,6 +161,10 @@ export class RowDelta extends SnapshotProducer {
     manifests: ManifestFile[],
     vectors: DataFile[],
   ): Promise<{ manifests: ManifestFile[]; removed: DataFile[] }> {
+    // A manifest left with only DELETED entries by an earlier snapshot lists no live file: it is
+    // dropped, as Iceberg Java drops it. Vectors replaced at every commit would otherwise leave
+    // one more such manifest per commit, read by every planning.
+    manifests = manifests.filter((m) => (m.added_files_count ?? 1) + (m.existing_files_count ?? 1) > 0);
     if (this.toRemove.size === 0 && vectors.length === 0) return { manifests, removed: [] };
     const out: ManifestFile[] = [];
     const removed: DataFile[] = [];

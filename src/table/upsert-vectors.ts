@@ -101,6 +101,18 @@ function bitTest(bits: Uint32Array | undefined, pos: number): boolean {
   return bits !== undefined && (bits[pos >>> 5]! & (1 << (pos & 31))) !== 0;
 }
 
+/** How many bits of `bits` are set. */
+function popcount(bits: Uint32Array): number {
+  let n = 0;
+  for (let w = 0; w < bits.length; w++) {
+    let x = bits[w]!;
+    x -= (x >>> 1) & 0x55555555;
+    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+    n += Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+  }
+  return n;
+}
+
 /** The set bits of `bits`, ascending. */
 function setPositions(bits: Uint32Array): Float64Array {
   let n = 0;
@@ -372,17 +384,26 @@ export class UpsertVectors {
       // Per output: its dead positions, and its live rows' (lo, hi, pos) to point the index at.
       const dead: number[][] = outputs.map(() => []);
       const moves: { lo: number; hi: number; pos: number }[][] = outputs.map(() => []);
-      const seen = new KeyIndex(outputs.reduce((n, f) => n + f.file.record_count, 0));
       keys.forEach((k, i) => {
         for (let pos = 0; pos < k.lo.length; pos++) {
           const lo = k.lo[pos]!;
           const hi = k.hi[pos]!;
-          if (seen.set(lo, hi, 1, 0) !== 0) throw new ValidationError(`${what}: a key is twice in the compacted files (the table held it twice when the compaction read it); abandoned`);
           const slot = this.index.find(lo, hi);
           if (slot >= 0 && gone.has(this.index.fileAt(slot))) moves[i]!.push({ lo, hi, pos });
           else dead[i]!.push(pos);
         }
       });
+      // Every live row of the rewritten files is in the new files exactly once: as many moves as
+      // the index has keys in them (a key twice in the copied rows, or a row missing, differs).
+      let live = 0;
+      for (const o of gone) {
+        const f = this.files.get(o)!;
+        live += f.file.record_count - (f.deleted ? popcount(f.deleted) : 0);
+      }
+      const moved = moves.reduce((n, m) => n + m.length, 0);
+      if (moved !== live) {
+        throw new ValidationError(`${what}: the new files hold ${moved} rows of live keys where the rewritten files hold ${live} (a key twice in the table when the compaction read it?); abandoned`);
+      }
       const withDead = outputs.map((f, i) => ({ f, i })).filter(({ i }) => dead[i]!.length > 0);
       const written = withDead.length > 0
         ? await writeDeletionVectors(this.table.io, md, withDead.map(({ f, i }) => ({ data: f.file, specId: f.specId, positions: dead[i]! })))

@@ -4,9 +4,12 @@
  * sending upserts and deletes of a small set of keys to Kinesis (kinesalite); it is restarted each
  * time. In the end the table (through the query engine) is exactly the last state of each key of
  * the produced stream, nothing else: a replayed record re-applies a change idempotently, and rows
- * and their equality deletes land in one snapshot with the positions.
+ * and their equality deletes land in one snapshot with the positions. Run twice: on a v2 table
+ * (equality deletes, no maintenance), and on a v3 table whose runs delete by position (deletion
+ * vectors, each start building its key index from the table) with compactions running beside
+ * them (committed through the index) between the kills.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,8 +17,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
+import { FileContent, isDeletionVector } from '../../src/iceberg/manifest-types.js';
 import { QueryEngine } from '../../src/query/engine.js';
+import { planTableScan } from '../../src/query/table-scan.js';
 import { putRecords } from '../../src/source/kinesis/producer.js';
+import { Table } from '../../src/table/table.js';
 import { clientFor, createStream, startLocal } from '../source/kinesis-test-helpers.js';
 import { repoRoot } from '../helpers/shared.js';
 
@@ -70,8 +76,22 @@ async function deadLetters(catalog: SqlCatalog): Promise<string> {
   }
 }
 
-test('crash: SIGKILL of an upserting run at random moments and commit points ends in the last state of each key', { timeout: 180_000 }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'floe-crash-upsert-'));
+/**
+ * A variant of the scenario: the config lines that differ (the table's and maintenance's), and
+ * what else to check once the final run has drained the stream (its runs' stderr given).
+ */
+interface Variant {
+  tmpPrefix: string;
+  /** Lines after `upsert: { key: [id] }` (indented under `table:`). */
+  table: string[];
+  /** The `maintenance` section's lines. */
+  maintenance: string[];
+  /** Checks of the variant, after the table was found in the last state of each key. */
+  check?: (catalog: SqlCatalog, logs: string[], t: TestContext) => Promise<void>;
+}
+
+async function crashScenario(variant: Variant, t: TestContext): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), variant.tmpPrefix));
   const local = await startLocal();
   const client = clientFor(local.url, 3);
   const catalog = new SqlCatalog({ name: 'floe', uri: join(dir, 'catalog.db'), warehouse: dir });
@@ -91,7 +111,7 @@ test('crash: SIGKILL of an upserting run at random moments and commit points end
         'table:',
         '  name: db.kv',
         '  upsert: { key: [id] }',
-        "  partition_by: 'bucket(4, id)'",
+        ...variant.table,
         'transform:',
         '  columns:',
         '    id: long',
@@ -99,7 +119,7 @@ test('crash: SIGKILL of an upserting run at random moments and commit points end
         '  operation: { path: op, delete: [d] }',
         'commit:',
         '  interval: 150ms',
-        'maintenance: false',
+        ...variant.maintenance,
         '',
       ].join('\n'),
     );
@@ -136,6 +156,8 @@ test('crash: SIGKILL of an upserting run at random moments and commit points end
     const baseEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
     const points = ['afterWrite:0.5', 'beforeCommit:0.5', 'afterCommit:0.5', ''];
     const outcomes: string[] = [];
+    /** Each run's stderr (read at the end: its last lines may arrive after the exit event). */
+    const logs: (() => string)[] = [];
     let snapshots = 0;
     let committedRounds = 0;
     for (let round = 0; round < 6; round++) {
@@ -144,6 +166,7 @@ test('crash: SIGKILL of an upserting run at random moments and commit points end
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
       const done = exited(child);
+      logs.push(() => stderr);
       // A random moment once the run commits (start-up through tsx takes seconds: a kill during
       // it proves nothing), unless a crash point killed it first.
       const before = snapshots;
@@ -177,6 +200,7 @@ test('crash: SIGKILL of an upserting run at random moments and commit points end
     }
     child.kill('SIGTERM');
     const end = await exited(child);
+    logs.push(() => stderr);
     assert.equal(end.code, 0, `final run exit: ${JSON.stringify(end)} ${stderr}`);
     rows = await tableRows(catalog);
     assert.ok(outcomes.filter((o) => o.endsWith('SIGKILL')).length >= 4, `kills: ${outcomes.join(' ')}`);
@@ -188,10 +212,62 @@ test('crash: SIGKILL of an upserting run at random moments and commit points end
     const extra = rows.filter((r) => !expected.includes(r));
     const missing = expected.filter((r) => !rows.includes(r));
     assert.deepEqual(rows, expected, `the last state of each key (produced ${produced}, ${deletes} deletes; outcomes ${outcomes.join(' ')}; extra ${extra.join(' ')}; missing ${missing.join(' ')}; dead letters: ${dead})`);
+    await variant.check?.(catalog, logs.map((l) => l()), t);
   } finally {
     client.destroy();
     await catalog.close();
     await local.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+test('crash: SIGKILL of an upserting run at random moments and commit points ends in the last state of each key', { timeout: 180_000 }, async (t) => {
+  await crashScenario({ tmpPrefix: 'floe-crash-upsert-', table: ["  partition_by: 'bucket(4, id)'"], maintenance: ['maintenance: false'] }, t);
+});
+
+/** Live delete files of db.kv's current snapshot: deletion vectors and equality deletes. */
+async function liveDeletes(catalog: SqlCatalog): Promise<{ vectors: number; equality: number }> {
+  const table = await Table.load(catalog, { namespace: ['db'], name: 'kv' });
+  const scan = await planTableScan(table.io, table.metadata, { ref: 'main' });
+  const all = [...new Map(scan.tasks.flatMap((task) => task.deletes).map((d) => [`${d.file.file_path}@${d.file.content_offset}`, d.file])).values()];
+  return { vectors: all.filter(isDeletionVector).length, equality: all.filter((d) => d.content === FileContent.EQUALITY_DELETES).length };
+}
+
+test('crash: the same on a v3 table deleting by position (deletion vectors), with compactions between the kills', { timeout: 180_000 }, async (t) => {
+  await crashScenario(
+    {
+      tmpPrefix: 'floe-crash-upsert-v3-',
+      table: ["  partition_by: 'bucket(4, id)'", "  properties: { format-version: '3' }"],
+      maintenance: [
+        'maintenance:',
+        '  compact:',
+        '    interval: 300ms',
+        '    min_files: 2',
+        '    delete_files: { interval: 150ms, min_files: 2 }',
+        '  rewrite_manifests: false',
+        '  expire_snapshots: false',
+        '  remove_orphans: false',
+      ],
+      check: async (catalog, logs, t) => {
+        const all = logs.join('\n');
+        const byVectors = logs.filter((l) => l.includes('older rows deleted by position (deletion vectors)')).length;
+        const compactions = (all.match(/maintenance: compact db\.kv(?! failed)/g) ?? []).length;
+        const failed = all.split('\n').filter((l) => /maintenance: compact db\.kv failed/.test(l));
+        t.diagnostic(`${byVectors} of ${logs.length} runs deleted by vectors; ${compactions} compactions committed, ${failed.length} failed`);
+        // Every run that got as far as opening the table said it deletes by position; none fell back.
+        assert.ok(byVectors >= 2, `runs that deleted by vectors: ${byVectors} of ${logs.length}; first log: ${logs[0]?.slice(0, 1500)}`);
+        assert.ok(!all.includes('older rows deleted by equality'), all.split('\n').filter((l) => l.includes('deleted by equality')).join('\n'));
+        // A compaction in the writer's process commits through its index: never refused as another writer's change.
+        assert.deepEqual(failed.filter((l) => /another writer|abandoned|twice/.test(l)), [], 'compactions refused');
+        assert.ok(compactions >= 1, `compactions committed: ${compactions}; failures: ${failed.slice(0, 3).join(' / ')}`);
+        const d = await liveDeletes(catalog);
+        assert.equal(d.equality, 0, 'no equality delete is live');
+        const table = await Table.load(catalog, { namespace: ['db'], name: 'kv' });
+        assert.equal(table.metadata['format-version'], 3);
+        assert.ok(table.metadata.snapshots!.every((s) => Number(s.summary['added-equality-delete-files'] ?? 0) === 0), 'no snapshot added an equality delete');
+        assert.ok(table.metadata.snapshots!.some((s) => Number(s.summary['added-dvs'] ?? 0) > 0), 'commits added deletion vectors');
+      },
+    },
+    t,
+  );
 });

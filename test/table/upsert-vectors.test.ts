@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
 import { batchFromRows } from '../../src/data/column-batch.js';
 import { DuckDB } from '../../src/duckdb/instance.js';
-import { isDeletionVector } from '../../src/iceberg/manifest-types.js';
+import { isDeletionVector, ManifestContent } from '../../src/iceberg/manifest-types.js';
+import { readManifestList } from '../../src/iceberg/avro/manifest-list.js';
 import type { IcebergValue, Schema } from '../../src/iceberg/types.js';
 import { compactTable } from '../../src/maintenance/compact.js';
 import { QueryEngine } from '../../src/query/engine.js';
@@ -152,6 +153,14 @@ test('upsert vectors: commits delete the older rows by position; reads and count
     const scan = await planTableScan(env.table.io, env.table.metadata, { ref: 'main' });
     for (const t of scan.tasks) assert.ok(t.deletes.filter((d) => isDeletionVector(d.file)).length <= 1, t.file.file_path);
     assert.equal(vectors.size, env.state.size);
+    // Every commit replaces vectors: the delete manifests left with only DELETED entries are dropped
+    // from the next snapshot (as Java does), so they do not grow by one a commit.
+    for (let i = 0; i < 6; i++) await upsert(env, vectors, [1, 2, 3, 10, 11, 12], [], `m${i}-`);
+    const head = env.table.currentSnapshot()!;
+    const list = readManifestList(await env.table.io.read(head['manifest-list']!));
+    const deadManifests = list.filter((m) => m.content === ManifestContent.DELETES && m.added_snapshot_id !== head['snapshot-id'] && m.added_files_count === 0 && m.existing_files_count === 0);
+    assert.deepEqual(deadManifests.map((m) => m.manifest_path), [], 'no delete manifest of an earlier snapshot without a live entry');
+    assert.deepEqual(await rowsOf(env), expected(env));
 
     // A fresh index from the table (as a restart builds it) agrees, and keeps deleting right.
     const again = (await UpsertVectors.open(env.table, [1], env.db))!;
