@@ -158,7 +158,7 @@ async function upsert(table: Table, ids: BigInt64Array, version: number, vectors
       const delta = table.newRowDelta({ validate: (base) => prepared.validate(base) }).addRowsFiles(rows.files, rows.specId);
       for (const v of prepared.vectors) delta.addDeletes(v.file, v.specId);
       for (const d of prepared.replaced) delta.removeDeletes(d);
-      prepared.committed((await delta.commit()).snapshot['snapshot-id']);
+      prepared.committed((await delta.commit()).snapshot);
     });
     return;
   }

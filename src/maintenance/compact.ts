@@ -404,7 +404,16 @@ export async function compactTable(table: Table, options: CompactOptions = {}): 
       return op.commit();
     };
     const viaWriter = options.upsertVectors
-      ? await options.upsertVectors.rewrite(rewritten, written, (extra) => commitInRounds(table, commitOnce(extra), options.signal), (c) => c.committed.snapshot['snapshot-id'])
+      ? await options.upsertVectors.rewrite(
+          rewritten,
+          written,
+          async (extra) => {
+            // Under the writer's lock: its last commit is in the table, and this commit builds on it.
+            await table.refresh();
+            return commitInRounds(table, commitOnce(extra), options.signal);
+          },
+          (c) => c.committed.snapshot,
+        )
       : undefined;
     const { committed, attempts } = viaWriter ?? (await commitInRounds(table, commitOnce(), options.signal));
     report(options.onProgress, { operation: 'compact', phase: 'commit', done: 1, total: 1 });

@@ -612,6 +612,7 @@ export class Pipeline {
     }
     this.duckdb = duckdb;
     if (this.upsert !== undefined && config.table.upsert?.deletes !== 'equality') await this.openVectors(duckdb, this.upsert.keyIds);
+    else if (this.upsert !== undefined) this.reportVectors('table.upsert.deletes is equality');
     this.emit({
       type: 'started',
       table: this.table.name,
@@ -1308,7 +1309,7 @@ export class Pipeline {
         this.options.crashPoint?.('afterWrite');
         try {
           const landed = await land(prepared);
-          prepared.committed(landed.snapshot['snapshot-id']);
+          prepared.committed(landed.snapshot);
           return landed;
         } catch (e) {
           if (e instanceof FloeError && e.code === 'COMMIT_STATE_UNKNOWN') {

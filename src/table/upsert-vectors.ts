@@ -31,9 +31,9 @@
  * 0.7) plus a bit per row of each data file with deletes.
  */
 import type { DuckDBConnection, DuckDBIntegerVector, DuckDBUIntegerVector } from '@duckdb/node-api';
-import { FloeError, ValidationError } from '../errors.js';
+import { CommitConflictError, FloeError, ValidationError } from '../errors.js';
 import { FileContent, isDeletionVector, type DataFile } from '../iceberg/manifest-types.js';
-import type { TableMetadata } from '../iceberg/metadata.js';
+import type { Snapshot, TableMetadata } from '../iceberg/metadata.js';
 import { currentSchema } from '../iceberg/metadata-lookup.js';
 import type { FileScanTask } from '../iceberg/scan.js';
 import { ancestors, snapshotForRef } from '../iceberg/snapshot.js';
@@ -52,6 +52,16 @@ const MAX_RETRY_BUILD_MS = 10 * 60_000;
 
 /** Thrown by a commit's validation when the table moved in a way the index does not know. */
 export class StaleKeyIndexError extends ValidationError {}
+
+/** The snapshot an index describes: its id and sequence number. */
+interface Described {
+  id: bigint;
+  seq: bigint;
+}
+
+function describe(s: Snapshot): Described {
+  return { id: s['snapshot-id'], seq: s['sequence-number'] ?? 0n };
+}
 
 /** A data file the index points into. */
 interface IndexedFile {
@@ -77,8 +87,8 @@ export interface PreparedVectors {
   readonly replaced: readonly DataFile[];
   /** Throws {@link StaleKeyIndexError} unless `base` is what the index describes; run on every attempt. */
   validate(base: TableMetadata): void;
-  /** The commit landed as snapshot `snapshotId`: the index follows. */
-  committed(snapshotId: bigint): void;
+  /** The commit landed as `snapshot`: the index follows. */
+  committed(snapshot: Snapshot): void;
   /** The commit failed: deletes the Puffin file. */
   abandon(): Promise<void>;
 }
@@ -159,7 +169,7 @@ export class UpsertVectors {
   private ordinals = new Map<string, number>();
   private nextOrdinal = 1;
   /** The snapshot the index describes; `null`: an empty table; undefined: no usable index. */
-  private snapshotId: bigint | null | undefined = undefined;
+  private described: Described | null | undefined = undefined;
   private retryAt = 0;
   private retryMs = RETRY_BUILD_MS;
   private lock: Promise<unknown> = Promise.resolve();
@@ -187,7 +197,7 @@ export class UpsertVectors {
 
   /** True while commits delete by position. */
   get active(): boolean {
-    return this.snapshotId !== undefined;
+    return this.described !== undefined;
   }
 
   /** Live keys indexed. */
@@ -211,7 +221,7 @@ export class UpsertVectors {
 
   /** Forgets the index (the table moved under it); commits use equality deletes until a later build. */
   invalidate(reason: string): void {
-    this.snapshotId = undefined;
+    this.described = undefined;
     this.reason = reason;
     this.index = new KeyIndex();
     this.files.clear();
@@ -225,7 +235,7 @@ export class UpsertVectors {
    * snapshot has deletes it cannot describe or a key twice. Call under {@link exclusive}.
    */
   async build(): Promise<boolean> {
-    this.snapshotId = undefined;
+    this.described = undefined;
     this.index = new KeyIndex();
     this.files.clear();
     this.ordinals.clear();
@@ -233,7 +243,7 @@ export class UpsertVectors {
     const md = this.table.metadata;
     const head = snapshotForRef(md, 'main');
     if (!head) {
-      this.snapshotId = null;
+      this.described = null;
       this.reason = undefined;
       return true;
     }
@@ -280,7 +290,7 @@ export class UpsertVectors {
       }
     }
     this.index = index;
-    this.snapshotId = head['snapshot-id'];
+    this.described = describe(head);
     this.reason = undefined;
     this.retryMs = RETRY_BUILD_MS;
     return true;
@@ -293,7 +303,7 @@ export class UpsertVectors {
    * `committed` or `abandon` before leaving it.
    */
   async prepare(keys: readonly (readonly IcebergValue[])[], newFiles: readonly WrittenVector[]): Promise<PreparedVectors | undefined> {
-    if (this.snapshotId === undefined) {
+    if (this.described === undefined) {
       if (this.now() < this.retryAt) return undefined;
       if (!(await this.build())) {
         this.retryAt = this.now() + this.retryMs;
@@ -331,12 +341,12 @@ export class UpsertVectors {
     });
     const written = toWrite.length > 0 ? await writeDeletionVectors(this.table.io, md, toWrite.map((w) => w.vector)) : undefined;
     const replaced = toWrite.flatMap((w) => this.files.get(w.ordinal)!.vector ?? []);
-    const expected = this.snapshotId;
+    const expected = this.described;
     return {
       vectors: written?.vectors ?? [],
       replaced,
       validate: (base) => this.check(base, expected),
-      committed: (snapshotId) => {
+      committed: (snapshot) => {
         for (const [lo, hi] of touched) this.index.delete(lo, hi);
         toWrite.forEach((w, i) => {
           const f = this.files.get(w.ordinal)!;
@@ -347,7 +357,7 @@ export class UpsertVectors {
           const ordinal = this.register(a.file.file, a.file.specId, undefined).ordinal;
           for (let pos = 0; pos < a.keys.lo.length; pos++) this.index.set(a.keys.lo[pos]!, a.keys.hi[pos]!, ordinal, pos);
         }
-        this.snapshotId = snapshotId;
+        this.described = describe(snapshot);
       },
       abandon: async () => {
         if (written) await this.table.io.delete(written.path).catch(() => undefined);
@@ -369,15 +379,15 @@ export class UpsertVectors {
     rewritten: ReadonlySet<string>,
     outputs: readonly WrittenVector[],
     commit: (extra: RewriteVectors) => Promise<T>,
-    snapshotOf: (committed: T) => bigint,
+    snapshotOf: (committed: T) => Snapshot,
   ): Promise<T | undefined> {
-    if (this.snapshotId === undefined) return undefined;
+    if (this.described === undefined) return undefined;
     const md = this.table.metadata;
     const schema = currentSchema(md, 'table');
     const keys: FileKeys[] = [];
     for (const f of outputs) keys.push(await this.readKeys(md, schema, taskOf(f)));
     return this.exclusive(async () => {
-      const expected = this.snapshotId;
+      const expected = this.described;
       if (expected === undefined || [...rewritten].some((p) => !this.ordinals.has(p))) return undefined;
       const what = `compact: ${this.table.name}`;
       const gone = new Set([...rewritten].map((p) => this.ordinals.get(p)!));
@@ -432,26 +442,35 @@ export class UpsertVectors {
         }
         for (const m of moves[i]!) this.index.set(m.lo, m.hi, entry.ordinal, m.pos);
       });
-      this.snapshotId = snapshotOf(result);
+      this.described = describe(snapshotOf(result));
+      // The writer's table object learns of the compaction now (its next commit builds on it).
+      await this.table.refresh().catch(() => undefined);
       return result;
     });
   }
 
-  /** Throws {@link StaleKeyIndexError} unless every snapshot after `expected` on `base`'s main moved no file. */
-  private check(base: TableMetadata, expected: bigint | null | undefined): void {
+  /**
+   * Throws {@link StaleKeyIndexError} unless every snapshot after `expected` on `base`'s main
+   * moved no file; a CommitConflictError (the commit reloads the table and tries again) when
+   * `base` is only older than the index (another `Table` object of this process committed).
+   */
+  private check(base: TableMetadata, expected: Described | null | undefined): void {
     const head = snapshotForRef(base, 'main');
     if (expected === undefined) throw new StaleKeyIndexError(`upsert: ${this.table.name}: the key index is not in use`);
-    if (expected === null ? head === undefined : head?.['snapshot-id'] === expected) return;
+    if (expected === null ? head === undefined : head?.['snapshot-id'] === expected.id) return;
+    if (expected !== null && (head === undefined || (head['sequence-number'] ?? 0n) < expected.seq)) {
+      throw new CommitConflictError(`upsert: ${this.table.name}: the table's metadata is older than the key index (snapshot ${expected.id}); reloading`);
+    }
     if (head) {
       for (const s of ancestors(base, head['snapshot-id'])) {
-        if (s['snapshot-id'] === expected) return;
+        if (expected !== null && s['snapshot-id'] === expected.id) return;
         const moved = ['added-data-files', 'deleted-data-files', 'added-delete-files', 'removed-delete-files', 'added-dvs', 'removed-dvs'].some((k) => Number(s.summary[k] ?? 0) > 0);
         if (moved || s.summary.operation !== 'replace') {
           throw new StaleKeyIndexError(`upsert: ${this.table.name}: snapshot ${s['snapshot-id']} (${s.summary.operation}) was committed by another writer; the key index no longer describes the table`);
         }
       }
     }
-    throw new StaleKeyIndexError(`upsert: ${this.table.name}: snapshot ${expected}, which the key index describes, is no longer an ancestor of the table's current snapshot`);
+    throw new StaleKeyIndexError(`upsert: ${this.table.name}: snapshot ${expected === null ? '(none: the table was empty)' : expected.id}, which the key index describes, is no longer an ancestor of the table's current snapshot`);
   }
 
   private register(file: DataFile, specId: number, vector: DataFile | undefined): IndexedFile & { ordinal: number } {

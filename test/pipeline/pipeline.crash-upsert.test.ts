@@ -32,9 +32,17 @@ function cli(): { cmd: string; args: string[] } {
   return { cmd: process.execPath, args: ['--import', 'tsx', join(repoRoot(), 'src', 'cli', 'main.ts')] };
 }
 
-function startRun(configPath: string, env: NodeJS.ProcessEnv): ChildProcess {
+/** Starts `floe run`; its log (stdout) is piped only when `log` is set (the caller must read it). */
+function startRun(configPath: string, env: NodeJS.ProcessEnv, log = false): ChildProcess {
   const { cmd, args } = cli();
-  return spawn(cmd, [...args, 'run', '--config', configPath], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  return spawn(cmd, [...args, 'run', '--config', configPath], { env, stdio: ['ignore', log ? 'pipe' : 'ignore', 'pipe'] });
+}
+
+/** Collects a run's log (stdout, when piped): read it at the end, its last lines may arrive after the exit event. */
+function collectLog(child: ChildProcess): () => string {
+  let log = '';
+  child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+  return () => log;
 }
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -86,7 +94,7 @@ interface Variant {
   table: string[];
   /** The `maintenance` section's lines. */
   maintenance: string[];
-  /** Checks of the variant, after the table was found in the last state of each key. */
+  /** Checks of the variant, after the table was found in the last state of each key (given each run's log: stdout, JSON lines). */
   check?: (catalog: SqlCatalog, logs: string[], t: TestContext) => Promise<void>;
 }
 
@@ -156,17 +164,17 @@ async function crashScenario(variant: Variant, t: TestContext): Promise<void> {
     const baseEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
     const points = ['afterWrite:0.5', 'beforeCommit:0.5', 'afterCommit:0.5', ''];
     const outcomes: string[] = [];
-    /** Each run's stderr (read at the end: its last lines may arrive after the exit event). */
+    /** Each run's log (when the variant checks them). */
     const logs: (() => string)[] = [];
     let snapshots = 0;
     let committedRounds = 0;
     for (let round = 0; round < 6; round++) {
       const point = points[round % points.length]!;
-      const child = startRun(configPath, point ? { ...baseEnv, FLOE_CRASH_POINT: point } : baseEnv);
+      const child = startRun(configPath, point ? { ...baseEnv, FLOE_CRASH_POINT: point } : baseEnv, variant.check !== undefined);
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
       const done = exited(child);
-      logs.push(() => stderr);
+      logs.push(collectLog(child));
       // A random moment once the run commits (start-up through tsx takes seconds: a kill during
       // it proves nothing), unless a crash point killed it first.
       const before = snapshots;
@@ -188,7 +196,8 @@ async function crashScenario(variant: Variant, t: TestContext): Promise<void> {
     const expected = [...state.entries()].sort((a, b) => a[0] - b[0]).map(([id, v]) => `${id}=${v}`);
 
     // A final clean run drains the stream; SIGTERM makes it commit and exit 0.
-    const child = startRun(configPath, baseEnv);
+    const child = startRun(configPath, baseEnv, variant.check !== undefined);
+    logs.push(collectLog(child));
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const deadline = Date.now() + 60_000;
@@ -200,7 +209,6 @@ async function crashScenario(variant: Variant, t: TestContext): Promise<void> {
     }
     child.kill('SIGTERM');
     const end = await exited(child);
-    logs.push(() => stderr);
     assert.equal(end.code, 0, `final run exit: ${JSON.stringify(end)} ${stderr}`);
     rows = await tableRows(catalog);
     assert.ok(outcomes.filter((o) => o.endsWith('SIGKILL')).length >= 4, `kills: ${outcomes.join(' ')}`);

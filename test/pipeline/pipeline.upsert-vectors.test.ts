@@ -163,9 +163,9 @@ function upsertConfig(partitionBy: string | undefined, extra: Record<string, unk
 for (const [label, partitionBy, seed] of [['unpartitioned', undefined, 11], ['partitioned by the key', 'bucket(4, id)', 12], ['partitioned by another column', 'region', 13]] as const) {
   test(`upsert vectors pipeline (${label}): random changes end in the last state of each key, deleted by vectors only`, async () => {
     await withCatalog(async (env) => {
-      const { partitions, expected } = randomChanges(seed, 400);
+      const { partitions, expected } = randomChanges(seed, 240);
       const r = await runOnce(env, upsertConfig(partitionBy), new DrainingSource(partitions));
-      assert.equal(r.stats.records, 400);
+      assert.equal(r.stats.records, 240);
       assert.ok(r.stats.commits >= 20, `commits: ${r.stats.commits}`);
       assertVectorsThroughout(r.events, 0);
       const table = await Table.load(env.catalog, ID);
@@ -185,15 +185,15 @@ for (const [label, partitionBy, seed] of [['unpartitioned', undefined, 11], ['pa
 
 test('upsert vectors pipeline: a restart builds the index from the table (its start event counts the live keys) and keeps deleting by position', async () => {
   await withCatalog(async (env) => {
-    const changes = randomChanges(21, 600);
-    const first = changes.at(400);
+    const changes = randomChanges(21, 300);
+    const first = changes.at(200);
     assert.ok(first.live > 0);
     const r1 = await runOnce(env, upsertConfig('bucket(4, id)'), new DrainingSource(first.partitions));
     assertVectorsThroughout(r1.events, 0);
     assert.deepEqual(await rowsOf(env), first.expected);
     // The second run reads the same shards, longer: it resumes after the committed positions.
     const r2 = await runOnce(env, upsertConfig('bucket(4, id)'), new DrainingSource(changes.partitions));
-    assert.equal(r2.stats.records, 200, 'the restart reads only what the first run did not commit');
+    assert.equal(r2.stats.records, 100, 'the restart reads only what the first run did not commit');
     assertVectorsThroughout(r2.events, first.live);
     assert.deepEqual(await rowsOf(env), changes.expected);
     assert.equal(await countOf(env), changes.expected.length);

@@ -80,7 +80,7 @@ async function upsert(env: Env, vectors: UpsertVectors, upserts: number[], delet
       for (const v of prepared.vectors) delta.addDeletes(v.file, v.specId);
       for (const d of prepared.replaced) delta.removeDeletes(d);
       const result = await delta.commit();
-      prepared.committed(result.snapshot['snapshot-id']);
+      prepared.committed(result.snapshot);
       for (const i of upserts) env.state.set(i, `${tag}${i}`);
       for (const i of deletes) env.state.delete(i);
       return result.snapshot['snapshot-id'];
