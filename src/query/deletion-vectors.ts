@@ -62,12 +62,20 @@ export class DeletionVectorTable {
   /** Puffin files read so far (several vectors often share one). */
   private readonly puffins = new Map<string, Promise<Uint8Array>>();
   private readonly vectors: { fid: number; positions: Float64Array }[] = [];
-  private flushed = 0;
+  /** Lazy: vectors added but not read yet ({@link load}). */
+  private readonly pending: { fid: number; ref: DeleteFileRef; dataFile: { file_path: string; record_count: number } }[] = [];
+  private flushed = -1;
   private nextFid = 0;
 
+  /**
+   * @param options `lazy`: vectors are read and decoded only by {@link load}, not when added; the
+   *   SQL can be written (and a view created) before, and a statement that never reads the rows
+   *   (a `count(*)` answered from manifests) never pays for them. `floe query`'s engine is lazy.
+   */
   constructor(
     private readonly duckdb: DuckDB,
     private readonly io: FileIO,
+    private readonly options: { lazy?: boolean } = {},
   ) {}
 
   /** A number for a data file with position deletes, unique in this scan (the join's tag). */
@@ -77,7 +85,7 @@ export class DeletionVectorTable {
 
   /** True once a vector was added: the SQL reads {@link selectSql}. */
   get used(): boolean {
-    return this.vectors.length > 0;
+    return this.vectors.length > 0 || this.pending.length > 0;
   }
 
   /** The SELECT of (`__floe_pfid`, `__floe_ppos`); readable once {@link flush}ed. */
@@ -90,6 +98,18 @@ export class DeletionVectorTable {
    * the data file's row count.
    */
   async add(fid: number, ref: DeleteFileRef, dataFile: { file_path: string; record_count: number }): Promise<void> {
+    if (this.options.lazy) this.pending.push({ fid, ref, dataFile });
+    else await this.decode(fid, ref, dataFile);
+  }
+
+  /** Reads and decodes the vectors added lazily, and makes them readable (a no-op when none is pending). */
+  async load(): Promise<void> {
+    if (this.pending.length === 0) return;
+    for (const p of this.pending.splice(0)) await this.decode(p.fid, p.ref, p.dataFile);
+    await this.register();
+  }
+
+  private async decode(fid: number, ref: DeleteFileRef, dataFile: { file_path: string; record_count: number }): Promise<void> {
     const f = ref.file;
     const offset = f.content_offset!;
     const length = f.content_size_in_bytes!;
@@ -117,6 +137,11 @@ export class DeletionVectorTable {
    */
   async flush(): Promise<void> {
     if (!this.used || this.flushed === this.vectors.length) return;
+    await this.register();
+  }
+
+  /** Registers the decoded positions (none yet, while lazy ones are pending: the SQL binds all the same). */
+  private async register(): Promise<void> {
     this.flushed = this.vectors.length;
     const rows = this.vectors.reduce((n, b) => n + b.positions.length, 0);
     const fids = new Int32Array(rows);
@@ -144,6 +169,7 @@ export class DeletionVectorTable {
   async drop(): Promise<void> {
     this.release?.();
     this.release = undefined;
-    this.flushed = 0;
+    this.flushed = -1;
+    this.pending.length = 0;
   }
 }

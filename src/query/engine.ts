@@ -102,7 +102,8 @@ export class QueryEngine {
       ...(this.options.ref !== undefined ? { ref: this.options.ref } : {}),
       ...(filter ? { filter } : {}),
     });
-    const vectors = new DeletionVectorTable(this.duckdb, table.io);
+    // Lazy: a count answered from manifests never decodes the vectors (see `query`).
+    const vectors = new DeletionVectorTable(this.duckdb, table.io, { lazy: true });
     this.vectors.push(vectors);
     const sql = await scanToSql({
       duckdb: this.duckdb,
@@ -172,6 +173,7 @@ export class QueryEngine {
     const text = quoteKeywordNamespaces(sql, await this.keywordNamespaces(namespaces));
     const counted = await this.countFromMetadata(text);
     if (counted) return counted;
+    for (const v of this.vectors) await v.load();
     let failure: unknown;
     const result = await this.duckdb.withConnection(async (conn) => {
       try {

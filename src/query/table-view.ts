@@ -1033,7 +1033,7 @@ export interface KeyHalvesOptions {
 /**
  * A DuckDB SELECT of one data file's key column, one row per row of the file in position order:
  * `lo` (UINTEGER) and `hi` (INTEGER), the low and high 32 bits of the key as a BIGINT, and `pos`
- * (its `file_row_number`). Halves rather than the BIGINT: JavaScript reads them as numbers, with
+ * (its `file_row_number`; DuckDB keeps a plain scan's order, and the reader checks it). Halves rather than the BIGINT: JavaScript reads them as numbers, with
  * no BigInt per row (an upsert writer indexes every key of the table: `table/upsert-vectors.ts`).
  * The key column is found by field id, as every read finds it (renames, name mappings, identity
  * partition values).
@@ -1048,6 +1048,6 @@ export async function keyHalvesSql(opts: KeyHalvesOptions): Promise<string> {
   const key = `CAST(${fieldExpr(data.root, path, identityPartitionValues(task, spec), { what: `data file ${task.file.file_path}`, depth: 0 })} AS BIGINT)`;
   return (
     `SELECT CAST(k & 4294967295 AS UINTEGER) AS "lo", CAST(k >> 32 AS INTEGER) AS "hi", CAST(p AS INTEGER) AS "pos" ` +
-    `FROM (SELECT ${key} AS k, file_row_number AS p FROM read_parquet(${sqlString(data.localPath)}, file_row_number = true, hive_partitioning = false)) ORDER BY p`
+    `FROM (SELECT ${key} AS k, file_row_number AS p FROM read_parquet(${sqlString(data.localPath)}, file_row_number = true, hive_partitioning = false))`
   );
 }

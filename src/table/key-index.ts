@@ -112,6 +112,18 @@ export class KeyIndex {
   }
 
   /**
+   * Points the entry at `slot` (from {@link find}, with no insert or delete since) at another file
+   * and position, keeping its key: no second lookup when many entries move (a compaction).
+   */
+  moveAt(slot: number, file: number, position: number): void {
+    if (this.files[slot] === 0 || slot < 0 || slot > this.mask) throw new RangeError(`KeyIndex: slot ${slot} holds no entry`);
+    if (!(file >>> 0 === file) || file === 0) throw new RangeError(`KeyIndex: file ordinal must be an integer in [1, 2^32-1], got ${file}`);
+    if (!(position >>> 0 === position)) throw new RangeError(`KeyIndex: position must be an integer in [0, 2^32-1], got ${position}`);
+    this.files[slot] = file;
+    this.positions[slot] = position;
+  }
+
+  /**
    * Inserts key (lo, hi) or overwrites its entry.
    * @param file the data file's ordinal, 1 to 2^32 - 1 (0 is reserved for empty slots)
    * @param position the row position in that file, 0 to 2^32 - 1

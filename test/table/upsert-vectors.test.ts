@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqlCatalog } from '../../src/catalog/sql/sql-catalog.js';
@@ -169,6 +169,22 @@ test('upsert vectors: commits delete the older rows by position; reads and count
     await upsert(env, again, [2, 3, 4, 21], [6], 'g');
     assert.deepEqual(await rowsOf(env), expected(env));
     assert.equal(await countOf(env), env.state.size);
+  });
+});
+
+test('upsert vectors: a bare count(*) never reads the vectors (a damaged Puffin file fails only the reads that need it)', async () => {
+  await withV3(async (env) => {
+    await append(env, [1, 2, 3, 4], 'a');
+    const vectors = (await UpsertVectors.open(env.table, [1], env.db))!;
+    await upsert(env, vectors, [2], [3], 'b');
+    await env.table.refresh();
+    const scan = await planTableScan(env.table.io, env.table.metadata, { ref: 'main' });
+    const dv = scan.tasks.flatMap((t) => t.deletes).find((d) => isDeletionVector(d.file))!.file;
+    const bytes = await env.table.io.read(dv.file_path);
+    bytes[dv.content_offset! + 12] = bytes[dv.content_offset! + 12]! ^ 0xff; // inside the bitmap: the CRC fails
+    await writeFile(dv.file_path, bytes);
+    assert.equal(await countOf(env), 3);
+    await assert.rejects(rowsOf(env), /deletion vector/);
   });
 });
 
