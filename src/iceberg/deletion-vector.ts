@@ -8,7 +8,7 @@
  */
 import { ValidationError } from '../errors.js';
 import { crc32 } from './crc32.js';
-import { readPortableRoaring64, writePortableRoaring64 } from './roaring-bitmap.js';
+import { readPortableRoaring64, writePortableRoaring64, writePortableRoaring64Bits } from './roaring-bitmap.js';
 
 /** The Puffin blob type of a deletion vector. */
 export const DELETION_VECTOR_BLOB_TYPE = 'deletion-vector-v1';
@@ -56,7 +56,19 @@ export function decodeDeletionVector(blob: Uint8Array, what: string): Float64Arr
  * @throws ValidationError (`deletion vector: …`) when the positions are not
  */
 export function encodeDeletionVector(positions: ArrayLike<number>): Uint8Array {
-  const bitmap = writePortableRoaring64(positions, SUBJECT);
+  return frame(writePortableRoaring64(positions, SUBJECT));
+}
+
+/**
+ * {@link encodeDeletionVector} of the positions set in `bits` (bit `p % 32` of word `p / 32`),
+ * the same bytes, without a list of them.
+ */
+export function encodeDeletionVectorBits(bits: Uint32Array): Uint8Array {
+  return frame(writePortableRoaring64Bits(bits));
+}
+
+/** The blob around a bitmap: length, magic, bitmap, CRC-32 of magic and bitmap. */
+function frame(bitmap: Uint8Array): Uint8Array {
   const length = 4 + bitmap.length;
   const out = new Uint8Array(length + 8);
   const view = new DataView(out.buffer);

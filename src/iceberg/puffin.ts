@@ -8,7 +8,7 @@
  * a blob can be located, leaving blob decompression to whoever understands the blob type.
  */
 import { UnsupportedError, ValidationError } from '../errors.js';
-import { DELETION_VECTOR_BLOB_TYPE, encodeDeletionVector } from './deletion-vector.js';
+import { DELETION_VECTOR_BLOB_TYPE, encodeDeletionVector, encodeDeletionVectorBits } from './deletion-vector.js';
 import { parseJson, stringifyJson, toBigInt, type JsonValue } from './json.js';
 
 const MAGIC = Uint8Array.of(0x50, 0x46, 0x41, 0x31);
@@ -222,15 +222,17 @@ export function writePuffin(
  * `_pos`, snapshot id and sequence number −1 (inherited from the manifest entry at commit), and
  * the `referenced-data-file` and `cardinality` properties readers use to match it to its file.
  * @param referencedDataFile the data file's location exactly as table metadata has it
- * @param positions the deleted positions, ascending and unique
+ * @param positions the deleted positions, ascending and unique, or as set bits (bit `p % 32` of
+ *   word `p / 32`) with their count
  */
-export function deletionVectorPuffinBlob(referencedDataFile: string, positions: ArrayLike<number>): PuffinBlobInput {
+export function deletionVectorPuffinBlob(referencedDataFile: string, positions: ArrayLike<number> | { bits: Uint32Array; cardinality: number }): PuffinBlobInput {
+  const bits = 'bits' in positions ? positions : undefined;
   return {
     type: DELETION_VECTOR_BLOB_TYPE,
     fields: [ROW_POSITION_FIELD_ID],
     snapshotId: -1n,
     sequenceNumber: -1n,
-    data: encodeDeletionVector(positions),
-    properties: { 'referenced-data-file': referencedDataFile, cardinality: String(positions.length) },
+    data: bits ? encodeDeletionVectorBits(bits.bits) : encodeDeletionVector(positions as ArrayLike<number>),
+    properties: { 'referenced-data-file': referencedDataFile, cardinality: String(bits ? bits.cardinality : (positions as ArrayLike<number>).length) },
   };
 }

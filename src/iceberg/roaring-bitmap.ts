@@ -289,13 +289,8 @@ function bitmapBytes(plans: ContainerPlan[]): number {
   return n;
 }
 
-function writePlanned(
-  out: Uint8Array,
-  at: number,
-  plans: ContainerPlan[],
-  values: ArrayLike<number>,
-  base: number,
-): number {
+/** Writes a 32-bit bitmap's cookie and container headers; returns where the containers start. */
+function writeHeader(out: Uint8Array, at: number, plans: ContainerPlan[]): number {
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const size = plans.length;
   const hasRuns = plans.some((p) => p.kind === 'run');
@@ -325,6 +320,18 @@ function writePlanned(
       at += 4;
     }
   }
+  return at;
+}
+
+function writePlanned(
+  out: Uint8Array,
+  at: number,
+  plans: ContainerPlan[],
+  values: ArrayLike<number>,
+  base: number,
+): number {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  at = writeHeader(out, at, plans);
   for (const p of plans) {
     if (p.kind === 'array') {
       for (let j = p.from; j < p.to; j++) {
@@ -412,6 +419,92 @@ export function writePortableRoaring64(positions: ArrayLike<number>, subject = '
   for (const { key, base, plans } of buckets) {
     view.setUint32(at, key, true);
     at = writePlanned(out, at + 4, plans, positions, base);
+  }
+  return out;
+}
+
+/** Bit words (32 bits each) per container: 65536 values. */
+const CONTAINER_WORDS = 2048;
+
+/**
+ * {@link writePortableRoaring64} of the positions whose bits are set in `bits` (bit `p % 32` of
+ * word `p / 32` is position `p`), with the same bytes, straight from the words: an upsert
+ * writer's deletion vectors hold millions of positions rewritten at every commit, and a list of
+ * them made each commit cost a pass per position. Containers are chosen by the same rule, from
+ * their cardinality and run count (both counted by word).
+ */
+export function writePortableRoaring64Bits(bits: Uint32Array): Uint8Array {
+  const plans: (ContainerPlan & { word: number })[] = [];
+  for (let word = 0; word < bits.length; word += CONTAINER_WORDS) {
+    const end = Math.min(word + CONTAINER_WORDS, bits.length);
+    let cardinality = 0;
+    let runs = 0;
+    let carry = 0;
+    for (let w = word; w < end; w++) {
+      const x = bits[w]!;
+      if (x === 0) {
+        carry = 0;
+        continue;
+      }
+      cardinality += popcount32(x);
+      // A run starts at every set bit whose lower neighbour is clear.
+      runs += popcount32((x & ~((x << 1) | carry)) >>> 0);
+      carry = x >>> 31;
+    }
+    if (cardinality === 0) continue;
+    const runBytes = 2 + 4 * runs;
+    let kind: RoaringContainerKind;
+    let bytes: number;
+    if (cardinality <= ARRAY_MAX_CARDINALITY) {
+      [kind, bytes] = 2 * cardinality > runBytes ? ['run', runBytes] : ['array', 2 * cardinality];
+    } else {
+      [kind, bytes] = BITSET_BYTES > runBytes ? ['run', runBytes] : ['bitset', BITSET_BYTES];
+    }
+    plans.push({ key: word / CONTAINER_WORDS, kind, from: 0, to: cardinality, runs, bytes, word });
+  }
+  if (plans.length === 0) return new Uint8Array(8);
+  const out = new Uint8Array(8 + 4 + bitmapBytes(plans));
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 1, true); // one bucket, key 0: positions below 2^32
+  let at = writeHeader(out, 12, plans);
+  for (const p of plans) {
+    const end = Math.min(p.word + CONTAINER_WORDS, bits.length);
+    if (p.kind === 'bitset') {
+      for (let w = p.word; w < end; w++) view.setUint32(at + (w - p.word) * 4, bits[w]!, true);
+      at += BITSET_BYTES;
+      continue;
+    }
+    if (p.kind === 'run') {
+      view.setUint16(at, p.runs, true);
+      at += 2;
+    }
+    let runStart = -1;
+    for (let w = p.word; w <= end; w++) {
+      let x = w < end ? bits[w]! : 0;
+      const base = (w - p.word) * 32;
+      if (p.kind === 'array') {
+        while (x !== 0) {
+          const low = x & -x;
+          view.setUint16(at, base + 31 - Math.clz32(low), true);
+          at += 2;
+          x ^= low;
+        }
+        continue;
+      }
+      // Runs: walk the bits' transitions.
+      for (let b = 0; b < 32; b++) {
+        const set = w < end && ((x >>> b) & 1) === 1;
+        if (set && runStart < 0) runStart = base + b;
+        else if (!set && runStart >= 0) {
+          view.setUint16(at, runStart, true);
+          view.setUint16(at + 2, base + b - 1 - runStart, true);
+          at += 4;
+          runStart = -1;
+        }
+        if (w === end) break;
+        if (!set && x >>> b === 0) break; // no set bit left in this word
+      }
+    }
   }
   return out;
 }

@@ -70,6 +70,8 @@ export class QueryEngine {
   private readonly vectors: DeletionVectorTable[] = [];
   /** Row counts from metadata of registered tables (lower-case names), where exact (`metadata-count.ts`). */
   private readonly counts = new Map<string, bigint>();
+  /** Views of registered tables not made yet, by lower-case name (made by the first statement that needs them). */
+  private readonly views = new Map<string, () => Promise<void>>();
   /** DuckDB's keywords that cannot stand unquoted as a schema name (lower case), once asked. */
   private keywords: Set<string> | undefined;
 
@@ -102,29 +104,33 @@ export class QueryEngine {
       ...(this.options.ref !== undefined ? { ref: this.options.ref } : {}),
       ...(filter ? { filter } : {}),
     });
-    // Lazy: a count answered from manifests never decodes the vectors (see `query`).
-    const vectors = new DeletionVectorTable(this.duckdb, table.io, { lazy: true });
-    this.vectors.push(vectors);
-    const sql = await scanToSql({
-      duckdb: this.duckdb,
-      deletionVectors: vectors,
-      io: table.io,
-      metadata: scan.metadata,
-      schema: scan.schema,
-      tasks: scan.tasks,
-      ...(scan.filter ? { filter: scan.filter } : {}),
-    });
     // A filtered registration's view holds fewer rows than its files: no count from metadata.
     const count = filter === undefined ? countFromMetadata(scan.tasks) : undefined;
     if (count !== undefined) this.counts.set(name.toLowerCase(), count);
     else this.counts.delete(name.toLowerCase());
-    const { schema, table: tableName } = splitName(name);
-    if (schema !== undefined) {
-      await this.duckdb.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(schema)}`);
-      await this.duckdb.run(`CREATE OR REPLACE VIEW ${sqlIdent(schema)}.${sqlIdent(tableName)} AS ${sql}`);
-    } else {
-      await registerTableView(this.duckdb, tableName, sql);
-    }
+    // The view is made when a statement needs it (`query`): a count answered from manifests reads
+    // no data file footer and decodes no deletion vector.
+    this.views.set(name.toLowerCase(), async () => {
+      // Lazy: vectors are decoded just before a statement runs (see `query`).
+      const vectors = new DeletionVectorTable(this.duckdb, table.io, { lazy: true });
+      this.vectors.push(vectors);
+      const sql = await scanToSql({
+        duckdb: this.duckdb,
+        deletionVectors: vectors,
+        io: table.io,
+        metadata: scan.metadata,
+        schema: scan.schema,
+        tasks: scan.tasks,
+        ...(scan.filter ? { filter: scan.filter } : {}),
+      });
+      const { schema, table: tableName } = splitName(name);
+      if (schema !== undefined) {
+        await this.duckdb.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(schema)}`);
+        await this.duckdb.run(`CREATE OR REPLACE VIEW ${sqlIdent(schema)}.${sqlIdent(tableName)} AS ${sql}`);
+      } else {
+        await registerTableView(this.duckdb, tableName, sql);
+      }
+    });
     this.registered.add(name.toLowerCase());
   }
 
@@ -173,6 +179,10 @@ export class QueryEngine {
     const text = quoteKeywordNamespaces(sql, await this.keywordNamespaces(namespaces));
     const counted = await this.countFromMetadata(text);
     if (counted) return counted;
+    for (const [name, make] of this.views) {
+      await make();
+      this.views.delete(name);
+    }
     for (const v of this.vectors) await v.load();
     let failure: unknown;
     const result = await this.duckdb.withConnection(async (conn) => {

@@ -123,29 +123,6 @@ function popcount(bits: Uint32Array): number {
   return n;
 }
 
-/** The set bits of `bits`, ascending. */
-function setPositions(bits: Uint32Array): Float64Array {
-  let n = 0;
-  for (let w = 0; w < bits.length; w++) {
-    let x = bits[w]!;
-    while (x !== 0) {
-      x &= x - 1;
-      n++;
-    }
-  }
-  const out = new Float64Array(n);
-  let i = 0;
-  for (let w = 0; w < bits.length; w++) {
-    let x = bits[w]!;
-    while (x !== 0) {
-      const low = x & -x;
-      out[i++] = w * 32 + (31 - Math.clz32(low));
-      x ^= low;
-    }
-  }
-  return out;
-}
-
 function keyOfValue(v: IcebergValue | undefined, what: string): [number, number] {
   if (typeof v === 'bigint') return keyHalves(v);
   if (typeof v === 'number' && Number.isInteger(v)) return keyHalves(BigInt(v));
@@ -337,7 +314,7 @@ export class UpsertVectors {
         bitSet(bits, p);
       }
       bitsAfter.set(ordinal, bits);
-      return { ordinal, vector: { data: f.file, specId: f.specId, positions: setPositions(bits) } };
+      return { ordinal, vector: { data: f.file, specId: f.specId, positions: { bits, cardinality: popcount(bits) } } };
     });
     const written = toWrite.length > 0 ? await writeDeletionVectors(this.table.io, md, toWrite.map((w) => w.vector)) : undefined;
     const replaced = toWrite.flatMap((w) => this.files.get(w.ordinal)!.vector ?? []);
@@ -347,15 +324,21 @@ export class UpsertVectors {
       replaced,
       validate: (base) => this.check(base, expected),
       committed: (snapshot) => {
-        for (const [lo, hi] of touched) this.index.delete(lo, hi);
         toWrite.forEach((w, i) => {
           const f = this.files.get(w.ordinal)!;
           f.deleted = bitsAfter.get(w.ordinal);
           f.vector = written!.vectors[i]!.file;
         });
+        // Upserted keys point at their new rows (overwriting their entries); keys only deleted go.
+        const fresh = new Set<number>();
         for (const a of added) {
           const ordinal = this.register(a.file.file, a.file.specId, undefined).ordinal;
+          fresh.add(ordinal);
           for (let pos = 0; pos < a.keys.lo.length; pos++) this.index.set(a.keys.lo[pos]!, a.keys.hi[pos]!, ordinal, pos);
+        }
+        for (const [lo, hi] of touched) {
+          const slot = this.index.find(lo, hi);
+          if (slot >= 0 && !fresh.has(this.index.fileAt(slot))) this.index.delete(lo, hi);
         }
         this.described = describe(snapshot);
       },

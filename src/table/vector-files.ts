@@ -17,11 +17,14 @@ import type { FileIO } from '../io/file-io.js';
 import { joinLocation } from '../io/location.js';
 import { dataLocation } from './write.js';
 
-/** One data file's vector to write: every deleted position, ascending and unique. */
+/**
+ * One data file's vector to write: every deleted position, ascending and unique, or as set bits
+ * (bit `p % 32` of word `p / 32`) with their count.
+ */
 export interface VectorToWrite {
   data: DataFile;
   specId: number;
-  positions: ArrayLike<number>;
+  positions: ArrayLike<number> | { bits: Uint32Array; cardinality: number };
 }
 
 /** A written vector's manifest entry and the spec of its data file. */
@@ -48,7 +51,7 @@ export async function writeDeletionVectors(io: FileIO, md: TableMetadata, vector
         file_path: path,
         file_format: 'PUFFIN',
         partition: v.data.partition,
-        record_count: v.positions.length,
+        record_count: 'bits' in v.positions ? v.positions.cardinality : v.positions.length,
         file_size_in_bytes: bytes.length,
         referenced_data_file: v.data.file_path,
         content_offset: blob.offset,
