@@ -17,8 +17,11 @@
  *   node dist/bench/upserts.js --rows 10000000 --seconds 60      # the full run (npm run bench)
  *   node dist/bench/upserts.js --rows 1000000 --seconds 15 --steps 0,1,5,20   # under a minute
  *
- * Writer, maintenance and queries share one process (as `floe run` and a reader would share a
- * machine): query times include the writer's and the compaction's load. The last line is JSON.
+ * Writer and maintenance share one process, as in `floe run`; queries run in a thread of their
+ * own (`--queries worker`, the default: `floe query` is a process of its own, sharing the
+ * machine's cores, not the writer's event loop), or in the writer's thread (`--queries inline`,
+ * how this bench measured before 2026-12-08). Query times include the writer's and the
+ * compaction's load on the machine. The last line is JSON.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,6 +43,8 @@ import { maintenancePolicy } from '../src/run/run-pipeline.js';
 import { ensureDeleteLayout, writeEqualityDeletes } from '../src/table/equality-deletes.js';
 import { Table } from '../src/table/table.js';
 import { dataLocation, writeDataFiles } from '../src/table/write.js';
+import { Worker } from 'node:worker_threads';
+import type { QueryAnswer } from './query-worker.js';
 import { emitResult, flag, median, peakRss, percentile, sorted } from './common.js';
 
 const ROWS = Number(flag('rows', '10000000'));
@@ -54,6 +59,9 @@ const FILE_ROWS = Number(flag('file-rows', '1000000'));
 const SAMPLE_EVERY_MS = Number(flag('sample-every', '2')) * 1000;
 /** Query threads (DuckDB's default is every core: `floe query`'s). */
 const QUERY_THREADS = flag('query-threads', '');
+/** Where queries run: `worker` (a thread of their own, as a `floe query` process) or `inline` (the writer's thread). */
+const QUERIES = flag('queries', 'worker');
+if (QUERIES !== 'worker' && QUERIES !== 'inline') throw new Error('bench: upserts: --queries must be worker or inline');
 /** `maintenance.convert_deletes` on in the write phases (off: `floe run`'s default), and the converted growth pass. */
 const CONVERT = flag('convert-deletes', 'false') === 'true';
 /** The tables' format version: 3 converts to deletion vectors, 2 to position delete files. */
@@ -182,16 +190,58 @@ async function append(table: Table, next: number, version: number): Promise<void
   await table.newAppend().appendFiles(w.files, w.specId).commit();
 }
 
-/** Times one query on a fresh engine (open, plan, run, close: what `floe query` does). */
-async function timed(catalog: SqlCatalog, sql: string): Promise<{ ms: number; rows: unknown[][] }> {
-  const t0 = performance.now();
-  const engine = await QueryEngine.open({ catalog, ...(QUERY_THREADS ? { threads: Number(QUERY_THREADS) } : {}) });
-  try {
-    const r = await engine.query(sql);
-    return { ms: performance.now() - t0, rows: r.rows as unknown[][] };
-  } finally {
-    engine.close();
-  }
+/** Times queries on a fresh engine each (open, plan, run, close: what `floe query` does). */
+interface Reader {
+  timed(sql: string): Promise<{ ms: number; rows: unknown[][] }>;
+  close(): Promise<void>;
+}
+
+/** `--queries inline`: in the writer's thread (its commits' JavaScript delays the reader's). */
+function inlineReader(catalog: SqlCatalog): Reader {
+  return {
+    async timed(sql) {
+      const t0 = performance.now();
+      const engine = await QueryEngine.open({ catalog, ...(QUERY_THREADS ? { threads: Number(QUERY_THREADS) } : {}) });
+      try {
+        const r = await engine.query(sql);
+        return { ms: performance.now() - t0, rows: r.rows as unknown[][] };
+      } finally {
+        engine.close();
+      }
+    },
+    close: async () => undefined,
+  };
+}
+
+/** `--queries worker` (default): in a thread of its own (`query-worker.ts`), as `floe query` is a process of its own. */
+function workerReader(dir: string): Reader {
+  const worker = new Worker(new URL('./query-worker.js', import.meta.url), {
+    workerData: { uri: join(dir, 'catalog.db'), warehouse: join(dir, 'wh'), ...(QUERY_THREADS ? { threads: Number(QUERY_THREADS) } : {}) },
+  });
+  const waiting = new Map<number, (a: QueryAnswer) => void>();
+  worker.on('message', (a: QueryAnswer) => waiting.get(a.id)?.(a));
+  let next = 0;
+  return {
+    async timed(sql) {
+      const id = next++;
+      const answer = await new Promise<QueryAnswer>((resolve) => {
+        waiting.set(id, resolve);
+        worker.postMessage({ id, sql });
+      });
+      waiting.delete(id);
+      if (answer.error !== undefined) throw new Error(`bench: upserts: query failed: ${answer.error}`);
+      return { ms: answer.ms, rows: answer.rows };
+    },
+    async close() {
+      const exited = new Promise((r) => worker.once('exit', r));
+      worker.postMessage('close');
+      await exited;
+    },
+  };
+}
+
+function reader(catalog: SqlCatalog, dir: string): Reader {
+  return QUERIES === 'worker' ? workerReader(dir) : inlineReader(catalog);
 }
 
 /** Live data files, delete files (vectors aside) and deletion vectors. */
@@ -255,6 +305,7 @@ async function phase(mode: Phase['mode'], base: DataFile[], root: string): Promi
     onEvent: (e) => events.push(e),
   });
   scheduler.start();
+  const queries = reader(catalog, dir);
   const commitMs: number[] = [];
   const samples: Phase['samples'] = [];
   const t0 = performance.now();
@@ -277,8 +328,8 @@ async function phase(mode: Phase['mode'], base: DataFile[], root: string): Promi
   try {
     while (performance.now() - t0 < SECONDS * 1000) {
       const at = performance.now();
-      const count = await timed(catalog, COUNT_SQL);
-      const agg = await timed(catalog, AGG_SQL);
+      const count = await queries.timed(COUNT_SQL);
+      const agg = await queries.timed(AGG_SQL);
       samples.push({ atS: (at - t0) / 1000, countMs: count.ms, aggMs: agg.ms, ...(await fileCounts(table)) });
       const wait = at + SAMPLE_EVERY_MS - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -288,7 +339,8 @@ async function phase(mode: Phase['mode'], base: DataFile[], root: string): Promi
     await writer;
     await scheduler.stop();
   }
-  const finalRows = Number((await timed(catalog, COUNT_SQL)).rows[0]![0]);
+  const finalRows = Number((await queries.timed(COUNT_SQL)).rows[0]![0]);
+  await queries.close();
   await catalog.close();
   await rm(dir, { recursive: true, force: true });
   const compactions = events.filter((e) => e.operation === 'compact' && !e.error);
@@ -318,6 +370,7 @@ async function growth(base: DataFile[], root: string, convert = false) {
   const dir = await mkdtemp(join(root, 'growth-'));
   const { catalog, table } = await copyOfBase(base, dir);
   const index = convert ? undefined : await openVectors(table);
+  const queries = reader(catalog, dir);
   const out: { deleteFiles: number; dataFiles: number; vectors: number; countMs: number; aggMs: number; convertMs?: number }[] = [];
   let done = 0;
   for (const step of [...STEPS].sort((a, b) => a - b)) {
@@ -331,12 +384,13 @@ async function growth(base: DataFile[], root: string, convert = false) {
     const count: number[] = [];
     const agg: number[] = [];
     for (let r = 0; r < 3; r++) {
-      count.push((await timed(catalog, COUNT_SQL)).ms);
-      agg.push((await timed(catalog, AGG_SQL)).ms);
+      count.push((await queries.timed(COUNT_SQL)).ms);
+      agg.push((await queries.timed(AGG_SQL)).ms);
     }
     const files = await fileCounts(table);
     out.push({ ...files, countMs: median(sorted(count)), aggMs: median(sorted(agg)), ...(convertMs !== undefined ? { convertMs } : {}) });
   }
+  await queries.close();
   await catalog.close();
   await rm(dir, { recursive: true, force: true });
   return out;
@@ -358,6 +412,7 @@ try {
     bench: 'upserts',
     formatVersion: FORMAT_VERSION,
     deletes: DELETES,
+    queries: QUERIES,
     rows: ROWS,
     perSecond: PER_SECOND,
     seconds: SECONDS,
