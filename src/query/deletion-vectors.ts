@@ -14,12 +14,12 @@
  * the SQL ran, a query engine when it closes (its views read them at every statement).
  */
 import { endianness } from 'node:os';
-import { BIGINT, INTEGER } from '@duckdb/node-api';
+import { BIGINT, BLOB, INTEGER } from '@duckdb/node-api';
 import { ValidationError } from '../errors.js';
 import { decodeDeletionVector } from '../iceberg/deletion-vector.js';
 import type { DataFile } from '../iceberg/manifest-types.js';
 import type { DeleteFileRef } from '../iceberg/scan.js';
-import { registerColumnScan, reserveColumnScanId } from '../duckdb/column-scan.js';
+import { registerColumnScan, reserveColumnScanId, SCAN_CHUNK_ROWS } from '../duckdb/column-scan.js';
 import type { DuckDB } from '../duckdb/instance.js';
 import type { FileIO } from '../io/file-io.js';
 
@@ -62,8 +62,12 @@ export class DeletionVectorTable {
   /** Puffin files read so far (several vectors often share one). */
   private readonly puffins = new Map<string, Promise<Uint8Array>>();
   private readonly vectors: { fid: number; positions: Float64Array }[] = [];
+  /** Vectors read as masks ({@link addMask}): one bit per row of the data file, MSB first. */
+  private readonly masks: { fid: number; bytes: Uint8Array }[] = [];
+  private readonly maskScanId = reserveColumnScanId();
+  private releaseMasks: (() => void) | undefined;
   /** Lazy: vectors added but not read yet ({@link load}). */
-  private readonly pending: { fid: number; ref: DeleteFileRef; dataFile: { file_path: string; record_count: number } }[] = [];
+  private readonly pending: { fid: number; ref: DeleteFileRef; dataFile: { file_path: string; record_count: number }; mask: boolean }[] = [];
   private flushed = -1;
   private nextFid = 0;
 
@@ -85,7 +89,15 @@ export class DeletionVectorTable {
 
   /** True once a vector was added: the SQL reads {@link selectSql}. */
   get used(): boolean {
-    return this.vectors.length > 0 || this.pending.length > 0;
+    return this.vectors.length > 0 || this.masks.length > 0 || this.pending.length > 0;
+  }
+
+  /**
+   * The SELECT of (`fid`, `bits`): one row per vector added with {@link addMask}, `bits` a BIT
+   * string with bit `p` set when row `p` of the data file is deleted (`get_bit(bits, p)`).
+   */
+  get maskSelectSql(): string {
+    return `SELECT "fid", CAST("mask" AS BIT) AS "bits" FROM floe_scan(${this.maskScanId})`;
   }
 
   /** The SELECT of (`__floe_pfid`, `__floe_ppos`); readable once {@link flush}ed. */
@@ -98,18 +110,28 @@ export class DeletionVectorTable {
    * the data file's row count.
    */
   async add(fid: number, ref: DeleteFileRef, dataFile: { file_path: string; record_count: number }): Promise<void> {
-    if (this.options.lazy) this.pending.push({ fid, ref, dataFile });
-    else await this.decode(fid, ref, dataFile);
+    if (this.options.lazy) this.pending.push({ fid, ref, dataFile, mask: false });
+    else await this.decode(fid, ref, dataFile, false);
+  }
+
+  /**
+   * {@link add} as a mask ({@link maskSelectSql}): a scan whose data files all have a vector
+   * filters each row by one bit of its file's mask instead of an anti-join against every deleted
+   * position (at 10 million rows with 2 million deleted: 0.35 s of join against 0.05 s to read).
+   */
+  async addMask(fid: number, ref: DeleteFileRef, dataFile: { file_path: string; record_count: number }): Promise<void> {
+    if (this.options.lazy) this.pending.push({ fid, ref, dataFile, mask: true });
+    else await this.decode(fid, ref, dataFile, true);
   }
 
   /** Reads and decodes the vectors added lazily, and makes them readable (a no-op when none is pending). */
   async load(): Promise<void> {
     if (this.pending.length === 0) return;
-    for (const p of this.pending.splice(0)) await this.decode(p.fid, p.ref, p.dataFile);
+    for (const p of this.pending.splice(0)) await this.decode(p.fid, p.ref, p.dataFile, p.mask);
     await this.register();
   }
 
-  private async decode(fid: number, ref: DeleteFileRef, dataFile: { file_path: string; record_count: number }): Promise<void> {
+  private async decode(fid: number, ref: DeleteFileRef, dataFile: { file_path: string; record_count: number }, mask: boolean): Promise<void> {
     const f = ref.file;
     const offset = f.content_offset!;
     const length = f.content_size_in_bytes!;
@@ -125,7 +147,17 @@ export class DeletionVectorTable {
     if (last !== undefined && last >= dataFile.record_count) {
       throw new ValidationError(`deletion vector: ${what}: deletes position ${last}, beyond the data file's ${dataFile.record_count} rows`);
     }
-    this.vectors.push({ fid, positions });
+    if (!mask) {
+      this.vectors.push({ fid, positions });
+      return;
+    }
+    // BIT strings number bits from the most significant bit of the first byte.
+    const bits = new Uint8Array(Math.ceil(dataFile.record_count / 8));
+    for (let i = 0; i < positions.length; i++) {
+      const p = positions[i]!;
+      bits[p >>> 3] = bits[p >>> 3]! | (0x80 >>> (p & 7));
+    }
+    this.masks.push({ fid, bytes: bits });
   }
 
   /**
@@ -136,13 +168,14 @@ export class DeletionVectorTable {
    * 0.26 s and DuckDB memory).
    */
   async flush(): Promise<void> {
-    if (!this.used || this.flushed === this.vectors.length) return;
+    if (!this.used || this.flushed === this.vectors.length + this.masks.length) return;
     await this.register();
   }
 
   /** Registers the decoded positions (none yet, while lazy ones are pending: the SQL binds all the same). */
   private async register(): Promise<void> {
-    this.flushed = this.vectors.length;
+    this.flushed = this.vectors.length + this.masks.length;
+    await this.registerMasks();
     const rows = this.vectors.reduce((n, b) => n + b.positions.length, 0);
     const fids = new Int32Array(rows);
     const pos = new Uint8Array(rows * 8);
@@ -165,10 +198,43 @@ export class DeletionVectorTable {
     this.release = (await registerColumnScan(this.duckdb, scan, this.scanId)).release;
   }
 
+  /** Registers the masks as (`fid` INTEGER, `mask` BLOB) rows, 2048 to a block as `floe_scan` reads them. */
+  private async registerMasks(): Promise<void> {
+    const rows = this.masks.length;
+    const lengths = new Int32Array(rows);
+    const blocks: Uint8Array[] = [];
+    for (let from = 0; from < rows; from += SCAN_CHUNK_ROWS) {
+      const chunk = this.masks.slice(from, from + SCAN_CHUNK_ROWS);
+      const block = new Uint8Array(chunk.reduce((n, m) => n + m.bytes.length, 0));
+      let at = 0;
+      chunk.forEach((m, i) => {
+        block.set(m.bytes, at);
+        at += m.bytes.length;
+        lengths[from + i] = m.bytes.length;
+      });
+      blocks.push(block);
+    }
+    const fids = Int32Array.from(this.masks, (m) => m.fid);
+    const scan = {
+      names: ['fid', 'mask'],
+      types: [INTEGER, BLOB],
+      columns: [
+        { layout: 'fixed' as const, data: new Uint8Array(fids.buffer), width: 4, validity: undefined },
+        { layout: 'bytes' as const, blocks, lengths, validity: undefined },
+      ],
+      rowCount: rows,
+    };
+    this.releaseMasks?.();
+    this.releaseMasks = (await registerColumnScan(this.duckdb, scan, this.maskScanId)).release;
+  }
+
   /** Forgets the positions (after the SQL that reads them ran, or with the view over it). */
   async drop(): Promise<void> {
     this.release?.();
     this.release = undefined;
+    this.releaseMasks?.();
+    this.releaseMasks = undefined;
+    this.masks.length = 0;
     this.flushed = -1;
     this.pending.length = 0;
   }

@@ -725,12 +725,32 @@ export async function scanToSql(opts: ScanToSqlOptions): Promise<string> {
   );
   if (scopes && scopes.groups.length > 0 && opts.perFileDeletes !== true) {
     selects.push(await selectWithJoinedDeletes(withDeletes, scopes));
+  } else if (opts.perFileDeletes !== true && withDeletes.length > 0 && withDeletes.every((w) => w.task.deletes.length === 1 && isDeletionVector(w.task.deletes[0]!.file))) {
+    // Deletion vectors only (an upsert table deleting by position): each row is kept or dropped
+    // by one bit of its file's vector, no join against the positions.
+    selects.push(await selectWithVectorMasks(withDeletes));
   } else if (opts.perFileDeletes !== true && withDeletes.length > 1 && withDeletes.every((w) => w.task.deletes.every((d) => d.file.content === FileContent.POSITION_DELETES))) {
     // Position deletes only (an upsert table once maintenance converted its equality deletes):
     // one anti-join over all the files instead of one per data file.
     selects.push(await selectWithJoinedPositions(withDeletes));
   } else {
     for (const w of withDeletes) selects.push(await selectWithDeletes(w.task, w.data, w.projected, w.partitionValues, w.ctx));
+  }
+
+  /**
+   * Data files whose only delete is a deletion vector: every row filtered by its file's mask
+   * (`DeletionVectorTable.maskSelectSql`), joined by file number, a table of one row per file.
+   */
+  async function selectWithVectorMasks(items: DeleteItem[]): Promise<string> {
+    const branches: string[] = [];
+    for (const w of items) {
+      const fid = vectors.newFid();
+      await vectors.addMask(fid, w.task.deletes[0]!, w.task.file);
+      const tags = `CAST(file_row_number AS INTEGER) AS "__floe_pos", ${fid} AS "__floe_fid"`;
+      branches.push(`SELECT ${[...w.projected, tags].join(', ')} FROM read_parquet(${sqlString(w.data.localPath)}, file_row_number = true, hive_partitioning = false)`);
+    }
+    const data = branches.length === 1 ? branches[0]! : branches.map((b) => `(${b})`).join(' UNION ALL ');
+    return `SELECT ${outputOfD} FROM (${data}) AS d JOIN (${vectors.maskSelectSql}) AS m ON m."fid" = d."__floe_fid" WHERE get_bit(m."bits", d."__floe_pos") = 0`;
   }
 
   /** Data files with position deletes only, as one anti-join ({@link PositionDeletes}). */
