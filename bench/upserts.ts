@@ -59,6 +59,8 @@ const FILE_ROWS = Number(flag('file-rows', '1000000'));
 const SAMPLE_EVERY_MS = Number(flag('sample-every', '2')) * 1000;
 /** Query threads (DuckDB's default is every core: `floe query`'s). */
 const QUERY_THREADS = flag('query-threads', '');
+/** `maintenance.compact.delete_files.min_ratio` (default: the config's default). */
+const DELETE_RATIO = flag('delete-min-ratio', '');
 /** Where queries run: `worker` (a thread of their own, as a `floe query` process) or `inline` (the writer's thread). */
 const QUERIES = flag('queries', 'worker');
 if (QUERIES !== 'worker' && QUERIES !== 'inline') throw new Error('bench: upserts: --queries must be worker or inline');
@@ -301,6 +303,7 @@ async function phase(mode: Phase['mode'], base: DataFile[], root: string): Promi
       ...MAINTENANCE_DEFAULTS,
       removeOrphans: { ...MAINTENANCE_DEFAULTS.removeOrphans, enabled: false },
       convertDeletes: { ...MAINTENANCE_DEFAULTS.convertDeletes!, enabled: CONVERT },
+      ...(DELETE_RATIO ? { compact: { ...MAINTENANCE_DEFAULTS.compact, deleteFiles: { ...MAINTENANCE_DEFAULTS.compact.deleteFiles!, minRatio: Number(DELETE_RATIO) } } } : {}),
     }),
     onEvent: (e) => events.push(e),
   });

@@ -16,6 +16,8 @@ export interface DeleteThresholds {
   minDeleteFiles: number;
   /** Delete rows (the delete files' record counts) over the partition's data rows, 0 to 1. */
   minDeleteRatio: number;
+  /** The ratio for a partition whose deletes are all deletion vectors (default: `minDeleteRatio`). */
+  minVectorRatio?: number;
 }
 
 /** How much deleting a partition's files carry (what the trigger compares). */
@@ -52,6 +54,11 @@ export function deleteTriggered(tasks: FileScanTask[], thresholds: DeleteThresho
   const load = deleteLoad(tasks);
   if (load.deleteFiles === 0 && load.deleteRows === 0) return [];
   const ratio = load.dataRows === 0 ? Infinity : load.deleteRows / load.dataRows;
+  if (load.deleteFiles === 0) {
+    // Deletion vectors only: one per data file, replaced rather than piled up; rows count.
+    if (ratio < (thresholds.minVectorRatio ?? thresholds.minDeleteRatio)) return [];
+    return tasks.filter((t) => t.deletes.length > 0);
+  }
   if (load.deleteFiles < thresholds.minDeleteFiles && ratio < thresholds.minDeleteRatio) return [];
   return tasks.filter((t) => t.deletes.length > 0);
 }

@@ -63,4 +63,6 @@ export interface DeleteFilesTrigger {
   minFiles: number;
   /** … or once its delete rows are this fraction (0 to 1) of its data rows. */
   minRatio: number;
+  /** A partition whose deletes are all deletion vectors: once they delete this fraction of its rows. */
+  minVectorRatio: number;
 }

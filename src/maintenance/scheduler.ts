@@ -216,7 +216,7 @@ export class MaintenanceScheduler {
             duckdb,
             signal,
             ...(this.options.upsertVectors?.has(name) ? { upsertVectors: this.options.upsertVectors.get(name)! } : {}),
-            ...(trigger ? { deleteTrigger: { minDeleteFiles: trigger.minFiles, minDeleteRatio: trigger.minRatio } } : {}),
+            ...(trigger ? { deleteTrigger: { minDeleteFiles: trigger.minFiles, minDeleteRatio: trigger.minRatio, minVectorRatio: trigger.minVectorRatio } } : {}),
           });
           changed = r.snapshotId !== undefined;
           details = {

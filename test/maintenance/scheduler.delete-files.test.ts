@@ -24,7 +24,7 @@ const base = {
 const compactOf = (maintenance: unknown) => validateConfig({ ...base, maintenance }).maintenance!.compact;
 
 test('config: maintenance.compact.delete_files: on by default; true/false/mapping; percentages; errors name the key', () => {
-  assert.deepEqual(DELETE_FILES_DEFAULTS, { enabled: true, intervalMs: 10_000, minFiles: 10, minRatio: 0.1 });
+  assert.deepEqual(DELETE_FILES_DEFAULTS, { enabled: true, intervalMs: 10_000, minFiles: 10, minRatio: 0.1, minVectorRatio: 0.3 });
   assert.deepEqual(compactOf(undefined).deleteFiles, DELETE_FILES_DEFAULTS);
   assert.deepEqual(compactOf({ compact: { delete_files: true } }).deleteFiles, DELETE_FILES_DEFAULTS);
   assert.equal(compactOf({ compact: { delete_files: false } }).deleteFiles!.enabled, false);
@@ -34,7 +34,9 @@ test('config: maintenance.compact.delete_files: on by default; true/false/mappin
     intervalMs: 2000,
     minFiles: 3,
     minRatio: 0.025,
+    minVectorRatio: 0.3,
   });
+  assert.equal(compactOf({ compact: { delete_files: { min_vector_ratio: '50%' } } }).deleteFiles!.minVectorRatio, 0.5);
   assert.equal(compactOf({ compact: { delete_files: { min_ratio: 0.3 } } }).deleteFiles!.minRatio, 0.3);
   assert.equal(compactOf({ compact: { delete_files: { min_ratio: '100%' } } }).deleteFiles!.minRatio, 1);
   // Compaction off: the trigger is off with it (the scheduler checks both).
@@ -46,6 +48,7 @@ test('config: maintenance.compact.delete_files: on by default; true/false/mappin
     [{ delete_files: { min_ratio: 1.5 } }, /config: maintenance\.compact\.delete_files\.min_ratio: must be a share.*got 1\.5/],
     [{ delete_files: { min_ratio: '150%' } }, /min_ratio: must be a share.*got "150%"/],
     [{ delete_files: { min_ratio: 'lots' } }, /min_ratio: must be a share.*got "lots"/],
+    [{ delete_files: { min_vector_ratio: 0 } }, /config: maintenance\.compact\.delete_files\.min_vector_ratio: must be a share/],
     [{ delete_files: { min_files: 0 } }, /config: maintenance\.compact\.delete_files\.min_files: must be a positive integer, got 0/],
     [{ delete_files: { min_files: '5' } }, /min_files: must be a positive integer, got "5"/],
     [{ delete_files: { interval: '10ms' } }, /config: maintenance\.compact\.delete_files\.interval: must be at least 100ms/],
@@ -61,9 +64,9 @@ test('README: the delete_files rows are the keys and defaults the parser has', (
   const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
   const rows = new Map<string, string>();
   for (const m of readme.matchAll(/^\| `maintenance\.compact\.delete_files(\.[a-z_]+)?` \| ([^|]*) \|/gm)) rows.set(m[1] ?? '', m[2]!.trim());
-  assert.deepEqual([...rows.keys()].sort(), ['', '.interval', '.min_files', '.min_ratio']);
+  assert.deepEqual([...rows.keys()].sort(), ['', '.interval', '.min_files', '.min_ratio', '.min_vector_ratio']);
   assert.equal(rows.get(''), 'on');
-  const parsed = compactOf({ compact: { delete_files: { interval: rows.get('.interval')!.replace(/`/g, ''), min_files: Number(rows.get('.min_files')!.replace(/`/g, '')), min_ratio: rows.get('.min_ratio')!.replace(/`/g, '') } } }).deleteFiles;
+  const parsed = compactOf({ compact: { delete_files: { interval: rows.get('.interval')!.replace(/`/g, ''), min_files: Number(rows.get('.min_files')!.replace(/`/g, '')), min_ratio: rows.get('.min_ratio')!.replace(/`/g, ''), min_vector_ratio: rows.get('.min_vector_ratio')!.replace(/`/g, '') } } }).deleteFiles;
   assert.deepEqual(parsed, DELETE_FILES_DEFAULTS);
 });
 
@@ -82,7 +85,7 @@ test('scheduler: delete files are compacted on the trigger’s interval, long be
             intervalMs: 3_600_000,
             minFiles: 2,
             targetFileSizeBytes: 1 << 27,
-            deleteFiles: { enabled: true, intervalMs: 150, minFiles: 2, minRatio: 0.5 },
+            deleteFiles: { enabled: true, intervalMs: 150, minFiles: 2, minRatio: 0.5, minVectorRatio: 0.5 },
           },
         }),
       ),

@@ -53,7 +53,7 @@ test('runner: the maintenance section maps to the policy setting for setting; th
       intervalMs: 7000,
       minFiles: 3,
       targetFileSizeBytes: 5 * 1024 * 1024,
-      deleteFiles: { enabled: true, intervalMs: 3000, minFiles: 4, minRatio: 0.05 },
+      deleteFiles: { enabled: true, intervalMs: 3000, minFiles: 4, minRatio: 0.05, minVectorRatio: 0.3 },
     },
     expireSnapshots: { enabled: true, intervalMs: 11_000, olderThanMs: 7_200_000, retainLast: 4 },
     removeOrphans: { enabled: true, intervalMs: 13_000, olderThanMs: 7_200_000, allowShortOlderThan: true },
