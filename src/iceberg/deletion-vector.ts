@@ -8,7 +8,7 @@
  */
 import { ValidationError } from '../errors.js';
 import { crc32 } from './crc32.js';
-import { readPortableRoaring64, writePortableRoaring64, writePortableRoaring64Bits } from './roaring-bitmap.js';
+import { readPortableRoaring64, readPortableRoaring64Mask, writePortableRoaring64, writePortableRoaring64Bits } from './roaring-bitmap.js';
 
 /** The Puffin blob type of a deletion vector. */
 export const DELETION_VECTOR_BLOB_TYPE = 'deletion-vector-v1';
@@ -31,6 +31,19 @@ function hex32(n: number): string {
  * @throws ValidationError (`deletion vector: <what>: …`) on a bad length, magic, checksum or bitmap
  */
 export function decodeDeletionVector(blob: Uint8Array, what: string): Float64Array {
+  return readPortableRoaring64(unframe(blob, what), what, SUBJECT);
+}
+
+/**
+ * {@link decodeDeletionVector} into a mask of `rows` bits (most significant bit first, as DuckDB's
+ * BIT strings): the same checks, every position below `rows`, no list of positions.
+ */
+export function decodeDeletionVectorMask(blob: Uint8Array, rows: number, what: string): { bits: Uint8Array; cardinality: number } {
+  return readPortableRoaring64Mask(unframe(blob, what), rows, what, SUBJECT);
+}
+
+/** The bitmap of a `deletion-vector-v1` blob, its length prefix, magic and CRC checked. */
+function unframe(blob: Uint8Array, what: string): Uint8Array {
   const fail = (message: string): never => {
     throw new ValidationError(`${SUBJECT}: ${what}: ${message}`);
   };
@@ -46,7 +59,7 @@ export function decodeDeletionVector(blob: Uint8Array, what: string): Float64Arr
   const expected = view.getUint32(4 + length, false);
   const actual = crc32(blob.subarray(4, 4 + length));
   if (expected !== actual) fail(`CRC-32 mismatch (stored ${hex32(expected)}, computed ${hex32(actual)})`);
-  return readPortableRoaring64(blob.subarray(8, 4 + length), what, SUBJECT);
+  return blob.subarray(8, 4 + length);
 }
 
 /**

@@ -74,6 +74,7 @@ export function readRoaringBitmap32(
   what: string,
   subject = 'roaring bitmap',
   budget = MAX_DECODED_VALUES,
+  mask?: PositionMask,
 ): { values: Uint32Array; end: number } {
   const fail: Fail = failer(subject, what);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -124,8 +125,17 @@ export function readRoaringBitmap32(
     pos += size * 4;
   }
 
-  const values = new Uint32Array(total);
+  // Into a mask: no list of values (an empty one is returned), each value a bit.
+  const values = new Uint32Array(mask ? 0 : total);
   let n = 0;
+  const put = (v: number): void => {
+    if (!mask) {
+      values[n++] = v;
+      return;
+    }
+    if (v >= mask.limit) fail(`deletes position ${v}, beyond the data file's ${mask.limit} rows`);
+    mask.bits[v >>> 3] = (mask.bits[v >>> 3] as number) | (0x80 >>> (v & 7));
+  };
   for (let i = 0; i < size; i++) {
     const { key, cardinality, kind } = headers[i] as ContainerHeader;
     if (offsets !== undefined) {
@@ -142,7 +152,7 @@ export function readRoaringBitmap32(
         const low = view.getUint16(pos + j * 2, true);
         if (low <= last) fail(`array container ${i} values not ascending (${low} after ${last})`);
         last = low;
-        values[n++] = high + low;
+        put(high + low);
       }
       pos += cardinality * 2;
     } else if (kind === 'bitset') {
@@ -153,6 +163,13 @@ export function readRoaringBitmap32(
       for (let b = 0; b < BITSET_BYTES; b++) {
         const byte = bytes[pos + b] as number;
         if (byte === 0) continue;
+        if (mask) {
+          // Roaring numbers a byte's bits from the least significant, a mask from the most.
+          const at = high / 8 + b;
+          if (high + b * 8 + (31 - Math.clz32(byte)) >= mask.limit) fail(`deletes position ${high + b * 8 + (31 - Math.clz32(byte))}, beyond the data file's ${mask.limit} rows`);
+          mask.bits[at] = (mask.bits[at] as number) | (REVERSED_BITS[byte] as number);
+          continue;
+        }
         for (let bit = 0; bit < 8; bit++) if (byte & (1 << bit)) values[n++] = high + b * 8 + bit;
       }
       pos += BITSET_BYTES;
@@ -170,7 +187,7 @@ export function readRoaringBitmap32(
         if (last > 0xffff) fail(`run container ${i} run ${first}+${last - first} passes 65535`);
         count += last - first + 1;
         if (count > cardinality) break;
-        for (let v = first; v <= last; v++) values[n++] = high + v;
+        for (let v = first; v <= last; v++) put(high + v);
         lastEnd = last;
       }
       if (count !== cardinality) fail(`run container ${i} holds ${count}+ values, its header says ${cardinality}`);
@@ -178,6 +195,33 @@ export function readRoaringBitmap32(
     }
   }
   return { values, end: pos };
+}
+
+/** Where {@link readPortableRoaring64Mask} puts values: a bit each, most significant first. */
+export interface PositionMask {
+  bits: Uint8Array;
+  /** Values must be below this (the mask's rows). */
+  limit: number;
+}
+
+/** Each byte with its bits in reverse order. */
+const REVERSED_BITS = Uint8Array.from({ length: 256 }, (_, b) => {
+  let r = 0;
+  for (let i = 0; i < 8; i++) if (b & (1 << i)) r |= 0x80 >>> i;
+  return r;
+});
+
+/**
+ * {@link readPortableRoaring64} into a mask of `rows` bits (bit `p` is bit `7 - p % 8` of byte
+ * `p / 8`, the order of DuckDB's BIT strings) instead of a list: the same checks, and every value
+ * must be below `rows`. A reader filtering rows by bit skips a list of millions of positions;
+ * bitset containers become mask bytes whole.
+ * @returns the mask and how many values it holds
+ */
+export function readPortableRoaring64Mask(bytes: Uint8Array, rows: number, what: string, subject = 'roaring bitmap'): { bits: Uint8Array; cardinality: number } {
+  const bits = new Uint8Array(Math.ceil(rows / 8));
+  const cardinality = readBuckets(bytes, what, subject, { bits, limit: rows }).total;
+  return { bits, cardinality };
 }
 
 /**
@@ -189,6 +233,18 @@ export function readRoaringBitmap32(
  * @returns the positions, ascending and unique
  */
 export function readPortableRoaring64(bytes: Uint8Array, what: string, subject = 'roaring bitmap'): Float64Array {
+  const { buckets, total } = readBuckets(bytes, what, subject, undefined);
+  const positions = new Float64Array(total);
+  let n = 0;
+  for (const { key, values } of buckets) {
+    const base = key * TWO_POW_32;
+    for (let j = 0; j < values.length; j++) positions[n++] = base + (values[j] as number);
+  }
+  return positions;
+}
+
+/** The buckets of a 64-bit portable bitmap (values in lists, or set in `mask`), and the value count. */
+function readBuckets(bytes: Uint8Array, what: string, subject: string, mask: PositionMask | undefined): { buckets: { key: number; values: Uint32Array }[]; total: number } {
   const fail: Fail = failer(subject, what);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 8) fail(`truncated bucket count (${bytes.length} bytes)`);
@@ -210,21 +266,38 @@ export function readPortableRoaring64(bytes: Uint8Array, what: string, subject =
     if (key > MAX_JAVA_KEY) fail(`key is too large: ${key}`);
     if (key <= lastKey) fail(`keys must be sorted in ascending order (${key} after ${lastKey})`);
     const budget = MAX_DECODED_VALUES - total;
-    const { values, end } = readRoaringBitmap32(bytes, pos + 4, `${what}: bucket ${key}`, subject, budget);
-    if (values.length > 0 && key > MAX_SAFE_KEY) fail(`bucket ${key} holds positions above Number.MAX_SAFE_INTEGER`);
-    total += values.length;
+    // A mask holds positions below 2^32 only: bucket 0 (another is empty or beyond the rows).
+    const into = mask && key === 0 ? mask : undefined;
+    const before = total;
+    const { values, end } = readRoaringBitmap32(bytes, pos + 4, `${what}: bucket ${key}`, subject, budget, into);
+    if (mask && !into && values.length > 0) fail(`deletes position ${key * TWO_POW_32 + (values[0] as number)}, beyond the data file's ${mask.limit} rows`);
+    const count = into ? containerTotal(bytes, pos + 4) : values.length;
+    if (count > 0 && key > MAX_SAFE_KEY) fail(`bucket ${key} holds positions above Number.MAX_SAFE_INTEGER`);
+    total = before + count;
     buckets.push({ key, values });
     lastKey = key;
     pos = end;
   }
   if (pos !== bytes.length) fail(`${bytes.length - pos} bytes follow the bitmap`);
-  const positions = new Float64Array(total);
-  let n = 0;
-  for (const { key, values } of buckets) {
-    const base = key * TWO_POW_32;
-    for (let j = 0; j < values.length; j++) positions[n++] = base + (values[j] as number);
+  return { buckets, total };
+}
+
+/** The value count of the (already validated) 32-bit bitmap at `start`: its headers' cardinalities. */
+function containerTotal(bytes: Uint8Array, start: number): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const cookie = view.getUint32(start, true);
+  let pos = start + 4;
+  let size: number;
+  if (cookie === SERIAL_COOKIE_NO_RUNCONTAINER) {
+    size = view.getUint32(pos, true);
+    pos += 4;
+  } else {
+    size = (cookie >>> 16) + 1;
+    pos += (size + 7) >>> 3;
   }
-  return positions;
+  let total = 0;
+  for (let i = 0; i < size; i++) total += view.getUint16(pos + i * 4 + 2, true) + 1;
+  return total;
 }
 
 interface ContainerPlan {

@@ -16,7 +16,7 @@
 import { endianness } from 'node:os';
 import { BIGINT, BLOB, INTEGER } from '@duckdb/node-api';
 import { ValidationError } from '../errors.js';
-import { decodeDeletionVector } from '../iceberg/deletion-vector.js';
+import { decodeDeletionVector, decodeDeletionVectorMask } from '../iceberg/deletion-vector.js';
 import type { DataFile } from '../iceberg/manifest-types.js';
 import type { DeleteFileRef } from '../iceberg/scan.js';
 import { registerColumnScan, reserveColumnScanId, SCAN_CHUNK_ROWS } from '../duckdb/column-scan.js';
@@ -142,22 +142,22 @@ export class DeletionVectorTable {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > bytes.length) {
       throw new ValidationError(`deletion vector: ${what}: blob of ${length} bytes at ${offset} is outside the file (${bytes.length} bytes)`);
     }
-    const positions = vectorPositions(bytes.subarray(offset, offset + length), f, what);
+    const blob = bytes.subarray(offset, offset + length);
+    if (mask) {
+      // Straight into the mask: no list of (possibly millions of) positions.
+      const { bits, cardinality } = decodeDeletionVectorMask(blob, dataFile.record_count, what);
+      if (cardinality !== f.record_count) {
+        throw new ValidationError(`deletion vector: ${what}: holds ${cardinality} positions, the manifest says ${f.record_count}`);
+      }
+      this.masks.push({ fid, bytes: bits });
+      return;
+    }
+    const positions = vectorPositions(blob, f, what);
     const last = positions[positions.length - 1];
     if (last !== undefined && last >= dataFile.record_count) {
       throw new ValidationError(`deletion vector: ${what}: deletes position ${last}, beyond the data file's ${dataFile.record_count} rows`);
     }
-    if (!mask) {
-      this.vectors.push({ fid, positions });
-      return;
-    }
-    // BIT strings number bits from the most significant bit of the first byte.
-    const bits = new Uint8Array(Math.ceil(dataFile.record_count / 8));
-    for (let i = 0; i < positions.length; i++) {
-      const p = positions[i]!;
-      bits[p >>> 3] = bits[p >>> 3]! | (0x80 >>> (p & 7));
-    }
-    this.masks.push({ fid, bytes: bits });
+    this.vectors.push({ fid, positions });
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readPortableRoaring64, writePortableRoaring64, writePortableRoaring64Bits } from '../../src/iceberg/roaring-bitmap.js';
+import { readPortableRoaring64, readPortableRoaring64Mask, writePortableRoaring64, writePortableRoaring64Bits } from '../../src/iceberg/roaring-bitmap.js';
 import { rng } from '../helpers/rng.js';
 
 function positionsOf(bits: Uint32Array): number[] {
@@ -42,4 +42,29 @@ test('roaring bits: the same bytes as the list writer, container by container', 
     for (let p = 0; p < bits.length * 32; p++) if (random() < density) bits[p >>> 5]! |= 1 << (p & 31);
     check(bits, `density ${density}`);
   }
+});
+
+test('roaring mask: the reader into a mask sets exactly the listed positions, and refuses one past the rows', () => {
+  const random = rng(11);
+  for (const density of [0, 0.001, 0.05, 0.5, 0.97]) {
+    const rows = 3 * 65536 + 1234;
+    const bits = new Uint32Array(Math.ceil(rows / 32));
+    for (let p = 0; p < rows; p++) if (random() < density) bits[p >>> 5]! |= 1 << (p & 31);
+    // Long runs too (run containers).
+    if (density > 0.4) for (let p = 70000; p < 140000; p++) bits[p >>> 5]! |= 1 << (p & 31);
+    const bytes = writePortableRoaring64Bits(bits);
+    const positions = readPortableRoaring64(bytes, 'test');
+    const expected = new Uint8Array(Math.ceil(rows / 8));
+    for (const p of positions) expected[p >>> 3]! |= 0x80 >>> (p & 7);
+    const mask = readPortableRoaring64Mask(bytes, rows, 'test');
+    assert.equal(mask.cardinality, positions.length, `density ${density}`);
+    assert.deepEqual(Buffer.from(mask.bits).toString('hex'), Buffer.from(expected).toString('hex'), `density ${density}`);
+    if (positions.length > 0) {
+      const last = positions[positions.length - 1]!;
+      assert.throws(() => readPortableRoaring64Mask(bytes, last, 'test'), new RegExp(`deletes position ${last}, beyond the data file's ${last} rows`));
+    }
+  }
+  // A position in a bitset container past the rows (the bitset's top byte).
+  const bits = new Uint32Array(2048).fill(0xffffffff);
+  assert.throws(() => readPortableRoaring64Mask(writePortableRoaring64Bits(bits), 65535, 'test'), /deletes position 65535, beyond the data file's 65535 rows/);
 });
