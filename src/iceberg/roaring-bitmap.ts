@@ -334,19 +334,21 @@ function planContainers(values: ArrayLike<number>, from: number, to: number, bas
       j++;
     }
     const cardinality = j - i;
-    const runBytes = 2 + 4 * runs;
-    // Java's ArrayContainer/BitmapContainer.runOptimize convert only when runs are strictly smaller.
-    let kind: RoaringContainerKind;
-    let bytes: number;
-    if (cardinality <= ARRAY_MAX_CARDINALITY) {
-      [kind, bytes] = 2 * cardinality > runBytes ? ['run', runBytes] : ['array', 2 * cardinality];
-    } else {
-      [kind, bytes] = BITSET_BYTES > runBytes ? ['run', runBytes] : ['bitset', BITSET_BYTES];
-    }
+    const [kind, bytes] = containerKind(cardinality, runs);
     plans.push({ key, kind, from: i, to: j, runs, bytes });
     i = j;
   }
   return plans;
+}
+
+/**
+ * A container's kind and serialized size from its cardinality and run count. Java's
+ * ArrayContainer/BitmapContainer.runOptimize convert only when runs are strictly smaller.
+ */
+function containerKind(cardinality: number, runs: number): [RoaringContainerKind, number] {
+  const runBytes = 2 + 4 * runs;
+  if (cardinality <= ARRAY_MAX_CARDINALITY) return 2 * cardinality > runBytes ? ['run', runBytes] : ['array', 2 * cardinality];
+  return BITSET_BYTES > runBytes ? ['run', runBytes] : ['bitset', BITSET_BYTES];
 }
 
 function headerBytes(plans: ContainerPlan[]): number {
@@ -525,14 +527,7 @@ export function writePortableRoaring64Bits(bits: Uint32Array): Uint8Array {
       carry = x >>> 31;
     }
     if (cardinality === 0) continue;
-    const runBytes = 2 + 4 * runs;
-    let kind: RoaringContainerKind;
-    let bytes: number;
-    if (cardinality <= ARRAY_MAX_CARDINALITY) {
-      [kind, bytes] = 2 * cardinality > runBytes ? ['run', runBytes] : ['array', 2 * cardinality];
-    } else {
-      [kind, bytes] = BITSET_BYTES > runBytes ? ['run', runBytes] : ['bitset', BITSET_BYTES];
-    }
+    const [kind, bytes] = containerKind(cardinality, runs);
     plans.push({ key: word / CONTAINER_WORDS, kind, from: 0, to: cardinality, runs, bytes, word });
   }
   if (plans.length === 0) return new Uint8Array(8);
