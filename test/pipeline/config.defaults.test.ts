@@ -56,6 +56,8 @@ test('README: every documented key is accepted and every accepted key is documen
   for (const k of allowedKeys({ ...MINIMAL, transform: { columns: { a: { type: 'string', ...x } } } })) {
     if (k !== 'name') accepted.add(`transform.columns[].${k}`);
   }
+  // `table.upsert` is documented as a whole (its `key`), its other keys each on a row.
+  for (const k of allowedKeys({ ...MINIMAL, table: { ...MINIMAL.table, upsert: { key: ['a'], ...x } } })) if (k !== 'key') accepted.add(`table.upsert.${k}`);
   for (const k of allowedKeys({ ...MINIMAL, commit: x })) accepted.add(`commit.${k}`);
   for (const k of allowedKeys({ ...MINIMAL, dead_letter: x })) accepted.add(`dead_letter.${k}`);
   assert.deepEqual([...documented].filter((k) => !accepted.has(k) && k !== 'transform.columns'), [], 'documented but not accepted');
