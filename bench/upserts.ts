@@ -166,9 +166,7 @@ async function upsert(table: Table, ids: BigInt64Array, version: number, vectors
       const prepared = await vectors.prepare(Array.from(ids, (k) => [k]), rows.files.map((file) => ({ file, specId: rows.specId })));
       if (!prepared) throw new Error(`bench: upserts: the key index is not in use: ${vectors.reason}`);
       const delta = table.newRowDelta({ validate: (base) => prepared.validate(base) }).addRowsFiles(rows.files, rows.specId);
-      for (const v of prepared.vectors) delta.addDeletes(v.file, v.specId);
-      for (const d of prepared.replaced) delta.removeDeletes(d);
-      prepared.committed((await delta.commit()).snapshot);
+      prepared.committed((await prepared.addTo(delta).commit()).snapshot);
     });
     return;
   }

@@ -46,7 +46,8 @@ function failer(subject: string, what: string): Fail {
   };
 }
 
-function popcount32(x: number): number {
+/** How many bits of the 32-bit word `x` are set. */
+export function popcount32(x: number): number {
   x -= (x >>> 1) & 0x55555555;
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
   x = (x + (x >>> 4)) & 0x0f0f0f0f;

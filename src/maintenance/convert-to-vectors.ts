@@ -20,8 +20,8 @@ import type { TableMetadata } from '../iceberg/metadata.js';
 import type { FileScanTask } from '../iceberg/scan.js';
 import type { Schema } from '../iceberg/types.js';
 import { sqlString, type DuckDB } from '../duckdb/instance.js';
-import { DeletionVectorTable, vectorPositions } from '../query/deletion-vectors.js';
-import { equalityDeletePositionsSql } from '../query/table-view.js';
+import { vectorPositions } from '../query/deletion-vectors.js';
+import { equalityDeletedPositions } from '../query/table-view.js';
 import type { Table } from '../table/table.js';
 import { writeDeletionVectors } from '../table/vector-files.js';
 
@@ -69,7 +69,11 @@ export interface WriteVectorsOptions {
  */
 export async function writeConvertedVectors(opts: WriteVectorsOptions): Promise<VectorConversion> {
   const { table, metadata, duckdb, what } = opts;
-  const found = await newPositions(opts);
+  const found = await equalityDeletedPositions(
+    { duckdb, io: table.io, metadata, schema: opts.schema, tasks: opts.tasks },
+    what,
+    '; nothing converted',
+  );
   const out: VectorConversion = { puffinPath: undefined, vectors: [], replacedVectors: [], replacedPositionFiles: [], newPositions: 0 };
   const affected = opts.tasks.filter((t) => found.has(t.file.file_path)).sort((a, b) => (a.file.file_path < b.file.file_path ? -1 : 1));
   if (affected.length === 0) return out;
@@ -103,29 +107,6 @@ export async function writeConvertedVectors(opts: WriteVectorsOptions): Promise<
   out.puffinPath = written.path;
   out.vectors = written.vectors;
   return out;
-}
-
-/** The positions the equality deletes remove, by data file path (ascending, unique). */
-async function newPositions(opts: WriteVectorsOptions): Promise<Map<string, number[]>> {
-  const { duckdb, table, metadata, schema, tasks, what } = opts;
-  const vectors = new DeletionVectorTable(duckdb, table.io);
-  try {
-    const sql = await equalityDeletePositionsSql({ duckdb, io: table.io, metadata, schema, tasks, deletionVectors: vectors });
-    if (sql === undefined) {
-      throw new ValidationError(`${what}: the planned delete files do not follow the spec's sequence-number rule; nothing converted`);
-    }
-    // One row per data file with its positions as one list: a row object (and a path string) per
-    // position made the conversion of 600,000 positions spend a second in JavaScript.
-    const rows = await duckdb.all(`SELECT "file_path", list("pos" ORDER BY "pos") AS "positions" FROM (${sql}) AS p GROUP BY "file_path"`);
-    const out = new Map<string, number[]>();
-    for (const r of rows) {
-      const positions = r['positions'] as bigint[];
-      out.set(String(r['file_path']), positions.map(Number));
-    }
-    return out;
-  } finally {
-    await vectors.drop();
-  }
 }
 
 /** A live vector's positions: its blob read at `content_offset` and decoded. */

@@ -1281,9 +1281,7 @@ export class Pipeline {
       if (upsert === undefined) return this.table.newAppend(commitOptions).appendFiles(files, specId).commit();
       // Rows and deletes with the positions in one snapshot (a RowDelta: `table/row-delta.ts`).
       const delta = this.table.newRowDelta(commitOptions).addRowsFiles(files, specId).addDeleteFiles(deletes, upsert.deleteSpecId);
-      for (const v of vectors?.vectors ?? []) delta.addDeletes(v.file, v.specId);
-      for (const d of vectors?.replaced ?? []) delta.removeDeletes(d);
-      return delta.commit();
+      return (vectors?.addTo(delta) ?? delta).commit();
     };
     const index = this.vectors;
     let result: CommitResult;

@@ -39,10 +39,12 @@ import type { FileScanTask } from '../iceberg/scan.js';
 import { ancestors, snapshotForRef } from '../iceberg/snapshot.js';
 import type { IcebergValue, Schema } from '../iceberg/types.js';
 import type { DuckDB } from '../duckdb/instance.js';
-import { DeletionVectorTable, vectorPositions } from '../query/deletion-vectors.js';
-import { equalityDeletePositionsSql, keyHalvesSql } from '../query/table-view.js';
+import { vectorPositions } from '../query/deletion-vectors.js';
+import { equalityDeletedPositions, keyHalvesSql } from '../query/table-view.js';
 import { planTableScan } from '../query/table-scan.js';
+import { popcount32 } from '../iceberg/roaring-bitmap.js';
 import { KeyIndex, keyHalves } from './key-index.js';
+import type { RowDelta } from './row-delta.js';
 import type { Table } from './table.js';
 import { writeDeletionVectors, type WrittenVector } from './vector-files.js';
 
@@ -85,6 +87,8 @@ export interface PreparedVectors {
   readonly vectors: readonly WrittenVector[];
   /** The vectors they replace: remove them in the same commit. */
   readonly replaced: readonly DataFile[];
+  /** Adds {@link vectors} to `delta` and removes {@link replaced} there. */
+  addTo(delta: RowDelta): RowDelta;
   /** Throws {@link StaleKeyIndexError} unless `base` is what the index describes; run on every attempt. */
   validate(base: TableMetadata): void;
   /** The commit landed as `snapshot`: the index follows. */
@@ -114,12 +118,7 @@ function bitTest(bits: Uint32Array | undefined, pos: number): boolean {
 /** How many bits of `bits` are set. */
 function popcount(bits: Uint32Array): number {
   let n = 0;
-  for (let w = 0; w < bits.length; w++) {
-    let x = bits[w]!;
-    x -= (x >>> 1) & 0x55555555;
-    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-    n += Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
-  }
+  for (let w = 0; w < bits.length; w++) n += popcount32(bits[w]!);
   return n;
 }
 
@@ -234,7 +233,7 @@ export class UpsertVectors {
     // Rows live equality deletes remove (this writer's own, from before the index, or another
     // writer's): not indexed, and held in the files' deleted bits, so a vector written later
     // names them too (the spec allows a vector to repeat a delete; the row stays deleted).
-    const equalityDeleted = await this.equalityDeleted(md, schema, scan.tasks);
+    const equalityDeleted = await equalityDeletedPositions({ duckdb: this.duckdb, io: this.table.io, metadata: md, schema, tasks: scan.tasks }, `upsert: ${this.table.name}`);
     const total = scan.tasks.reduce((n, t) => n + t.file.record_count, 0);
     const index = new KeyIndex(total);
     for (const task of scan.tasks) {
@@ -255,10 +254,9 @@ export class UpsertVectors {
         entry.deleted = bits;
       }
       const keys = await this.readKeys(md, schema, task);
-      const ordinal = this.ordinals.get(task.file.file_path)!;
       for (let pos = 0; pos < keys.lo.length; pos++) {
         if (bitTest(entry.deleted, pos)) continue;
-        if (index.set(keys.lo[pos]!, keys.hi[pos]!, ordinal, pos) !== 0) {
+        if (index.set(keys.lo[pos]!, keys.hi[pos]!, entry.ordinal, pos) !== 0) {
           this.files.clear();
           this.ordinals.clear();
           this.reason = `a key is in the table twice (one row in ${task.file.file_path}, position ${pos}); upserts delete it by equality`;
@@ -319,9 +317,15 @@ export class UpsertVectors {
     const written = toWrite.length > 0 ? await writeDeletionVectors(this.table.io, md, toWrite.map((w) => w.vector)) : undefined;
     const replaced = toWrite.flatMap((w) => this.files.get(w.ordinal)!.vector ?? []);
     const expected = this.described;
+    const vectors = written?.vectors ?? [];
     return {
-      vectors: written?.vectors ?? [],
+      vectors,
       replaced,
+      addTo: (delta) => {
+        for (const v of vectors) delta.addDeletes(v.file, v.specId);
+        for (const d of replaced) delta.removeDeletes(d);
+        return delta;
+      },
       validate: (base) => this.check(base, expected),
       committed: (snapshot) => {
         toWrite.forEach((w, i) => {
@@ -415,8 +419,9 @@ export class UpsertVectors {
       try {
         result = await commit({ add: written?.vectors ?? [], remove, validate: (base) => this.check(base, expected) });
       } catch (e) {
-        if (written && !(e instanceof FloeError && e.code === 'COMMIT_STATE_UNKNOWN')) await this.table.io.delete(written.path).catch(() => undefined);
+        // An unknown outcome may have landed: keep the vectors' file, and trust the index no more.
         if (e instanceof FloeError && e.code === 'COMMIT_STATE_UNKNOWN') this.invalidate('a compaction commit ended in an unknown state');
+        else if (written) await this.table.io.delete(written.path).catch(() => undefined);
         throw e;
       }
       for (const o of gone) {
@@ -473,23 +478,6 @@ export class UpsertVectors {
     this.files.set(ordinal, entry);
     this.ordinals.set(file.file_path, ordinal);
     return Object.assign(entry, { ordinal });
-  }
-
-  /** The positions the tasks' equality deletes remove, by data file path (empty when none is live). */
-  private async equalityDeleted(md: TableMetadata, schema: Schema, tasks: FileScanTask[]): Promise<Map<string, number[]>> {
-    const out = new Map<string, number[]>();
-    if (!tasks.some((t) => t.deletes.some((d) => d.file.content === FileContent.EQUALITY_DELETES))) return out;
-    const vectors = new DeletionVectorTable(this.duckdb, this.table.io);
-    try {
-      const sql = await equalityDeletePositionsSql({ duckdb: this.duckdb, io: this.table.io, metadata: md, schema, tasks, deletionVectors: vectors });
-      if (sql === undefined) throw new ValidationError(`upsert: ${this.table.name}: the planned delete files do not follow the spec's sequence-number rule`);
-      // One list per data file: a row object per position is slow at millions.
-      const rows = await this.duckdb.all(`SELECT "file_path", list("pos") AS "positions" FROM (${sql}) AS p GROUP BY "file_path"`);
-      for (const r of rows) out.set(String(r['file_path']), (r['positions'] as bigint[]).map(Number));
-      return out;
-    } finally {
-      await vectors.drop();
-    }
   }
 
   /** One data file's keys in position order. */

@@ -77,9 +77,7 @@ async function upsert(env: Env, vectors: UpsertVectors, upserts: number[], delet
     assert.ok(prepared, `the index is in use (${vectors.reason})`);
     try {
       const delta = table.newRowDelta({ validate: (base) => prepared.validate(base) }).addRowsFiles(written.files, written.specId);
-      for (const v of prepared.vectors) delta.addDeletes(v.file, v.specId);
-      for (const d of prepared.replaced) delta.removeDeletes(d);
-      const result = await delta.commit();
+      const result = await prepared.addTo(delta).commit();
       prepared.committed(result.snapshot);
       for (const i of upserts) env.state.set(i, `${tag}${i}`);
       for (const i of deletes) env.state.delete(i);
